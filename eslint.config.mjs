@@ -1,0 +1,94 @@
+import nx from '@nx/eslint-plugin';
+import prettier from 'eslint-config-prettier';
+import tseslint from 'typescript-eslint';
+
+const nestAndBus = ['@nestjs/*', '@nats-io/*', 'prom-client', 'nats'];
+
+/**
+ * Library boundaries. Each project declares one `type:*` and one `scope:*` tag in its package.json;
+ * a dependency must satisfy both its type rule and its scope rule.
+ */
+export const moduleBoundaries = {
+  enforceBuildableLibDependency: false,
+  allow: [],
+  depConstraints: [
+    // apps never import apps: no type rule lists type:app
+    {
+      sourceTag: 'type:app',
+      onlyDependOnLibsWithTags: ['type:platform', 'type:protocol', 'type:codes', 'type:validation', 'type:testing'],
+    },
+    { sourceTag: 'type:platform', onlyDependOnLibsWithTags: ['type:platform', 'type:codes', 'type:validation'] },
+    {
+      sourceTag: 'type:protocol',
+      onlyDependOnLibsWithTags: ['type:codes', 'type:validation'],
+      bannedExternalImports: nestAndBus,
+    },
+    { sourceTag: 'type:codes', onlyDependOnLibsWithTags: [], bannedExternalImports: ['*'] },
+    {
+      sourceTag: 'type:validation',
+      onlyDependOnLibsWithTags: [],
+      bannedExternalImports: nestAndBus,
+    },
+    {
+      sourceTag: 'type:testing',
+      onlyDependOnLibsWithTags: ['type:platform', 'type:protocol', 'type:codes', 'type:validation'],
+    },
+    { sourceTag: 'scope:shared', onlyDependOnLibsWithTags: ['scope:shared'] },
+    { sourceTag: 'scope:antom', onlyDependOnLibsWithTags: ['scope:shared'] },
+    { sourceTag: 'scope:adyen', onlyDependOnLibsWithTags: ['scope:shared'] },
+    { sourceTag: 'scope:kicc', onlyDependOnLibsWithTags: ['scope:shared'] },
+    { sourceTag: 'scope:intella', onlyDependOnLibsWithTags: ['scope:shared'] },
+    {
+      sourceTag: 'scope:device-health',
+      onlyDependOnLibsWithTags: ['scope:shared', 'scope:antom', 'scope:adyen'],
+    },
+    {
+      sourceTag: 'scope:order-reconciliation',
+      onlyDependOnLibsWithTags: ['scope:shared', 'scope:antom'],
+    },
+    { sourceTag: 'scope:edc-command', onlyDependOnLibsWithTags: ['scope:shared', 'scope:kicc'] },
+    {
+      sourceTag: 'scope:easycard-session',
+      onlyDependOnLibsWithTags: ['scope:shared', 'scope:intella'],
+    },
+    {
+      sourceTag: 'scope:simulators',
+      onlyDependOnLibsWithTags: ['scope:shared', 'scope:antom', 'scope:adyen', 'scope:kicc', 'scope:intella'],
+    },
+    { sourceTag: 'scope:cli', onlyDependOnLibsWithTags: ['scope:shared'] },
+    {
+      sourceTag: 'scope:e2e',
+      onlyDependOnLibsWithTags: ['scope:shared', 'scope:antom', 'scope:adyen', 'scope:kicc', 'scope:intella'],
+    },
+  ],
+};
+
+export default tseslint.config(
+  {
+    ignores: [
+      '**/node_modules/**',
+      '**/dist/**',
+      'tmp/**',
+      '.nx/**',
+      '.tillbus/**',
+      'coverage/**',
+      '**/__lint-fixtures__/**',
+    ],
+  },
+  ...tseslint.configs.recommended,
+  {
+    files: ['**/*.ts', '**/*.mts', '**/*.js', '**/*.mjs'],
+    plugins: { '@nx': nx },
+    rules: {
+      '@nx/enforce-module-boundaries': ['error', moduleBoundaries],
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/consistent-type-imports': 'off',
+      'no-console': 'error',
+    },
+  },
+  {
+    files: ['**/*.spec.ts', '**/test/**/*.ts', 'bench/**', 'tools/**', '.ci/**', 'apps/cli/**', 'apps/simulators/src/cli/**'],
+    rules: { 'no-console': 'off' },
+  },
+  prettier,
+);

@@ -1,0 +1,48 @@
+import swc from 'unplugin-swc';
+import { defineConfig } from 'vitest/config';
+
+// Nest's DI needs decorator metadata, which esbuild/oxc drop; SWC keeps it.
+const sourceCondition = 'tillbus-source';
+
+export default defineConfig({
+  plugins: [
+    swc.vite({
+      tsconfigFile: false,
+      swcrc: false,
+      jsc: {
+        target: 'es2022',
+        parser: { syntax: 'typescript', decorators: true },
+        transform: { legacyDecorator: true, decoratorMetadata: true, useDefineForClassFields: false },
+        keepClassNames: true,
+      },
+    }),
+  ],
+  resolve: { conditions: [sourceCondition, 'node', 'import', 'module', 'default'] },
+  ssr: { resolve: { conditions: [sourceCondition, 'node', 'import', 'default'] } },
+  test: {
+    env: { TZ: 'UTC' },
+    globals: false,
+    passWithNoTests: false,
+    reporters: process.env.CI ? ['default', ['json', { outputFile: 'tmp/test-results.json' }]] : ['default'],
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: 'unit',
+          include: ['libs/**/src/**/*.spec.ts', 'apps/*/src/**/*.spec.ts', 'bench/**/*.spec.ts', 'tools/**/*.spec.ts'],
+          testTimeout: 10_000,
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'integration',
+          include: ['libs/**/test/**/*.test.ts', 'apps/*/test/**/*.test.ts', 'tools/**/*.test.ts'],
+          exclude: ['apps/e2e/**'],
+          testTimeout: 120_000,
+          hookTimeout: 60_000,
+        },
+      },
+    ],
+  },
+});
