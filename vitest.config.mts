@@ -22,6 +22,7 @@ export default defineConfig({
   test: {
     env: { TZ: 'UTC' },
     globals: false,
+    setupFiles: ['tools/vitest.setup.ts'],
     passWithNoTests: false,
     reporters: process.env.CI ? ['default', ['json', { outputFile: 'tmp/test-results.json' }]] : ['default'],
     projects: [

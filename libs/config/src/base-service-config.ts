@@ -1,0 +1,50 @@
+import { Type } from 'class-transformer';
+import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
+
+export const LOG_LEVELS = ['error', 'warn', 'info', 'debug'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/**
+ * What every service reads from the environment. A service extends this class with its own fields, so one DTO
+ * describes its whole configuration.
+ */
+export class BaseServiceConfig {
+  /** Comma-separated NATS server URLs. */
+  @IsString()
+  @Matches(/^(nats|tls|wss?):\/\/[^\s,]+(,(nats|tls|wss?):\/\/[^\s,]+)*$/, {
+    message: 'NATS_URL must be one or more comma-separated nats:// (or tls://, ws://, wss://) URLs',
+  })
+  NATS_URL = 'nats://127.0.0.1:4222';
+
+  @IsOptional()
+  @IsString()
+  NATS_USER?: string;
+
+  @IsOptional()
+  @IsString()
+  NATS_PASSWORD?: string;
+
+  /** Port of the operations HTTP server (/metrics, /healthz, /readyz). */
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(65535)
+  OPS_PORT = 9464;
+
+  /** Upper bound for every outgoing bus request. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(50)
+  @Max(600_000)
+  BUS_REQUEST_TIMEOUT_MS = 5000;
+
+  /** How long SIGTERM waits for in-flight work before draining the connection anyway. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(900_000)
+  SHUTDOWN_GRACE_MS = 25_000;
+
+  @IsIn(LOG_LEVELS)
+  LOG_LEVEL: LogLevel = 'info';
+}

@@ -1,0 +1,6 @@
+export * from './correlation';
+export * from './redact';
+export * from './json-logger';
+export * from './metrics';
+export * from './ops-server';
+export * from './observability.module';
