@@ -32,6 +32,12 @@ export class OpsServer {
 
   constructor(private readonly options: OpsServerOptions) {}
 
+  /** The bound port once started (useful when configured with port 0). */
+  get port(): number | undefined {
+    const address = this.server?.address();
+    return typeof address === 'object' && address ? address.port : undefined;
+  }
+
   addReadinessCheck(check: ReadinessCheck): void {
     this.checks.push(check);
   }

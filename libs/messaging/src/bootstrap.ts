@@ -1,0 +1,109 @@
+import type { INestApplication, INestMicroservice, Type } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { JsonLogger, OpsServer } from '@tillbus/observability';
+import { BusMetrics } from './bus-metrics';
+import { BusExceptionFilter, createBusValidationPipe } from './bus-validation';
+import { NatsConnectionManager } from './connection';
+import { MESSAGING_OPTIONS, type MessagingOptions } from './options';
+import { TillbusNatsServer } from './server';
+
+export interface ServiceDefinition {
+  /** The root module; it imports ObservabilityModule.forRoot and MessagingModule.forRoot. */
+  module: Type<unknown>;
+  /** Also serve HTTP (Fastify) on this port, for services with an HTTP edge. */
+  http?: {
+    port: number;
+    host?: string;
+    configure?: (app: INestApplication) => void | Promise<void>;
+  };
+}
+
+export interface RunningService {
+  app: INestApplication | INestMicroservice;
+  server: TillbusNatsServer;
+  httpPort?: number;
+  /** Stop taking work, finish in-flight work (bounded), drain NATS, stop the ops server. */
+  close(): Promise<void>;
+}
+
+/** Starts a service with the safe bus defaults; tests start replicas in-process the same way. */
+export async function startService(definition: ServiceDefinition): Promise<RunningService> {
+  if (definition.http) return startHybrid(definition, definition.http);
+  const server = new TillbusNatsServer();
+  const app = await NestFactory.createMicroservice(definition.module, { strategy: server, bufferLogs: true });
+  wire(app, server);
+  await app.listen();
+  return { app, server, close: () => app.close() };
+}
+
+async function startHybrid(
+  definition: ServiceDefinition,
+  http: NonNullable<ServiceDefinition['http']>,
+): Promise<RunningService> {
+  const { FastifyAdapter } = await import('@nestjs/platform-fastify');
+  const app = await NestFactory.create(definition.module, new FastifyAdapter({ bodyLimit: 1024 * 1024 }), {
+    bufferLogs: true,
+  });
+  app.useLogger(app.get(JsonLogger));
+  const server = new TillbusNatsServer();
+  const microservice = app.connectMicroservice({ strategy: server }, { inheritAppConfig: false });
+  wire(microservice, server, app);
+  await http.configure?.(app);
+  await app.startAllMicroservices();
+  await app.listen(http.port, http.host ?? '0.0.0.0');
+  const address = app.getHttpServer().address();
+  const httpPort = typeof address === 'object' && address ? address.port : http.port;
+  return { app, server, httpPort, close: () => app.close() };
+}
+
+function wire(
+  target: INestMicroservice,
+  server: TillbusNatsServer,
+  container: Pick<INestApplication, 'get'> = target,
+): void {
+  const logger = container.get(JsonLogger);
+  target.useLogger(logger);
+  target.useGlobalPipes(createBusValidationPipe());
+  target.useGlobalFilters(new BusExceptionFilter(logger));
+  server.attach({
+    options: container.get<MessagingOptions>(MESSAGING_OPTIONS),
+    connection: container.get(NatsConnectionManager),
+    logger,
+    metrics: container.get(BusMetrics),
+  });
+  void container.get(OpsServer);
+}
+
+/**
+ * The whole of a service's main(): start, then on SIGTERM or SIGINT stop taking work, finish in-flight work
+ * and exit 0. A second signal, or a shutdown that overruns its grace, exits 1. A boot failure (for example an
+ * invalid configuration) prints one readable line and exits 1.
+ */
+export function runMain(start: () => Promise<RunningService>, options: { shutdownGraceMs: number }): void {
+  let running: RunningService | undefined;
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) process.exit(1);
+    stopping = true;
+    setTimeout(() => process.exit(1), options.shutdownGraceMs + 10_000).unref();
+    try {
+      await running?.close();
+      process.exit(0);
+    } catch (error) {
+      process.stderr.write(JSON.stringify({ level: 'error', msg: `shutdown after ${signal} failed`, error: String(error) }) + '\n');
+      process.exit(1);
+    }
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+  start()
+    .then((service) => {
+      running = service;
+      if (stopping) void service.close().then(() => process.exit(0));
+    })
+    .catch((error: unknown) => {
+      const message = error instanceof Error ? error.message : String(error);
+      process.stderr.write(JSON.stringify({ level: 'error', msg: 'service failed to start', error: message }) + '\n');
+      process.exit(1);
+    });
+}

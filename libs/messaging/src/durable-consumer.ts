@@ -1,0 +1,184 @@
+import {
+  AckPolicy,
+  DeliverPolicy,
+  type ConsumerConfig,
+  type ConsumerMessages,
+  type JsMsg,
+} from '@nats-io/jetstream';
+import { headers as natsHeaders } from '@nats-io/transport-node';
+import { JsonLogger, newCorrelationId, runWithCorrelation } from '@tillbus/observability';
+import type { BusMetrics } from './bus-metrics';
+import type { NatsConnectionManager } from './connection';
+import { TillbusError } from './errors';
+import { correlationIdOf, HEADERS } from './headers';
+import { InFlightTracker } from './in-flight';
+import { ensureStream, streamDefaults } from './jetstream';
+import { DEAD_LETTER_ALL, deadLetterSubject, STREAMS } from './subjects';
+
+/** Thrown by a handler (or a parser) when retrying cannot help: the message goes to the dead letters at once. */
+export class PermanentError extends TillbusError {
+  override readonly name = 'PermanentError';
+  constructor(message: string, details?: unknown) {
+    super('PERMANENT_FAILURE', message, details);
+  }
+}
+
+export interface DurableConsumerSpec<T> {
+  stream: string;
+  /** Durable name: shared by every replica, so each message goes to one of them. */
+  durable: string;
+  /** One subject filter (wildcards allowed): nats-server 2.9, which Debian ships, has no multi-filter consumers. */
+  filterSubject: string;
+  /** Deliveries before the message is dead-lettered. */
+  maxDeliver: number;
+  /** Delay before redelivery n (1-based); the last value repeats. */
+  backoffMs: number[];
+  ackWaitMs?: number;
+  /** Messages processed at once by this replica; 1 keeps the stream's order. */
+  concurrency?: number;
+  deliverPolicy?: DeliverPolicy;
+  /** Turns the JSON body into the handler's type; throw PermanentError for a payload that can never work. */
+  parse?: (body: unknown, msg: JsMsg) => T;
+  handle: (payload: T, msg: JsMsg) => Promise<void>;
+}
+
+/**
+ * A durable pull consumer with explicit acks: success acks; a failure naks with backoff; the last allowed failure,
+ * or a PermanentError, publishes the message to `tillbus.dlq.<stream>.<consumer>` with the reason in headers and
+ * terminates it. Nothing is lost: if the dead-letter publish itself fails the message is redelivered later.
+ */
+export class DurableConsumer<T = unknown> {
+  private messages?: ConsumerMessages;
+  private loop?: Promise<void>;
+  private readonly inFlight = new InFlightTracker();
+
+  constructor(
+    private readonly connection: NatsConnectionManager,
+    private readonly spec: DurableConsumerSpec<T>,
+    private readonly logger: JsonLogger,
+    private readonly metrics?: BusMetrics,
+  ) {}
+
+  async start(): Promise<void> {
+    const jsm = await this.connection.jetstreamManager();
+    await ensureStream(jsm, streamDefaults(STREAMS.deadLetters, [DEAD_LETTER_ALL]));
+    const config: Partial<ConsumerConfig> = {
+      durable_name: this.spec.durable,
+      ack_policy: AckPolicy.Explicit,
+      deliver_policy: this.spec.deliverPolicy ?? DeliverPolicy.All,
+      ack_wait: (this.spec.ackWaitMs ?? 30_000) * 1_000_000,
+      // The server's own bound is a safety net one above ours: our code dead-letters first.
+      max_deliver: this.spec.maxDeliver + 1,
+      filter_subject: this.spec.filterSubject,
+      max_ack_pending: Math.max(1, (this.spec.concurrency ?? 16) * 4),
+    };
+    try {
+      await jsm.consumers.info(this.spec.stream, this.spec.durable);
+      await jsm.consumers.update(this.spec.stream, this.spec.durable, config);
+    } catch {
+      await jsm.consumers.add(this.spec.stream, config);
+    }
+    const consumer = await this.connection.jetstream().consumers.get(this.spec.stream, this.spec.durable);
+    const concurrency = this.spec.concurrency ?? 16;
+    this.messages = await consumer.consume({ max_messages: concurrency });
+    this.loop = this.run(this.messages, concurrency);
+  }
+
+  /** Stops pulling, lets in-flight messages finish (bounded), and leaves the rest for other replicas. */
+  async stop(graceMs: number): Promise<boolean> {
+    this.messages?.stop();
+    const settled = await this.inFlight.settle(graceMs);
+    await this.loop?.catch(() => undefined);
+    return settled;
+  }
+
+  private async run(messages: ConsumerMessages, concurrency: number): Promise<void> {
+    const slots = new Set<Promise<void>>();
+    for await (const msg of messages) {
+      const work = this.inFlight.track(() => this.process(msg));
+      slots.add(work);
+      void work.finally(() => slots.delete(work));
+      if (slots.size >= concurrency) await Promise.race(slots);
+    }
+    await Promise.allSettled(slots);
+  }
+
+  private process(msg: JsMsg): Promise<void> {
+    const correlationId = correlationIdOf(msg.headers) ?? newCorrelationId();
+    return runWithCorrelation(correlationId, async () => {
+      try {
+        const body = decodeBody(msg);
+        const payload = this.spec.parse ? this.spec.parse(body, msg) : (body as T);
+        await this.spec.handle(payload, msg);
+        msg.ack();
+        this.count('acked');
+      } catch (error) {
+        await this.fail(msg, error);
+      }
+    });
+  }
+
+  private async fail(msg: JsMsg, error: unknown): Promise<void> {
+    const reason = error instanceof Error ? error.message : String(error);
+    const deliveries = msg.info.deliveryCount;
+    const permanent = error instanceof PermanentError;
+    if (!permanent && deliveries < this.spec.maxDeliver) {
+      const delays = this.spec.backoffMs;
+      const delay = delays[Math.min(deliveries - 1, delays.length - 1)] ?? 1000;
+      this.logger.event('warn', 'message failed; will retry', {
+        stream: this.spec.stream,
+        consumer: this.spec.durable,
+        deliveries,
+        retryInMs: delay,
+        reason,
+      });
+      msg.nak(delay);
+      this.count('retried');
+      return;
+    }
+    try {
+      const headers = natsHeaders();
+      msg.headers?.keys().forEach((key) => msg.headers?.values(key).forEach((v) => headers.append(key, v)));
+      headers.set(HEADERS.deadLetterReason, reason.slice(0, 512));
+      headers.set(HEADERS.deadLetterSubject, msg.subject);
+      headers.set(HEADERS.deadLetterStream, this.spec.stream);
+      headers.set(HEADERS.deadLetterSequence, String(msg.info.streamSequence));
+      headers.set(HEADERS.deadLetterDeliveries, String(deliveries));
+      headers.delete(HEADERS.messageId);
+      await this.connection
+        .jetstream()
+        .publish(deadLetterSubject(this.spec.stream, this.spec.durable), msg.data, { headers });
+      // No reason text: nats-server 2.9 ignores "+TERM <reason>" and would keep the message pending.
+      msg.term();
+      this.count('dead_lettered');
+      this.metrics?.deadLetters.inc({ stream: this.spec.stream, consumer: this.spec.durable });
+      this.logger.event('error', 'message dead-lettered', {
+        stream: this.spec.stream,
+        consumer: this.spec.durable,
+        deliveries,
+        permanent,
+        reason,
+      });
+    } catch (publishError) {
+      this.logger.event('error', 'could not dead-letter a message; it will be redelivered', {
+        stream: this.spec.stream,
+        consumer: this.spec.durable,
+        error: String(publishError),
+      });
+      msg.nak(this.spec.backoffMs[this.spec.backoffMs.length - 1] ?? 1000);
+    }
+  }
+
+  private count(result: 'acked' | 'retried' | 'dead_lettered'): void {
+    this.metrics?.consumerMessages.inc({ stream: this.spec.stream, consumer: this.spec.durable, result });
+  }
+}
+
+function decodeBody(msg: JsMsg): unknown {
+  if (msg.data.length === 0) return undefined;
+  try {
+    return JSON.parse(Buffer.from(msg.data).toString('utf8'));
+  } catch {
+    throw new PermanentError('the message is not valid JSON');
+  }
+}

@@ -1,0 +1,77 @@
+import {
+  DiscardPolicy,
+  JetStreamApiCodes,
+  JetStreamApiError,
+  RetentionPolicy,
+  StorageType,
+  type JetStreamClient,
+  type JetStreamManager,
+  type PubAck,
+  type StreamConfig,
+} from '@nats-io/jetstream';
+import type { KV, Kvm } from '@nats-io/kv';
+import { HEADERS, outgoingHeaders } from './headers';
+import type { KvBucketDeclaration } from './options';
+
+/** File storage, limits retention: what every tillbus stream starts from. Production overlays raise replicas. */
+export type StreamDeclaration = Partial<StreamConfig> & { name: string };
+
+export function streamDefaults(name: string, subjects: string[]): StreamDeclaration {
+  return {
+    name,
+    subjects,
+    storage: StorageType.File,
+    retention: RetentionPolicy.Limits,
+    discard: DiscardPolicy.Old,
+    duplicate_window: 2 * 60 * 1_000_000_000,
+    num_replicas: Number(process.env.TILLBUS_STREAM_REPLICAS ?? 1),
+  };
+}
+
+/**
+ * Creates the stream, or brings an existing one to the declared config. Safe to run from every replica at
+ * every start.
+ */
+export async function ensureStream(jsm: JetStreamManager, config: StreamDeclaration): Promise<void> {
+  const name = config.name;
+  try {
+    const existing = await jsm.streams.info(name);
+    await jsm.streams.update(name, { ...existing.config, ...config } as StreamConfig);
+  } catch (error) {
+    if (!isNotFound(error)) throw error;
+    try {
+      await jsm.streams.add(config);
+    } catch (addError) {
+      // Another replica created it between our info() and add(): that is the state we wanted.
+      if (!(addError instanceof JetStreamApiError) || !/already in use/i.test(addError.message)) throw addError;
+    }
+  }
+}
+
+/** Creates or binds a KV bucket with the declared limits. */
+export async function ensureKvBucket(kvm: Kvm, declaration: KvBucketDeclaration): Promise<KV> {
+  return kvm.create(declaration.name, {
+    ttl: declaration.ttlMs ?? 0,
+    history: declaration.history ?? 1,
+    replicas: declaration.replicas ?? Number(process.env.TILLBUS_STREAM_REPLICAS ?? 1),
+    max_bytes: declaration.maxBytes ?? -1,
+  });
+}
+
+/**
+ * Publishes an event to JetStream and waits for the stream's ack. `messageId` makes a retried publish of the
+ * same event a no-op inside the stream's duplicate window.
+ */
+export async function publishEvent(
+  js: JetStreamClient,
+  subject: string,
+  event: unknown,
+  options: { messageId?: string; timeoutMs?: number } = {},
+): Promise<PubAck> {
+  const headers = outgoingHeaders(options.messageId ? { [HEADERS.messageId]: options.messageId } : {});
+  return js.publish(subject, JSON.stringify(event), { headers, timeout: options.timeoutMs ?? 5000 });
+}
+
+export function isNotFound(error: unknown): boolean {
+  return error instanceof JetStreamApiError && (error.status === 404 || error.code === JetStreamApiCodes.StreamNotFound);
+}

@@ -1,0 +1,28 @@
+import type { StreamDeclaration } from './jetstream';
+
+export interface MessagingOptions {
+  /** The service name: the queue group of every handler and the NATS connection name. */
+  service: string;
+  /** Comma-separated server URLs. */
+  servers: string;
+  user?: string;
+  pass?: string;
+  /** Upper bound for every outgoing request. */
+  requestTimeoutMs: number;
+  /** How long shutdown waits for in-flight handlers and consumers before draining anyway. */
+  shutdownGraceMs: number;
+  /** Streams and KV buckets this service declares at startup (idempotent). */
+  streams?: StreamDeclaration[];
+  buckets?: KvBucketDeclaration[];
+}
+
+export interface KvBucketDeclaration {
+  name: string;
+  /** Keep entries at most this long (0 = forever). */
+  ttlMs?: number;
+  history?: number;
+  replicas?: number;
+  maxBytes?: number;
+}
+
+export const MESSAGING_OPTIONS = Symbol('MESSAGING_OPTIONS');

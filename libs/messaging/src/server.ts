@@ -1,0 +1,148 @@
+import { NatsContext, ServerNats, type NatsOptions } from '@nestjs/microservices';
+import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
+import { JsonLogger, newCorrelationId, runWithCorrelation } from '@tillbus/observability';
+import { BusMetrics } from './bus-metrics';
+import { NatsConnectionManager } from './connection';
+import { isErrorEnvelope, toErrorEnvelope, type ErrorEnvelope } from './errors';
+import { correlationIdOf, HEADERS, outgoingHeaders } from './headers';
+import { InFlightTracker } from './in-flight';
+import type { MessagingOptions } from './options';
+
+type Packet = { response?: unknown; err?: unknown; isDisposed?: boolean };
+
+export interface TillbusServerDeps {
+  options: MessagingOptions;
+  connection: NatsConnectionManager;
+  logger: JsonLogger;
+  metrics: BusMetrics;
+}
+
+/**
+ * Nest's NATS transport with the defaults payments need:
+ * - every handler subscribes in the service's queue group, so N replicas share the work;
+ * - messages are plain JSON both ways (no Nest packet wrapper), so a POS in any language can call us;
+ * - a request always gets exactly one reply: the result, or an error envelope marked by a header;
+ * - the correlation id travels from the request header into the handler's logs and outgoing messages;
+ * - close() stops taking work, waits (bounded) for in-flight handlers to reply, and leaves draining the
+ *   connection to the connection manager, which runs last.
+ */
+export class TillbusNatsServer extends ServerNats {
+  readonly inFlight = new InFlightTracker();
+  private stopping = false;
+  private readonly handlerSubscriptions: Subscription[] = [];
+
+  private deps!: TillbusServerDeps;
+
+  // Nest creates the strategy before the DI container exists, so the dependencies arrive through attach().
+  constructor() {
+    super({} as Required<NatsOptions>['options']);
+  }
+
+  attach(deps: TillbusServerDeps): void {
+    this.deps = deps;
+  }
+
+  override async createNatsClient(): Promise<NatsConnection> {
+    return this.deps.connection.connect();
+  }
+
+  override bindEvents(client: NatsConnection): void {
+    for (const [channel, handler] of this.getHandlers()) {
+      const queue = (handler.extras?.queue as string | undefined) ?? this.deps.options.service;
+      const callback = this.getMessageHandler(channel).bind(this) as (err: Error | null, msg: Msg) => void;
+      this.handlerSubscriptions.push(client.subscribe(channel, { queue, callback }));
+    }
+  }
+
+  // The connection status is watched by the connection manager; Nest's watcher would only log twice.
+  override async handleStatusUpdates(): Promise<void> {}
+
+  override async handleMessage(channel: string, natsMsg: Msg): Promise<void> {
+    const correlationId = correlationIdOf(natsMsg.headers) ?? newCorrelationId();
+    return runWithCorrelation(correlationId, () => this.handleInScope(channel, natsMsg, correlationId));
+  }
+
+  private async handleInScope(channel: string, natsMsg: Msg, correlationId: string): Promise<void> {
+    const context = new NatsContext([natsMsg.subject, natsMsg.headers]);
+    const parsed = parseJson(natsMsg);
+    if (!natsMsg.reply) {
+      if (!parsed.ok) return this.deps.logger.event('warn', 'dropped a malformed event', { subject: natsMsg.subject });
+      return this.handleEvent(channel, { pattern: channel, data: parsed.value }, context);
+    }
+    const reply = this.replyOnce(channel, natsMsg, correlationId);
+    if (this.stopping) return reply.error({ code: 'SHUTTING_DOWN', message: 'the service is shutting down; retry' });
+    if (!parsed.ok) return reply.error({ code: 'PARAM_ILLEGAL', message: `payload is not valid JSON: ${parsed.reason}` });
+    const handler = this.getHandlerByPattern(channel);
+    if (!handler) return reply.error({ code: 'NO_HANDLER', message: `no handler for ${channel}` });
+    try {
+      await (this.handleRequest(
+        context,
+        async () => this.transformToObservable(await handler(parsed.value, context)),
+        async (packet: Packet) => reply.packet(packet),
+      ) as unknown as Promise<void>);
+    } catch (error) {
+      reply.error(toErrorEnvelope(error, correlationId), error);
+    }
+  }
+
+  /** Answers a request once, whatever Nest's stream emits after that, and ends its in-flight span. */
+  private replyOnce(channel: string, natsMsg: Msg, correlationId: string) {
+    const end = this.inFlight.begin();
+    const started = process.hrtime.bigint();
+    let replied = false;
+    const finish = (code: string, body: unknown, isError: boolean) => {
+      if (replied) return;
+      replied = true;
+      try {
+        const headers = outgoingHeaders(isError ? { [HEADERS.error]: code } : {});
+        headers.set(HEADERS.correlationId, correlationId);
+        natsMsg.respond(JSON.stringify(body ?? null), { headers });
+      } catch (error) {
+        this.deps.logger.event('error', 'could not publish a reply', { subject: channel, error: String(error) });
+      } finally {
+        this.deps.metrics.handled.inc({ subject: channel, code });
+        this.deps.metrics.handlerDuration.observe({ subject: channel }, Number(process.hrtime.bigint() - started) / 1e9);
+        end();
+      }
+    };
+    const error = (envelope: ErrorEnvelope, cause?: unknown) => {
+      // Errors that went through the exception filter were logged there.
+      if (envelope.code === 'INTERNAL_ERROR' && !isErrorEnvelope(cause)) {
+        this.deps.logger.event('error', 'handler failed', { subject: channel, error: describeError(cause) });
+      }
+      finish(envelope.code, envelope, true);
+    };
+    return {
+      error,
+      packet: (packet: Packet) => {
+        if (packet.err !== undefined) return error(toErrorEnvelope(packet.err, correlationId), packet.err);
+        if ('response' in packet || packet.isDisposed) finish('OK', packet.response, false);
+      },
+    };
+  }
+
+  /** Stop taking work, then give in-flight handlers up to the grace period to reply. */
+  override async close(): Promise<void> {
+    this.stopping = true;
+    await Promise.allSettled(this.handlerSubscriptions.splice(0).map((sub) => sub.drain()));
+    const settled = await this.inFlight.settle(this.deps.options.shutdownGraceMs);
+    if (!settled) {
+      this.deps.logger.event('warn', 'shutdown grace ran out with requests still in flight', {
+        inFlight: this.inFlight.size,
+      });
+    }
+  }
+}
+
+function parseJson(msg: Msg): { ok: true; value: unknown } | { ok: false; reason: string } {
+  if (msg.data.length === 0) return { ok: true, value: {} };
+  try {
+    return { ok: true, value: JSON.parse(Buffer.from(msg.data).toString('utf8')) };
+  } catch (error) {
+    return { ok: false, reason: (error as Error).message };
+  }
+}
+
+function describeError(error: unknown): unknown {
+  return error instanceof Error ? { name: error.name, message: error.message, stack: error.stack } : error;
+}

@@ -1,0 +1,96 @@
+/**
+ * Every subject, stream and bucket name on the tillbus bus, in one place. Request/reply subjects are
+ * `tillbus.<service>.<verb>`; events are JetStream subjects under `tillbus.events.`.
+ */
+export const SUBJECT_ROOT = 'tillbus';
+
+export const SERVICES = {
+  deviceHealth: 'device-health',
+  orderReconciliation: 'order-reconciliation',
+  edcCommand: 'edc-command',
+  easycardSession: 'easycard-session',
+} as const;
+export type ServiceName = (typeof SERVICES)[keyof typeof SERVICES];
+
+export const SUBJECTS = {
+  deviceHealth: {
+    readiness: 'tillbus.device-health.readiness',
+    diagnose: 'tillbus.device-health.diagnose',
+    terminalsUpsert: 'tillbus.device-health.terminals.upsert',
+    terminalsRemove: 'tillbus.device-health.terminals.remove',
+    terminalsList: 'tillbus.device-health.terminals.list',
+  },
+  orderReconciliation: {
+    get: 'tillbus.order-reconciliation.get',
+    stuck: 'tillbus.order-reconciliation.stuck',
+    redeliver: 'tillbus.order-reconciliation.redeliver',
+  },
+  edc: {
+    submit: 'tillbus.edc.command.submit',
+    get: 'tillbus.edc.command.get',
+    submitAndWait: 'tillbus.edc.command.submit-and-wait',
+  },
+  easycard: {
+    sessionGet: 'tillbus.easycard.session.get',
+    sessionList: 'tillbus.easycard.session.list',
+    sessionKey: 'tillbus.easycard.session.key',
+    signon: 'tillbus.easycard.signon',
+  },
+} as const;
+
+/** JetStream event subjects, built from validated tokens so an id can never widen a subject. */
+export const EVENT_SUBJECTS = {
+  terminalHealth: (vendor: string, terminalId: string) =>
+    `tillbus.events.terminal.health.${subjectToken(vendor)}.${subjectToken(terminalId)}`,
+  terminalHealthAll: 'tillbus.events.terminal.health.>',
+  order: (kind: string, requestOrderId: string) =>
+    `tillbus.events.orders.${subjectToken(kind)}.${subjectToken(requestOrderId)}`,
+  ordersAll: 'tillbus.events.orders.>',
+  edc: (deviceId: string, requestId: string) =>
+    `tillbus.events.edc.${subjectToken(deviceId)}.${subjectToken(requestId)}`,
+  edcAll: 'tillbus.events.edc.>',
+  easycardSession: (deviceId: string) => `tillbus.events.easycard.session.${subjectToken(deviceId)}`,
+  easycardSessionAll: 'tillbus.events.easycard.session.>',
+} as const;
+
+/** Where a durable consumer puts a message it gave up on. */
+export const deadLetterSubject = (stream: string, consumer: string) =>
+  `tillbus.dlq.${subjectToken(stream)}.${subjectToken(consumer)}`;
+export const DEAD_LETTER_ALL = 'tillbus.dlq.>';
+
+export const STREAMS = {
+  terminalHealth: 'TILLBUS_TERMINAL_HEALTH',
+  orders: 'TILLBUS_ORDERS',
+  edc: 'TILLBUS_EDC',
+  easycard: 'TILLBUS_EASYCARD',
+  deadLetters: 'TILLBUS_DLQ',
+} as const;
+
+// A token is one subject level: no dots, wildcards, whitespace or control characters.
+const TOKEN = /^[A-Za-z0-9_\-:@+=~]{1,128}$/;
+
+export function isSubjectToken(value: string): boolean {
+  return TOKEN.test(value);
+}
+
+export function subjectToken(value: string): string {
+  if (!isSubjectToken(value)) {
+    throw new InvalidSubjectTokenError(value);
+  }
+  return value;
+}
+
+export class InvalidSubjectTokenError extends Error {
+  override readonly name = 'InvalidSubjectTokenError';
+  readonly code = 'PARAM_ILLEGAL';
+  constructor(value: string) {
+    super(
+      `"${value.slice(0, 40)}" cannot be used in a subject: use 1-128 letters, digits or _-:@+=~ (no dots, spaces or wildcards)`,
+    );
+  }
+}
+
+/** Every request/reply subject, for the AsyncAPI contract test. */
+export function allRequestSubjects(): string[] {
+  return Object.values(SUBJECTS).flatMap((group) => Object.values(group));
+}

@@ -1,0 +1,77 @@
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { spawnTypeScript, startTestNatsServer, waitFor, type ChildService, type TestNatsServer } from '@tillbus/testing';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { requestJson, safeConnectionOptions } from '../src';
+import { ECHO_SUBJECTS } from './fixtures/echo-app';
+
+const ENTRY = `${__dirname}/fixtures/echo-main.ts`;
+let nats: TestNatsServer;
+let service: ChildService | undefined;
+let client: NatsConnection | undefined;
+
+beforeEach(async () => {
+  nats = await startTestNatsServer();
+});
+afterEach(async () => {
+  service?.kill('SIGKILL');
+  await client?.close().catch(() => undefined);
+  await nats.dispose();
+});
+
+async function startServiceProcess(extraEnv: Record<string, string> = {}) {
+  service = spawnTypeScript(ENTRY, { NATS_URL: nats.url, OPS_PORT: '0', LOG_LEVEL: 'info', ...extraEnv });
+  await service.waitForOutput(/"msg":"connected to NATS"/, 60_000);
+  // The service subscribes right after connecting; wait until it answers.
+  client = await connect(safeConnectionOptions({ service: 'test-client', servers: nats.url, requestTimeoutMs: 1000, shutdownGraceMs: 0 }));
+  const nc = client;
+  await waitFor(() => requestJson(connectionOf(nc), ECHO_SUBJECTS.echo, { id: 'ping' }, { timeoutMs: 500 }).then(() => true), {
+    what: 'the service to answer',
+    timeoutMs: 30_000,
+  });
+  return nc;
+}
+
+const connectionOf = (nc: NatsConnection) => ({ connect: async () => nc });
+
+describe('service process lifecycle', () => {
+  it('SIGTERM with 20 requests in flight: all 20 are answered, then the process exits 0', async () => {
+    const nc = await startServiceProcess({ SHUTDOWN_GRACE_MS: '10000' });
+    const inFlight = Array.from({ length: 20 }, (_, i) =>
+      requestJson<{ id: string }>(connectionOf(nc), ECHO_SUBJECTS.slow, { id: `slow-${i}`, delayMs: 1500 }, { timeoutMs: 10_000 }),
+    );
+    await new Promise((r) => setTimeout(r, 300));
+    service!.kill('SIGTERM');
+    const answers = await Promise.allSettled(inFlight);
+    expect(answers.filter((a) => a.status === 'fulfilled')).toHaveLength(20);
+    expect(answers.map((a) => (a.status === 'fulfilled' ? a.value.id : 'failed')).sort()).toEqual(
+      Array.from({ length: 20 }, (_, i) => `slow-${i}`).sort(),
+    );
+    const exit = await service!.exited;
+    expect(exit).toEqual({ code: 0, signal: null });
+  });
+
+  it('survives a 30 s broker outage and answers again within 2 s of the broker returning', async () => {
+    const nc = await startServiceProcess();
+    await nats.stop();
+    await new Promise((r) => setTimeout(r, 30_000));
+    expect(service!.process.exitCode).toBeNull();
+    await nats.restart();
+    const back = Date.now();
+    await waitFor(
+      () => requestJson(connectionOf(nc), ECHO_SUBJECTS.echo, { id: 'after-outage' }, { timeoutMs: 250 }).then(() => true),
+      { timeoutMs: 10_000, intervalMs: 50, what: 'a successful request after the outage' },
+    );
+    const recoveryMs = Date.now() - back;
+    expect(recoveryMs).toBeLessThanOrEqual(2000);
+    expect(service!.process.exitCode).toBeNull();
+    expect(service!.output()).toContain('disconnected from NATS; reconnecting forever');
+  }, 90_000);
+
+  it('refuses an invalid configuration with one readable line and exit code 1', async () => {
+    const bad = spawnTypeScript(ENTRY, { NATS_URL: 'http://nope', OPS_PORT: 'x' });
+    const exit = await bad.exited;
+    expect(exit.code).toBe(1);
+    expect(bad.output()).toContain('NATS_URL must be one or more comma-separated');
+    expect(bad.output()).toContain('OPS_PORT');
+  });
+});

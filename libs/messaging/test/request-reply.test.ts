@@ -1,0 +1,119 @@
+import { connect, headers, type NatsConnection } from '@nats-io/transport-node';
+import { OpsServer } from '@tillbus/observability';
+import { startTestNatsServer, type TestNatsServer } from '@tillbus/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BusRequestError, decodeReply, HEADERS, requestJson } from '../src';
+import { ECHO_SUBJECTS, startEchoReplica } from './fixtures/echo-app';
+
+let nats: TestNatsServer;
+let client: NatsConnection;
+const replicas: Awaited<ReturnType<typeof startEchoReplica>>[] = [];
+const logs: string[] = [];
+
+beforeAll(async () => {
+  nats = await startTestNatsServer();
+  const env = { NATS_URL: nats.url, BUS_REQUEST_TIMEOUT_MS: '2000' };
+  replicas.push(await startEchoReplica(env, 'a', (l) => logs.push(l)));
+  replicas.push(await startEchoReplica(env, 'b', (l) => logs.push(l)));
+  client = await connect({ servers: nats.url });
+});
+
+afterAll(async () => {
+  await client?.close();
+  for (const r of replicas) await r.close();
+  await nats?.dispose();
+});
+
+const connection = { connect: async () => client };
+const request = <T>(subject: string, payload: unknown, timeoutMs = 2000) =>
+  requestJson<T>(connection, subject, payload, { timeoutMs });
+
+async function rejection(promise: Promise<unknown>): Promise<BusRequestError> {
+  try {
+    await promise;
+  } catch (error) {
+    return error as BusRequestError;
+  }
+  throw new Error('expected the request to fail');
+}
+
+describe('request/reply through the messaging lib', () => {
+  it('two replicas share 1,000 requests, each handled exactly once', async () => {
+    for (const r of replicas) r.replica.handled.length = 0;
+    const ids = Array.from({ length: 1000 }, (_, i) => `req-${i}`);
+    for (let i = 0; i < ids.length; i += 100) {
+      await Promise.all(ids.slice(i, i + 100).map((id) => request(ECHO_SUBJECTS.echo, { id })));
+    }
+    const handled = replicas.flatMap((r) => r.replica.handled);
+    expect(handled).toHaveLength(1000);
+    expect(new Set(handled).size).toBe(1000);
+    expect(replicas[0].replica.handled.length).toBeGreaterThan(0);
+    expect(replicas[1].replica.handled.length).toBeGreaterThan(0);
+  });
+
+  it('fails fast with NO_RESPONDERS when nobody listens', async () => {
+    const started = Date.now();
+    const error = await rejection(request('tillbus.test.nobody', {}, 5000));
+    expect(error).toBeInstanceOf(BusRequestError);
+    expect(error.code).toBe('NO_RESPONDERS');
+    expect(Date.now() - started).toBeLessThan(1000);
+  });
+
+  it('gives a typed TIMEOUT when the handler is slower than the caller allows', async () => {
+    const error = await rejection(request(ECHO_SUBJECTS.slow, { id: 'slow-1', delayMs: 1500 }, 300));
+    expect(error.code).toBe('TIMEOUT');
+    expect(error.message).toContain('300 ms');
+  });
+
+  it('answers malformed JSON and unknown fields with PARAM_ILLEGAL, then keeps serving', async () => {
+    const raw = await client.request(ECHO_SUBJECTS.echo, '{"id": "x",', { timeout: 2000 });
+    expect(raw.headers?.get(HEADERS.error)).toBe('PARAM_ILLEGAL');
+    expect(() => decodeReply(ECHO_SUBJECTS.echo, raw.data, raw.headers)).toThrow(/not valid JSON/);
+
+    const extra = await rejection(request(ECHO_SUBJECTS.echo, { id: 'x', admin: true }));
+    expect(extra.code).toBe('PARAM_ILLEGAL');
+    expect(extra.message).toBe('invalid payload: payload.admin: property admin should not exist');
+    expect(extra.details).toEqual({ violations: [{ field: 'payload.admin', problems: ['property admin should not exist'] }] });
+
+    const wrongType = await rejection(request(ECHO_SUBJECTS.echo, { id: 42 }));
+    expect(wrongType.code).toBe('PARAM_ILLEGAL');
+    expect(wrongType.message).toContain('payload.id: id must be a string');
+
+    const notObject = await rejection(request(ECHO_SUBJECTS.echo, [1, 2]));
+    expect(notObject.code).toBe('PARAM_ILLEGAL');
+
+    await expect(request(ECHO_SUBJECTS.echo, { id: 'after' })).resolves.toMatchObject({ id: 'after' });
+  });
+
+  it('maps a named domain error to its code and details', async () => {
+    const error = await rejection(request(ECHO_SUBJECTS.busy, { id: 'dev-7' }));
+    expect(error.code).toBe('DEVICE_BUSY');
+    expect(error.message).toBe('device dev-7 is busy');
+    expect(error.details).toEqual({ deviceId: 'dev-7' });
+  });
+
+  it('never shows a caller an untyped error: a crash is INTERNAL_ERROR with a correlation id, details logged only', async () => {
+    const h = headers();
+    h.set(HEADERS.correlationId, 'corr-crash-1');
+    const raw = await client.request(ECHO_SUBJECTS.crash, '{}', { timeout: 2000, headers: h });
+    const body = JSON.parse(Buffer.from(raw.data).toString());
+    expect(body).toEqual({ code: 'INTERNAL_ERROR', message: 'internal error (correlation id corr-crash-1)' });
+    expect(raw.headers?.get(HEADERS.correlationId)).toBe('corr-crash-1');
+    const logged = logs.map((l) => JSON.parse(l)).find((l) => l.correlationId === 'corr-crash-1');
+    expect(logged).toMatchObject({ level: 'error', msg: 'handler failed' });
+  });
+
+  it('carries the correlation id from the caller through every hop', async () => {
+    const h = headers();
+    h.set(HEADERS.correlationId, 'corr-relay-1');
+    const raw = await client.request(ECHO_SUBJECTS.relay, JSON.stringify({ id: 'r' }), { timeout: 2000, headers: h });
+    expect(JSON.parse(Buffer.from(raw.data).toString())).toEqual({ outer: 'corr-relay-1', inner: 'corr-relay-1' });
+  });
+
+  it('serves /metrics with the handled-request counter', async () => {
+    const port = replicas[0].app.get(OpsServer).port;
+    const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    expect(text).toMatch(/tillbus_bus_requests_handled_total\{subject="tillbus.test.echo",code="OK"\} \d+/);
+    expect(text).toContain('tillbus_nats_connected 1');
+  });
+});
