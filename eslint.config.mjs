@@ -23,10 +23,11 @@ export const moduleBoundaries = {
       onlyDependOnLibsWithTags: ['type:codes', 'type:validation'],
       bannedExternalImports: nestAndBus,
     },
-    { sourceTag: 'type:codes', onlyDependOnLibsWithTags: [], bannedExternalImports: ['*'] },
+    // An empty list would mean "anything"; a tag no project carries means "nothing".
+    { sourceTag: 'type:codes', onlyDependOnLibsWithTags: ['type:none'], bannedExternalImports: ['*'] },
     {
       sourceTag: 'type:validation',
-      onlyDependOnLibsWithTags: [],
+      onlyDependOnLibsWithTags: ['type:none'],
       bannedExternalImports: nestAndBus,
     },
     {
