@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { isTradeKey, tradeKeyFromPassword } from './trade-key';
+import { isTradeKey, tradeKeyFromPassword, tradeKeyMatches } from './trade-key';
 
 describe('tradeKeyFromPassword', () => {
   // SHA-256 known-answer vectors (FIPS 180-2 for "abc" and ""; "password" is the widely published digest)
@@ -32,5 +32,17 @@ describe('isTradeKey', () => {
     ['5e884898da28047151d0e56f8dc6292773603d0d6aabbdd62a11ef721d1542d8', true],
   ])('%s -> %s', (value, expected) => {
     expect(isTradeKey(value)).toBe(expected);
+  });
+});
+
+describe('tradeKeyMatches', () => {
+  it.each([
+    ['5e884898da28047151d0e56f8dc6292773603d0d6aabbdd62a11ef721d1542d8', 'password', true],
+    ['5E884898DA28047151D0E56F8DC6292773603D0D6AABBDD62A11EF721D1542D8', 'password', false],
+    ['5e884898da28047151d0e56f8dc6292773603d0d6aabbdd62a11ef721d1542d8', 'Password', false],
+    ['password', 'password', false],
+    [undefined, 'password', false],
+  ])('%s against %s -> %s', (received, password, expected) => {
+    expect(tradeKeyMatches(received, password)).toBe(expected);
   });
 });

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 
 const TRADE_KEY = /^[0-9a-f]{64}$/;
 
@@ -9,4 +9,13 @@ export function tradeKeyFromPassword(password: string): string {
 
 export function isTradeKey(value: unknown): value is string {
   return typeof value === 'string' && TRADE_KEY.test(value);
+}
+
+/** Server side (the simulator): does a received TradeKey match the trade password? Constant-time on the digest. */
+export function tradeKeyMatches(received: unknown, password: string): boolean {
+  if (!isTradeKey(received)) return false;
+  return timingSafeEqual(
+    Buffer.from(received, 'hex'),
+    Buffer.from(tradeKeyFromPassword(password), 'hex'),
+  );
 }
