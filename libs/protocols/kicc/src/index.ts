@@ -1,1 +1,5 @@
-export {};
+export * from './errors';
+export * from './json';
+export * from './card-data';
+export * from './commands';
+export * from './bridge';
