@@ -477,7 +477,7 @@ function checkCardData(type: BridgeMessageType, envelope: Record<string, unknown
   assertNoCardData(head, 'envelope');
   const bodyMode =
     type === 'event' ? 'event' : type === 'result' || type === 'command' ? 'result' : 'envelope';
-  assertNoCardData(body, bodyMode);
+  assertNoCardData(body, bodyMode, 'body');
 }
 
 function checkConsistency(message: BridgeMessage): void {

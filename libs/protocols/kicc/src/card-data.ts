@@ -66,9 +66,9 @@ const normalizeKey = (key: string) => key.toLowerCase().replace(/[_-]/g, '');
 const PRIVATE_NORMALIZED = new Set<string>(PRIVATE_RESULT_FIELDS.map(normalizeKey));
 
 /** Paths (never values) of what may not cross in a JSON value, by the rules of `mode`. */
-export function findCardData(value: unknown, mode: CardDataMode): string[] {
+export function findCardData(value: unknown, mode: CardDataMode, root = ''): string[] {
   const found: string[] = [];
-  walk(value, (path, key, leaf, tooDeep) => {
+  walk(value, root, (path, key, leaf, tooDeep) => {
     // what cannot be inspected cannot be let through
     if (tooDeep) return found.push(path);
     const normalized = normalizeKey(key);
@@ -86,8 +86,8 @@ export function findCardData(value: unknown, mode: CardDataMode): string[] {
   return found;
 }
 
-export function assertNoCardData(value: unknown, mode: CardDataMode): void {
-  const paths = findCardData(value, mode);
+export function assertNoCardData(value: unknown, mode: CardDataMode, root = ''): void {
+  const paths = findCardData(value, mode, root);
   if (paths.length > 0) throw new KiccProtocolError('CARD_DATA_REFUSED', undefined, { paths });
 }
 
@@ -135,16 +135,17 @@ function redact(value: unknown, key: string, depth: number): unknown {
 /** Visits every property of a JSON value without recursion, so no input can overflow the stack. */
 function walk(
   root: unknown,
+  rootPath: string,
   visit: (path: string, key: string, value: unknown, tooDeep: boolean) => void,
 ): void {
   const stack: { path: string; key: string; value: unknown; depth: number }[] = [
-    { path: '', key: '', value: root, depth: 0 },
+    { path: rootPath, key: '', value: root, depth: 0 },
   ];
   while (stack.length > 0) {
     const { path, key, value, depth } = stack.pop()!;
     const isContainer = value !== null && typeof value === 'object';
     const tooDeep = isContainer && depth >= MAX_JSON_DEPTH;
-    if (path !== '' || tooDeep) visit(path || '(root)', key, value, tooDeep);
+    if (path !== rootPath || tooDeep) visit(path || '(root)', key, value, tooDeep);
     if (!isContainer || tooDeep) continue;
     const entries = Array.isArray(value)
       ? value.map((item, index) => [String(index), item] as const)
