@@ -155,6 +155,7 @@ export interface DiagnosisPartial extends DiagnosisCommon {
 export interface DiagnosisBusy extends DiagnosisCommon {
   readonly kind: 'busy';
   readonly errorCondition: 'Busy';
+  readonly additionalResponseJson?: unknown;
 }
 
 export interface DiagnosisFailure extends DiagnosisCommon {

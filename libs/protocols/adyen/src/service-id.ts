@@ -5,7 +5,7 @@ import { AdyenProtocolError } from './errors';
  *
  * Why it is unique for 48 h (README.md "ServiceID" has the full argument):
  * - tick = floor(clock / 10 ms), clamped so it never goes backwards in one generator; it wraps after 36^5 ticks
- *   (7 d 0 h 57 min), so an id can only repeat after at least 7 d minus twice the clock skew.
+ *   (6 d 23 h 57 min), so an id can only repeat after that minus twice the clock skew.
  * - slot = a replica slot held through an exclusive lease (at most 1296 replicas); the generator stops issuing when
  *   its lease runs out.
  * - sequence counts ids within one tick (at most 46,656 per 10 ms per replica; beyond that `next()` throws).
