@@ -185,6 +185,7 @@ describe('parseBridgeMessage', () => {
     ['no deviceId', { deviceId: undefined }, 'INVALID_MESSAGE'],
     ['a deviceId with a dot', { deviceId: 'a.b' }, 'INVALID_MESSAGE'],
     ['a requestId with a space', { requestId: 'a b' }, 'INVALID_MESSAGE'],
+    ['a requestId with a dot', { requestId: 'a.b' }, 'INVALID_MESSAGE'],
     ['an unknown command', { commandName: 'Refund' }, 'INVALID_MESSAGE'],
     ['a negative sentAt', { sentAt: -1 }, 'INVALID_MESSAGE'],
     ['a fractional sentAt', { sentAt: 1.5 }, 'INVALID_MESSAGE'],
@@ -393,7 +394,7 @@ describe('encodeBridgeMessage', () => {
 });
 
 const id = fc.stringMatching(/^[A-Za-z0-9_-]{1,64}$/).filter((s) => s !== 'heartbeat');
-const requestId = fc.stringMatching(/^[A-Za-z0-9._:-]{1,128}$/);
+const requestId = fc.stringMatching(/^[A-Za-z0-9_:-]{1,128}$/);
 const epoch = fc.integer({ min: 0, max: 4_102_444_800_000 });
 const seq = fc.integer({ min: 1, max: 2 ** 31 });
 const text = fc.string({ maxLength: 40 }).filter((s) => !/\d/.test(s));

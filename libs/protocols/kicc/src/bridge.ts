@@ -88,9 +88,10 @@ export type BridgeResultCallback = (typeof BRIDGE_RESULT_CALLBACKS)[number];
 
 /** Device and bridge ids become NATS subject tokens. */
 export const BRIDGE_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
-const REQUEST_ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
+/** A subset of the messaging lib's subject token, so a requestId can name a public event subject too. */
+const REQUEST_ID_PATTERN = /^[A-Za-z0-9_:-]{1,128}$/;
 const ID_MESSAGE = { message: '$property must be 1-64 characters of A-Z a-z 0-9 _ -' };
-const REQUEST_ID_MESSAGE = { message: '$property must be 1-128 characters of A-Z a-z 0-9 . _ : -' };
+const REQUEST_ID_MESSAGE = { message: '$property must be 1-128 characters of A-Z a-z 0-9 _ : -' };
 
 // ---------------------------------------------------------------- subjects
 
