@@ -17,8 +17,9 @@ export default defineConfig({
       },
     }),
   ],
-  resolve: { conditions: [sourceCondition, 'node', 'import', 'module', 'default'] },
-  ssr: { resolve: { conditions: [sourceCondition, 'node', 'import', 'default'] } },
+  // Only add our condition: Vitest hands these to Node too, and 'import' there would make require() load ESM builds.
+  resolve: { conditions: [sourceCondition, 'node', 'development|production'] },
+  ssr: { resolve: { conditions: [sourceCondition, 'node', 'development|production'] } },
   test: {
     env: { TZ: 'UTC' },
     globals: false,

@@ -11,6 +11,8 @@ export class BusMetrics {
   readonly consumerMessages: Counter<'stream' | 'consumer' | 'result'>;
   readonly deadLetters: Counter<'stream' | 'consumer'>;
 
+  private readonly handledChildren = new Map<string, { count: Counter.Internal<"subject" | "code">; duration: Histogram.Internal<"subject"> }>();
+
   constructor(registry: Registry, connection: NatsConnectionManager) {
     this.handled = new Counter({
       name: 'tillbus_bus_requests_handled_total',
@@ -51,5 +53,17 @@ export class BusMetrics {
         this.set(connection.isConnected() ? 1 : 0);
       },
     });
+  }
+
+  /** Hot path: label children are resolved once per (subject, code), not hashed on every request. */
+  recordHandled(subject: string, code: string, seconds: number): void {
+    const key = `${subject}\u0000${code}`;
+    let children = this.handledChildren.get(key);
+    if (!children) {
+      children = { count: this.handled.labels(subject, code), duration: this.handlerDuration.labels(subject) };
+      this.handledChildren.set(key, children);
+    }
+    children.count.inc();
+    children.duration.observe(seconds);
   }
 }

@@ -72,14 +72,20 @@ export class TillbusNatsServer extends ServerNats {
     const reply = this.replyOnce(channel, natsMsg, correlationId);
     if (this.stopping) return reply.error({ code: 'SHUTTING_DOWN', message: 'the service is shutting down; retry' });
     if (!parsed.ok) return reply.error({ code: 'PARAM_ILLEGAL', message: `payload is not valid JSON: ${parsed.reason}` });
-    const handler = this.getHandlerByPattern(channel);
+    // The channel is already the registered key; Nest's lookup would JSON.parse it on every message.
+    const handler = this.getHandlers().get(channel);
     if (!handler) return reply.error({ code: 'NO_HANDLER', message: `no handler for ${channel}` });
     try {
-      await (this.handleRequest(
-        context,
-        async () => this.transformToObservable(await handler(parsed.value, context)),
-        async (packet: Packet) => reply.packet(packet),
-      ) as unknown as Promise<void>);
+      const result$ = this.transformToObservable(await handler(parsed.value, context));
+      // One reply per request: the first value (or the error, or null when the handler completes empty).
+      const subscription = result$.subscribe({
+        next: (value) => {
+          reply.packet({ response: value });
+          queueMicrotask(() => subscription?.unsubscribe());
+        },
+        error: (error: unknown) => reply.packet({ err: error }),
+        complete: () => reply.packet({ isDisposed: true }),
+      });
     } catch (error) {
       reply.error(toErrorEnvelope(error, correlationId), error);
     }
@@ -100,8 +106,7 @@ export class TillbusNatsServer extends ServerNats {
       } catch (error) {
         this.deps.logger.event('error', 'could not publish a reply', { subject: channel, error: String(error) });
       } finally {
-        this.deps.metrics.handled.inc({ subject: channel, code });
-        this.deps.metrics.handlerDuration.observe({ subject: channel }, Number(process.hrtime.bigint() - started) / 1e9);
+        this.deps.metrics.recordHandled(channel, code, Number(process.hrtime.bigint() - started) / 1e9);
         end();
       }
     };

@@ -1,0 +1,76 @@
+import { Parser } from '@asyncapi/parser';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { SUBJECTS } from '@tillbus/messaging';
+import { describe, expect, it } from 'vitest';
+
+const ROOT = join(__dirname, '../..');
+const DOCUMENT = readFileSync(join(ROOT, 'docs/asyncapi.yaml'), 'utf8');
+
+function sourceFiles(dir: string): string[] {
+  let out: string[] = [];
+  for (const name of readdirSync(dir)) {
+    const path = join(dir, name);
+    if (name === 'node_modules' || name === 'dist') continue;
+    if (statSync(path).isDirectory()) out = out.concat(sourceFiles(path));
+    else if (path.endsWith('.ts') && !path.endsWith('.spec.ts')) out.push(path);
+  }
+  return out;
+}
+
+/** Subjects with a @MessagePattern handler in an app, resolved through the SUBJECTS module. */
+function handledSubjects(): string[] {
+  const apps = join(ROOT, 'apps');
+  let files: string[] = [];
+  try {
+    files = readdirSync(apps).flatMap((app) => {
+      const src = join(apps, app, 'src');
+      try {
+        return sourceFiles(src);
+      } catch {
+        return [];
+      }
+    });
+  } catch {
+    return [];
+  }
+  const subjects: string[] = [];
+  for (const file of files) {
+    for (const match of readFileSync(file, 'utf8').matchAll(/@MessagePattern\(\s*SUBJECTS\.(\w+)\.(\w+)\s*\)/g)) {
+      const group = SUBJECTS[match[1] as keyof typeof SUBJECTS] as Record<string, string> | undefined;
+      const subject = group?.[match[2]];
+      if (!subject) throw new Error(`${file}: SUBJECTS.${match[1]}.${match[2]} does not exist`);
+      subjects.push(subject);
+    }
+    if (/@MessagePattern\(\s*['"`]/.test(readFileSync(file, 'utf8'))) {
+      throw new Error(`${file}: use a name from the SUBJECTS module, not a string literal, in @MessagePattern`);
+    }
+  }
+  return subjects;
+}
+
+describe('docs/asyncapi.yaml', () => {
+  it('is a valid AsyncAPI 3 document', async () => {
+    const { document, diagnostics } = await new Parser().parse(DOCUMENT);
+    const errors = diagnostics.filter((d) => d.severity === 0);
+    expect(errors.map((d) => `${d.path.join('.')}: ${d.message}`)).toEqual([]);
+    expect(document?.version()).toBe('3.0.0');
+  });
+
+  it('every channel is under tillbus.', async () => {
+    const { document } = await new Parser().parse(DOCUMENT);
+    const addresses = document!.allChannels().all().map((c) => c.address() ?? '');
+    expect(addresses.length).toBeGreaterThan(0);
+    for (const address of addresses) expect(address).toMatch(/^tillbus\./);
+  });
+
+  it('documents every handler, and every documented request subject has a handler', async () => {
+    const { document } = await new Parser().parse(DOCUMENT);
+    const documented = document!
+      .allOperations()
+      .all()
+      .filter((op) => op.action() === 'receive' && op.reply() !== undefined)
+      .flatMap((op) => op.channels().all().map((c) => c.address() ?? ''));
+    expect([...new Set(documented)].sort()).toEqual([...new Set(handledSubjects())].sort());
+  });
+});
