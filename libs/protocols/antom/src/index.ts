@@ -1,1 +1,9 @@
-export {};
+export * from './errors';
+export * from './paths';
+export * from './time';
+export * from './keys';
+export * from './signature-header';
+export * from './replay-guard';
+export * from './signature';
+export * from './schemas';
+export * from './parse';
