@@ -64,6 +64,16 @@ export const moduleBoundaries = {
   ],
 };
 
+/** Tests may use test tooling (vitest, fast-check) even in the pure libs; the workspace rules still hold. */
+const testBoundaries = {
+  ...moduleBoundaries,
+  depConstraints: moduleBoundaries.depConstraints.map((constraint) =>
+    constraint.sourceTag === 'type:codes' || constraint.sourceTag === 'type:validation'
+      ? { ...constraint, bannedExternalImports: nestAndBus }
+      : constraint,
+  ),
+};
+
 export default tseslint.config(
   {
     ignores: [
@@ -86,6 +96,10 @@ export default tseslint.config(
       '@typescript-eslint/consistent-type-imports': 'off',
       'no-console': 'error',
     },
+  },
+  {
+    files: ['**/*.spec.ts', '**/test/**/*.ts'],
+    rules: { '@nx/enforce-module-boundaries': ['error', testBoundaries] },
   },
   {
     files: ['**/*.spec.ts', '**/test/**/*.ts', 'bench/**', 'tools/**', '.ci/**', 'apps/cli/**', 'apps/simulators/src/cli/**'],

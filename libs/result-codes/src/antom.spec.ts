@@ -1,5 +1,3 @@
-// The type:codes ban on external imports is meant for production code; a test runner is not a dependency.
-// eslint-disable-next-line @nx/enforce-module-boundaries
 import { describe, expect, it } from 'vitest';
 import {
   ANTOM_DIAGNOSIS_CODES,
