@@ -15,16 +15,29 @@ export const moduleBoundaries = {
     // apps never import apps: no type rule lists type:app
     {
       sourceTag: 'type:app',
-      onlyDependOnLibsWithTags: ['type:platform', 'type:protocol', 'type:codes', 'type:validation', 'type:testing'],
+      onlyDependOnLibsWithTags: [
+        'type:platform',
+        'type:protocol',
+        'type:codes',
+        'type:validation',
+        'type:testing',
+      ],
     },
-    { sourceTag: 'type:platform', onlyDependOnLibsWithTags: ['type:platform', 'type:codes', 'type:validation'] },
+    {
+      sourceTag: 'type:platform',
+      onlyDependOnLibsWithTags: ['type:platform', 'type:codes', 'type:validation'],
+    },
     {
       sourceTag: 'type:protocol',
       onlyDependOnLibsWithTags: ['type:codes', 'type:validation'],
       bannedExternalImports: nestAndBus,
     },
     // An empty list would mean "anything"; a tag no project carries means "nothing".
-    { sourceTag: 'type:codes', onlyDependOnLibsWithTags: ['type:none'], bannedExternalImports: ['*'] },
+    {
+      sourceTag: 'type:codes',
+      onlyDependOnLibsWithTags: ['type:none'],
+      bannedExternalImports: ['*'],
+    },
     {
       sourceTag: 'type:validation',
       onlyDependOnLibsWithTags: ['type:none'],
@@ -54,24 +67,46 @@ export const moduleBoundaries = {
     },
     {
       sourceTag: 'scope:simulators',
-      onlyDependOnLibsWithTags: ['scope:shared', 'scope:antom', 'scope:adyen', 'scope:kicc', 'scope:intella'],
+      onlyDependOnLibsWithTags: [
+        'scope:shared',
+        'scope:antom',
+        'scope:adyen',
+        'scope:kicc',
+        'scope:intella',
+      ],
     },
     { sourceTag: 'scope:cli', onlyDependOnLibsWithTags: ['scope:shared'] },
     {
       sourceTag: 'scope:e2e',
-      onlyDependOnLibsWithTags: ['scope:shared', 'scope:antom', 'scope:adyen', 'scope:kicc', 'scope:intella'],
+      onlyDependOnLibsWithTags: [
+        'scope:shared',
+        'scope:antom',
+        'scope:adyen',
+        'scope:kicc',
+        'scope:intella',
+      ],
     },
   ],
 };
 
-/** Tests may use test tooling (vitest, fast-check) even in the pure libs; the workspace rules still hold. */
+/**
+ * Tests may use test tooling: vitest and fast-check even in the pure libs, and the real-NATS harness in every
+ * lib. The rest of the workspace rules still hold.
+ */
 const testBoundaries = {
   ...moduleBoundaries,
-  depConstraints: moduleBoundaries.depConstraints.map((constraint) =>
-    constraint.sourceTag === 'type:codes' || constraint.sourceTag === 'type:validation'
-      ? { ...constraint, bannedExternalImports: nestAndBus }
-      : constraint,
-  ),
+  depConstraints: moduleBoundaries.depConstraints.map((constraint) => {
+    if (constraint.sourceTag === 'type:codes' || constraint.sourceTag === 'type:validation') {
+      return { ...constraint, bannedExternalImports: nestAndBus };
+    }
+    if (constraint.sourceTag === 'type:platform') {
+      return {
+        ...constraint,
+        onlyDependOnLibsWithTags: [...constraint.onlyDependOnLibsWithTags, 'type:testing'],
+      };
+    }
+    return constraint;
+  }),
 };
 
 export default tseslint.config(
@@ -92,7 +127,10 @@ export default tseslint.config(
     plugins: { '@nx': nx },
     rules: {
       '@nx/enforce-module-boundaries': ['error', moduleBoundaries],
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_' },
+      ],
       '@typescript-eslint/consistent-type-imports': 'off',
       'no-console': 'error',
     },
@@ -102,7 +140,15 @@ export default tseslint.config(
     rules: { '@nx/enforce-module-boundaries': ['error', testBoundaries] },
   },
   {
-    files: ['**/*.spec.ts', '**/test/**/*.ts', 'bench/**', 'tools/**', '.ci/**', 'apps/cli/**', 'apps/simulators/src/cli/**'],
+    files: [
+      '**/*.spec.ts',
+      '**/test/**/*.ts',
+      'bench/**',
+      'tools/**',
+      '.ci/**',
+      'apps/cli/**',
+      'apps/simulators/src/cli/**',
+    ],
     rules: { 'no-console': 'off' },
   },
   prettier,

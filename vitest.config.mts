@@ -12,7 +12,11 @@ export default defineConfig({
       jsc: {
         target: 'es2022',
         parser: { syntax: 'typescript', decorators: true },
-        transform: { legacyDecorator: true, decoratorMetadata: true, useDefineForClassFields: false },
+        transform: {
+          legacyDecorator: true,
+          decoratorMetadata: true,
+          useDefineForClassFields: false,
+        },
         keepClassNames: true,
       },
     }),
@@ -25,13 +29,20 @@ export default defineConfig({
     globals: false,
     setupFiles: ['tools/vitest.setup.ts'],
     passWithNoTests: false,
-    reporters: process.env.CI ? ['default', ['json', { outputFile: 'tmp/test-results.json' }]] : ['default'],
+    reporters: process.env.CI
+      ? ['default', ['json', { outputFile: 'tmp/test-results.json' }]]
+      : ['default'],
     projects: [
       {
         extends: true,
         test: {
           name: 'unit',
-          include: ['libs/**/src/**/*.spec.ts', 'apps/*/src/**/*.spec.ts', 'bench/**/*.spec.ts', 'tools/**/*.spec.ts'],
+          include: [
+            'libs/**/src/**/*.spec.ts',
+            'apps/*/src/**/*.spec.ts',
+            'bench/**/*.spec.ts',
+            'tools/**/*.spec.ts',
+          ],
           testTimeout: 10_000,
         },
       },

@@ -36,14 +36,19 @@ function handledSubjects(): string[] {
   }
   const subjects: string[] = [];
   for (const file of files) {
-    for (const match of readFileSync(file, 'utf8').matchAll(/@MessagePattern\(\s*SUBJECTS\.(\w+)\.(\w+)\s*\)/g)) {
-      const group = SUBJECTS[match[1] as keyof typeof SUBJECTS] as Record<string, string> | undefined;
+    for (const match of readFileSync(file, 'utf8').matchAll(
+      /@MessagePattern\(\s*SUBJECTS\.(\w+)\.(\w+)\s*\)/g,
+    )) {
+      const group = SUBJECTS[match[1] as keyof typeof SUBJECTS] as
+        Record<string, string> | undefined;
       const subject = group?.[match[2]];
       if (!subject) throw new Error(`${file}: SUBJECTS.${match[1]}.${match[2]} does not exist`);
       subjects.push(subject);
     }
     if (/@MessagePattern\(\s*['"`]/.test(readFileSync(file, 'utf8'))) {
-      throw new Error(`${file}: use a name from the SUBJECTS module, not a string literal, in @MessagePattern`);
+      throw new Error(
+        `${file}: use a name from the SUBJECTS module, not a string literal, in @MessagePattern`,
+      );
     }
   }
   return subjects;
@@ -59,7 +64,10 @@ describe('docs/asyncapi.yaml', () => {
 
   it('every channel is under tillbus.', async () => {
     const { document } = await new Parser().parse(DOCUMENT);
-    const addresses = document!.allChannels().all().map((c) => c.address() ?? '');
+    const addresses = document!
+      .allChannels()
+      .all()
+      .map((c) => c.address() ?? '');
     expect(addresses.length).toBeGreaterThan(0);
     for (const address of addresses) expect(address).toMatch(/^tillbus\./);
   });
@@ -70,7 +78,12 @@ describe('docs/asyncapi.yaml', () => {
       .allOperations()
       .all()
       .filter((op) => op.action() === 'receive' && op.reply() !== undefined)
-      .flatMap((op) => op.channels().all().map((c) => c.address() ?? ''));
+      .flatMap((op) =>
+        op
+          .channels()
+          .all()
+          .map((c) => c.address() ?? ''),
+      );
     expect([...new Set(documented)].sort()).toEqual([...new Set(handledSubjects())].sort());
   });
 });

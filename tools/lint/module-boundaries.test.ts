@@ -6,21 +6,73 @@ const eslint = new ESLint({ cwd: `${__dirname}/../..` });
 
 async function boundaryErrors(filePath: string, code: string): Promise<string[]> {
   const [result] = await eslint.lintText(code, { filePath });
-  return result.messages.filter((m) => m.ruleId === '@nx/enforce-module-boundaries').map((m) => m.message);
+  return result.messages
+    .filter((m) => m.ruleId === '@nx/enforce-module-boundaries')
+    .map((m) => m.message);
 }
 
 describe('module boundaries (lint)', () => {
   it.each([
-    ['result-codes is pure: no Nest', 'libs/result-codes/src/probe.ts', "import { Injectable } from '@nestjs/common';\nexport const x = Injectable;\n", /is not allowed to import "@nestjs\/common"/],
-    ['result-codes is pure: no class-validator either', 'libs/result-codes/src/probe.ts', "import { IsString } from 'class-validator';\nexport const x = IsString;\n", /is not allowed to import "class-validator"/],
-    ['a protocol lib may not import NATS', 'libs/protocols/antom/src/probe.ts', "import { connect } from '@nats-io/transport-node';\nexport const x = connect;\n", /is not allowed to import "@nats-io\/transport-node"/],
-    ['a protocol lib may not import prom-client', 'libs/protocols/kicc/src/probe.ts', "import { Counter } from 'prom-client';\nexport const x = Counter;\n", /is not allowed to import "prom-client"/],
-    ['a protocol lib may not import Nest', 'libs/protocols/intella/src/probe.ts', "import { Module } from '@nestjs/common';\nexport const x = Module;\n", /is not allowed to import "@nestjs\/common"/],
-    ['a protocol lib may not import the messaging lib', 'libs/protocols/adyen/src/probe.ts', "import { SUBJECTS } from '@tillbus/messaging';\nexport const x = SUBJECTS;\n", /can only depend on libs tagged with "type:codes", "type:validation"/],
-    ['one vendor protocol may not import another', 'libs/protocols/antom/src/probe.ts', "import * as adyen from '@tillbus/protocols-adyen';\nexport const x = adyen;\n", /can only depend on libs tagged with/],
-    ['a platform lib may not import the test harness', 'libs/messaging/src/probe.ts', "import { startTestNatsServer } from '@tillbus/testing';\nexport const x = startTestNatsServer;\n", /can only depend on libs tagged with "type:platform", "type:codes", "type:validation"/],
-    ['result-codes may not import any workspace lib', 'libs/result-codes/src/probe.ts', "import { validatePlain } from '@tillbus/validation';\nexport const x = validatePlain;\n", /can only depend on libs tagged with/],
-    ['no relative imports across projects', 'libs/protocols/antom/src/probe.ts', "import { SUBJECTS } from '../../../messaging/src/subjects';\nexport const x = SUBJECTS;\n", /relative or absolute path/],
+    [
+      'result-codes is pure: no Nest',
+      'libs/result-codes/src/probe.ts',
+      "import { Injectable } from '@nestjs/common';\nexport const x = Injectable;\n",
+      /is not allowed to import "@nestjs\/common"/,
+    ],
+    [
+      'result-codes is pure: no class-validator either',
+      'libs/result-codes/src/probe.ts',
+      "import { IsString } from 'class-validator';\nexport const x = IsString;\n",
+      /is not allowed to import "class-validator"/,
+    ],
+    [
+      'a protocol lib may not import NATS',
+      'libs/protocols/antom/src/probe.ts',
+      "import { connect } from '@nats-io/transport-node';\nexport const x = connect;\n",
+      /is not allowed to import "@nats-io\/transport-node"/,
+    ],
+    [
+      'a protocol lib may not import prom-client',
+      'libs/protocols/kicc/src/probe.ts',
+      "import { Counter } from 'prom-client';\nexport const x = Counter;\n",
+      /is not allowed to import "prom-client"/,
+    ],
+    [
+      'a protocol lib may not import Nest',
+      'libs/protocols/intella/src/probe.ts',
+      "import { Module } from '@nestjs/common';\nexport const x = Module;\n",
+      /is not allowed to import "@nestjs\/common"/,
+    ],
+    [
+      'a protocol lib may not import the messaging lib',
+      'libs/protocols/adyen/src/probe.ts',
+      "import { SUBJECTS } from '@tillbus/messaging';\nexport const x = SUBJECTS;\n",
+      /can only depend on libs tagged with "type:codes", "type:validation"/,
+    ],
+    [
+      'one vendor protocol may not import another',
+      'libs/protocols/antom/src/probe.ts',
+      "import * as adyen from '@tillbus/protocols-adyen';\nexport const x = adyen;\n",
+      /can only depend on libs tagged with/,
+    ],
+    [
+      'a platform lib may not import the test harness',
+      'libs/messaging/src/probe.ts',
+      "import { startTestNatsServer } from '@tillbus/testing';\nexport const x = startTestNatsServer;\n",
+      /can only depend on libs tagged with "type:platform", "type:codes", "type:validation"/,
+    ],
+    [
+      'result-codes may not import any workspace lib',
+      'libs/result-codes/src/probe.ts',
+      "import { validatePlain } from '@tillbus/validation';\nexport const x = validatePlain;\n",
+      /can only depend on libs tagged with/,
+    ],
+    [
+      'no relative imports across projects',
+      'libs/protocols/antom/src/probe.ts',
+      "import { SUBJECTS } from '../../../messaging/src/subjects';\nexport const x = SUBJECTS;\n",
+      /relative or absolute path/,
+    ],
   ])('%s', async (_name, filePath, code, expected) => {
     const errors = await boundaryErrors(filePath, code);
     expect(errors.join('\n')).toMatch(expected);
@@ -28,9 +80,16 @@ describe('module boundaries (lint)', () => {
 
   it('allows what the architecture allows', async () => {
     const allowed = [
-      ['libs/protocols/antom/src/probe.ts', "import { validatePlain } from '@tillbus/validation';\nimport { OUTCOMES } from '@tillbus/result-codes';\nimport { createSign } from 'node:crypto';\nexport const x = [validatePlain, OUTCOMES, createSign];\n"],
-      ['libs/messaging/src/probe.ts', "import { JsonLogger } from '@tillbus/observability';\nimport { Injectable } from '@nestjs/common';\nexport const x = [JsonLogger, Injectable];\n"],
+      [
+        'libs/protocols/antom/src/probe.ts',
+        "import { validatePlain } from '@tillbus/validation';\nimport { OUTCOMES } from '@tillbus/result-codes';\nimport { createSign } from 'node:crypto';\nexport const x = [validatePlain, OUTCOMES, createSign];\n",
+      ],
+      [
+        'libs/messaging/src/probe.ts',
+        "import { JsonLogger } from '@tillbus/observability';\nimport { Injectable } from '@nestjs/common';\nexport const x = [JsonLogger, Injectable];\n",
+      ],
     ];
-    for (const [filePath, code] of allowed) expect(await boundaryErrors(filePath, code)).toEqual([]);
+    for (const [filePath, code] of allowed)
+      expect(await boundaryErrors(filePath, code)).toEqual([]);
   });
 });

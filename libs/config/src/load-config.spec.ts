@@ -11,7 +11,11 @@ class DemoConfig extends BaseServiceConfig {
 
 describe('loadConfig', () => {
   it('applies defaults and converts numbers', () => {
-    const config = loadConfig(DemoConfig, { DSTORE_URL: 'http://x', OPS_PORT: '9000', PATH: '/bin' });
+    const config = loadConfig(DemoConfig, {
+      DSTORE_URL: 'http://x',
+      OPS_PORT: '9000',
+      PATH: '/bin',
+    });
     expect(config).toBeInstanceOf(DemoConfig);
     expect(config.OPS_PORT).toBe(9000);
     expect(config.POLL_INTERVAL_MS).toBe(30_000);
@@ -23,7 +27,12 @@ describe('loadConfig', () => {
   it('reports every problem in one error', () => {
     const error = (() => {
       try {
-        loadConfig(DemoConfig, { OPS_PORT: 'abc', NATS_URL: 'http://wrong', POLL_INTERVAL_MS: '0', LOG_LEVEL: 'loud' });
+        loadConfig(DemoConfig, {
+          OPS_PORT: 'abc',
+          NATS_URL: 'http://wrong',
+          POLL_INTERVAL_MS: '0',
+          LOG_LEVEL: 'loud',
+        });
       } catch (e) {
         return e;
       }
@@ -31,14 +40,19 @@ describe('loadConfig', () => {
     expect(error).toBeInstanceOf(ConfigError);
     const fields = (error as ConfigError).violations.map((v) => v.field).sort();
     expect(fields).toEqual(['DSTORE_URL', 'LOG_LEVEL', 'NATS_URL', 'OPS_PORT', 'POLL_INTERVAL_MS']);
-    expect((error as ConfigError).message).toMatch(/NATS_URL must be one or more comma-separated nats:\/\//);
+    expect((error as ConfigError).message).toMatch(
+      /NATS_URL must be one or more comma-separated nats:\/\//,
+    );
   });
 
   it('treats an empty variable as unset', () => {
     expect(loadConfig(DemoConfig, { DSTORE_URL: 'x', OPS_PORT: '' }).OPS_PORT).toBe(9464);
   });
 
-  it.each(['nats://a:4222', 'nats://a:4222,nats://b:4222', 'tls://nats.example:4443'])('accepts NATS_URL %s', (url) => {
-    expect(loadConfig(DemoConfig, { DSTORE_URL: 'x', NATS_URL: url }).NATS_URL).toBe(url);
-  });
+  it.each(['nats://a:4222', 'nats://a:4222,nats://b:4222', 'tls://nats.example:4443'])(
+    'accepts NATS_URL %s',
+    (url) => {
+      expect(loadConfig(DemoConfig, { DSTORE_URL: 'x', NATS_URL: url }).NATS_URL).toBe(url);
+    },
+  );
 });

@@ -17,7 +17,9 @@ export function loadConfig<T extends object>(
   schema: ClassConstructor<T>,
   env: Record<string, string | undefined> = process.env,
 ): T {
-  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const present = Object.fromEntries(
+    Object.entries(env).filter(([, v]) => v !== undefined && v !== ''),
+  );
   const result = validatePlain(schema, present, { forbidUnknown: false, stripUnknown: true });
   if (!result.ok) throw new ConfigError(result.violations);
   return Object.freeze(result.value);

@@ -30,7 +30,10 @@ export interface RunningService {
 export async function startService(definition: ServiceDefinition): Promise<RunningService> {
   if (definition.http) return startHybrid(definition, definition.http);
   const server = new TillbusNatsServer();
-  const app = await NestFactory.createMicroservice(definition.module, { strategy: server, bufferLogs: true });
+  const app = await NestFactory.createMicroservice(definition.module, {
+    strategy: server,
+    bufferLogs: true,
+  });
   wire(app, server);
   await app.listen();
   return { app, server, close: () => app.close() };
@@ -41,9 +44,13 @@ async function startHybrid(
   http: NonNullable<ServiceDefinition['http']>,
 ): Promise<RunningService> {
   const { FastifyAdapter } = await import('@nestjs/platform-fastify');
-  const app = await NestFactory.create(definition.module, new FastifyAdapter({ bodyLimit: 1024 * 1024 }), {
-    bufferLogs: true,
-  });
+  const app = await NestFactory.create(
+    definition.module,
+    new FastifyAdapter({ bodyLimit: 1024 * 1024 }),
+    {
+      bufferLogs: true,
+    },
+  );
   app.useLogger(app.get(JsonLogger));
   const server = new TillbusNatsServer();
   const microservice = app.connectMicroservice({ strategy: server }, { inheritAppConfig: false });
@@ -79,7 +86,10 @@ function wire(
  * and exit 0. A second signal, or a shutdown that overruns its grace, exits 1. A boot failure (for example an
  * invalid configuration) prints one readable line and exits 1.
  */
-export function runMain(start: () => Promise<RunningService>, options: { shutdownGraceMs: number }): void {
+export function runMain(
+  start: () => Promise<RunningService>,
+  options: { shutdownGraceMs: number },
+): void {
   let running: RunningService | undefined;
   let stopping = false;
   const stop = async (signal: string) => {
@@ -90,7 +100,13 @@ export function runMain(start: () => Promise<RunningService>, options: { shutdow
       await running?.close();
       process.exit(0);
     } catch (error) {
-      process.stderr.write(JSON.stringify({ level: 'error', msg: `shutdown after ${signal} failed`, error: String(error) }) + '\n');
+      process.stderr.write(
+        JSON.stringify({
+          level: 'error',
+          msg: `shutdown after ${signal} failed`,
+          error: String(error),
+        }) + '\n',
+      );
       process.exit(1);
     }
   };
@@ -103,7 +119,9 @@ export function runMain(start: () => Promise<RunningService>, options: { shutdow
     })
     .catch((error: unknown) => {
       const message = error instanceof Error ? error.message : String(error);
-      process.stderr.write(JSON.stringify({ level: 'error', msg: 'service failed to start', error: message }) + '\n');
+      process.stderr.write(
+        JSON.stringify({ level: 'error', msg: 'service failed to start', error: message }) + '\n',
+      );
       process.exit(1);
     });
 }

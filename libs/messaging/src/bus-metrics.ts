@@ -11,7 +11,10 @@ export class BusMetrics {
   readonly consumerMessages: Counter<'stream' | 'consumer' | 'result'>;
   readonly deadLetters: Counter<'stream' | 'consumer'>;
 
-  private readonly handledChildren = new Map<string, { count: Counter.Internal<"subject" | "code">; duration: Histogram.Internal<"subject"> }>();
+  private readonly handledChildren = new Map<
+    string,
+    { count: Counter.Internal; duration: Histogram.Internal<'subject'> }
+  >();
 
   constructor(registry: Registry, connection: NatsConnectionManager) {
     this.handled = new Counter({
@@ -60,7 +63,10 @@ export class BusMetrics {
     const key = `${subject}\u0000${code}`;
     let children = this.handledChildren.get(key);
     if (!children) {
-      children = { count: this.handled.labels(subject, code), duration: this.handlerDuration.labels(subject) };
+      children = {
+        count: this.handled.labels(subject, code),
+        duration: this.handlerDuration.labels(subject),
+      };
       this.handledChildren.set(key, children);
     }
     children.count.inc();

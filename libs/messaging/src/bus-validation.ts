@@ -1,8 +1,20 @@
-import { ArgumentsHost, Catch, ValidationPipe, type RpcExceptionFilter, type ValidationError } from '@nestjs/common';
+import {
+  ArgumentsHost,
+  Catch,
+  ValidationPipe,
+  type RpcExceptionFilter,
+  type ValidationError,
+} from '@nestjs/common';
 import { currentCorrelationId, JsonLogger } from '@tillbus/observability';
 import { describeViolations, flattenViolations } from '@tillbus/validation';
 import { throwError, type Observable } from 'rxjs';
-import { isErrorEnvelope, PayloadInvalidError, TillbusError, toErrorEnvelope, type ErrorEnvelope } from './errors';
+import {
+  isErrorEnvelope,
+  PayloadInvalidError,
+  TillbusError,
+  toErrorEnvelope,
+  type ErrorEnvelope,
+} from './errors';
 
 /**
  * The one validation pipe for bus handlers: unknown fields are refused, payloads become DTO instances, and a
@@ -17,7 +29,9 @@ export function createBusValidationPipe(): ValidationPipe {
     validationError: { target: false, value: false },
     exceptionFactory: (errors: ValidationError[]) => {
       const violations = flattenViolations(errors, 'payload');
-      return new PayloadInvalidError(`invalid payload: ${describeViolations(violations)}`, { violations });
+      return new PayloadInvalidError(`invalid payload: ${describeViolations(violations)}`, {
+        violations,
+      });
     },
   });
 }

@@ -28,7 +28,11 @@ export class BusClient {
     private readonly metrics: BusMetrics,
   ) {}
 
-  async request<T = unknown>(subject: string, payload: unknown, options: RequestOptions = {}): Promise<T> {
+  async request<T = unknown>(
+    subject: string,
+    payload: unknown,
+    options: RequestOptions = {},
+  ): Promise<T> {
     const label = KNOWN_SUBJECTS.has(subject) ? subject : 'other';
     try {
       const result = await requestJson<T>(this.connection, subject, payload, {
@@ -38,7 +42,10 @@ export class BusClient {
       this.metrics.requestsSent.inc({ subject: label, code: 'OK' });
       return result;
     } catch (error) {
-      this.metrics.requestsSent.inc({ subject: label, code: (error as BusRequestError).code ?? 'INTERNAL_ERROR' });
+      this.metrics.requestsSent.inc({
+        subject: label,
+        code: (error as BusRequestError).code ?? 'INTERNAL_ERROR',
+      });
       throw error;
     }
   }
@@ -72,15 +79,24 @@ export function decodeReply<T>(subject: string, data: Uint8Array, headers?: MsgH
     throw new BusRequestError('MALFORMED_REPLY', `the reply on ${subject} is not JSON`, subject);
   }
   if (headers?.has(HEADERS.error)) {
-    if (isErrorEnvelope(body)) throw new BusRequestError(body.code, body.message, subject, body.details);
-    throw new BusRequestError(headers.get(HEADERS.error) || 'INTERNAL_ERROR', 'the service reported an error', subject);
+    if (isErrorEnvelope(body))
+      throw new BusRequestError(body.code, body.message, subject, body.details);
+    throw new BusRequestError(
+      headers.get(HEADERS.error) || 'INTERNAL_ERROR',
+      'the service reported an error',
+      subject,
+    );
   }
   return body as T;
 }
 
 function toRequestError(error: unknown, subject: string, timeoutMs: number): BusRequestError {
   if (error instanceof errors.TimeoutError) {
-    return new BusRequestError('TIMEOUT', `no answer on ${subject} within ${timeoutMs} ms`, subject);
+    return new BusRequestError(
+      'TIMEOUT',
+      `no answer on ${subject} within ${timeoutMs} ms`,
+      subject,
+    );
   }
   if (error instanceof errors.RequestError && error.isNoResponders()) {
     return new BusRequestError('NO_RESPONDERS', `no service is listening on ${subject}`, subject);

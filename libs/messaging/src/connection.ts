@@ -1,5 +1,10 @@
 import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
-import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
+import {
+  jetstream,
+  jetstreamManager,
+  type JetStreamClient,
+  type JetStreamManager,
+} from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import { connect, type ConnectionOptions, type NatsConnection } from '@nats-io/transport-node';
 import { JsonLogger } from '@tillbus/observability';
@@ -105,14 +110,24 @@ export class NatsConnectionManager implements OnApplicationShutdown {
       switch (status.type) {
         case 'disconnect':
           this.connected = false;
-          this.logger.event('warn', 'disconnected from NATS; reconnecting forever', {}, 'Messaging');
+          this.logger.event(
+            'warn',
+            'disconnected from NATS; reconnecting forever',
+            {},
+            'Messaging',
+          );
           break;
         case 'reconnect':
           this.connected = true;
           this.logger.event('info', 'reconnected to NATS', {}, 'Messaging');
           break;
         case 'error':
-          this.logger.event('error', 'NATS connection error', { error: String(status.error) }, 'Messaging');
+          this.logger.event(
+            'error',
+            'NATS connection error',
+            { error: String(status.error) },
+            'Messaging',
+          );
           break;
         default:
           break;

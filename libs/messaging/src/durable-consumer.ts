@@ -78,7 +78,9 @@ export class DurableConsumer<T = unknown> {
     } catch {
       await jsm.consumers.add(this.spec.stream, config);
     }
-    const consumer = await this.connection.jetstream().consumers.get(this.spec.stream, this.spec.durable);
+    const consumer = await this.connection
+      .jetstream()
+      .consumers.get(this.spec.stream, this.spec.durable);
     const concurrency = this.spec.concurrency ?? 16;
     this.messages = await consumer.consume({ max_messages: concurrency });
     this.loop = this.run(this.messages, concurrency);
@@ -138,7 +140,9 @@ export class DurableConsumer<T = unknown> {
     }
     try {
       const headers = natsHeaders();
-      msg.headers?.keys().forEach((key) => msg.headers?.values(key).forEach((v) => headers.append(key, v)));
+      msg.headers
+        ?.keys()
+        .forEach((key) => msg.headers?.values(key).forEach((v) => headers.append(key, v)));
       headers.set(HEADERS.deadLetterReason, reason.slice(0, 512));
       headers.set(HEADERS.deadLetterSubject, msg.subject);
       headers.set(HEADERS.deadLetterStream, this.spec.stream);
@@ -170,7 +174,11 @@ export class DurableConsumer<T = unknown> {
   }
 
   private count(result: 'acked' | 'retried' | 'dead_lettered'): void {
-    this.metrics?.consumerMessages.inc({ stream: this.spec.stream, consumer: this.spec.durable, result });
+    this.metrics?.consumerMessages.inc({
+      stream: this.spec.stream,
+      consumer: this.spec.durable,
+      result,
+    });
   }
 }
 

@@ -32,7 +32,10 @@ export function streamDefaults(name: string, subjects: string[]): StreamDeclarat
  * Creates the stream, or brings an existing one to the declared config. Safe to run from every replica at
  * every start.
  */
-export async function ensureStream(jsm: JetStreamManager, config: StreamDeclaration): Promise<void> {
+export async function ensureStream(
+  jsm: JetStreamManager,
+  config: StreamDeclaration,
+): Promise<void> {
   const name = config.name;
   try {
     const existing = await jsm.streams.info(name);
@@ -43,7 +46,8 @@ export async function ensureStream(jsm: JetStreamManager, config: StreamDeclarat
       await jsm.streams.add(config);
     } catch (addError) {
       // Another replica created it between our info() and add(): that is the state we wanted.
-      if (!(addError instanceof JetStreamApiError) || !/already in use/i.test(addError.message)) throw addError;
+      if (!(addError instanceof JetStreamApiError) || !/already in use/i.test(addError.message))
+        throw addError;
     }
   }
 }
@@ -68,10 +72,18 @@ export async function publishEvent(
   event: unknown,
   options: { messageId?: string; timeoutMs?: number } = {},
 ): Promise<PubAck> {
-  const headers = outgoingHeaders(options.messageId ? { [HEADERS.messageId]: options.messageId } : {});
-  return js.publish(subject, JSON.stringify(event), { headers, timeout: options.timeoutMs ?? 5000 });
+  const headers = outgoingHeaders(
+    options.messageId ? { [HEADERS.messageId]: options.messageId } : {},
+  );
+  return js.publish(subject, JSON.stringify(event), {
+    headers,
+    timeout: options.timeoutMs ?? 5000,
+  });
 }
 
 export function isNotFound(error: unknown): boolean {
-  return error instanceof JetStreamApiError && (error.status === 404 || error.code === JetStreamApiCodes.StreamNotFound);
+  return (
+    error instanceof JetStreamApiError &&
+    (error.status === 404 || error.code === JetStreamApiCodes.StreamNotFound)
+  );
 }

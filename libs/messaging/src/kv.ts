@@ -1,7 +1,8 @@
 import { JetStreamApiCodes, JetStreamApiError } from '@nats-io/jetstream';
 import type { KV, KvEntry } from '@nats-io/kv';
 
-export type CreateResult<T> = { created: true; revision: number } | { created: false; existing: T; revision: number };
+export type CreateResult<T> =
+  { created: true; revision: number } | { created: false; existing: T; revision: number };
 
 /** JSON values in KV. Entries that are not valid JSON read as undefined rather than crashing a caller. */
 export const kvJson = {
@@ -79,8 +80,10 @@ export async function updateWithRevision<T>(
 }
 
 export function isWrongLastSequence(error: unknown): boolean {
-  if (!(error instanceof JetStreamApiError)) return /wrong last sequence|key exists/i.test(String(error));
+  if (!(error instanceof JetStreamApiError))
+    return /wrong last sequence|key exists/i.test(String(error));
   return (
-    error.code === JetStreamApiCodes.StreamWrongLastSequence || /wrong last sequence|key exists/i.test(error.message)
+    error.code === JetStreamApiCodes.StreamWrongLastSequence ||
+    /wrong last sequence|key exists/i.test(error.message)
   );
 }

@@ -1,4 +1,11 @@
-import { Global, Inject, Injectable, Module, type DynamicModule, type OnModuleInit } from '@nestjs/common';
+import {
+  Global,
+  Inject,
+  Injectable,
+  Module,
+  type DynamicModule,
+  type OnModuleInit,
+} from '@nestjs/common';
 import type { KV } from '@nats-io/kv';
 import { OpsServer } from '@tillbus/observability';
 import { BusMetrics } from './bus-metrics';
@@ -35,7 +42,8 @@ export class JetStreamSetup implements OnModuleInit {
 
   bucket(name: string): KV {
     const kv = this.buckets.get(name);
-    if (!kv) throw new Error(`KV bucket ${name} is not declared in MessagingModule.forRoot({ buckets })`);
+    if (!kv)
+      throw new Error(`KV bucket ${name} is not declared in MessagingModule.forRoot({ buckets })`);
     return kv;
   }
 }

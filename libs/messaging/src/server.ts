@@ -49,7 +49,10 @@ export class TillbusNatsServer extends ServerNats {
   override bindEvents(client: NatsConnection): void {
     for (const [channel, handler] of this.getHandlers()) {
       const queue = (handler.extras?.queue as string | undefined) ?? this.deps.options.service;
-      const callback = this.getMessageHandler(channel).bind(this) as (err: Error | null, msg: Msg) => void;
+      const callback = this.getMessageHandler(channel).bind(this) as (
+        err: Error | null,
+        msg: Msg,
+      ) => void;
       this.handlerSubscriptions.push(client.subscribe(channel, { queue, callback }));
     }
   }
@@ -59,19 +62,29 @@ export class TillbusNatsServer extends ServerNats {
 
   override async handleMessage(channel: string, natsMsg: Msg): Promise<void> {
     const correlationId = correlationIdOf(natsMsg.headers) ?? newCorrelationId();
-    return runWithCorrelation(correlationId, () => this.handleInScope(channel, natsMsg, correlationId));
+    return runWithCorrelation(correlationId, () =>
+      this.handleInScope(channel, natsMsg, correlationId),
+    );
   }
 
   private async handleInScope(channel: string, natsMsg: Msg, correlationId: string): Promise<void> {
     const context = new NatsContext([natsMsg.subject, natsMsg.headers]);
     const parsed = parseJson(natsMsg);
     if (!natsMsg.reply) {
-      if (!parsed.ok) return this.deps.logger.event('warn', 'dropped a malformed event', { subject: natsMsg.subject });
+      if (!parsed.ok)
+        return this.deps.logger.event('warn', 'dropped a malformed event', {
+          subject: natsMsg.subject,
+        });
       return this.handleEvent(channel, { pattern: channel, data: parsed.value }, context);
     }
     const reply = this.replyOnce(channel, natsMsg, correlationId);
-    if (this.stopping) return reply.error({ code: 'SHUTTING_DOWN', message: 'the service is shutting down; retry' });
-    if (!parsed.ok) return reply.error({ code: 'PARAM_ILLEGAL', message: `payload is not valid JSON: ${parsed.reason}` });
+    if (this.stopping)
+      return reply.error({ code: 'SHUTTING_DOWN', message: 'the service is shutting down; retry' });
+    if (!parsed.ok)
+      return reply.error({
+        code: 'PARAM_ILLEGAL',
+        message: `payload is not valid JSON: ${parsed.reason}`,
+      });
     // The channel is already the registered key; Nest's lookup would JSON.parse it on every message.
     const handler = this.getHandlers().get(channel);
     if (!handler) return reply.error({ code: 'NO_HANDLER', message: `no handler for ${channel}` });
@@ -104,23 +117,34 @@ export class TillbusNatsServer extends ServerNats {
         headers.set(HEADERS.correlationId, correlationId);
         natsMsg.respond(JSON.stringify(body ?? null), { headers });
       } catch (error) {
-        this.deps.logger.event('error', 'could not publish a reply', { subject: channel, error: String(error) });
+        this.deps.logger.event('error', 'could not publish a reply', {
+          subject: channel,
+          error: String(error),
+        });
       } finally {
-        this.deps.metrics.recordHandled(channel, code, Number(process.hrtime.bigint() - started) / 1e9);
+        this.deps.metrics.recordHandled(
+          channel,
+          code,
+          Number(process.hrtime.bigint() - started) / 1e9,
+        );
         end();
       }
     };
     const error = (envelope: ErrorEnvelope, cause?: unknown) => {
       // Errors that went through the exception filter were logged there.
       if (envelope.code === 'INTERNAL_ERROR' && !isErrorEnvelope(cause)) {
-        this.deps.logger.event('error', 'handler failed', { subject: channel, error: describeError(cause) });
+        this.deps.logger.event('error', 'handler failed', {
+          subject: channel,
+          error: describeError(cause),
+        });
       }
       finish(envelope.code, envelope, true);
     };
     return {
       error,
       packet: (packet: Packet) => {
-        if (packet.err !== undefined) return error(toErrorEnvelope(packet.err, correlationId), packet.err);
+        if (packet.err !== undefined)
+          return error(toErrorEnvelope(packet.err, correlationId), packet.err);
         if ('response' in packet || packet.isDisposed) finish('OK', packet.response, false);
       },
     };
@@ -149,5 +173,7 @@ function parseJson(msg: Msg): { ok: true; value: unknown } | { ok: false; reason
 }
 
 function describeError(error: unknown): unknown {
-  return error instanceof Error ? { name: error.name, message: error.message, stack: error.stack } : error;
+  return error instanceof Error
+    ? { name: error.name, message: error.message, stack: error.stack }
+    : error;
 }

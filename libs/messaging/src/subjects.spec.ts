@@ -1,15 +1,24 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { allRequestSubjects, EVENT_SUBJECTS, InvalidSubjectTokenError, isSubjectToken, subjectToken } from './subjects';
+import {
+  allRequestSubjects,
+  EVENT_SUBJECTS,
+  InvalidSubjectTokenError,
+  isSubjectToken,
+  subjectToken,
+} from './subjects';
 
 describe('subjects', () => {
   it('every request subject is tillbus.<service>.<verb>', () => {
-    for (const subject of allRequestSubjects()) expect(subject).toMatch(/^tillbus\.[a-z-]+\.[a-z.-]+$/);
+    for (const subject of allRequestSubjects())
+      expect(subject).toMatch(/^tillbus\.[a-z-]+\.[a-z.-]+$/);
     expect(new Set(allRequestSubjects()).size).toBe(allRequestSubjects().length);
   });
 
   it('builds event subjects from ids', () => {
-    expect(EVENT_SUBJECTS.terminalHealth('antom', 'SN123')).toBe('tillbus.events.terminal.health.antom.SN123');
+    expect(EVENT_SUBJECTS.terminalHealth('antom', 'SN123')).toBe(
+      'tillbus.events.terminal.health.antom.SN123',
+    );
     expect(EVENT_SUBJECTS.edc('dev-1', 'req-9')).toBe('tillbus.events.edc.dev-1.req-9');
   });
 

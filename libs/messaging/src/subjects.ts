@@ -49,7 +49,8 @@ export const EVENT_SUBJECTS = {
   edc: (deviceId: string, requestId: string) =>
     `tillbus.events.edc.${subjectToken(deviceId)}.${subjectToken(requestId)}`,
   edcAll: 'tillbus.events.edc.>',
-  easycardSession: (deviceId: string) => `tillbus.events.easycard.session.${subjectToken(deviceId)}`,
+  easycardSession: (deviceId: string) =>
+    `tillbus.events.easycard.session.${subjectToken(deviceId)}`,
   easycardSessionAll: 'tillbus.events.easycard.session.>',
 } as const;
 

@@ -65,7 +65,11 @@ describe('JetStream helpers', () => {
   it('declares streams idempotently, from any number of replicas at once', async () => {
     const jsm = await jetstreamManager(nc);
     const declaration = streamDefaults('TEST_IDEMPOTENT', ['tillbus.test.idem.>']);
-    await Promise.all([ensureStream(jsm, declaration), ensureStream(jsm, declaration), ensureStream(jsm, declaration)]);
+    await Promise.all([
+      ensureStream(jsm, declaration),
+      ensureStream(jsm, declaration),
+      ensureStream(jsm, declaration),
+    ]);
     await ensureStream(jsm, { ...declaration, max_msgs: 1000 });
     expect((await jsm.streams.info('TEST_IDEMPOTENT')).config.max_msgs).toBe(1000);
   });
@@ -74,17 +78,21 @@ describe('JetStream helpers', () => {
     const jsm = await jetstreamManager(nc);
     await ensureStream(jsm, streamDefaults('TEST_RETRY', ['tillbus.test.retry.>']));
     const attempts: number[] = [];
-    const consumer = new DurableConsumer(manager(), {
-      stream: 'TEST_RETRY',
-      durable: 'retry-worker',
-      filterSubject: 'tillbus.test.retry.>',
-      maxDeliver: 3,
-      backoffMs: [50, 100],
-      handle: async (_payload, msg) => {
-        attempts.push(msg.info.deliveryCount);
-        throw new Error('downstream is down');
+    const consumer = new DurableConsumer(
+      manager(),
+      {
+        stream: 'TEST_RETRY',
+        durable: 'retry-worker',
+        filterSubject: 'tillbus.test.retry.>',
+        maxDeliver: 3,
+        backoffMs: [50, 100],
+        handle: async (_payload, msg) => {
+          attempts.push(msg.info.deliveryCount);
+          throw new Error('downstream is down');
+        },
       },
-    }, logger);
+      logger,
+    );
     await consumer.start();
     await publishEvent(jetstream(nc), 'tillbus.test.retry.one', { n: 1 });
     await waitFor(() => attempts.length >= 3, { what: 'three deliveries' });
@@ -103,21 +111,26 @@ describe('JetStream helpers', () => {
     const jsm = await jetstreamManager(nc);
     await ensureStream(jsm, streamDefaults('TEST_PERM', ['tillbus.test.perm.>']));
     const seen: unknown[] = [];
-    const consumer = new DurableConsumer<{ ok: boolean }>(manager(), {
-      stream: 'TEST_PERM',
-      durable: 'perm-worker',
-      filterSubject: 'tillbus.test.perm.>',
-      maxDeliver: 5,
-      backoffMs: [50],
-      concurrency: 1,
-      parse: (body) => {
-        if (typeof body !== 'object' || body === null || !('ok' in body)) throw new PermanentError('no ok field');
-        return body as { ok: boolean };
+    const consumer = new DurableConsumer<{ ok: boolean }>(
+      manager(),
+      {
+        stream: 'TEST_PERM',
+        durable: 'perm-worker',
+        filterSubject: 'tillbus.test.perm.>',
+        maxDeliver: 5,
+        backoffMs: [50],
+        concurrency: 1,
+        parse: (body) => {
+          if (typeof body !== 'object' || body === null || !('ok' in body))
+            throw new PermanentError('no ok field');
+          return body as { ok: boolean };
+        },
+        handle: async (payload) => {
+          seen.push(payload);
+        },
       },
-      handle: async (payload) => {
-        seen.push(payload);
-      },
-    }, logger);
+      logger,
+    );
     await consumer.start();
     const js = jetstream(nc);
     await publishEvent(js, 'tillbus.test.perm.a', { ok: true });
@@ -156,13 +169,19 @@ describe('KV compare-and-set', () => {
     expect(winners).toHaveLength(1);
     const losers = results.filter((r) => !r.created);
     const winnerValue = (await kv.get('req-1'))!.json<{ writer: number }>();
-    expect(losers.every((r) => !r.created && (r.existing as { writer: number }).writer === winnerValue.writer)).toBe(true);
+    expect(
+      losers.every(
+        (r) => !r.created && (r.existing as { writer: number }).writer === winnerValue.writer,
+      ),
+    ).toBe(true);
   });
 
   it('updateWithRevision: concurrent increments are never lost', async () => {
     const kv = await ensureKvBucket(new Kvm(nc), { name: 'test_counter' });
     await Promise.all(
-      Array.from({ length: 20 }, () => updateWithRevision<{ n: number }>(kv, 'count', (c) => ({ n: (c?.n ?? 0) + 1 }), 50)),
+      Array.from({ length: 20 }, () =>
+        updateWithRevision<{ n: number }>(kv, 'count', (c) => ({ n: (c?.n ?? 0) + 1 }), 50),
+      ),
     );
     expect((await kv.get('count'))!.json<{ n: number }>().n).toBe(20);
   });

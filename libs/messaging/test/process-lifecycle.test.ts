@@ -1,5 +1,11 @@
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { spawnTypeScript, startTestNatsServer, waitFor, type ChildService, type TestNatsServer } from '@tillbus/testing';
+import {
+  spawnTypeScript,
+  startTestNatsServer,
+  waitFor,
+  type ChildService,
+  type TestNatsServer,
+} from '@tillbus/testing';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { requestJson, safeConnectionOptions } from '../src';
 import { ECHO_SUBJECTS } from './fixtures/echo-app';
@@ -19,15 +25,33 @@ afterEach(async () => {
 });
 
 async function startServiceProcess(extraEnv: Record<string, string> = {}) {
-  service = spawnTypeScript(ENTRY, { NATS_URL: nats.url, OPS_PORT: '0', LOG_LEVEL: 'info', ...extraEnv });
+  service = spawnTypeScript(ENTRY, {
+    NATS_URL: nats.url,
+    OPS_PORT: '0',
+    LOG_LEVEL: 'info',
+    ...extraEnv,
+  });
   await service.waitForOutput(/"msg":"connected to NATS"/, 60_000);
   // The service subscribes right after connecting; wait until it answers.
-  client = await connect(safeConnectionOptions({ service: 'test-client', servers: nats.url, requestTimeoutMs: 1000, shutdownGraceMs: 0 }));
+  client = await connect(
+    safeConnectionOptions({
+      service: 'test-client',
+      servers: nats.url,
+      requestTimeoutMs: 1000,
+      shutdownGraceMs: 0,
+    }),
+  );
   const nc = client;
-  await waitFor(() => requestJson(connectionOf(nc), ECHO_SUBJECTS.echo, { id: 'ping' }, { timeoutMs: 500 }).then(() => true), {
-    what: 'the service to answer',
-    timeoutMs: 30_000,
-  });
+  await waitFor(
+    () =>
+      requestJson(connectionOf(nc), ECHO_SUBJECTS.echo, { id: 'ping' }, { timeoutMs: 500 }).then(
+        () => true,
+      ),
+    {
+      what: 'the service to answer',
+      timeoutMs: 30_000,
+    },
+  );
   return nc;
 }
 
@@ -37,7 +61,12 @@ describe('service process lifecycle', () => {
   it('SIGTERM with 20 requests in flight: all 20 are answered, then the process exits 0', async () => {
     const nc = await startServiceProcess({ SHUTDOWN_GRACE_MS: '10000' });
     const inFlight = Array.from({ length: 20 }, (_, i) =>
-      requestJson<{ id: string }>(connectionOf(nc), ECHO_SUBJECTS.slow, { id: `slow-${i}`, delayMs: 1500 }, { timeoutMs: 10_000 }),
+      requestJson<{ id: string }>(
+        connectionOf(nc),
+        ECHO_SUBJECTS.slow,
+        { id: `slow-${i}`, delayMs: 1500 },
+        { timeoutMs: 10_000 },
+      ),
     );
     await new Promise((r) => setTimeout(r, 300));
     service!.kill('SIGTERM');
@@ -58,7 +87,13 @@ describe('service process lifecycle', () => {
     await nats.restart();
     const back = Date.now();
     await waitFor(
-      () => requestJson(connectionOf(nc), ECHO_SUBJECTS.echo, { id: 'after-outage' }, { timeoutMs: 250 }).then(() => true),
+      () =>
+        requestJson(
+          connectionOf(nc),
+          ECHO_SUBJECTS.echo,
+          { id: 'after-outage' },
+          { timeoutMs: 250 },
+        ).then(() => true),
       { timeoutMs: 10_000, intervalMs: 50, what: 'a successful request after the outage' },
     );
     const recoveryMs = Date.now() - back;

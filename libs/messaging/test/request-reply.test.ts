@@ -60,7 +60,9 @@ describe('request/reply through the messaging lib', () => {
   });
 
   it('gives a typed TIMEOUT when the handler is slower than the caller allows', async () => {
-    const error = await rejection(request(ECHO_SUBJECTS.slow, { id: 'slow-1', delayMs: 1500 }, 300));
+    const error = await rejection(
+      request(ECHO_SUBJECTS.slow, { id: 'slow-1', delayMs: 1500 }, 300),
+    );
     expect(error.code).toBe('TIMEOUT');
     expect(error.message).toContain('300 ms');
   });
@@ -73,7 +75,9 @@ describe('request/reply through the messaging lib', () => {
     const extra = await rejection(request(ECHO_SUBJECTS.echo, { id: 'x', admin: true }));
     expect(extra.code).toBe('PARAM_ILLEGAL');
     expect(extra.message).toBe('invalid payload: payload.admin: property admin should not exist');
-    expect(extra.details).toEqual({ violations: [{ field: 'payload.admin', problems: ['property admin should not exist'] }] });
+    expect(extra.details).toEqual({
+      violations: [{ field: 'payload.admin', problems: ['property admin should not exist'] }],
+    });
 
     const wrongType = await rejection(request(ECHO_SUBJECTS.echo, { id: 42 }));
     expect(wrongType.code).toBe('PARAM_ILLEGAL');
@@ -82,7 +86,9 @@ describe('request/reply through the messaging lib', () => {
     const notObject = await rejection(request(ECHO_SUBJECTS.echo, [1, 2]));
     expect(notObject.code).toBe('PARAM_ILLEGAL');
 
-    await expect(request(ECHO_SUBJECTS.echo, { id: 'after' })).resolves.toMatchObject({ id: 'after' });
+    await expect(request(ECHO_SUBJECTS.echo, { id: 'after' })).resolves.toMatchObject({
+      id: 'after',
+    });
   });
 
   it('maps a named domain error to its code and details', async () => {
@@ -97,7 +103,10 @@ describe('request/reply through the messaging lib', () => {
     h.set(HEADERS.correlationId, 'corr-crash-1');
     const raw = await client.request(ECHO_SUBJECTS.crash, '{}', { timeout: 2000, headers: h });
     const body = JSON.parse(Buffer.from(raw.data).toString());
-    expect(body).toEqual({ code: 'INTERNAL_ERROR', message: 'internal error (correlation id corr-crash-1)' });
+    expect(body).toEqual({
+      code: 'INTERNAL_ERROR',
+      message: 'internal error (correlation id corr-crash-1)',
+    });
     expect(raw.headers?.get(HEADERS.correlationId)).toBe('corr-crash-1');
     const logged = logs.map((l) => JSON.parse(l)).find((l) => l.correlationId === 'corr-crash-1');
     expect(logged).toMatchObject({ level: 'error', msg: 'handler failed' });
@@ -106,14 +115,22 @@ describe('request/reply through the messaging lib', () => {
   it('carries the correlation id from the caller through every hop', async () => {
     const h = headers();
     h.set(HEADERS.correlationId, 'corr-relay-1');
-    const raw = await client.request(ECHO_SUBJECTS.relay, JSON.stringify({ id: 'r' }), { timeout: 2000, headers: h });
-    expect(JSON.parse(Buffer.from(raw.data).toString())).toEqual({ outer: 'corr-relay-1', inner: 'corr-relay-1' });
+    const raw = await client.request(ECHO_SUBJECTS.relay, JSON.stringify({ id: 'r' }), {
+      timeout: 2000,
+      headers: h,
+    });
+    expect(JSON.parse(Buffer.from(raw.data).toString())).toEqual({
+      outer: 'corr-relay-1',
+      inner: 'corr-relay-1',
+    });
   });
 
   it('serves /metrics with the handled-request counter', async () => {
     const port = replicas[0].app.get(OpsServer).port;
     const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-    expect(text).toMatch(/tillbus_bus_requests_handled_total\{subject="tillbus.test.echo",code="OK"\} \d+/);
+    expect(text).toMatch(
+      /tillbus_bus_requests_handled_total\{subject="tillbus.test.echo",code="OK"\} \d+/,
+    );
     expect(text).toContain('tillbus_nats_connected 1');
   });
 });

@@ -13,13 +13,22 @@ describe('JsonLogger', () => {
     const { logger, lines } = capture();
     runWithCorrelation('corr-1', () => logger.event('info', 'hello', { terminalCount: 3 }));
     expect(lines).toEqual([
-      expect.objectContaining({ level: 'info', service: 'svc', msg: 'hello', correlationId: 'corr-1', terminalCount: 3 }),
+      expect.objectContaining({
+        level: 'info',
+        service: 'svc',
+        msg: 'hello',
+        correlationId: 'corr-1',
+        terminalCount: 3,
+      }),
     ]);
   });
 
   it('redacts secrets passed by careless callers through the Nest interface', () => {
     const { logger, lines } = capture();
-    logger.log({ msg: 'signed', signature: 'abc', body: { tradeKey: 'k', card: '4111111111111111' } }, 'Ctx');
+    logger.log(
+      { msg: 'signed', signature: 'abc', body: { tradeKey: 'k', card: '4111111111111111' } },
+      'Ctx',
+    );
     expect(lines[0]).toMatchObject({ msg: 'signed', context: 'Ctx', signature: '[REDACTED]' });
     expect(JSON.stringify(lines[0])).not.toContain('abc');
     expect(JSON.stringify(lines[0])).not.toContain('4111111111111111');

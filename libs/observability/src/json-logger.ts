@@ -46,7 +46,12 @@ export class JsonLogger implements LoggerService {
   }
 
   /** Structured entry point for our own code: a message plus fields. */
-  event(level: JsonLogLevel, msg: string, fields: Record<string, unknown> = {}, context?: string): void {
+  event(
+    level: JsonLogLevel,
+    msg: string,
+    fields: Record<string, unknown> = {},
+    context?: string,
+  ): void {
     if (SEVERITY[level] > this.threshold) return;
     const line: Record<string, unknown> = {
       time: new Date().toISOString(),
@@ -66,7 +71,8 @@ export class JsonLogger implements LoggerService {
   private emit(level: JsonLogLevel, message: unknown, rest: unknown[]): void {
     if (SEVERITY[level] > this.threshold) return;
     const params = [...rest];
-    const context = typeof params[params.length - 1] === 'string' ? (params.pop() as string) : undefined;
+    const context =
+      typeof params[params.length - 1] === 'string' ? (params.pop() as string) : undefined;
     const fields: Record<string, unknown> = {};
     if (level === 'error' && typeof params[0] === 'string' && params[0].includes('\n    at ')) {
       fields.stack = params.shift();
@@ -76,7 +82,12 @@ export class JsonLogger implements LoggerService {
       fields.error = { name: message.name, message: message.message, stack: message.stack };
       this.event(level, message.message, fields, context);
     } else if (typeof message === 'object' && message !== null) {
-      this.event(level, String((message as { msg?: unknown }).msg ?? ''), { ...message, ...fields }, context);
+      this.event(
+        level,
+        String((message as { msg?: unknown }).msg ?? ''),
+        { ...message, ...fields },
+        context,
+      );
     } else {
       this.event(level, String(message), fields, context);
     }

@@ -25,7 +25,9 @@ export const OBSERVABILITY_OPTIONS = Symbol('OBSERVABILITY_OPTIONS');
 
 /** Starts the ops server once the app is up, and turns /readyz red before shutdown begins. */
 @Injectable()
-class OpsServerLifecycle implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown {
+class OpsServerLifecycle
+  implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown
+{
   constructor(
     private readonly ops: OpsServer,
     private readonly logger: JsonLogger,
@@ -33,7 +35,10 @@ class OpsServerLifecycle implements OnApplicationBootstrap, BeforeApplicationShu
 
   async onApplicationBootstrap(): Promise<void> {
     const port = await this.ops.start();
-    this.logger.event('info', 'ops server listening', { port, paths: ['/metrics', '/healthz', '/readyz'] });
+    this.logger.event('info', 'ops server listening', {
+      port,
+      paths: ['/metrics', '/healthz', '/readyz'],
+    });
   }
 
   beforeApplicationShutdown(): void {
@@ -57,7 +62,11 @@ export class ObservabilityModule {
         {
           provide: JsonLogger,
           useFactory: () =>
-            new JsonLogger({ service: options.service, level: options.logLevel, write: options.logWrite }),
+            new JsonLogger({
+              service: options.service,
+              level: options.logLevel,
+              write: options.logWrite,
+            }),
         },
         {
           provide: OpsServer,

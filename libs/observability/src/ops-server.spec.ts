@@ -10,7 +10,10 @@ async function start(ready: () => boolean) {
   const registry = createMetricsRegistry();
   new Counter({ name: 'tillbus_test_things_total', help: 'things', registers: [registry] }).inc(2);
   server = new OpsServer({ port: 0, host: '127.0.0.1', registry, checkTimeoutMs: 100 });
-  server.addReadinessCheck({ name: 'nats', check: () => ({ ok: ready(), detail: ready() ? undefined : 'disconnected' }) });
+  server.addReadinessCheck({
+    name: 'nats',
+    check: () => ({ ok: ready(), detail: ready() ? undefined : 'disconnected' }),
+  });
   const port = await server.start();
   return `http://127.0.0.1:${port}`;
 }
@@ -32,7 +35,9 @@ describe('OpsServer', () => {
     expect((await fetch(`${base}/healthz`)).status).toBe(200);
     const notReady = await fetch(`${base}/readyz`);
     expect(notReady.status).toBe(503);
-    expect(await notReady.json()).toMatchObject({ checks: { nats: { ok: false, detail: 'disconnected' } } });
+    expect(await notReady.json()).toMatchObject({
+      checks: { nats: { ok: false, detail: 'disconnected' } },
+    });
     ready = true;
     expect((await fetch(`${base}/readyz`)).status).toBe(200);
     server!.markShuttingDown();
@@ -44,7 +49,9 @@ describe('OpsServer', () => {
     server!.addReadinessCheck({ name: 'hung', check: () => new Promise(() => undefined) });
     const res = await fetch(`${base}/readyz`);
     expect(res.status).toBe(503);
-    expect(await res.json()).toMatchObject({ checks: { hung: { ok: false, detail: 'no answer within 100 ms' } } });
+    expect(await res.json()).toMatchObject({
+      checks: { hung: { ok: false, detail: 'no answer within 100 ms' } },
+    });
     expect((await fetch(`${base}/metrics`, { method: 'POST' })).status).toBe(405);
     expect((await fetch(`${base}/nope`)).status).toBe(404);
   });

@@ -99,16 +99,25 @@ export class OpsServer {
         return send(res, ready ? 200 : 503, { status: ready ? 'ready' : 'not ready', checks });
       }
       default:
-        return send(res, 404, { status: 'error', message: `no route ${path}; try /metrics, /healthz or /readyz` });
+        return send(res, 404, {
+          status: 'error',
+          message: `no route ${path}; try /metrics, /healthz or /readyz`,
+        });
     }
   }
 }
 
-async function runCheck(check: ReadinessCheck['check'], timeoutMs: number): Promise<ReadinessResult> {
+async function runCheck(
+  check: ReadinessCheck['check'],
+  timeoutMs: number,
+): Promise<ReadinessResult> {
   let timer: NodeJS.Timeout | undefined;
   try {
     const timeout = new Promise<ReadinessResult>((resolve) => {
-      timer = setTimeout(() => resolve({ ok: false, detail: `no answer within ${timeoutMs} ms` }), timeoutMs);
+      timer = setTimeout(
+        () => resolve({ ok: false, detail: `no answer within ${timeoutMs} ms` }),
+        timeoutMs,
+      );
     });
     return await Promise.race([Promise.resolve(check()), timeout]);
   } catch (error) {

@@ -4,9 +4,28 @@ import { isSensitiveName, maskCardNumbers, redact, REDACTED } from './redact';
 
 describe('redact', () => {
   it.each([
-    'privateKey', 'private_key', 'NewAESKey', 'aesKey', 'symmetricKey', 'apiKey', 'x-api-key', 'TradeKey',
-    'tradePassword', 'passphrase', 'signature', 'Signature', 'authorization', 'acquirerMetaData', 'cardNumber',
-    'pan', 'track2', 'track2Data', 'cvv', 'token', 'secret', 'NATS_PASSWORD',
+    'privateKey',
+    'private_key',
+    'NewAESKey',
+    'aesKey',
+    'symmetricKey',
+    'apiKey',
+    'x-api-key',
+    'TradeKey',
+    'tradePassword',
+    'passphrase',
+    'signature',
+    'Signature',
+    'authorization',
+    'acquirerMetaData',
+    'cardNumber',
+    'pan',
+    'track2',
+    'track2Data',
+    'cvv',
+    'token',
+    'secret',
+    'NATS_PASSWORD',
   ])('hides the field %s', (name) => {
     expect(isSensitiveName(name)).toBe(true);
     expect(redact({ [name]: 'value' })).toEqual({ [name]: REDACTED });
@@ -32,7 +51,9 @@ describe('redact', () => {
   it('never throws and never returns a sensitive value, whatever the input', () => {
     fc.assert(
       fc.property(fc.anything(), fc.string(), (value, secret) => {
-        const out = JSON.stringify(redact({ value, privateKey: secret, nested: { tradeKey: secret } }));
+        const out = JSON.stringify(
+          redact({ value, privateKey: secret, nested: { tradeKey: secret } }),
+        );
         expect(out).toContain(`"privateKey":"${REDACTED}"`);
         expect(out).toContain(`"tradeKey":"${REDACTED}"`);
       }),

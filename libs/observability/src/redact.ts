@@ -29,7 +29,11 @@ export function redact(value: unknown, seen: WeakSet<object> = new WeakSet()): u
   if (seen.has(value)) return '[Circular]';
   seen.add(value);
   if (value instanceof Error) {
-    return { name: value.name, message: maskCardNumbers(value.message), ...(redact({ ...value }, seen) as object) };
+    return {
+      name: value.name,
+      message: maskCardNumbers(value.message),
+      ...(redact({ ...value }, seen) as object),
+    };
   }
   if (Buffer.isBuffer(value) || value instanceof Uint8Array) return `[${value.byteLength} bytes]`;
   if (Array.isArray(value)) return value.map((item) => redact(item, seen));

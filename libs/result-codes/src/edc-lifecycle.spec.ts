@@ -1,7 +1,4 @@
-// The type:codes ban on external imports is meant for production code; test tooling is not a dependency.
-// eslint-disable-next-line @nx/enforce-module-boundaries
 import fc from 'fast-check';
-// eslint-disable-next-line @nx/enforce-module-boundaries
 import { describe, expect, it } from 'vitest';
 import {
   EDC_PHASE_LIST,

@@ -25,7 +25,9 @@ export const NATS_INSTALL_HINT =
  * A private JetStream server for one test suite: its own port and a temporary store, removed afterwards, so
  * runs never share state. Falls back to NATS_URL, then to testcontainers' NATS module where Docker exists.
  */
-export async function startTestNatsServer(options: { preferEnv?: boolean } = {}): Promise<TestNatsServer> {
+export async function startTestNatsServer(
+  options: { preferEnv?: boolean } = {},
+): Promise<TestNatsServer> {
   const binary = findNatsServerBinary();
   const envUrl = process.env.NATS_URL;
   if (binary && !(options.preferEnv && envUrl)) return startBinary(binary);
@@ -61,7 +63,9 @@ async function startBinary(binary: string): Promise<TestNatsServer> {
       await waitForPort(port, 10_000, () => proc.exitCode !== null);
     } catch (error) {
       proc.kill('SIGKILL');
-      throw new Error(`nats-server did not start on port ${port}: ${(error as Error).message}\n${stderr}`);
+      throw new Error(
+        `nats-server did not start on port ${port}: ${(error as Error).message}\n${stderr}`,
+      );
     }
   };
   const halt = async () => {
@@ -91,7 +95,9 @@ async function startBinary(binary: string): Promise<TestNatsServer> {
 
 function fromEnv(url: string): TestNatsServer {
   const unsupported = async () => {
-    throw new Error('stop/restart needs a private nats-server binary; NATS_URL points at a shared server');
+    throw new Error(
+      'stop/restart needs a private nats-server binary; NATS_URL points at a shared server',
+    );
   };
   return {
     url,
@@ -106,15 +112,25 @@ function fromEnv(url: string): TestNatsServer {
 async function startContainer(): Promise<TestNatsServer | undefined> {
   if (spawnSync('docker', ['info'], { stdio: 'ignore' }).status !== 0) return undefined;
   const moduleName = '@testcontainers/nats';
-  let natsModule: { NatsContainer: new (image?: string) => { withJetStream(): unknown; start(): Promise<unknown> } };
+  let natsModule: {
+    NatsContainer: new (image?: string) => { withJetStream(): unknown; start(): Promise<unknown> };
+  };
   try {
     natsModule = (await import(moduleName)) as typeof natsModule;
   } catch {
-    throw new Error(`${NATS_INSTALL_HINT} (Docker is available: \`npm i -D @testcontainers/nats\` enables it)`);
+    throw new Error(
+      `${NATS_INSTALL_HINT} (Docker is available: \`npm i -D @testcontainers/nats\` enables it)`,
+    );
   }
-  type Started = { getConnectionOptions(): { servers: string }; stop(): Promise<unknown>; restart(): Promise<void> };
+  type Started = {
+    getConnectionOptions(): { servers: string };
+    stop(): Promise<unknown>;
+    restart(): Promise<void>;
+  };
   const container = (await (
-    new natsModule.NatsContainer('nats:2.10-alpine').withJetStream() as { start(): Promise<Started> }
+    new natsModule.NatsContainer('nats:2.10-alpine').withJetStream() as {
+      start(): Promise<Started>;
+    }
   ).start()) as Started;
   const url = container.getConnectionOptions().servers;
   return {
@@ -144,7 +160,11 @@ export async function freePort(): Promise<number> {
   });
 }
 
-export async function waitForPort(port: number, timeoutMs: number, aborted: () => boolean = () => false): Promise<void> {
+export async function waitForPort(
+  port: number,
+  timeoutMs: number,
+  aborted: () => boolean = () => false,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (aborted()) throw new Error('the process exited');

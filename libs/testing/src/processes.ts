@@ -16,11 +16,22 @@ const REGISTER = require.resolve('@swc-node/register');
  * Runs a TypeScript entry point as a real process, compiled on the fly by SWC (decorator metadata kept), with the
  * workspace libs resolved to their sources, as in the tests.
  */
-export function spawnTypeScript(entry: string, env: Record<string, string | undefined> = {}): ChildService {
-  const child = spawn(process.execPath, ['--conditions=tillbus-source', '-r', REGISTER, resolve(entry)], {
-    env: { ...process.env, ...env, TS_NODE_PROJECT: resolve(__dirname, '../../../tsconfig.json') },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+export function spawnTypeScript(
+  entry: string,
+  env: Record<string, string | undefined> = {},
+): ChildService {
+  const child = spawn(
+    process.execPath,
+    ['--conditions=tillbus-source', '-r', REGISTER, resolve(entry)],
+    {
+      env: {
+        ...process.env,
+        ...env,
+        TS_NODE_PROJECT: resolve(__dirname, '../../../tsconfig.json'),
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let output = '';
   const listeners = new Set<() => void>();
   const append = (chunk: Buffer) => {
@@ -30,8 +41,8 @@ export function spawnTypeScript(entry: string, env: Record<string, string | unde
   };
   child.stdout?.on('data', append);
   child.stderr?.on('data', append);
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolveExit) =>
-    child.once('exit', (code, signal) => resolveExit({ code, signal })),
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>(
+    (resolveExit) => child.once('exit', (code, signal) => resolveExit({ code, signal })),
   );
   return {
     process: child,
@@ -51,11 +62,17 @@ export function spawnTypeScript(entry: string, env: Record<string, string | unde
         };
         const timer = setTimeout(() => {
           cleanup();
-          reject(new Error(`no output matching ${pattern} within ${timeoutMs} ms; output:\n${output.slice(-3000)}`));
+          reject(
+            new Error(
+              `no output matching ${pattern} within ${timeoutMs} ms; output:\n${output.slice(-3000)}`,
+            ),
+          );
         }, timeoutMs);
         const onExit = () => {
           cleanup();
-          reject(new Error(`process exited before printing ${pattern}; output:\n${output.slice(-3000)}`));
+          reject(
+            new Error(`process exited before printing ${pattern}; output:\n${output.slice(-3000)}`),
+          );
         };
         const cleanup = () => {
           clearTimeout(timer);

@@ -23,25 +23,49 @@ describe('validatePlain', () => {
   });
 
   it('names every failing field with its nested path', () => {
-    const r = validatePlain(Order, { id: 'far-too-long-id', amount: { value: 1.5, currency: 'KRWX' } });
+    const r = validatePlain(Order, {
+      id: 'far-too-long-id',
+      amount: { value: 1.5, currency: 'KRWX' },
+    });
     expect(r.ok).toBe(false);
     if (!r.ok) {
-      expect(r.violations.map((v) => v.field).sort()).toEqual(['amount.currency', 'amount.value', 'id']);
-      expect(describeViolations(r.violations)).toMatch(/amount\.value: value must be an integer number/);
+      expect(r.violations.map((v) => v.field).sort()).toEqual([
+        'amount.currency',
+        'amount.value',
+        'id',
+      ]);
+      expect(describeViolations(r.violations)).toMatch(
+        /amount\.value: value must be an integer number/,
+      );
     }
   });
 
   it('refuses unknown fields by default and can strip them instead', () => {
-    const strict = validatePlain(Order, { id: 'a', amount: { value: 1, currency: 'KRW' }, extra: 1 });
+    const strict = validatePlain(Order, {
+      id: 'a',
+      amount: { value: 1, currency: 'KRW' },
+      extra: 1,
+    });
     expect(strict.ok).toBe(false);
-    if (!strict.ok) expect(strict.violations[0]).toEqual({ field: 'extra', problems: ['property extra should not exist'] });
-    const lenient = validatePlain(Order, { id: 'a', amount: { value: 1, currency: 'KRW' }, extra: 1 }, { forbidUnknown: false, stripUnknown: true });
+    if (!strict.ok)
+      expect(strict.violations[0]).toEqual({
+        field: 'extra',
+        problems: ['property extra should not exist'],
+      });
+    const lenient = validatePlain(
+      Order,
+      { id: 'a', amount: { value: 1, currency: 'KRW' }, extra: 1 },
+      { forbidUnknown: false, stripUnknown: true },
+    );
     expect(lenient.ok && 'extra' in lenient.value).toBe(false);
   });
 
-  it.each([null, 42, 'text', [1, 2], undefined])('refuses a non-object root (%s) without throwing', (input) => {
-    const r = validatePlain(Order, input, { root: 'payload' });
-    expect(r.ok).toBe(false);
-    if (!r.ok) expect(r.violations[0].field).toBe('payload');
-  });
+  it.each([null, 42, 'text', [1, 2], undefined])(
+    'refuses a non-object root (%s) without throwing',
+    (input) => {
+      const r = validatePlain(Order, input, { root: 'payload' });
+      expect(r.ok).toBe(false);
+      if (!r.ok) expect(r.violations[0].field).toBe('payload');
+    },
+  );
 });

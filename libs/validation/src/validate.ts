@@ -28,7 +28,10 @@ export function validatePlain<T extends object>(
   const root = options.root ?? '';
   if (input === null || typeof input !== 'object' || Array.isArray(input)) {
     const got = input === null ? 'null' : Array.isArray(input) ? 'an array' : typeof input;
-    return { ok: false, violations: [{ field: root || '(root)', problems: [`must be a JSON object, got ${got}`] }] };
+    return {
+      ok: false,
+      violations: [{ field: root || '(root)', problems: [`must be a JSON object, got ${got}`] }],
+    };
   }
   const forbidUnknown = options.forbidUnknown ?? true;
   const validatorOptions: ValidatorOptions = {
@@ -50,7 +53,8 @@ export function flattenViolations(errors: ValidationError[], prefix = ''): Viola
     if (error.constraints && Object.keys(error.constraints).length > 0) {
       out.push({ field, problems: Object.values(error.constraints) });
     }
-    if (error.children && error.children.length > 0) out.push(...flattenViolations(error.children, field));
+    if (error.children && error.children.length > 0)
+      out.push(...flattenViolations(error.children, field));
   }
   return out;
 }
