@@ -1,6 +1,12 @@
 import { connect, headers, type NatsConnection } from '@nats-io/transport-node';
 import { OpsServer } from '@tillbus/observability';
-import { startTestNatsServer, type TestNatsServer } from '@tillbus/testing';
+import {
+  findPromtool,
+  promtoolCheckMetrics,
+  PROMTOOL_HINT,
+  startTestNatsServer,
+  type TestNatsServer,
+} from '@tillbus/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BusRequestError, decodeReply, HEADERS, requestJson } from '../src';
 import { ECHO_SUBJECTS, startEchoReplica } from './fixtures/echo-app';
@@ -132,5 +138,13 @@ describe('request/reply through the messaging lib', () => {
       /tillbus_bus_requests_handled_total\{subject="tillbus.test.echo",code="OK"\} \d+/,
     );
     expect(text).toContain('tillbus_nats_connected 1');
+  });
+
+  // CI installs promtool; a developer machine without it is told how to get it.
+  it.skipIf(!findPromtool() && !process.env.CI)('passes `promtool check metrics`', async () => {
+    if (!findPromtool()) throw new Error(PROMTOOL_HINT);
+    const port = replicas[0].app.get(OpsServer).port;
+    const exposition = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    expect(promtoolCheckMetrics(exposition)).toEqual({ ok: true, output: '' });
   });
 });

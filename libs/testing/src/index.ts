@@ -1,3 +1,4 @@
 export * from './nats-server';
 export * from './wait';
 export * from './processes';
+export * from './promtool';
