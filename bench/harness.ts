@@ -78,7 +78,8 @@ export function compare(
   const pass =
     (target.max === undefined || ratio <= target.max) &&
     (target.min === undefined || ratio >= target.min);
-  const text = target.max !== undefined ? `ratio <= ${target.max}` : `ratio >= ${target.min}`;
+  const text =
+    target.max !== undefined ? `ratio <= ${target.max}` : target.min !== undefined ? `ratio >= ${target.min}` : 'reported';
   return { metric, unit, baseline, candidate, ratio, target: text, pass };
 }
 
