@@ -79,7 +79,11 @@ export function compare(
     (target.max === undefined || ratio <= target.max) &&
     (target.min === undefined || ratio >= target.min);
   const text =
-    target.max !== undefined ? `ratio <= ${target.max}` : target.min !== undefined ? `ratio >= ${target.min}` : 'reported';
+    target.max !== undefined
+      ? `ratio <= ${target.max}`
+      : target.min !== undefined
+        ? `ratio >= ${target.min}`
+        : 'reported';
   return { metric, unit, baseline, candidate, ratio, target: text, pass };
 }
 

@@ -1,12 +1,12 @@
 import {
   ArgumentsHost,
   Catch,
-  ValidationPipe,
+  type ArgumentMetadata,
+  type PipeTransform,
   type RpcExceptionFilter,
-  type ValidationError,
 } from '@nestjs/common';
 import { currentCorrelationId, JsonLogger } from '@tillbus/observability';
-import { describeViolations, flattenViolations } from '@tillbus/validation';
+import { describeViolations, validatePlain } from '@tillbus/validation';
 import { throwError, type Observable } from 'rxjs';
 import {
   isErrorEnvelope,
@@ -16,24 +16,28 @@ import {
   type ErrorEnvelope,
 } from './errors';
 
+const PRIMITIVES = new Set<unknown>([String, Boolean, Number, Array, Object]);
+
 /**
- * The one validation pipe for bus handlers: unknown fields are refused, payloads become DTO instances, and a
- * failure is a PARAM_ILLEGAL envelope that names every bad field.
+ * The one validation pipe for bus handlers: payloads become DTO instances, unknown fields are refused, and a
+ * failure is a PARAM_ILLEGAL envelope that names every bad field. It validates synchronously through the same
+ * `validatePlain` the protocol libs use (Nest's ValidationPipe validates asynchronously, which costs a chain of
+ * promises on every request).
  */
-export function createBusValidationPipe(): ValidationPipe {
-  return new ValidationPipe({
-    whitelist: true,
-    forbidNonWhitelisted: true,
-    forbidUnknownValues: true,
-    transform: true,
-    validationError: { target: false, value: false },
-    exceptionFactory: (errors: ValidationError[]) => {
-      const violations = flattenViolations(errors, 'payload');
-      return new PayloadInvalidError(`invalid payload: ${describeViolations(violations)}`, {
-        violations,
-      });
-    },
-  });
+export class BusValidationPipe implements PipeTransform {
+  transform(value: unknown, metadata: ArgumentMetadata): unknown {
+    const schema = metadata.metatype;
+    if (metadata.type !== 'body' || !schema || PRIMITIVES.has(schema)) return value;
+    const result = validatePlain(schema as new () => object, value, { root: 'payload' });
+    if (result.ok) return result.value;
+    throw new PayloadInvalidError(`invalid payload: ${describeViolations(result.violations)}`, {
+      violations: result.violations,
+    });
+  }
+}
+
+export function createBusValidationPipe(): BusValidationPipe {
+  return new BusValidationPipe();
 }
 
 /** Every error a bus handler throws leaves as an `{code, message, details}` envelope. */
