@@ -1,4 +1,5 @@
 import type { Outcome } from './outcome';
+import { isTableKey } from './table';
 
 /*
  * Adyen Terminal API (nexo) diagnosis codes. The wire spellings are exactly those of @adyen/api-library's enums
@@ -13,10 +14,6 @@ interface AdyenRow {
 
 interface AdyenOutcomeRow extends AdyenRow {
   readonly outcome: Outcome;
-}
-
-function hasKey(table: object, value: unknown): boolean {
-  return typeof value === 'string' && Object.prototype.hasOwnProperty.call(table, value);
 }
 
 /** `Response.Result`. */
@@ -43,7 +40,7 @@ export const ADYEN_RESULTS = {
 export type AdyenResult = keyof typeof ADYEN_RESULTS;
 export const ADYEN_RESULT_NAMES = Object.keys(ADYEN_RESULTS) as AdyenResult[];
 export function isAdyenResult(value: unknown): value is AdyenResult {
-  return hasKey(ADYEN_RESULTS, value);
+  return isTableKey(ADYEN_RESULTS, value);
 }
 
 /** `Response.ErrorCondition`, with what a diagnosis caller makes of each. */
@@ -159,7 +156,7 @@ export const ADYEN_ERROR_CONDITION_NAMES = Object.keys(
   ADYEN_ERROR_CONDITIONS,
 ) as AdyenErrorCondition[];
 export function isAdyenErrorCondition(value: unknown): value is AdyenErrorCondition {
-  return hasKey(ADYEN_ERROR_CONDITIONS, value);
+  return isTableKey(ADYEN_ERROR_CONDITIONS, value);
 }
 
 /** `POIStatus.GlobalStatus`; `readyNow` answers "can it take a payment right now?". */
@@ -189,7 +186,7 @@ export const ADYEN_GLOBAL_STATUSES = {
 export type AdyenGlobalStatus = keyof typeof ADYEN_GLOBAL_STATUSES;
 export const ADYEN_GLOBAL_STATUS_NAMES = Object.keys(ADYEN_GLOBAL_STATUSES) as AdyenGlobalStatus[];
 export function isAdyenGlobalStatus(value: unknown): value is AdyenGlobalStatus {
-  return hasKey(ADYEN_GLOBAL_STATUSES, value);
+  return isTableKey(ADYEN_GLOBAL_STATUSES, value);
 }
 
 /** `POIStatus.PrinterStatus`, present only on terminals with a built-in printer. */
@@ -222,7 +219,7 @@ export const ADYEN_PRINTER_STATUS_NAMES = Object.keys(
   ADYEN_PRINTER_STATUSES,
 ) as AdyenPrinterStatus[];
 export function isAdyenPrinterStatus(value: unknown): value is AdyenPrinterStatus {
-  return hasKey(ADYEN_PRINTER_STATUSES, value);
+  return isTableKey(ADYEN_PRINTER_STATUSES, value);
 }
 
 /** Mobile SDK `attestationStatus.status` (Base64 JSON inside AdditionalResponse). */
@@ -251,7 +248,7 @@ export const ADYEN_ATTESTATION_STATUS_NAMES = Object.keys(
   ADYEN_ATTESTATION_STATUSES,
 ) as AdyenAttestationStatus[];
 export function isAdyenAttestationStatus(value: unknown): value is AdyenAttestationStatus {
-  return hasKey(ADYEN_ATTESTATION_STATUSES, value);
+  return isTableKey(ADYEN_ATTESTATION_STATUSES, value);
 }
 
 /** Mobile SDK `storeAndForwardStatus.forwardAttemptStatus`: what happened when stored offline payments were sent. */
@@ -278,7 +275,7 @@ export const ADYEN_FORWARD_ATTEMPT_STATUS_NAMES = Object.keys(
   ADYEN_FORWARD_ATTEMPT_STATUSES,
 ) as AdyenForwardAttemptStatus[];
 export function isAdyenForwardAttemptStatus(value: unknown): value is AdyenForwardAttemptStatus {
-  return hasKey(ADYEN_FORWARD_ATTEMPT_STATUSES, value);
+  return isTableKey(ADYEN_FORWARD_ATTEMPT_STATUSES, value);
 }
 
 /** `tamperStatus` value on UX300/UX410: anti-removal switches triggered, stop using the terminal now. */

@@ -1,4 +1,5 @@
 import type { Outcome } from './outcome';
+import { isTableKey } from './table';
 
 /** `result.resultStatus` on every Antom and D-Store API. */
 export const ANTOM_RESULT_STATUSES = {
@@ -12,9 +13,7 @@ export type AntomResultStatus = keyof typeof ANTOM_RESULT_STATUSES;
 export const ANTOM_RESULT_STATUS_NAMES = Object.keys(ANTOM_RESULT_STATUSES) as AntomResultStatus[];
 
 export function isAntomResultStatus(value: unknown): value is AntomResultStatus {
-  return (
-    typeof value === 'string' && Object.prototype.hasOwnProperty.call(ANTOM_RESULT_STATUSES, value)
-  );
+  return isTableKey(ANTOM_RESULT_STATUSES, value);
 }
 
 interface AntomCodeRow {
@@ -74,9 +73,7 @@ export const ANTOM_DIAGNOSIS_CODE_NAMES = Object.keys(
 ) as AntomDiagnosisCode[];
 
 export function isAntomDiagnosisCode(value: unknown): value is AntomDiagnosisCode {
-  return (
-    typeof value === 'string' && Object.prototype.hasOwnProperty.call(ANTOM_DIAGNOSIS_CODES, value)
-  );
+  return isTableKey(ANTOM_DIAGNOSIS_CODES, value);
 }
 
 /** Every diagnosis code onto the shared outcome, with the reason for each choice. */
@@ -156,9 +153,7 @@ export type DStoreResultCode = keyof typeof DSTORE_RESULT_CODES;
 export const DSTORE_RESULT_CODE_NAMES = Object.keys(DSTORE_RESULT_CODES) as DStoreResultCode[];
 
 export function isDStoreResultCode(value: unknown): value is DStoreResultCode {
-  return (
-    typeof value === 'string' && Object.prototype.hasOwnProperty.call(DSTORE_RESULT_CODES, value)
-  );
+  return isTableKey(DSTORE_RESULT_CODES, value);
 }
 
 /** Every D-Store code onto the shared outcome, read as the answer D-Store gives to our notifyOrderChange. */
@@ -203,8 +198,7 @@ export function antomResultOutcome(
   unknownStatusOutcome: Outcome,
 ): Outcome {
   const code = result.resultCode;
-  if (code !== undefined && Object.prototype.hasOwnProperty.call(table, code))
-    return table[code].outcome;
+  if (isTableKey(table, code)) return table[code].outcome;
   if (result.resultStatus === 'S') return 'SUCCESS';
   if (result.resultStatus === 'F') return 'FAILED';
   return unknownStatusOutcome;
@@ -247,9 +241,7 @@ export type DStoreOrderStatus = keyof typeof DSTORE_ORDER_STATUSES;
 export const DSTORE_ORDER_STATUS_NAMES = Object.keys(DSTORE_ORDER_STATUSES) as DStoreOrderStatus[];
 
 export function isDStoreOrderStatus(value: unknown): value is DStoreOrderStatus {
-  return (
-    typeof value === 'string' && Object.prototype.hasOwnProperty.call(DSTORE_ORDER_STATUSES, value)
-  );
+  return isTableKey(DSTORE_ORDER_STATUSES, value);
 }
 
 /** Statuses D-Store may send in `pushOrderChange` (the channel changed the order). */

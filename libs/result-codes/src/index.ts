@@ -1,5 +1,6 @@
 export * from './outcome';
 export * from './machine';
+export * from './table';
 export * from './antom';
 export * from './order-journey';
 export * from './delivery';

@@ -1,4 +1,5 @@
 import type { Outcome } from './outcome';
+import { isTableKey } from './table';
 
 /**
  * intella Scan2Pay `Header.StatusCode` (protocols.md §6). `0000` only says the API ran: for EasyCard the verdict is
@@ -63,9 +64,7 @@ export type IntellaStatusCode = keyof typeof INTELLA_STATUS_CODES;
 export const INTELLA_STATUS_CODE_LIST = Object.keys(INTELLA_STATUS_CODES) as IntellaStatusCode[];
 
 export function isIntellaStatusCode(value: unknown): value is IntellaStatusCode {
-  return (
-    typeof value === 'string' && Object.prototype.hasOwnProperty.call(INTELLA_STATUS_CODES, value)
-  );
+  return isTableKey(INTELLA_STATUS_CODES, value);
 }
 
 /**
@@ -127,9 +126,7 @@ export function easyCardErrorCodeClass(errorCode: string): EasyCardErrorCodeClas
   if (CARD_READ_ERROR.test(errorCode)) return '0462xx';
   // the row key '0462xx' names a class; it is not itself a code intella sends
   if (errorCode === '0462xx') return undefined;
-  return Object.prototype.hasOwnProperty.call(EASYCARD_ERROR_CODES, errorCode)
-    ? (errorCode as EasyCardErrorCodeClass)
-    : undefined;
+  return isTableKey(EASYCARD_ERROR_CODES, errorCode) ? errorCode : undefined;
 }
 
 /** Stable reason codes a classification carries: callers branch on these, never on the vendor's text. */

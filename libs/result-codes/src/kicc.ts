@@ -1,4 +1,5 @@
 import type { Outcome } from './outcome';
+import { isTableKey } from './table';
 
 /**
  * KICC EDC terminals driven through Antom's Android SDK (`instore-edc-cmd`), seed 003 and protocols.md §5.
@@ -40,7 +41,7 @@ export type KiccCommandKind = (typeof KICC_COMMANDS)[KiccCommandName]['kind'];
 export const KICC_COMMAND_NAMES = Object.keys(KICC_COMMANDS) as KiccCommandName[];
 
 export function isKiccCommandName(value: unknown): value is KiccCommandName {
-  return typeof value === 'string' && Object.prototype.hasOwnProperty.call(KICC_COMMANDS, value);
+  return isTableKey(KICC_COMMANDS, value);
 }
 
 export const KICC_TIMING = {
@@ -176,7 +177,7 @@ export type KiccNoticeEventCode = Exclude<KiccEventCode, KiccPhaseEventCode>;
 export const KICC_EVENT_CODE_LIST = Object.keys(KICC_EVENT_CODES) as KiccEventCode[];
 
 export function isKiccEventCode(value: unknown): value is KiccEventCode {
-  return typeof value === 'string' && Object.prototype.hasOwnProperty.call(KICC_EVENT_CODES, value);
+  return isTableKey(KICC_EVENT_CODES, value);
 }
 
 export function isKiccPhaseEventCode(code: KiccEventCode): code is KiccPhaseEventCode {
@@ -218,7 +219,7 @@ export type KiccInitCode = keyof typeof KICC_INIT_CODES;
 export const KICC_INIT_CODE_LIST = Object.keys(KICC_INIT_CODES) as KiccInitCode[];
 
 export function isKiccInitCode(value: unknown): value is KiccInitCode {
-  return typeof value === 'string' && Object.prototype.hasOwnProperty.call(KICC_INIT_CODES, value);
+  return isTableKey(KICC_INIT_CODES, value);
 }
 
 /** The seed's table lost the end of the CommandInvalid cells; this marks where, instead of guessing the words. */
@@ -275,9 +276,7 @@ export const KICC_COMMAND_FAILURE_CODES = Object.keys(
 ) as KiccCommandFailureCode[];
 
 export function isKiccCommandFailureCode(value: unknown): value is KiccCommandFailureCode {
-  return (
-    typeof value === 'string' && Object.prototype.hasOwnProperty.call(KICC_COMMAND_FAILURES, value)
-  );
+  return isTableKey(KICC_COMMAND_FAILURES, value);
 }
 
 /** `result.resultCode` of a successful command. */
@@ -363,9 +362,7 @@ export const KICC_BUSINESS_FAILURE_CODES = Object.keys(
 ) as KiccBusinessFailureCode[];
 
 export function isKiccBusinessFailureCode(value: unknown): value is KiccBusinessFailureCode {
-  return (
-    typeof value === 'string' && Object.prototype.hasOwnProperty.call(KICC_BUSINESS_FAILURES, value)
-  );
+  return isTableKey(KICC_BUSINESS_FAILURES, value);
 }
 
 export function kiccCommandKind(commandName: KiccCommandName): KiccCommandKind {

@@ -1,3 +1,5 @@
+import { isTableKey } from './table';
+
 /**
  * The one outcome vocabulary every service speaks, whatever the vendor said.
  * Each vendor table maps its codes onto it with a pure function.
@@ -15,5 +17,5 @@ export type Outcome = keyof typeof OUTCOMES;
 export const OUTCOME_NAMES = Object.keys(OUTCOMES) as Outcome[];
 
 export function isOutcome(value: unknown): value is Outcome {
-  return typeof value === 'string' && Object.prototype.hasOwnProperty.call(OUTCOMES, value);
+  return isTableKey(OUTCOMES, value);
 }
