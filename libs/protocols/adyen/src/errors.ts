@@ -1,3 +1,4 @@
+import { ProtocolError } from '@tillbus/validation';
 export const ADYEN_PROTOCOL_ERROR_CODES = {
   MALFORMED_JSON: 'the bytes are not UTF-8 JSON',
   SCHEMA_INVALID: 'the JSON is not a Terminal API diagnosis response',
@@ -17,14 +18,14 @@ export const ADYEN_PROTOCOL_ERROR_CODES = {
 export type AdyenProtocolErrorCode = keyof typeof ADYEN_PROTOCOL_ERROR_CODES;
 
 /** The one error this lib throws. `details` never carries keys or card data. */
-export class AdyenProtocolError extends Error {
+export class AdyenProtocolError extends ProtocolError<AdyenProtocolErrorCode> {
   override readonly name = 'AdyenProtocolError';
 
   constructor(
-    readonly code: AdyenProtocolErrorCode,
+    code: AdyenProtocolErrorCode,
     message: string = ADYEN_PROTOCOL_ERROR_CODES[code],
-    readonly details?: Readonly<Record<string, unknown>>,
+    details?: Record<string, unknown>,
   ) {
-    super(message);
+    super(code, message, details);
   }
 }

@@ -1,3 +1,4 @@
+import { ProtocolError } from '@tillbus/validation';
 export const ANTOM_PROTOCOL_ERROR_CODES = {
   MALFORMED_JSON: 'the body is not UTF-8 JSON',
   SCHEMA_INVALID: 'the JSON does not match the message schema',
@@ -12,13 +13,14 @@ export const ANTOM_PROTOCOL_ERROR_CODES = {
 export type AntomProtocolErrorCode = keyof typeof ANTOM_PROTOCOL_ERROR_CODES;
 
 /** The only error this lib throws. Messages name fields, never keys, signatures or values. */
-export class AntomProtocolError extends Error {
+export class AntomProtocolError extends ProtocolError<AntomProtocolErrorCode> {
+  override readonly name = 'AntomProtocolError';
+
   constructor(
-    readonly code: AntomProtocolErrorCode,
+    code: AntomProtocolErrorCode,
     message: string = ANTOM_PROTOCOL_ERROR_CODES[code],
-    readonly details?: Record<string, unknown>,
+    details?: Record<string, unknown>,
   ) {
-    super(message);
-    this.name = 'AntomProtocolError';
+    super(code, message, details);
   }
 }

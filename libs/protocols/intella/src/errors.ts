@@ -1,3 +1,4 @@
+import { ProtocolError } from '@tillbus/validation';
 import type { IntellaStatusCode } from '@tillbus/result-codes';
 
 export const INTELLA_PROTOCOL_ERRORS = {
@@ -16,15 +17,15 @@ export type IntellaProtocolErrorCode = keyof typeof INTELLA_PROTOCOL_ERRORS;
  * The only error this lib throws. `details` carries field names and sizes, never values: keys, TradeKey and
  * plaintext must not reach logs through an error.
  */
-export class IntellaProtocolError extends Error {
+export class IntellaProtocolError extends ProtocolError<IntellaProtocolErrorCode> {
   override readonly name = 'IntellaProtocolError';
 
   constructor(
-    readonly code: IntellaProtocolErrorCode,
+    code: IntellaProtocolErrorCode,
     message: string = INTELLA_PROTOCOL_ERRORS[code],
-    readonly details?: Record<string, unknown>,
+    details?: Record<string, unknown>,
   ) {
-    super(message);
+    super(code, message, details);
   }
 }
 

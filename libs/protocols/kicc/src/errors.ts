@@ -1,3 +1,4 @@
+import { ProtocolError } from '@tillbus/validation';
 /**
  * Every failure of this lib's parsers and encoders. `details` never holds the offending values, only where they
  * were, so an error can be logged without leaking card data or acquirerMetaData.
@@ -15,14 +16,14 @@ export const KICC_PROTOCOL_ERROR_CODES = {
 
 export type KiccProtocolErrorCode = keyof typeof KICC_PROTOCOL_ERROR_CODES;
 
-export class KiccProtocolError extends Error {
+export class KiccProtocolError extends ProtocolError<KiccProtocolErrorCode> {
   override readonly name = 'KiccProtocolError';
 
   constructor(
-    readonly code: KiccProtocolErrorCode,
+    code: KiccProtocolErrorCode,
     message: string = KICC_PROTOCOL_ERROR_CODES[code],
-    readonly details?: Record<string, unknown>,
+    details?: Record<string, unknown>,
   ) {
-    super(message);
+    super(code, message, details);
   }
 }
