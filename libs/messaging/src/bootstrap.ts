@@ -36,7 +36,7 @@ export async function startService(definition: ServiceDefinition): Promise<Runni
   });
   wire(app, server);
   await app.listen();
-  return { app, server, close: () => app.close() };
+  return { app, server, close: () => shutDown(app) };
 }
 
 async function startHybrid(
@@ -60,7 +60,16 @@ async function startHybrid(
   await app.listen(http.port, http.host ?? '0.0.0.0');
   const address = app.getHttpServer().address();
   const httpPort = typeof address === 'object' && address ? address.port : http.port;
-  return { app, server, httpPort, close: () => app.close() };
+  return { app, server, httpPort, close: () => shutDown(app) };
+}
+
+/**
+ * Readiness turns red before anything else: for a bus-only service Nest drains the transport before it runs
+ * the beforeApplicationShutdown hooks, so the probe would otherwise say "ready" for the whole drain.
+ */
+async function shutDown(app: INestApplication | INestMicroservice): Promise<void> {
+  app.get(OpsServer).markShuttingDown();
+  await app.close();
 }
 
 function wire(
@@ -78,7 +87,6 @@ function wire(
     logger,
     metrics: container.get(BusMetrics),
   });
-  void container.get(OpsServer);
 }
 
 /**
@@ -115,7 +123,6 @@ export function runMain(
   start()
     .then((service) => {
       running = service;
-      if (stopping) void service.close().then(() => process.exit(0));
     })
     .catch((error: unknown) => {
       const message = error instanceof Error ? error.message : String(error);

@@ -57,6 +57,16 @@ async function startServiceProcess(extraEnv: Record<string, string> = {}) {
 
 const connectionOf = (nc: NatsConnection) => ({ connect: async () => nc });
 
+/** The ops port the child chose (OPS_PORT=0), read from its startup log line. */
+async function opsBase(): Promise<string> {
+  const line = await service!.waitForOutput(/"msg":"ops server listening","port":\d+/);
+  return `http://127.0.0.1:${line.match(/"port":(\d+)/)![1]}`;
+}
+
+async function readyzStatus(base: string): Promise<number> {
+  return (await fetch(`${base}/readyz`)).status;
+}
+
 describe('service process lifecycle', () => {
   it('SIGTERM with 20 requests in flight: all 20 are answered, then the process exits 0', async () => {
     const nc = await startServiceProcess({ SHUTDOWN_GRACE_MS: '10000' });
@@ -68,8 +78,15 @@ describe('service process lifecycle', () => {
         { timeoutMs: 10_000 },
       ),
     );
+    const ops = await opsBase();
+    expect(await readyzStatus(ops)).toBe(200);
     await new Promise((r) => setTimeout(r, 300));
     service!.kill('SIGTERM');
+    // While the 20 are still being answered, the probe already tells the load balancer to stop sending work.
+    await waitFor(async () => (await readyzStatus(ops)) === 503, {
+      timeoutMs: 1000,
+      what: '/readyz to turn 503',
+    });
     const answers = await Promise.allSettled(inFlight);
     expect(answers.filter((a) => a.status === 'fulfilled')).toHaveLength(20);
     expect(answers.map((a) => (a.status === 'fulfilled' ? a.value.id : 'failed')).sort()).toEqual(
@@ -81,9 +98,13 @@ describe('service process lifecycle', () => {
 
   it('survives a 30 s broker outage and answers again within 2 s of the broker returning', async () => {
     const nc = await startServiceProcess();
+    const ops = await opsBase();
+    expect(await readyzStatus(ops)).toBe(200);
     await nats.stop();
     await new Promise((r) => setTimeout(r, 30_000));
     expect(service!.process.exitCode).toBeNull();
+    expect(await readyzStatus(ops)).toBe(503);
+    expect(await (await fetch(`${ops}/metrics`)).text()).toContain('tillbus_nats_connected 0');
     await nats.restart();
     const back = Date.now();
     await waitFor(
@@ -100,6 +121,10 @@ describe('service process lifecycle', () => {
     expect(recoveryMs).toBeLessThanOrEqual(2000);
     expect(service!.process.exitCode).toBeNull();
     expect(service!.output()).toContain('disconnected from NATS; reconnecting forever');
+    await waitFor(async () => (await readyzStatus(ops)) === 200, {
+      timeoutMs: 5000,
+      what: '/readyz back to 200',
+    });
   }, 90_000);
 
   it('refuses an invalid configuration with one readable line and exit code 1', async () => {
