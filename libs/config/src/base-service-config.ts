@@ -45,6 +45,12 @@ export class BaseServiceConfig {
   @Max(900_000)
   SHUTDOWN_GRACE_MS = 25_000;
 
+  /** Replicas of the JetStream streams and KV buckets the service declares: 1 locally, 3 in production. */
+  @Type(() => Number)
+  @IsInt()
+  @IsIn([1, 3, 5], { message: 'STREAM_REPLICAS must be 1, 3 or 5 (JetStream replicas)' })
+  STREAM_REPLICAS = 1;
+
   @IsIn(LOG_LEVELS)
   LOG_LEVEL: LogLevel = 'info';
 }

@@ -28,6 +28,7 @@ describe('loadConfig', () => {
     const error = (() => {
       try {
         loadConfig(DemoConfig, {
+          STREAM_REPLICAS: '2',
           OPS_PORT: 'abc',
           NATS_URL: 'http://wrong',
           POLL_INTERVAL_MS: '0',
@@ -39,9 +40,22 @@ describe('loadConfig', () => {
     })();
     expect(error).toBeInstanceOf(ConfigError);
     const fields = (error as ConfigError).violations.map((v) => v.field).sort();
-    expect(fields).toEqual(['DSTORE_URL', 'LOG_LEVEL', 'NATS_URL', 'OPS_PORT', 'POLL_INTERVAL_MS']);
+    expect(fields).toEqual([
+      'DSTORE_URL',
+      'LOG_LEVEL',
+      'NATS_URL',
+      'OPS_PORT',
+      'POLL_INTERVAL_MS',
+      'STREAM_REPLICAS',
+    ]);
     expect((error as ConfigError).message).toMatch(
       /NATS_URL must be one or more comma-separated nats:\/\//,
+    );
+  });
+
+  it('reads STREAM_REPLICAS as a number', () => {
+    expect(loadConfig(DemoConfig, { DSTORE_URL: 'x', STREAM_REPLICAS: '3' }).STREAM_REPLICAS).toBe(
+      3,
     );
   });
 

@@ -12,8 +12,7 @@ import type { NatsConnectionManager } from './connection';
 import { TillbusError } from './errors';
 import { correlationIdOf, HEADERS } from './headers';
 import { InFlightTracker } from './in-flight';
-import { ensureStream, streamDefaults } from './jetstream';
-import { DEAD_LETTER_ALL, deadLetterSubject, STREAMS } from './subjects';
+import { deadLetterSubject } from './subjects';
 
 /** Thrown by a handler (or a parser) when retrying cannot help: the message goes to the dead letters at once. */
 export class PermanentError extends TillbusError {
@@ -46,6 +45,7 @@ export interface DurableConsumerSpec<T> {
  * A durable pull consumer with explicit acks: success acks; a failure naks with backoff; the last allowed failure,
  * or a PermanentError, publishes the message to `tillbus.dlq.<stream>.<consumer>` with the reason in headers and
  * terminates it. Nothing is lost: if the dead-letter publish itself fails the message is redelivered later.
+ * The dead-letter stream is declared by MessagingModule (or `deadLetterStream()` where there is no module).
  */
 export class DurableConsumer<T = unknown> {
   private messages?: ConsumerMessages;
@@ -61,7 +61,6 @@ export class DurableConsumer<T = unknown> {
 
   async start(): Promise<void> {
     const jsm = await this.connection.jetstreamManager();
-    await ensureStream(jsm, streamDefaults(STREAMS.deadLetters, [DEAD_LETTER_ALL]));
     const config: Partial<ConsumerConfig> = {
       durable_name: this.spec.durable,
       ack_policy: AckPolicy.Explicit,

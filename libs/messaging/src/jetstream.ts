@@ -11,12 +11,13 @@ import {
 } from '@nats-io/jetstream';
 import type { KV, Kvm } from '@nats-io/kv';
 import { HEADERS, outgoingHeaders } from './headers';
+import { DEAD_LETTER_ALL, STREAMS } from './subjects';
 import type { KvBucketDeclaration } from './options';
 
-/** File storage, limits retention: what every tillbus stream starts from. Production overlays raise replicas. */
 export type StreamDeclaration = Partial<StreamConfig> & { name: string };
 
-export function streamDefaults(name: string, subjects: string[]): StreamDeclaration {
+/** File storage, limits retention: what every tillbus stream starts from (production runs 3 replicas). */
+export function streamDefaults(name: string, subjects: string[], replicas = 1): StreamDeclaration {
   return {
     name,
     subjects,
@@ -24,7 +25,7 @@ export function streamDefaults(name: string, subjects: string[]): StreamDeclarat
     retention: RetentionPolicy.Limits,
     discard: DiscardPolicy.Old,
     duplicate_window: 2 * 60 * 1_000_000_000,
-    num_replicas: Number(process.env.TILLBUS_STREAM_REPLICAS ?? 1),
+    num_replicas: replicas,
   };
 }
 
@@ -53,13 +54,22 @@ export async function ensureStream(
 }
 
 /** Creates or binds a KV bucket with the declared limits. */
-export async function ensureKvBucket(kvm: Kvm, declaration: KvBucketDeclaration): Promise<KV> {
+export async function ensureKvBucket(
+  kvm: Kvm,
+  declaration: KvBucketDeclaration,
+  defaultReplicas = 1,
+): Promise<KV> {
   return kvm.create(declaration.name, {
     ttl: declaration.ttlMs ?? 0,
     history: declaration.history ?? 1,
-    replicas: declaration.replicas ?? Number(process.env.TILLBUS_STREAM_REPLICAS ?? 1),
+    replicas: declaration.replicas ?? defaultReplicas,
     max_bytes: declaration.maxBytes ?? -1,
   });
+}
+
+/** The stream behind `tillbus.dlq.>`, where every durable consumer puts what it gave up on. */
+export function deadLetterStream(replicas = 1): StreamDeclaration {
+  return streamDefaults(STREAMS.deadLetters, [DEAD_LETTER_ALL], replicas);
 }
 
 /**

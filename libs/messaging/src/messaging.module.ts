@@ -11,9 +11,8 @@ import { OpsServer } from '@tillbus/observability';
 import { BusMetrics } from './bus-metrics';
 import { BusClient } from './client';
 import { NatsConnectionManager } from './connection';
-import { ensureKvBucket, ensureStream, streamDefaults } from './jetstream';
+import { deadLetterStream, ensureKvBucket, ensureStream } from './jetstream';
 import { MESSAGING_OPTIONS, type MessagingOptions } from './options';
-import { DEAD_LETTER_ALL, STREAMS } from './subjects';
 
 /**
  * Connects, declares the service's streams and KV buckets (idempotently, from every replica), and wires the
@@ -33,10 +32,16 @@ export class JetStreamSetup implements OnModuleInit {
     this.ops.addReadinessCheck({ name: 'nats', check: () => this.connection.checkJetStream() });
     await this.connection.connect();
     const jsm = await this.connection.jetstreamManager();
-    await ensureStream(jsm, streamDefaults(STREAMS.deadLetters, [DEAD_LETTER_ALL]));
-    for (const stream of this.options.streams ?? []) await ensureStream(jsm, stream);
+    const replicas = this.options.streamReplicas ?? 1;
+    await ensureStream(jsm, deadLetterStream(replicas));
+    for (const stream of this.options.streams ?? []) {
+      await ensureStream(jsm, { num_replicas: replicas, ...stream });
+    }
     for (const declaration of this.options.buckets ?? []) {
-      this.buckets.set(declaration.name, await ensureKvBucket(this.connection.kvm(), declaration));
+      this.buckets.set(
+        declaration.name,
+        await ensureKvBucket(this.connection.kvm(), declaration, replicas),
+      );
     }
   }
 

@@ -11,6 +11,8 @@ export interface MessagingOptions {
   requestTimeoutMs: number;
   /** How long shutdown waits for in-flight handlers and consumers before draining anyway. */
   shutdownGraceMs: number;
+  /** Replicas of the streams and buckets this service declares, unless a declaration says otherwise. */
+  streamReplicas?: number;
   /** Streams and KV buckets this service declares at startup (idempotent). */
   streams?: StreamDeclaration[];
   buckets?: KvBucketDeclaration[];

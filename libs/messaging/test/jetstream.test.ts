@@ -6,6 +6,7 @@ import { startTestNatsServer, waitFor, type TestNatsServer } from '@tillbus/test
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   createIfAbsent,
+  deadLetterStream,
   deadLetterSubject,
   DurableConsumer,
   ensureKvBucket,
@@ -27,6 +28,7 @@ const logger = new JsonLogger({ service: 'test', write: (l) => logs.push(l) });
 beforeAll(async () => {
   nats = await startTestNatsServer();
   nc = await connect({ servers: nats.url });
+  await ensureStream(await jetstreamManager(nc), deadLetterStream());
 });
 afterAll(async () => {
   await nc.close();
