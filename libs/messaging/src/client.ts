@@ -5,6 +5,7 @@ import { NatsConnectionManager } from './connection';
 import { BusRequestError, isErrorEnvelope } from './errors';
 import { HEADERS, outgoingHeaders } from './headers';
 import { MESSAGING_OPTIONS, type MessagingOptions } from './options';
+import { decodeJsonPayload } from './payload';
 import { allRequestSubjects } from './subjects';
 
 export interface RequestOptions {
@@ -72,12 +73,11 @@ export async function requestJson<T>(
 }
 
 export function decodeReply<T>(subject: string, data: Uint8Array, headers?: MsgHdrs): T {
-  let body: unknown;
-  try {
-    body = data.length === 0 ? null : JSON.parse(Buffer.from(data).toString('utf8'));
-  } catch {
+  const decoded = decodeJsonPayload(data, null);
+  if (!decoded.ok) {
     throw new BusRequestError('MALFORMED_REPLY', `the reply on ${subject} is not JSON`, subject);
   }
+  const body = decoded.value;
   if (headers?.has(HEADERS.error)) {
     if (isErrorEnvelope(body))
       throw new BusRequestError(body.code, body.message, subject, body.details);

@@ -12,6 +12,7 @@ import type { NatsConnectionManager } from './connection';
 import { TillbusError } from './errors';
 import { correlationIdOf, HEADERS } from './headers';
 import { InFlightTracker } from './in-flight';
+import { decodeJsonPayload } from './payload';
 import { deadLetterSubject } from './subjects';
 
 /** Thrown by a handler (or a parser) when retrying cannot help: the message goes to the dead letters at once. */
@@ -108,7 +109,9 @@ export class DurableConsumer<T = unknown> {
     const correlationId = correlationIdOf(msg.headers) ?? newCorrelationId();
     return runWithCorrelation(correlationId, async () => {
       try {
-        const body = decodeBody(msg);
+        const decoded = decodeJsonPayload(msg.data, undefined);
+        if (!decoded.ok) throw new PermanentError('the message is not valid JSON');
+        const body = decoded.value;
         const payload = this.spec.parse ? this.spec.parse(body, msg) : (body as T);
         await this.spec.handle(payload, msg);
         msg.ack();
@@ -178,14 +181,5 @@ export class DurableConsumer<T = unknown> {
       consumer: this.spec.durable,
       result,
     });
-  }
-}
-
-function decodeBody(msg: JsMsg): unknown {
-  if (msg.data.length === 0) return undefined;
-  try {
-    return JSON.parse(Buffer.from(msg.data).toString('utf8'));
-  } catch {
-    throw new PermanentError('the message is not valid JSON');
   }
 }

@@ -13,3 +13,4 @@ export * from './kv';
 export * from './durable-consumer';
 export * from './messaging.module';
 export * from './bootstrap';
+export * from './payload';

@@ -6,6 +6,7 @@ import { NatsConnectionManager } from './connection';
 import { isErrorEnvelope, toErrorEnvelope, type ErrorEnvelope } from './errors';
 import { correlationIdOf, HEADERS, outgoingHeaders } from './headers';
 import { InFlightTracker } from './in-flight';
+import { decodeJsonPayload } from './payload';
 import type { MessagingOptions } from './options';
 
 type Packet = { response?: unknown; err?: unknown; isDisposed?: boolean };
@@ -69,7 +70,7 @@ export class TillbusNatsServer extends ServerNats {
 
   private async handleInScope(channel: string, natsMsg: Msg, correlationId: string): Promise<void> {
     const context = new NatsContext([natsMsg.subject, natsMsg.headers]);
-    const parsed = parseJson(natsMsg);
+    const parsed = decodeJsonPayload(natsMsg.data, {});
     if (!natsMsg.reply) {
       if (!parsed.ok)
         return this.deps.logger.event('warn', 'dropped a malformed event', {
@@ -160,15 +161,6 @@ export class TillbusNatsServer extends ServerNats {
         inFlight: this.inFlight.size,
       });
     }
-  }
-}
-
-function parseJson(msg: Msg): { ok: true; value: unknown } | { ok: false; reason: string } {
-  if (msg.data.length === 0) return { ok: true, value: {} };
-  try {
-    return { ok: true, value: JSON.parse(Buffer.from(msg.data).toString('utf8')) };
-  } catch (error) {
-    return { ok: false, reason: (error as Error).message };
   }
 }
 
