@@ -1,4 +1,4 @@
-import type { INestApplication, INestMicroservice, Type } from '@nestjs/common';
+import type { DynamicModule, INestApplication, INestMicroservice, Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { JsonLogger, OpsServer } from '@tillbus/observability';
 import { BusMetrics } from './bus-metrics';
@@ -9,7 +9,7 @@ import { TillbusNatsServer } from './server';
 
 export interface ServiceDefinition {
   /** The root module; it imports ObservabilityModule.forRoot and MessagingModule.forRoot. */
-  module: Type<unknown>;
+  module: Type<unknown> | DynamicModule;
   /** Also serve HTTP (Fastify) on this port, for services with an HTTP edge. */
   http?: {
     port: number;

@@ -59,18 +59,16 @@ export async function updateWithRevision<T>(
   maxAttempts = 10,
 ): Promise<{ value: T | undefined; revision: number; changed: boolean }> {
   for (let attempt = 1; attempt <= maxAttempts; attempt++) {
+    // A deleted key still has an entry (a delete marker), whose revision the update must name.
     const entry = await kv.get(key);
-    const live = entry && entry.operation === 'PUT' ? entry : null;
-    const current = kvJson.decode<T>(live);
-    const revision = live?.revision ?? 0;
+    const current = kvJson.decode<T>(entry);
+    const revision = current === undefined ? 0 : entry!.revision;
     const next = mutate(current, revision);
     if (next === undefined) return { value: current, revision, changed: false };
     try {
-      const written = live
-        ? await kv.update(key, kvJson.encode(next), live.revision)
-        : entry
-          ? await kv.update(key, kvJson.encode(next), entry.revision)
-          : await kv.create(key, kvJson.encode(next));
+      const written = entry
+        ? await kv.update(key, kvJson.encode(next), entry.revision)
+        : await kv.create(key, kvJson.encode(next));
       return { value: next, revision: written, changed: true };
     } catch (error) {
       if (!isWrongLastSequence(error)) throw error;

@@ -195,4 +195,18 @@ describe('KV compare-and-set', () => {
     expect(result).toMatchObject({ changed: false, value: { v: 1 } });
     expect((await kv.get('k'))!.revision).toBe(result.revision);
   });
+
+  it('updateWithRevision: a deleted key reads as absent and can be written again', async () => {
+    const kv = await ensureKvBucket(new Kvm(nc), { name: 'test_deleted' });
+    await kv.put('k', JSON.stringify({ v: 1 }));
+    await kv.delete('k');
+    const seen: Array<{ v: number } | undefined> = [];
+    const result = await updateWithRevision<{ v: number }>(kv, 'k', (current) => {
+      seen.push(current);
+      return { v: 2 };
+    });
+    expect(seen).toEqual([undefined]);
+    expect(result).toMatchObject({ changed: true, value: { v: 2 } });
+    expect((await kv.get('k'))!.json<{ v: number }>()).toEqual({ v: 2 });
+  });
 });

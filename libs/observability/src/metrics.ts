@@ -15,5 +15,3 @@ const MISNAMED_DEFAULT_GAUGES = [
   'nodejs_active_requests_total',
   'nodejs_active_resources_total',
 ];
-
-export { Registry as MetricsRegistry } from 'prom-client';

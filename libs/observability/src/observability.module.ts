@@ -1,6 +1,5 @@
 import {
   Global,
-  Inject,
   Injectable,
   Module,
   type BeforeApplicationShutdown,
@@ -79,5 +78,3 @@ export class ObservabilityModule {
     };
   }
 }
-
-export const InjectObservabilityOptions = () => Inject(OBSERVABILITY_OPTIONS);
