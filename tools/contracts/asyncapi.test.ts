@@ -1,5 +1,14 @@
 import { Parser } from '@asyncapi/parser';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import {
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SUBJECTS } from '@tillbus/messaging';
 import { describe, expect, it } from 'vitest';
@@ -19,8 +28,7 @@ function sourceFiles(dir: string): string[] {
 }
 
 /** Subjects with a @MessagePattern handler in an app, resolved through the SUBJECTS module. */
-function handledSubjects(): string[] {
-  const apps = join(ROOT, 'apps');
+function handledSubjects(apps = join(ROOT, 'apps')): string[] {
   let files: string[] = [];
   try {
     files = readdirSync(apps).flatMap((app) => {
@@ -53,6 +61,39 @@ function handledSubjects(): string[] {
   }
   return subjects;
 }
+
+describe('the handler scan behind the contract check', () => {
+  const withApp = (source: string, check: (apps: string) => void) => {
+    const apps = mkdtempSync(join(tmpdir(), 'tillbus-apps-'));
+    try {
+      mkdirSync(join(apps, 'demo', 'src'), { recursive: true });
+      writeFileSync(join(apps, 'demo', 'src', 'demo.controller.ts'), source);
+      check(apps);
+    } finally {
+      rmSync(apps, { recursive: true, force: true });
+    }
+  };
+
+  it('finds handlers by their SUBJECTS name', () => {
+    withApp(
+      '@MessagePattern(SUBJECTS.edc.submit)\nsubmit() {}\n@MessagePattern( SUBJECTS.deviceHealth.readiness )\nr() {}\n',
+      (apps) =>
+        expect(handledSubjects(apps)).toEqual([
+          'tillbus.edc.command.submit',
+          'tillbus.device-health.readiness',
+        ]),
+    );
+  });
+
+  it('refuses a subject name that does not exist and a string literal', () => {
+    withApp('@MessagePattern(SUBJECTS.edc.nope)\n', (apps) =>
+      expect(() => handledSubjects(apps)).toThrow(/does not exist/),
+    );
+    withApp("@MessagePattern('tillbus.edc.command.submit')\n", (apps) =>
+      expect(() => handledSubjects(apps)).toThrow(/not a string literal/),
+    );
+  });
+});
 
 describe('docs/asyncapi.yaml', () => {
   it('is a valid AsyncAPI 3 document', async () => {
