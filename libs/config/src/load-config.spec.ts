@@ -59,6 +59,21 @@ describe('loadConfig', () => {
     );
   });
 
+  it('never echoes a value in the error, so credentials in a bad setting stay out of logs', () => {
+    let message = '';
+    try {
+      loadConfig(DemoConfig, {
+        NATS_URL: 'nats://user:S3cretPw@host:4222 x',
+        NATS_PASSWORD: '',
+        OPS_PORT: 'S3cret2',
+      });
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).toContain('NATS_URL');
+    expect(message).not.toContain('S3cret');
+  });
+
   it('treats an empty variable as unset', () => {
     expect(loadConfig(DemoConfig, { DSTORE_URL: 'x', OPS_PORT: '' }).OPS_PORT).toBe(9464);
   });
