@@ -3,10 +3,13 @@ import { describe, expect, it } from 'vitest';
 import {
   DEFAULT_EASYCARD_SESSION_CONFIG,
   EASYCARD_SESSION_ALLOWED,
+  EASYCARD_SESSION_FAILURES,
   EASYCARD_SESSION_EVENTS,
   EASYCARD_SESSION_STATES,
   SIGN_ON_VALIDITY_MS,
   easyCardBackoffDelayMs,
+  easyCardSessionBlock,
+  easyCardSessionExpiry,
   easyCardSessionTransition,
   easyCardSessionUsable,
   nextSignOnAt,
@@ -17,6 +20,7 @@ import {
   type EasyCardSessionStateKind,
   type EasyCardSignOnFailure,
 } from './easycard-session';
+import { INTELLA_CALL_FAILURES, INTELLA_REASONS } from './intella';
 
 const HOUR = 60 * 60 * 1000;
 const T0 = Date.UTC(2024, 0, 1, 0, 0, 0);
@@ -530,5 +534,56 @@ describe('helpers', () => {
       expiresAt: null,
     };
     expect(nextSignOnAt(state)).toBeNull();
+  });
+});
+
+describe('session-level failures, blocks and expiry', () => {
+  it('EASYCARD_SESSION_FAILURES reasons do not clash with intella reasons', () => {
+    for (const reason of Object.keys(EASYCARD_SESSION_FAILURES)) {
+      expect(Object.keys(INTELLA_REASONS)).not.toContain(reason);
+      expect(Object.keys(INTELLA_CALL_FAILURES)).not.toContain(reason);
+    }
+    expect(EASYCARD_SESSION_FAILURES.LEASE_EXPIRED.outcome).toBe('UNKNOWN');
+    expect(EASYCARD_SESSION_FAILURES.UNKNOWN_MERCHANT.outcome).toBe('CONFIG_ERROR');
+  });
+
+  const blocked = (reason: string): EasyCardSignOnFailure => ({
+    outcome: reason === 'PREVIOUS_DAY_NOT_SETTLED' ? 'FAILED' : 'CONFIG_ERROR',
+    reason,
+    failures: 1,
+    retryAt: null,
+  });
+
+  it.each([
+    ['unsigned', SAMPLE_STATES.unsigned, undefined],
+    ['signed', SAMPLE_STATES.signed, undefined],
+    ['failed with backoff', SAMPLE_STATES.failed, undefined],
+    [
+      'failed on a bad TradeKey',
+      { kind: 'failed', failure: blocked('BAD_TRADE_KEY'), signedAt: null, expiresAt: null },
+      'BAD_TRADE_KEY',
+    ],
+    [
+      'expired while unsettled',
+      { kind: 'expired', expiredAt: EXPIRES_AT, failure: blocked('PREVIOUS_DAY_NOT_SETTLED') },
+      'PREVIOUS_DAY_NOT_SETTLED',
+    ],
+    ['expired without a failure', SAMPLE_STATES.expired, undefined],
+  ] as Array<[string, EasyCardSessionState, string | undefined]>)(
+    'easyCardSessionBlock(%s) is %s',
+    (_name, state, block) => {
+      expect(easyCardSessionBlock(state)).toBe(block);
+    },
+  );
+
+  it.each([
+    ['unsigned', null],
+    ['signing', null],
+    ['signed', EXPIRES_AT],
+    ['renewing', EXPIRES_AT],
+    ['failed', EXPIRES_AT],
+    ['expired', EXPIRES_AT],
+  ] as const)('easyCardSessionExpiry(%s) is %s', (kind, at) => {
+    expect(easyCardSessionExpiry(SAMPLE_STATES[kind])).toBe(at);
   });
 });

@@ -317,3 +317,46 @@ export function nextSignOnAt(
       return null;
   }
 }
+
+/**
+ * Sign-on failures that come from the session service itself rather than from intella. Their reasons share the
+ * namespace of INTELLA_REASONS and INTELLA_CALL_FAILURES, so one `reason` field (and metric label) carries all.
+ */
+export const EASYCARD_SESSION_FAILURES = {
+  LEASE_EXPIRED: {
+    outcome: 'UNKNOWN',
+    meaning:
+      'the replica running the attempt stopped before recording its result; another one takes over',
+  },
+  UNKNOWN_MERCHANT: {
+    outcome: 'CONFIG_ERROR',
+    meaning: "the reader's MchId is not among the configured merchants",
+  },
+} as const satisfies Record<string, { outcome: Exclude<Outcome, 'SUCCESS'>; meaning: string }>;
+
+export type EasyCardSessionFailure = keyof typeof EASYCARD_SESSION_FAILURES;
+
+/**
+ * Why a session will not be retried automatically, or undefined when it will (or is in flight, or fine). The
+ * reason is the failure's own, such as BAD_TRADE_KEY or PREVIOUS_DAY_NOT_SETTLED: what an operator must fix.
+ */
+export function easyCardSessionBlock(state: EasyCardSessionState): string | undefined {
+  const failure =
+    state.kind === 'failed' ? state.failure : state.kind === 'expired' ? state.failure : null;
+  return failure !== null && failure.retryAt === null ? failure.reason : undefined;
+}
+
+/** The instant the session's sign-on lapses (or lapsed), or null when it never held one. */
+export function easyCardSessionExpiry(state: EasyCardSessionState): number | null {
+  switch (state.kind) {
+    case 'signed':
+    case 'renewing':
+      return state.expiresAt;
+    case 'failed':
+      return state.expiresAt;
+    case 'expired':
+      return state.expiredAt;
+    default:
+      return null;
+  }
+}

@@ -3,11 +3,14 @@ import { describe, expect, it } from 'vitest';
 import {
   EASYCARD_ERROR_CODE_CLASSES,
   EASYCARD_ERROR_CODES,
+  INTELLA_CALL_FAILURES,
   INTELLA_REASONS,
   INTELLA_STATUS_CODE_LIST,
   INTELLA_STATUS_CODES,
+  classifyIntellaCallFailure,
   classifyIntellaResult,
   easyCardErrorCodeClass,
+  isIntellaCallFailure,
   isIntellaStatusCode,
 } from './intella';
 import { isOutcome } from './outcome';
@@ -157,5 +160,37 @@ describe('classifyIntellaResult', () => {
         },
       ),
     );
+  });
+});
+
+describe('INTELLA_CALL_FAILURES', () => {
+  it.each([
+    ['TIMEOUT', 'RETRYABLE'],
+    ['UNREACHABLE', 'RETRYABLE'],
+    ['HTTP_5XX', 'RETRYABLE'],
+    ['HTTP_4XX', 'CONFIG_ERROR'],
+    // crypto trouble on the answer is treated like 8003: alert, no hammering
+    ['RESPONSE_UNREADABLE', 'CONFIG_ERROR'],
+    ['RESPONSE_INCOMPLETE', 'UNKNOWN'],
+    ['REQUEST_INVALID', 'CONFIG_ERROR'],
+  ])('%s -> %s', (failure, outcome) => {
+    expect(isIntellaCallFailure(failure)).toBe(true);
+    expect(classifyIntellaCallFailure(failure as keyof typeof INTELLA_CALL_FAILURES)).toEqual({
+      outcome,
+      reason: failure,
+    });
+  });
+
+  it('has exactly the rows above, none of them a success, none clashing with a vendor reason', () => {
+    expect(Object.keys(INTELLA_CALL_FAILURES)).toHaveLength(7);
+    for (const [failure, row] of Object.entries(INTELLA_CALL_FAILURES)) {
+      expect(isOutcome(row.outcome)).toBe(true);
+      expect(row.outcome).not.toBe('SUCCESS');
+      expect(Object.keys(INTELLA_REASONS)).not.toContain(failure);
+    }
+  });
+
+  it.each([['toString'], [''], ['OK'], [42]])('refuses %s', (value) => {
+    expect(isIntellaCallFailure(value)).toBe(false);
   });
 });

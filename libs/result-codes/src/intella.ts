@@ -214,3 +214,54 @@ export function classifyIntellaResult(
   if (UNLISTED_99XX.test(statusCode)) return { outcome: 'RETRYABLE', reason: 'TRANSIENT_99XX' };
   return { outcome: 'UNKNOWN', reason: 'UNKNOWN_STATUS_CODE' };
 }
+
+/**
+ * Failures of a call to intella that happen before a StatusCode can be read: this project's vocabulary, not the
+ * vendor's. An HTTP error whose body still carries a plain `Header.StatusCode` is classified by that code instead.
+ * RESPONSE_UNREADABLE is crypto trouble like 8003 (our IV or key does not match intella's), so it is a
+ * CONFIG_ERROR: retrying on a timer would only hammer intella with requests it cannot answer either.
+ */
+export const INTELLA_CALL_FAILURES = {
+  TIMEOUT: {
+    outcome: 'RETRYABLE',
+    meaning: 'no answer within the configured timeout',
+  },
+  UNREACHABLE: {
+    outcome: 'RETRYABLE',
+    meaning: 'the connection failed (refused, reset, DNS or TLS)',
+  },
+  HTTP_5XX: {
+    outcome: 'RETRYABLE',
+    meaning: 'an HTTP 5xx answer without a readable envelope',
+  },
+  HTTP_4XX: {
+    outcome: 'CONFIG_ERROR',
+    meaning: 'an HTTP 4xx answer without a readable envelope: check the configured URL',
+  },
+  RESPONSE_UNREADABLE: {
+    outcome: 'CONFIG_ERROR',
+    meaning: 'the answer could not be decrypted or parsed: check the IV and the intella public key',
+  },
+  RESPONSE_INCOMPLETE: {
+    outcome: 'UNKNOWN',
+    meaning: 'a success answer without the fields the operation needs',
+  },
+  REQUEST_INVALID: {
+    outcome: 'CONFIG_ERROR',
+    meaning: 'the request could not be built from the merchant configuration',
+  },
+} as const satisfies Record<string, { outcome: Exclude<Outcome, 'SUCCESS'>; meaning: string }>;
+
+export type IntellaCallFailure = keyof typeof INTELLA_CALL_FAILURES;
+
+export function isIntellaCallFailure(value: unknown): value is IntellaCallFailure {
+  return isTableKey(INTELLA_CALL_FAILURES, value);
+}
+
+/** The verdict on a call that produced no StatusCode. */
+export function classifyIntellaCallFailure(failure: IntellaCallFailure): {
+  outcome: Exclude<Outcome, 'SUCCESS'>;
+  reason: IntellaCallFailure;
+} {
+  return { outcome: INTELLA_CALL_FAILURES[failure].outcome, reason: failure };
+}
