@@ -5,6 +5,7 @@ import {
   EVENT_SUBJECTS,
   InvalidSubjectTokenError,
   isSubjectToken,
+  SUBJECTS,
   subjectToken,
 } from './subjects';
 
@@ -13,6 +14,19 @@ describe('subjects', () => {
     for (const subject of allRequestSubjects())
       expect(subject).toMatch(/^tillbus\.[a-z-]+\.[a-z.-]+$/);
     expect(new Set(allRequestSubjects()).size).toBe(allRequestSubjects().length);
+  });
+
+  it('names the EasyCard subjects, the reader registration included', () => {
+    expect(SUBJECTS.easycard).toEqual({
+      sessionGet: 'tillbus.easycard.session.get',
+      sessionList: 'tillbus.easycard.session.list',
+      sessionKey: 'tillbus.easycard.session.key',
+      signon: 'tillbus.easycard.signon',
+      readersRegister: 'tillbus.easycard.readers.register',
+    });
+    expect(EVENT_SUBJECTS.easycardSession('01301234')).toBe(
+      'tillbus.events.easycard.session.01301234',
+    );
   });
 
   it('builds event subjects from ids', () => {

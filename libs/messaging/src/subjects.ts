@@ -35,6 +35,7 @@ export const SUBJECTS = {
     sessionList: 'tillbus.easycard.session.list',
     sessionKey: 'tillbus.easycard.session.key',
     signon: 'tillbus.easycard.signon',
+    readersRegister: 'tillbus.easycard.readers.register',
   },
 } as const;
 
