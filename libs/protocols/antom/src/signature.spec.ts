@@ -512,18 +512,10 @@ describe('signature failure to answer code', () => {
     '%s maps to a D-Store and a terminal code',
     (reason) => {
       const clientTrouble = reason === 'MISSING_CLIENT_ID' || reason === 'CLIENT_ID_MISMATCH';
-      const paramTrouble = [
-        'MISSING_REQUEST_TIME',
-        'MISSING_RESPONSE_TIME',
-        'BAD_TIME_FORMAT',
-        'DUPLICATE_HEADER',
-      ].includes(reason);
-      const dstore = clientTrouble
-        ? 'ACCESS_DENIED'
-        : paramTrouble
-          ? 'PARAM_ILLEGAL'
-          : 'INVALID_SIGNATURE';
-      expect(DSTORE_CODE_FOR_SIGNATURE_FAILURE[reason]).toBe(dstore);
+      // Every signing-header problem, time included, is INVALID_SIGNATURE for D-Store; PARAM_ILLEGAL is the body's.
+      expect(DSTORE_CODE_FOR_SIGNATURE_FAILURE[reason]).toBe(
+        clientTrouble ? 'ACCESS_DENIED' : 'INVALID_SIGNATURE',
+      );
       expect(DIAGNOSIS_CODE_FOR_SIGNATURE_FAILURE[reason]).toBe(
         clientTrouble ? 'CLIENT_INVALID' : 'INVALID_SIGNATURE',
       );

@@ -40,14 +40,18 @@ export const ANTOM_SIGNATURE_FAILURES = {
 
 export type AntomSignatureFailure = keyof typeof ANTOM_SIGNATURE_FAILURES;
 
-/** The code the POS answers D-Store with when a D-Store request fails verification. */
+/**
+ * The code the POS answers D-Store with when a D-Store request fails verification. Only the Client-Id decides
+ * ACCESS_DENIED; anything else wrong with the signing headers (time missing, unreadable or repeated included)
+ * leaves the signature unverifiable, which D-Store's table calls INVALID_SIGNATURE. PARAM_ILLEGAL stays for the body.
+ */
 export const DSTORE_CODE_FOR_SIGNATURE_FAILURE: Record<AntomSignatureFailure, DStoreResultCode> = {
   MISSING_CLIENT_ID: 'ACCESS_DENIED',
   CLIENT_ID_MISMATCH: 'ACCESS_DENIED',
-  MISSING_REQUEST_TIME: 'PARAM_ILLEGAL',
-  MISSING_RESPONSE_TIME: 'PARAM_ILLEGAL',
-  BAD_TIME_FORMAT: 'PARAM_ILLEGAL',
-  DUPLICATE_HEADER: 'PARAM_ILLEGAL',
+  MISSING_REQUEST_TIME: 'INVALID_SIGNATURE',
+  MISSING_RESPONSE_TIME: 'INVALID_SIGNATURE',
+  BAD_TIME_FORMAT: 'INVALID_SIGNATURE',
+  DUPLICATE_HEADER: 'INVALID_SIGNATURE',
   MISSING_SIGNATURE: 'INVALID_SIGNATURE',
   MALFORMED_SIGNATURE_HEADER: 'INVALID_SIGNATURE',
   UNSUPPORTED_ALGORITHM: 'INVALID_SIGNATURE',
