@@ -1,0 +1,281 @@
+import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { createWriteStream, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { acquireLock, portFree, takenPorts } from './lock';
+import { selectNats, StackError, type NatsChoice, type SelectNatsOptions } from './nats';
+import { Supervisor, type ManagedChild, type ProcessSpec } from './supervisor';
+
+/** One process of the stack, with how to tell it is up. */
+export interface PlannedProcess extends ProcessSpec {
+  /** Up when this URL answers 2xx (a service's /healthz), or when this port accepts connections. */
+  ready?: { url: string } | { port: number };
+}
+
+/** A port the stack opens, for the "what runs where" table and the taken-port check. */
+export interface PortUse {
+  port: number;
+  owner: string;
+  what: string;
+}
+
+export interface StackPlan {
+  processes: PlannedProcess[];
+  ports: PortUse[];
+  /** Printed once everything is up. */
+  banner: string;
+}
+
+export interface StackOptions {
+  /** `.tillbus/`: lock, logs, keys, NATS store. */
+  stateDir: string;
+  /** Runs before anything starts (the build); a rejection stops the start with its message. */
+  prepare?: () => Promise<void>;
+  /** Builds the plan once NATS is known. */
+  plan: (nats: NatsChoice) => StackPlan | Promise<StackPlan>;
+  /** Planned ports, checked before NATS is chosen. */
+  ports: PortUse[];
+  nats: Omit<SelectNatsOptions, 'supervisor' | 'storeDir'>;
+  out: (line: string) => void;
+  /** Show every line the children print, not just warnings, errors and plain text. */
+  verbose?: boolean;
+  readyTimeoutMs?: number;
+  /** How long a child may take to stop after SIGTERM before it is killed. */
+  stopGraceMs?: number;
+  /** Resolves when the stack should stop (tests); by default SIGINT/SIGTERM. */
+  signals?: NodeJS.EventEmitter;
+}
+
+/**
+ * `npm start`: one instance at a time, NATS chosen or started, every process in its own group, a table once
+ * everything answers, and on Ctrl-C (or SIGTERM) a clean stop of everything. Resolves to the exit code.
+ */
+export async function runStack(options: StackOptions): Promise<number> {
+  const { out, stateDir } = options;
+  mkdirSync(stateDir, { recursive: true });
+  const stackId = randomUUID();
+  const locked = acquireLock(join(stateDir, 'stack.lock'), stackId);
+  if (!locked.acquired) {
+    const { holder } = locked;
+    out(
+      `tillbus is already running here (orchestrator pid ${holder.pid}, started ${holder.startedAt}).\n` +
+        `Use that one, or stop it first: Ctrl-C in its terminal, or \`kill ${holder.pid}\`.` +
+        (holder.summary ? `\n\n${holder.summary}` : ''),
+    );
+    return 1;
+  }
+  const lock = locked.lock;
+  if (locked.cleanedUp.length > 0) {
+    out(
+      `a previous stack was killed without stopping its processes; stopped: ${locked.cleanedUp.join(', ')}`,
+    );
+  }
+
+  let unexpected: ManagedChild | undefined;
+  let wake: () => void = () => undefined;
+  const supervisor = new Supervisor({
+    logDir: join(stateDir, 'logs'),
+    stackId,
+    onLine: (child, line) => {
+      const shown = consoleLine(child.name, line, options.verbose ?? false);
+      if (shown) out(shown);
+    },
+    onUnexpectedExit: (child) => {
+      unexpected ??= child;
+      wake();
+    },
+  });
+  const signals = options.signals ?? process;
+  let stopRequested: string | undefined;
+  let stopRequestedAt = 0;
+  let forced = false;
+  const onSignal = (signal: string) => {
+    // `npm start` forwards the terminal's Ctrl-C to us, which the terminal also sent: one press, two signals.
+    if (stopRequested && Date.now() - stopRequestedAt < 1000) return;
+    if (stopRequested) {
+      forced = true;
+      out(`${signal} again: killing everything now`);
+      supervisor.killAll();
+      return;
+    }
+    stopRequested = signal;
+    stopRequestedAt = Date.now();
+    out(`${signal}: stopping (press Ctrl-C again to kill everything at once)`);
+    wake();
+  };
+  const onInt = () => onSignal('SIGINT');
+  const onTerm = () => onSignal('SIGTERM');
+  signals.on('SIGINT', onInt);
+  signals.on('SIGTERM', onTerm);
+  const cleanup = async (code: number): Promise<number> => {
+    if (supervisor.list().length > 0) {
+      out('SIGTERM to every process (services and simulators first, NATS last)…');
+      const report = await supervisor.stopAll(options.stopGraceMs ?? 30_000);
+      for (const child of report.children) {
+        const how = child.killed
+          ? 'did not stop in time: killed'
+          : child.signal
+            ? `stopped by ${child.signal}`
+            : `exited ${child.code}`;
+        out(`  ${child.name.padEnd(22)} ${how}`);
+      }
+    }
+    lock.release();
+    signals.off('SIGINT', onInt);
+    signals.off('SIGTERM', onTerm);
+    out(forced ? 'stopped (forced)' : 'stopped; nothing left running');
+    return forced ? 130 : code;
+  };
+  const interrupted = () => stopRequested !== undefined;
+
+  try {
+    const taken = await takenPorts(options.ports);
+    if (taken.length > 0) {
+      out(
+        `cannot start: ${taken.map((p) => `port ${p.port} (${p.owner} ${p.what})`).join(', ')} ` +
+          `${taken.length === 1 ? 'is' : 'are'} already in use by another program. Another tillbus stack ` +
+          `(from another checkout?) or another program holds ${taken.length === 1 ? 'it' : 'them'}: stop it, ` +
+          `or change the ports in the demo configuration.`,
+      );
+      return await cleanup(1);
+    }
+    if (options.prepare) await options.prepare();
+    if (interrupted()) return await cleanup(130);
+
+    const nats = await selectNats({
+      ...options.nats,
+      storeDir: join(stateDir, 'nats'),
+      supervisor,
+    });
+    for (const note of nats.notes) out(note);
+    out(nats.explanation);
+    const plan = await options.plan(nats);
+    for (const spec of plan.processes) supervisor.start(spec);
+    lock.update(supervisor.list().map(({ name, pid }) => ({ name, pid })));
+
+    const readyDeadline = Date.now() + (options.readyTimeoutMs ?? 120_000);
+    const pending = new Set(plan.processes.filter((p) => p.ready));
+    while (pending.size > 0 && !unexpected && !interrupted()) {
+      for (const p of [...pending]) if (await isUp(p)) pending.delete(p);
+      if (pending.size === 0) break;
+      if (Date.now() > readyDeadline) {
+        out(
+          `not up after ${Math.round((options.readyTimeoutMs ?? 120_000) / 1000)} s: ` +
+            [...pending]
+              .map((p) => `${p.name} (log: ${join(stateDir, 'logs', `${p.name}.log`)})`)
+              .join(', '),
+        );
+        return await cleanup(1);
+      }
+      await new Promise<void>((resolve) => {
+        wake = resolve;
+        setTimeout(resolve, 250);
+      });
+    }
+    if (unexpected) return await cleanup(reportExit(unexpected, out));
+    if (interrupted()) return await cleanup(130);
+
+    out(plan.banner);
+    lock.update(
+      supervisor.list().map(({ name, pid }) => ({ name, pid })),
+      plan.banner,
+    );
+    await new Promise<void>((resolve) => {
+      wake = resolve;
+      if (unexpected || interrupted()) resolve();
+    });
+    if (unexpected && !interrupted()) return await cleanup(reportExit(unexpected, out));
+    return await cleanup(0);
+  } catch (error) {
+    out(
+      error instanceof StackError
+        ? error.message
+        : `cannot start: ${(error as Error).stack ?? error}`,
+    );
+    return await cleanup(1);
+  }
+}
+
+function reportExit(child: ManagedChild, out: (line: string) => void): number {
+  out(
+    `${child.name} exited (code ${child.exitCode ?? child.signal}) while the stack was running; its last lines ` +
+      `(full log: ${child.logFile}):\n${child.tail(15)}\nstopping the rest`,
+  );
+  return 1;
+}
+
+async function isUp(p: PlannedProcess): Promise<boolean> {
+  if (!p.ready) return true;
+  if ('url' in p.ready) {
+    try {
+      const response = await fetch(p.ready.url, { signal: AbortSignal.timeout(1000) });
+      return response.ok;
+    } catch {
+      return false;
+    }
+  }
+  return !(await portFree(p.ready.port));
+}
+
+/**
+ * What reaches the console: plain lines, and JSON log lines at warn or error, shortened to `[name] level msg`.
+ * Everything is in `.tillbus/logs/<name>.log` anyway.
+ */
+export function consoleLine(name: string, line: string, verbose: boolean): string | undefined {
+  const text = line.trimEnd();
+  if (!text) return undefined;
+  const prefix = `[${name}]`;
+  // nats-server's own log: only warnings, errors and fatal lines.
+  if (!verbose && /\[(INF|DBG|TRC)\]/.test(text)) return undefined;
+  if (!text.startsWith('{')) return `${prefix} ${text}`;
+  let entry: { level?: string; msg?: string; [k: string]: unknown };
+  try {
+    entry = JSON.parse(text) as typeof entry;
+  } catch {
+    return `${prefix} ${text}`;
+  }
+  const level = entry.level ?? 'info';
+  if (!verbose && level !== 'warn' && level !== 'error') return undefined;
+  const extra = ['error', 'reason', 'code']
+    .filter((k) => entry[k] !== undefined)
+    .map((k) => `${k}=${typeof entry[k] === 'string' ? entry[k] : JSON.stringify(entry[k])}`)
+    .join(' ');
+  return `${prefix} ${level} ${entry.msg ?? ''}${extra ? ` (${extra})` : ''}`;
+}
+
+/** Runs a command with its output in a log file; rejects with the log's tail when it fails. */
+export function runLogged(
+  command: string,
+  args: string[],
+  logFile: string,
+  cwd: string,
+): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const log = createWriteStream(logFile, { flags: 'w' });
+    let tail = '';
+    const child = spawn(command, args, {
+      cwd,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: process.env,
+    });
+    const onData = (chunk: Buffer) => {
+      log.write(chunk);
+      tail = (tail + chunk.toString()).slice(-3000);
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    child.once('error', (error) =>
+      reject(new StackError(`cannot run ${command}: ${error.message}`)),
+    );
+    child.once('exit', (code) => {
+      log.end();
+      if (code === 0) resolve();
+      else
+        reject(
+          new StackError(
+            `\`${command} ${args.join(' ')}\` failed (exit ${code}); full log in ${logFile}:\n${tail}`,
+          ),
+        );
+    });
+  });
+}

@@ -1,0 +1,203 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
+import { join } from 'node:path';
+
+/** Stopped in this order: the bus clients first (they drain through NATS), NATS last. */
+export type Role = 'service' | 'simulator' | 'nats';
+const STOP_PHASES: Role[][] = [['service', 'simulator'], ['nats']];
+
+export interface ProcessSpec {
+  name: string;
+  command: string;
+  args: string[];
+  /** Added to the orchestrator's environment. */
+  env: Record<string, string>;
+  role: Role;
+  cwd?: string;
+  /** The signal that asks it to stop cleanly: SIGTERM, but nats-server exits 0 only on SIGINT. */
+  stopSignal?: NodeJS.Signals;
+}
+
+export interface ManagedChild {
+  name: string;
+  role: Role;
+  stopSignal: NodeJS.Signals;
+  pid: number;
+  logFile: string;
+  /** null while it runs. */
+  exitCode: number | null;
+  signal: NodeJS.Signals | null;
+  exited: Promise<void>;
+  /** Its last lines of output. */
+  tail(lines?: number): string;
+}
+
+/** Every child's environment carries the stack's id, so leftovers can be found and told from strangers. */
+export const STACK_ID_ENV = 'TILLBUS_STACK_ID';
+
+export interface SupervisorOptions {
+  logDir: string;
+  stackId: string;
+  /** Called with each line a child prints (stdout and stderr), for the console. */
+  onLine?: (child: ManagedChild, line: string) => void;
+  /** Called when a child exits while the stack is not stopping. */
+  onUnexpectedExit?: (child: ManagedChild) => void;
+}
+
+export interface StopReport {
+  /** Per child: how it ended. `killed` means it ignored SIGTERM for the whole grace period. */
+  children: { name: string; code: number | null; signal: NodeJS.Signals | null; killed: boolean }[];
+}
+
+/**
+ * Runs every process of the stack in its own process group, so that:
+ * - Ctrl-C in the terminal reaches only the orchestrator, which then stops each child exactly once
+ *   (a tillbus service treats a second signal as "exit now, with code 1");
+ * - a stop signal reaches a child's own children too (a group kill), and nothing is left behind.
+ */
+export class Supervisor {
+  private readonly children: (ManagedChild & { process: ChildProcess })[] = [];
+  private stopping = false;
+
+  constructor(private readonly options: SupervisorOptions) {
+    mkdirSync(options.logDir, { recursive: true });
+  }
+
+  get isStopping(): boolean {
+    return this.stopping;
+  }
+
+  list(): ManagedChild[] {
+    return [...this.children];
+  }
+
+  start(spec: ProcessSpec): ManagedChild {
+    if (this.stopping) throw new Error(`not starting ${spec.name}: the stack is stopping`);
+    const logFile = join(this.options.logDir, `${spec.name}.log`);
+    const log: WriteStream = createWriteStream(logFile, { flags: 'a' });
+    log.write(`\n--- ${new Date().toISOString()} ${spec.command} ${spec.args.join(' ')}\n`);
+    const proc = spawn(spec.command, spec.args, {
+      cwd: spec.cwd,
+      env: { ...process.env, ...spec.env, [STACK_ID_ENV]: this.options.stackId },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
+    let recent: string[] = [];
+    let exitCode: number | null = null;
+    let signal: NodeJS.Signals | null = null;
+    const exited = new Promise<void>((resolve) => {
+      proc.once('exit', (code, sig) => {
+        exitCode = code;
+        signal = sig;
+        resolve();
+      });
+      proc.once('error', (error) => {
+        recent.push(`failed to start: ${error.message}`);
+        exitCode = 127;
+        resolve();
+      });
+    });
+    const child = {
+      name: spec.name,
+      role: spec.role,
+      stopSignal: spec.stopSignal ?? 'SIGTERM',
+      pid: proc.pid ?? -1,
+      logFile,
+      process: proc,
+      get exitCode() {
+        return exitCode;
+      },
+      get signal() {
+        return signal;
+      },
+      exited,
+      tail: (lines = 15) => recent.slice(-lines).join('\n'),
+    };
+    const onData = (stream: NodeJS.ReadableStream) => {
+      let partial = '';
+      stream.setEncoding('utf8');
+      stream.on('data', (chunk: string) => {
+        log.write(chunk);
+        const lines = (partial + chunk).split('\n');
+        partial = lines.pop() ?? '';
+        for (const line of lines) {
+          recent.push(line);
+          this.options.onLine?.(child, line);
+        }
+        if (recent.length > 200) recent = recent.slice(-100);
+      });
+    };
+    onData(proc.stdout!);
+    onData(proc.stderr!);
+    void exited.then(() => {
+      log.end(`--- exited code=${exitCode} signal=${signal}\n`);
+      if (!this.stopping) this.options.onUnexpectedExit?.(child);
+    });
+    this.children.push(child);
+    return child;
+  }
+
+  /**
+   * The stop signal to each process group (services before NATS), SIGKILL to a group still alive after the grace
+   * period, and return only when every group is empty.
+   */
+  async stopAll(graceMs: number): Promise<StopReport> {
+    this.stopping = true;
+    const report: StopReport = { children: [] };
+    for (const phase of STOP_PHASES) {
+      const batch = this.children.filter((c) => phase.includes(c.role));
+      const results = await Promise.all(batch.map((c) => stopGroup(c, graceMs)));
+      batch.forEach((c, i) =>
+        report.children.push({
+          name: c.name,
+          code: c.exitCode,
+          signal: c.signal,
+          killed: results[i],
+        }),
+      );
+    }
+    return report;
+  }
+
+  /** The second Ctrl-C: no more waiting. */
+  killAll(): void {
+    this.stopping = true;
+    for (const child of this.children) signalGroup(child.pid, 'SIGKILL');
+  }
+}
+
+/** Returns true when the group had to be killed. */
+async function stopGroup(child: ManagedChild, graceMs: number): Promise<boolean> {
+  if (child.pid <= 0) return false;
+  signalGroup(child.pid, child.stopSignal);
+  const deadline = Date.now() + graceMs;
+  while (groupAlive(child.pid) && Date.now() < deadline) await delay(50);
+  if (!groupAlive(child.pid)) {
+    await child.exited;
+    return false;
+  }
+  signalGroup(child.pid, 'SIGKILL');
+  while (groupAlive(child.pid)) await delay(20);
+  await child.exited;
+  return true;
+}
+
+export function signalGroup(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    // ESRCH: the group is already empty.
+  }
+}
+
+/** Whether any process of the group whose leader had this pid still exists (zombies included). */
+export function groupAlive(pid: number): boolean {
+  try {
+    process.kill(-pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
