@@ -3,7 +3,9 @@ import { describe, expect, it } from 'vitest';
 import { KICC_EVENT_CODE_LIST, KICC_INIT_CODE_LIST } from '@tillbus/result-codes';
 import {
   BRIDGE_ACK_STATUSES,
+  KICC_BRIDGE_STREAM,
   KICC_BRIDGE_SUBJECT_WILDCARDS,
+  bridgeMessageId,
   bridgeMessageToEdcEvent,
   classifySeq,
   encodeBridgeMessage,
@@ -673,6 +675,31 @@ describe('reading bridge traffic', () => {
     expect(bridgeMessageToEdcEvent(message, at)).toEqual(expected);
   });
 
+  it("reads an answered GetLastTransaction as the query's success, whatever the last transaction said", () => {
+    const message = parse({
+      ...EXAMPLES.result,
+      requestId: 'glt-1',
+      commandName: 'GetLastTransaction',
+      body: {
+        callback: 'onSuccess',
+        responseData: {
+          responseCommand: 'Purchase',
+          paymentAmount: { value: '104', currency: 'KRW' },
+          taxAmount: { value: '9', currency: 'KRW' },
+          tipAmount: { value: '0', currency: 'KRW' },
+          creditPayPlan: { installmentNum: '0' },
+          result: { resultCode: 'USER_BALANCE_NOT_ENOUGH', resultMessage: '' },
+          acquirerInfo: {},
+        },
+      },
+    });
+    expect(bridgeMessageToEdcEvent(message, at)).toEqual({
+      type: 'onSuccess',
+      resultCode: 'SUCCESS',
+      at,
+    });
+  });
+
   it.each(Object.keys(BRIDGE_ACK_STATUSES) as BridgeAckStatus[])('ack %s', (status) => {
     const purchase = bridgeMessageToEdcEvent(parse({ ...EXAMPLES.ack, body: { status } }), at);
     const cancel = bridgeMessageToEdcEvent(
@@ -709,5 +736,13 @@ describe('reading bridge traffic', () => {
     [1000, 3_001, true],
   ])('with a %i ms interval, silent for %i ms, offline is %s', (interval, silence, offline) => {
     expect(isBridgeOffline(SENT_AT, interval, SENT_AT + silence)).toBe(offline);
+  });
+});
+
+describe('stream', () => {
+  it('names the stream and a Nats-Msg-Id that is the same on every retry of one message', () => {
+    expect(KICC_BRIDGE_STREAM).toBe('TILLBUS_EDC_BRIDGE');
+    expect(bridgeMessageId('123456XXXX', 5)).toBe('123456XXXX:5');
+    expect(bridgeMessageId('a:b', 1)).not.toBe(bridgeMessageId('a', 1));
   });
 });

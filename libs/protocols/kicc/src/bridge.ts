@@ -20,6 +20,7 @@ import {
   KICC_COMMAND_NAMES,
   KICC_EVENT_CODE_LIST,
   KICC_INIT_CODE_LIST,
+  KICC_SUCCESS_RESULT_CODE,
   type EdcEvent,
   type KiccCommandName,
   type KiccEventCode,
@@ -109,6 +110,22 @@ export const KICC_BRIDGE_SUBJECT_WILDCARDS = {
 } as const;
 
 export type KiccBridgeSubjectKind = keyof typeof KICC_BRIDGE_SUBJECTS;
+
+/**
+ * The JetStream stream that holds every bridge `event` and `result` (subjects `tillbus.edc.bridge.*.events`), so a
+ * result published while no edc-command replica runs, or during a restart, is delivered later instead of lost.
+ * edc-command declares it; docs/bridge-protocol.md §1 gives its limits.
+ */
+export const KICC_BRIDGE_STREAM = 'TILLBUS_EDC_BRIDGE';
+/** The bridge's dedupe horizon (§7) and the stream's max age: 72 h. */
+export const KICC_BRIDGE_RETENTION_MS = 72 * 3_600_000;
+/** The stream's duplicate window: a republished `Nats-Msg-Id` within it is stored once. */
+export const KICC_BRIDGE_DUPLICATE_WINDOW_MS = 2 * 60_000;
+
+/** `Nats-Msg-Id` of an event or result: `<requestId>:<seq>`, the same on every retry (§4, step 7). */
+export function bridgeMessageId(requestId: string, seq: number): string {
+  return `${requestId}:${seq}`;
+}
 
 /** Ids that would make one subject family match another family's wildcard. */
 const RESERVED_IDS: Record<KiccBridgeSubjectKind, readonly string[]> = {
@@ -562,8 +579,13 @@ export function bridgeMessageToEdcEvent(message: BridgeMessage, at: number): Edc
       ? { type: 'cancel_confirmed', at }
       : { type: 'cancel_refused', code: failure?.code ?? '', at };
   }
-  if (callback === 'onSuccess')
+  if (callback === 'onSuccess') {
+    // a GetLastTransaction answered: its result.resultCode is the last transaction's, not the query's own
+    if (message.commandName === 'GetLastTransaction') {
+      return { type: 'onSuccess', resultCode: KICC_SUCCESS_RESULT_CODE, at };
+    }
     return { type: 'onSuccess', resultCode: resultCodeOf(responseData), at };
+  }
   return { type: callback, code: failure?.code ?? '', at };
 }
 
