@@ -10,6 +10,11 @@ import { Supervisor, type ManagedChild, type ProcessSpec } from './supervisor';
 export interface PlannedProcess extends ProcessSpec {
   /** Up when this URL answers 2xx (a service's /healthz), or when this port accepts connections. */
   ready?: { url: string } | { port: number };
+  /**
+   * Processes start phase by phase, each phase once the one before is up (a simulator that writes the
+   * registry a service reads at boot goes first). Default 0.
+   */
+  phase?: number;
 }
 
 /** A port the stack opens, for the "what runs where" table and the taken-port check. */
@@ -150,27 +155,32 @@ export async function runStack(options: StackOptions): Promise<number> {
     for (const note of nats.notes) out(note);
     out(nats.explanation);
     const plan = await options.plan(nats);
-    for (const spec of plan.processes) supervisor.start(spec);
-    lock.update(supervisor.list().map(({ name, pid }) => ({ name, pid })));
-
-    const readyDeadline = Date.now() + (options.readyTimeoutMs ?? 120_000);
-    const pending = new Set(plan.processes.filter((p) => p.ready));
-    while (pending.size > 0 && !unexpected && !interrupted()) {
-      for (const p of [...pending]) if (await isUp(p)) pending.delete(p);
-      if (pending.size === 0) break;
-      if (Date.now() > readyDeadline) {
-        out(
-          `not up after ${Math.round((options.readyTimeoutMs ?? 120_000) / 1000)} s: ` +
-            [...pending]
-              .map((p) => `${p.name} (log: ${join(stateDir, 'logs', `${p.name}.log`)})`)
-              .join(', '),
-        );
-        return await cleanup(1);
+    const readyTimeoutMs = options.readyTimeoutMs ?? 120_000;
+    const phases = [...new Set(plan.processes.map((p) => p.phase ?? 0))].sort((a, b) => a - b);
+    for (const phase of phases) {
+      const batch = plan.processes.filter((p) => (p.phase ?? 0) === phase);
+      for (const spec of batch) supervisor.start(spec);
+      lock.update(supervisor.list().map(({ name, pid }) => ({ name, pid })));
+      const readyDeadline = Date.now() + readyTimeoutMs;
+      const pending = new Set(batch.filter((p) => p.ready));
+      while (pending.size > 0 && !unexpected && !interrupted()) {
+        for (const p of [...pending]) if (await isUp(p)) pending.delete(p);
+        if (pending.size === 0) break;
+        if (Date.now() > readyDeadline) {
+          out(
+            `not up after ${Math.round(readyTimeoutMs / 1000)} s: ` +
+              [...pending]
+                .map((p) => `${p.name} (log: ${join(stateDir, 'logs', `${p.name}.log`)})`)
+                .join(', '),
+          );
+          return await cleanup(1);
+        }
+        await new Promise<void>((resolve) => {
+          wake = resolve;
+          setTimeout(resolve, 250);
+        });
       }
-      await new Promise<void>((resolve) => {
-        wake = resolve;
-        setTimeout(resolve, 250);
-      });
+      if (unexpected || interrupted()) break;
     }
     if (unexpected) return await cleanup(reportExit(unexpected, out));
     if (interrupted()) return await cleanup(130);

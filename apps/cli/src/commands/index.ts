@@ -1,0 +1,3 @@
+import type { CommandSpec } from '../cli';
+
+export const COMMANDS: CommandSpec[] = [];

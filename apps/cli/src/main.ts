@@ -1,0 +1,11 @@
+import { runCli } from './cli';
+import { COMMANDS } from './commands';
+
+// `tillbus …`: one command, then exit with its code (bin/tillbus.js runs this).
+void runCli(process.argv.slice(2), COMMANDS, {
+  stdout: (text) => process.stdout.write(text),
+  stderr: (text) => process.stderr.write(text),
+  env: process.env,
+}).then((code) => {
+  process.exitCode = code;
+});
