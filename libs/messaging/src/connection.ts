@@ -9,13 +9,15 @@ import { Kvm } from '@nats-io/kv';
 import { connect, type ConnectionOptions, type NatsConnection } from '@nats-io/transport-node';
 import { JsonLogger } from '@tillbus/observability';
 import { MESSAGING_OPTIONS, type MessagingOptions } from './options';
+import { isSubjectToken } from './subjects';
 
 /**
  * The payment-safe connection settings, in one place:
  * - reconnect forever: nats.js gives up after 10 attempts (~20 s) by default, and then the process exits;
  * - wait for the first connect, so a pod that starts before NATS does not crash-loop;
  * - reconnect quickly (requests succeed again within about a second of the broker's return);
- * - no async stack traces on every request: they cost a stack capture per call.
+ * - no async stack traces on every request: they cost a stack capture per call;
+ * - replies arrive on the service's own inbox prefix, which NATS permissions can reserve for it.
  */
 export function safeConnectionOptions(options: MessagingOptions): ConnectionOptions {
   return {
@@ -23,6 +25,7 @@ export function safeConnectionOptions(options: MessagingOptions): ConnectionOpti
     name: options.service,
     user: options.user,
     pass: options.pass,
+    inboxPrefix: options.inboxPrefix ?? defaultInboxPrefix(options.service),
     maxReconnectAttempts: -1,
     waitOnFirstConnect: true,
     reconnectTimeWait: 500,
@@ -31,6 +34,11 @@ export function safeConnectionOptions(options: MessagingOptions): ConnectionOpti
     maxPingOut: 3,
     noAsyncTraces: true,
   };
+}
+
+/** `_INBOX_<service>`, or the library default when the service name cannot be a subject token. */
+export function defaultInboxPrefix(service: string): string {
+  return isSubjectToken(service) ? `_INBOX_${service}` : '_INBOX';
 }
 
 /** Owns the service's one NATS connection; every other part of the messaging lib borrows it. */

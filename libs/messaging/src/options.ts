@@ -7,6 +7,12 @@ export interface MessagingOptions {
   servers: string;
   user?: string;
   pass?: string;
+  /**
+   * Prefix of this connection's reply inboxes; defaults to `_INBOX_<service>`. A per-service prefix lets NATS
+   * permissions give each service its own replies only (subscribe `_INBOX_<service>.>`), so no other user of the
+   * account can read what JetStream delivers to it.
+   */
+  inboxPrefix?: string;
   /** Upper bound for every outgoing request. */
   requestTimeoutMs: number;
   /** How long shutdown waits for in-flight handlers and consumers before draining anyway. */
