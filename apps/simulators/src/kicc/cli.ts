@@ -1,0 +1,99 @@
+import { parseArgs } from 'node:util';
+import { KICC_SIM_CONTROL_SUBJECT, startKiccBridgeSimulator, type DeviceFaults } from './simulator';
+import { TIMING_PROFILES } from './scenarios';
+
+const HELP = `kicc-bridge: KICC bridges with their EDC devices, over the bus (docs/bridge-protocol.md)
+
+options:
+  --nats <url>              NATS server (default $NATS_URL or nats://127.0.0.1:4222)
+  --bridges <n>             number of bridges (default 1)
+  --devices <n>             devices per bridge, at most 64 (default 1)
+  --prefix <name>           ids are <prefix>-b<i> and <prefix>-b<i>-d<j> (default sim)
+  --timing <profile>        realistic | fast | instant (default realistic)
+  --heartbeat-ms <ms>       heartbeat interval, 1000-60000 (default 5000)
+  --glt-request-id          GetLastTransaction answers carry the requestId (the seed's sample does not)
+  --hold-at <event>         every device stops after this event until released over the control subject
+  --drop-results <n>        every device loses its next n results
+  --delay-result-ms <ms>    every device publishes its results this late
+  --offline <bridgeId>      start this bridge offline (repeatable)
+  --help                    this text
+
+Faults can be changed at run time with requests on ${KICC_SIM_CONTROL_SUBJECT} (see README.md).
+Failure codes by amount: business failure i of the seed at 900+i KRW, command failure i at 950+i KRW.
+`;
+
+export async function main(argv: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      nats: { type: 'string' },
+      bridges: { type: 'string', default: '1' },
+      devices: { type: 'string', default: '1' },
+      prefix: { type: 'string', default: 'sim' },
+      timing: { type: 'string', default: 'realistic' },
+      'heartbeat-ms': { type: 'string', default: '5000' },
+      'glt-request-id': { type: 'boolean', default: false },
+      'hold-at': { type: 'string' },
+      'drop-results': { type: 'string' },
+      'delay-result-ms': { type: 'string' },
+      offline: { type: 'string', multiple: true },
+      help: { type: 'boolean', default: false },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    process.stdout.write(HELP);
+    return;
+  }
+  const timing = values.timing as keyof typeof TIMING_PROFILES;
+  if (!(timing in TIMING_PROFILES))
+    throw new Error(`--timing must be one of ${Object.keys(TIMING_PROFILES).join(', ')}`);
+  const bridges = positive('--bridges', values.bridges);
+  const devicesPerBridge = positive('--devices', values.devices);
+  if (devicesPerBridge > 64) throw new Error('--devices: a bridge drives at most 64 devices');
+  const faults: DeviceFaults = {};
+  if (values['hold-at']) faults.holdAt = values['hold-at'] as DeviceFaults['holdAt'];
+  if (values['drop-results'])
+    faults.dropResults = positive('--drop-results', values['drop-results']);
+  if (values['delay-result-ms'])
+    faults.delayResultMs = positive('--delay-result-ms', values['delay-result-ms']);
+  const prefix = values.prefix ?? 'sim';
+  const deviceIds = Array.from({ length: bridges }, (_, b) =>
+    Array.from({ length: devicesPerBridge }, (_, d) => `${prefix}-b${b}-d${d}`),
+  ).flat();
+  const sim = await startKiccBridgeSimulator({
+    natsUrl: values.nats ?? process.env.NATS_URL ?? 'nats://127.0.0.1:4222',
+    generate: { bridges, devicesPerBridge, prefix },
+    timing,
+    heartbeatIntervalMs: positive('--heartbeat-ms', values['heartbeat-ms']),
+    lastTransactionRequestId: values['glt-request-id'],
+    faults:
+      Object.keys(faults).length > 0
+        ? Object.fromEntries(deviceIds.map((id) => [id, faults]))
+        : undefined,
+    offline: values.offline,
+  });
+  process.stdout.write(
+    `kicc-bridge simulator ready: ${sim.bridgeIds.length} bridges, ${sim.deviceIds.length} devices; control on ${KICC_SIM_CONTROL_SUBJECT}\n`,
+  );
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', () => resolve());
+    process.once('SIGTERM', () => resolve());
+  });
+  await sim.close();
+}
+
+function positive(name: string, value: string | undefined): number {
+  const number = Number(value);
+  if (!Number.isInteger(number) || number < 1)
+    throw new Error(`${name} must be a positive integer`);
+  return number;
+}
+
+// `node -r @swc-node/register cli.ts ...` runs it directly (benchmarks and tests spawn it this way)
+if (require.main === module) {
+  main(process.argv.slice(2)).catch((error: unknown) => {
+    process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(1);
+  });
+}
