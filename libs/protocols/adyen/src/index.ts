@@ -6,3 +6,4 @@ export * from './additional-response';
 export * from './diagnosis-request';
 export * from './diagnosis-response';
 export * from './diagnosis-health';
+export * from './nexo-key-cache';
