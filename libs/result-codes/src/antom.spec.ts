@@ -9,6 +9,7 @@ import {
   NOTIFY_ORDER_CHANGE_STATUSES,
   PUSH_ORDER_CHANGE_STATUSES,
   antomDiagnosisCodeOutcome,
+  antomDiagnosisResult,
   antomDiagnosisResultOutcome,
   dstoreCodeOutcome,
   dstoreResult,
@@ -66,6 +67,18 @@ describe('Antom diagnosis codes', () => {
     expect(antomDiagnosisResultOutcome({ resultStatus: status, resultCode: code })).toBe(outcome);
     expect(isAntomDiagnosisCode(code)).toBe(true);
   });
+
+  it.each(diagnosisRows)(
+    'antomDiagnosisResult(%s) is the row as a result object',
+    (code, status) => {
+      expect(antomDiagnosisResult(code)).toEqual({
+        resultStatus: status,
+        resultCode: code,
+        resultMessage: ANTOM_DIAGNOSIS_CODES[code].message,
+      });
+      expect(antomDiagnosisResult(code, 'custom').resultMessage).toBe('custom');
+    },
+  );
 
   it('keeps the vendor spelling INVALID_ENCRPT_DATA', () => {
     expect(isAntomDiagnosisCode('INVALID_ENCRYPT_DATA')).toBe(false);

@@ -107,6 +107,12 @@ export function antomDiagnosisCodeOutcome(code: AntomDiagnosisCode): Outcome {
   return ANTOM_DIAGNOSIS_OUTCOMES[code].outcome;
 }
 
+/** The `result` object a terminal answers a diagnosis with, straight from the table (terminals, simulators). */
+export function antomDiagnosisResult(code: AntomDiagnosisCode, message?: string) {
+  const row = ANTOM_DIAGNOSIS_CODES[code];
+  return { resultStatus: row.status, resultCode: code, resultMessage: message ?? row.message };
+}
+
 /** Result codes of the D-Store order APIs (createOrder, inquireOrderDetail, pushOrderChange, notifyOrderChange). */
 export const DSTORE_RESULT_CODES = {
   SUCCESS: { status: 'S', message: 'success', action: 'No action is required.' },
