@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { createWriteStream, mkdirSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { acquireLock, portFree, takenPorts } from './lock';
 import { selectNats, StackError, type NatsChoice, type SelectNatsOptions } from './nats';
@@ -9,7 +9,7 @@ import { Supervisor, type ManagedChild, type ProcessSpec } from './supervisor';
 /** One process of the stack, with how to tell it is up. */
 export interface PlannedProcess extends ProcessSpec {
   /** Up when this URL answers 2xx (a service's /healthz), or when this port accepts connections. */
-  ready?: { url: string } | { port: number };
+  ready?: { url: string } | { port: number; file?: string };
   /**
    * Processes start phase by phase, each phase once the one before is up (a simulator that writes the
    * registry a service reads at boot goes first). Default 0.
@@ -29,6 +29,8 @@ export interface StackPlan {
   ports: PortUse[];
   /** Printed once everything is up. */
   banner: string;
+  /** Runs before a phase starts (to read what the phase before wrote, such as registries). */
+  beforePhase?: (phase: number) => void | Promise<void>;
 }
 
 export interface StackOptions {
@@ -155,32 +157,22 @@ export async function runStack(options: StackOptions): Promise<number> {
     for (const note of nats.notes) out(note);
     out(nats.explanation);
     const plan = await options.plan(nats);
-    const readyTimeoutMs = options.readyTimeoutMs ?? 120_000;
-    const phases = [...new Set(plan.processes.map((p) => p.phase ?? 0))].sort((a, b) => a - b);
-    for (const phase of phases) {
-      const batch = plan.processes.filter((p) => (p.phase ?? 0) === phase);
-      for (const spec of batch) supervisor.start(spec);
-      lock.update(supervisor.list().map(({ name, pid }) => ({ name, pid })));
-      const readyDeadline = Date.now() + readyTimeoutMs;
-      const pending = new Set(batch.filter((p) => p.ready));
-      while (pending.size > 0 && !unexpected && !interrupted()) {
-        for (const p of [...pending]) if (await isUp(p)) pending.delete(p);
-        if (pending.size === 0) break;
-        if (Date.now() > readyDeadline) {
-          out(
-            `not up after ${Math.round(readyTimeoutMs / 1000)} s: ` +
-              [...pending]
-                .map((p) => `${p.name} (log: ${join(stateDir, 'logs', `${p.name}.log`)})`)
-                .join(', '),
-          );
-          return await cleanup(1);
-        }
-        await new Promise<void>((resolve) => {
-          wake = resolve;
-          setTimeout(resolve, 250);
-        });
-      }
-      if (unexpected || interrupted()) break;
+    const started = await startPhases(plan, supervisor, {
+      readyTimeoutMs: options.readyTimeoutMs ?? 120_000,
+      stop: () => unexpected !== undefined || interrupted(),
+      onStarted: () => lock.update(supervisor.list().map(({ name, pid }) => ({ name, pid }))),
+      onWait: (resolve) => {
+        wake = resolve;
+      },
+    });
+    if (!started.ok && started.notUp) {
+      out(
+        `not up after ${Math.round((options.readyTimeoutMs ?? 120_000) / 1000)} s: ` +
+          started.notUp
+            .map((p) => `${p.name} (log: ${join(stateDir, 'logs', `${p.name}.log`)})`)
+            .join(', '),
+      );
+      return await cleanup(1);
     }
     if (unexpected) return await cleanup(reportExit(unexpected, out));
     if (interrupted()) return await cleanup(130);
@@ -206,6 +198,44 @@ export async function runStack(options: StackOptions): Promise<number> {
   }
 }
 
+/**
+ * Starts the plan phase by phase: a phase starts once every process of the one before answers its readiness
+ * check. Stops early (ok false, no notUp) when `stop()` turns true: a process died, or Ctrl-C.
+ */
+export async function startPhases(
+  plan: Pick<StackPlan, 'processes' | 'beforePhase'>,
+  supervisor: Pick<Supervisor, 'start'>,
+  options: {
+    readyTimeoutMs: number;
+    stop?: () => boolean;
+    onStarted?: () => void;
+    /** Lets the caller wake the wait early (a child exited, a signal came). */
+    onWait?: (resolve: () => void) => void;
+  },
+): Promise<{ ok: true } | { ok: false; notUp?: PlannedProcess[] }> {
+  const stop = options.stop ?? (() => false);
+  const phases = [...new Set(plan.processes.map((p) => p.phase ?? 0))].sort((a, b) => a - b);
+  for (const phase of phases) {
+    await plan.beforePhase?.(phase);
+    const batch = plan.processes.filter((p) => (p.phase ?? 0) === phase);
+    for (const spec of batch) supervisor.start(spec);
+    options.onStarted?.();
+    const deadline = Date.now() + options.readyTimeoutMs;
+    const pending = new Set(batch.filter((p) => p.ready));
+    while (pending.size > 0 && !stop()) {
+      for (const p of [...pending]) if (await isUp(p)) pending.delete(p);
+      if (pending.size === 0) break;
+      if (Date.now() > deadline) return { ok: false, notUp: [...pending] };
+      await new Promise<void>((resolve) => {
+        options.onWait?.(resolve);
+        setTimeout(resolve, 200);
+      });
+    }
+    if (stop()) return { ok: false };
+  }
+  return { ok: true };
+}
+
 function reportExit(child: ManagedChild, out: (line: string) => void): number {
   out(
     `${child.name} exited (code ${child.exitCode ?? child.signal}) while the stack was running; its last lines ` +
@@ -214,7 +244,7 @@ function reportExit(child: ManagedChild, out: (line: string) => void): number {
   return 1;
 }
 
-async function isUp(p: PlannedProcess): Promise<boolean> {
+export async function isUp(p: PlannedProcess): Promise<boolean> {
   if (!p.ready) return true;
   if ('url' in p.ready) {
     try {
@@ -224,6 +254,7 @@ async function isUp(p: PlannedProcess): Promise<boolean> {
       return false;
     }
   }
+  if (p.ready.file && !existsSync(p.ready.file)) return false;
   return !(await portFree(p.ready.port));
 }
 
@@ -259,6 +290,7 @@ export function runLogged(
   args: string[],
   logFile: string,
   cwd: string,
+  env: Record<string, string> = {},
 ): Promise<void> {
   return new Promise((resolve, reject) => {
     const log = createWriteStream(logFile, { flags: 'w' });
@@ -266,7 +298,7 @@ export function runLogged(
     const child = spawn(command, args, {
       cwd,
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: process.env,
+      env: { ...process.env, ...env },
     });
     const onData = (chunk: Buffer) => {
       log.write(chunk);

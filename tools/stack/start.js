@@ -1,0 +1,17 @@
+#!/usr/bin/env node
+'use strict';
+/* eslint-disable @typescript-eslint/no-require-imports -- run by node as it is, before anything is built */
+// `npm start`: the orchestrator is TypeScript, compiled on the fly by SWC, so it runs before the build it starts.
+const { join } = require('node:path');
+
+process.env.TS_NODE_PROJECT = join(__dirname, 'tsconfig.json');
+require('@swc-node/register');
+require('./main.ts')
+  .main(process.argv.slice(2))
+  .then(
+    (code) => process.exit(code),
+    (error) => {
+      process.stderr.write(`${error && error.message ? error.message : String(error)}\n`);
+      process.exit(1);
+    },
+  );
