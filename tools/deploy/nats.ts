@@ -1,0 +1,142 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { defaultInboxPrefix } from '@tillbus/messaging';
+import { findNatsServerBinary, freePort, NATS_INSTALL_HINT, waitForPort } from '@tillbus/testing';
+import { DEPLOY } from './manifests';
+
+export const NATS_CONFIG = join(DEPLOY, 'nats/nats-server.conf');
+export const AUTH_CONFIG = join(DEPLOY, 'nats/auth.conf');
+
+/** Every user in auth.conf, with the account it belongs to. */
+export const NATS_USERS = {
+  'device-health': 'TILLBUS',
+  'order-reconciliation': 'TILLBUS',
+  'edc-command': 'TILLBUS',
+  'easycard-session': 'TILLBUS',
+  operator: 'TILLBUS',
+  'bridge-store0001': 'TILLBUS',
+  simulators: 'TILLBUS',
+  pos: 'POS',
+  'pos-easycard': 'POS_EASYCARD',
+} as const;
+export type NatsUser = keyof typeof NATS_USERS;
+
+/** The environment variable that carries a user's password into the server (auth.conf: $TILLBUS_NATS_<USER>_PASSWORD). */
+export const passwordVariable = (user: NatsUser) =>
+  `TILLBUS_NATS_${user.toUpperCase().replace(/-/g, '_')}_PASSWORD`;
+
+/**
+ * A password nats-server can take from an environment variable: the server parses a variable's value as a
+ * configuration value, so it must start with a letter and hold only letters and digits (a leading digit, or
+ * characters such as `$` or `-`, break the parse). docs/deployment.md gives the same rule.
+ */
+export function natsPassword(): string {
+  return `p${randomBytes(24).toString('hex')}`;
+}
+
+export interface ConfiguredNats {
+  url: string;
+  port: number;
+  passwords: Record<NatsUser, string>;
+  /** Everything the server logged (permission violations are logged as errors). */
+  log(): string;
+  /** A client connection as `user`; service users reply on their own inbox prefix, as libs/messaging does. */
+  connectAs(user: NatsUser): Promise<NatsConnection>;
+  dispose(): Promise<void>;
+}
+
+const SERVICE_USERS = new Set<string>([
+  'device-health',
+  'order-reconciliation',
+  'edc-command',
+  'easycard-session',
+]);
+
+/**
+ * Starts nats-server with deploy/nats/nats-server.conf, the same accounts and permissions production uses, on a
+ * free port with a temporary store and freshly generated passwords.
+ */
+export async function startConfiguredNats(): Promise<ConfiguredNats> {
+  const binary = findNatsServerBinary();
+  if (!binary) throw new Error(NATS_INSTALL_HINT);
+  const port = await freePort();
+  const storeDir = mkdtempSync(join(tmpdir(), 'tillbus-nats-auth-'));
+  const passwords = Object.fromEntries(
+    Object.keys(NATS_USERS).map((user) => [user, natsPassword()]),
+  ) as Record<NatsUser, string>;
+  const env = { ...process.env };
+  for (const user of Object.keys(NATS_USERS) as NatsUser[]) {
+    env[passwordVariable(user)] = passwords[user];
+  }
+  const child: ChildProcess = spawn(
+    binary,
+    ['-c', NATS_CONFIG, '-a', '127.0.0.1', '-p', String(port), '-sd', storeDir],
+    { env, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let output = '';
+  const append = (chunk: Buffer) => {
+    output = (output + chunk.toString()).slice(-2_000_000);
+  };
+  child.stdout?.on('data', append);
+  child.stderr?.on('data', append);
+  try {
+    await waitForPort(port, 10_000, () => child.exitCode !== null);
+  } catch (error) {
+    child.kill('SIGKILL');
+    rmSync(storeDir, { recursive: true, force: true });
+    throw new Error(
+      `nats-server with ${NATS_CONFIG} did not start: ${(error as Error).message}\n${output}`,
+    );
+  }
+  const url = `nats://127.0.0.1:${port}`;
+  const connections: NatsConnection[] = [];
+  return {
+    url,
+    port,
+    passwords,
+    log: () => output,
+    async connectAs(user) {
+      const nc = await connect({
+        servers: url,
+        user,
+        pass: passwords[user],
+        name: `test-${user}`,
+        inboxPrefix: SERVICE_USERS.has(user) ? defaultInboxPrefix(user) : undefined,
+        maxReconnectAttempts: 0,
+      });
+      connections.push(nc);
+      return nc;
+    },
+    async dispose() {
+      await Promise.all(connections.map((nc) => nc.close().catch(() => undefined)));
+      const exited = new Promise<void>((resolve) => {
+        if (child.exitCode !== null) resolve();
+        else child.once('exit', () => resolve());
+      });
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+      await exited;
+      clearTimeout(timer);
+      rmSync(storeDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** `nats-server -t`: parses a configuration (with every password variable set) without starting a server. */
+export function checkNatsConfig(
+  configPath: string,
+  passwords: Partial<Record<NatsUser, string>> = {},
+): { ok: boolean; output: string } {
+  const binary = findNatsServerBinary();
+  if (!binary) throw new Error(NATS_INSTALL_HINT);
+  const env = { ...process.env };
+  for (const user of Object.keys(NATS_USERS) as NatsUser[]) {
+    env[passwordVariable(user)] = passwords[user] ?? natsPassword();
+  }
+  const run = spawnSync(binary, ['-c', configPath, '-t'], { env, encoding: 'utf8' });
+  return { ok: run.status === 0, output: `${run.stdout}${run.stderr}` };
+}
