@@ -1,0 +1,113 @@
+import { Module, type DynamicModule } from '@nestjs/common';
+import { SecretResolver } from '@tillbus/config';
+import {
+  MessagingModule,
+  SERVICES,
+  startService,
+  streamDefaults,
+  type RunningService,
+} from '@tillbus/messaging';
+import { ObservabilityModule } from '@tillbus/observability';
+import { OrderBusController } from './bus/order-bus.controller';
+import { CLOCK, systemClock, type Clock } from './clock';
+import { ORDER_RECONCILIATION_CONFIG, type OrderReconciliationConfig } from './config';
+import { DStoreEdgeController } from './edge/dstore-edge.controller';
+import { DStoreEdge } from './edge/dstore-edge.service';
+import { configureEdgeHttp, EdgeRoutes } from './edge/edge-http';
+import { KvReplayGuard } from './edge/kv-replay-guard';
+import { KEY_MATERIAL, loadKeyMaterial } from './keys';
+import { OrderMetrics } from './metrics';
+import { LifecycleConsumer } from './orders/lifecycle-consumer';
+import { ORDERS_BUCKET, ORDERS_STREAM, ORDERS_SUBJECTS, REPLAY_BUCKET } from './orders/names';
+import { OrderEvents } from './orders/order-events';
+import { OrderStatusGauge } from './orders/order-status-gauge';
+import { OrderStore, StoreAccess } from './orders/order-store';
+import { DELIVERY_POLICY, deliveryPolicyOf, OrdersService } from './orders/orders.service';
+import { Notifier } from './outbox/notifier';
+import { OutboxDispatcher } from './outbox/outbox-dispatcher';
+import { ReadinessChecks, SECRET_RESOLVER } from './readiness';
+
+export interface OrderReconciliationOptions {
+  config: OrderReconciliationConfig;
+  /** Where the key references resolve; defaults to the process environment and SECRETS_DIR. */
+  secrets?: SecretResolver;
+  clock?: Clock;
+  /** Tests capture log lines through this. */
+  logWrite?: (line: string) => void;
+}
+
+@Module({})
+class OrderReconciliationModule {}
+
+/** The whole service as one module; the keys are loaded here, so a bad key fails the boot with a clear line. */
+export function orderReconciliationModule(options: OrderReconciliationOptions): DynamicModule {
+  const { config } = options;
+  const secrets = options.secrets ?? new SecretResolver();
+  const keys = loadKeyMaterial(config, secrets);
+  return {
+    module: OrderReconciliationModule,
+    imports: [
+      ObservabilityModule.forRoot({
+        service: SERVICES.orderReconciliation,
+        opsPort: config.OPS_PORT,
+        logLevel: config.LOG_LEVEL,
+        logWrite: options.logWrite,
+      }),
+      MessagingModule.forRoot({
+        service: SERVICES.orderReconciliation,
+        servers: config.NATS_URL,
+        user: config.NATS_USER,
+        pass: config.NATS_PASSWORD,
+        requestTimeoutMs: config.BUS_REQUEST_TIMEOUT_MS,
+        shutdownGraceMs: config.SHUTDOWN_GRACE_MS,
+        streamReplicas: config.STREAM_REPLICAS,
+        streams: [
+          {
+            ...streamDefaults(ORDERS_STREAM, [ORDERS_SUBJECTS], config.STREAM_REPLICAS),
+            max_age: config.ORDERS_STREAM_MAX_AGE_MS * 1_000_000,
+          },
+        ],
+        buckets: [
+          { name: ORDERS_BUCKET, ttlMs: config.ORDER_RETENTION_MS, history: 1 },
+          { name: REPLAY_BUCKET, ttlMs: 2 * config.SIGNATURE_WINDOW_MS, history: 1 },
+        ],
+      }),
+    ],
+    controllers: [DStoreEdgeController, OrderBusController],
+    providers: [
+      { provide: ORDER_RECONCILIATION_CONFIG, useValue: config },
+      { provide: KEY_MATERIAL, useValue: keys },
+      { provide: SECRET_RESOLVER, useValue: secrets },
+      { provide: CLOCK, useValue: options.clock ?? systemClock },
+      { provide: DELIVERY_POLICY, useValue: deliveryPolicyOf(config) },
+      OrderMetrics,
+      StoreAccess,
+      OrderStore,
+      OrderEvents,
+      OrdersService,
+      KvReplayGuard,
+      DStoreEdge,
+      EdgeRoutes,
+      Notifier,
+      OutboxDispatcher,
+      LifecycleConsumer,
+      OrderStatusGauge,
+      ReadinessChecks,
+    ],
+  };
+}
+
+/** Starts the service: the D-Store HTTP edge, the bus handlers, the lifecycle consumer and the outbox. */
+export function startOrderReconciliation(
+  options: OrderReconciliationOptions,
+): Promise<RunningService> {
+  const { config } = options;
+  return startService({
+    module: orderReconciliationModule(options),
+    http: {
+      port: config.HTTP_PORT,
+      host: config.HTTP_HOST,
+      configure: (app) => configureEdgeHttp(app, config),
+    },
+  });
+}

@@ -1,0 +1,99 @@
+import {
+  Inject,
+  Injectable,
+  type BeforeApplicationShutdown,
+  type OnApplicationBootstrap,
+} from '@nestjs/common';
+import {
+  BusMetrics,
+  DurableConsumer,
+  NatsConnectionManager,
+  PermanentError,
+  type MessagingOptions,
+  MESSAGING_OPTIONS,
+} from '@tillbus/messaging';
+import { JsonLogger } from '@tillbus/observability';
+import { ORDER_RECONCILIATION_CONFIG, type OrderReconciliationConfig } from '../config';
+import { OrderMetrics } from '../metrics';
+import { OrderNotFoundError } from './errors';
+import { parseLifecycleMessage, type LifecycleMessage } from './lifecycle-event';
+import { isPosLifecycleKind, LIFECYCLE_CONSUMER, ORDERS_STREAM, ORDERS_SUBJECTS } from './names';
+import { OrdersService } from './orders.service';
+
+/**
+ * The durable consumer of TILLBUS_ORDERS that applies the POS lifecycle events. Shared by every replica (one
+ * durable), explicit acks, bounded redelivery with backoff for transient trouble, and dead letters for events that
+ * can never apply (unknown order, invalid body, unknown kind).
+ */
+@Injectable()
+export class LifecycleConsumer implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private consumer?: DurableConsumer<LifecycleMessage>;
+  running = false;
+
+  constructor(
+    private readonly connection: NatsConnectionManager,
+    private readonly orders: OrdersService,
+    private readonly metrics: OrderMetrics,
+    private readonly busMetrics: BusMetrics,
+    private readonly logger: JsonLogger,
+    @Inject(ORDER_RECONCILIATION_CONFIG) private readonly config: OrderReconciliationConfig,
+    @Inject(MESSAGING_OPTIONS) private readonly messaging: MessagingOptions,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    this.consumer = new DurableConsumer<LifecycleMessage>(
+      this.connection,
+      {
+        stream: ORDERS_STREAM,
+        durable: LIFECYCLE_CONSUMER,
+        filterSubject: ORDERS_SUBJECTS,
+        maxDeliver: this.config.EVENTS_MAX_DELIVER,
+        backoffMs: [250, 1000, 2000, 5000, 10_000, 30_000],
+        ackWaitMs: this.config.EVENTS_ACK_WAIT_MS,
+        concurrency: 16,
+        parse: (body, msg) => {
+          try {
+            return parseLifecycleMessage(msg.subject, body);
+          } catch (error) {
+            this.metrics.lifecycleEvents.inc({ kind: kindOf(msg.subject), result: 'invalid' });
+            throw error;
+          }
+        },
+        handle: (message, msg) => this.handle(message, msg.info.streamSequence),
+      },
+      this.logger,
+      this.busMetrics,
+    );
+    await this.consumer.start();
+    this.running = true;
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    this.running = false;
+    await this.consumer?.stop(this.messaging.shutdownGraceMs);
+  }
+
+  private async handle(message: LifecycleMessage, streamSequence: number): Promise<void> {
+    if (message.type === 'ignored') return;
+    try {
+      const result = await this.orders.applyLifecycleEvent(
+        message.kind,
+        message.event,
+        streamSequence,
+      );
+      this.metrics.lifecycleEvents.inc({ kind: message.kind, result });
+    } catch (error) {
+      if (error instanceof OrderNotFoundError) {
+        this.metrics.lifecycleEvents.inc({ kind: message.kind, result: 'unknown_order' });
+        throw new PermanentError(`${message.kind} event for an unknown order: ${error.message}`);
+      }
+      throw error;
+    }
+  }
+}
+
+/** A bounded metric label: the kind when it is a lifecycle kind, `other` otherwise. */
+function kindOf(subject: string): string {
+  const kind = subject.split('.')[3] ?? '';
+  return isPosLifecycleKind(kind) ? kind : 'other';
+}

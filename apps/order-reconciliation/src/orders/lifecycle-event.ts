@@ -1,0 +1,84 @@
+import { PermanentError } from '@tillbus/messaging';
+import { EXTEND_INFO_MAX, ORDER_ID_MAX, type ExtendInfo } from '@tillbus/protocols-antom';
+import { describeViolations, validatePlain } from '@tillbus/validation';
+import { IsISO8601, IsNotEmpty, IsString, Matches, MaxLength, ValidateIf } from 'class-validator';
+import { isOwnEventKind, isPosLifecycleKind, type PosLifecycleKind } from './names';
+import { orderToken } from './order-key';
+
+/**
+ * The body of a POS lifecycle event on `tillbus.events.orders.<kind>.<orderToken>`. The kind in the subject says
+ * what happened; the body says to which order.
+ */
+export class OrderLifecycleEvent {
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(ORDER_ID_MAX)
+  requestOrderId!: string;
+
+  /** The POS's id for this event; a redelivered or republished event with the same id is applied once. */
+  @ValidateIf((_o, v) => v !== undefined)
+  @IsString()
+  @Matches(/^[\x21-\x7e]{1,128}$/, { message: 'eventId must be 1-128 visible ASCII characters' })
+  eventId?: string;
+
+  @ValidateIf((_o, v) => v !== undefined)
+  @IsISO8601({ strict: true })
+  occurredAt?: string;
+
+  /** Checked by hand: free-form JSON that class-transformer must not walk. */
+  extendInfo?: ExtendInfo;
+}
+
+export type LifecycleMessage =
+  | { type: 'ignored'; kind: string }
+  | { type: 'lifecycle'; kind: PosLifecycleKind; event: OrderLifecycleEvent };
+
+/**
+ * Reads one message of TILLBUS_ORDERS for the lifecycle consumer. Our own kinds are skipped; anything else that
+ * cannot be applied (unknown kind, invalid body, a subject token that is not the order's) is a PermanentError, so it
+ * goes to the dead letters with the reason instead of being retried.
+ */
+export function parseLifecycleMessage(subject: string, body: unknown): LifecycleMessage {
+  const parts = subject.split('.');
+  if (
+    parts.length !== 5 ||
+    parts[0] !== 'tillbus' ||
+    parts[1] !== 'events' ||
+    parts[2] !== 'orders'
+  )
+    throw new PermanentError(`${subject} is not tillbus.events.orders.<kind>.<orderToken>`);
+  const [, , , kind, token] = parts;
+  if (isOwnEventKind(kind)) return { type: 'ignored', kind };
+  if (!isPosLifecycleKind(kind))
+    throw new PermanentError(
+      `unknown order event kind "${kind.slice(0, 40)}": use accepted, preparing, ready, completed, rejected, cancelled or failed`,
+    );
+  if (body === null || typeof body !== 'object' || Array.isArray(body))
+    throw new PermanentError('the event body must be a JSON object');
+  const { extendInfo, ...rest } = body as Record<string, unknown>;
+  const checked = validatePlain(OrderLifecycleEvent, rest, { root: 'event' });
+  const problems: string[] = checked.ok ? [] : [describeViolations(checked.violations)];
+  if (extendInfo !== undefined && !isExtendInfo(extendInfo))
+    problems.push(
+      `event.extendInfo: must be an object or string of at most ${EXTEND_INFO_MAX} characters as JSON`,
+    );
+  if (!checked.ok || problems.length > 0)
+    throw new PermanentError(`invalid ${kind} event: ${problems.join('; ')}`);
+  const event = checked.value;
+  if (extendInfo !== undefined) event.extendInfo = extendInfo as ExtendInfo;
+  if (orderToken(event.requestOrderId) !== token)
+    throw new PermanentError(
+      `the subject token ${token.slice(0, 60)} is not the order token of event.requestOrderId`,
+    );
+  return { type: 'lifecycle', kind, event };
+}
+
+export function isExtendInfo(value: unknown): value is ExtendInfo {
+  if (typeof value === 'string') return value.length <= EXTEND_INFO_MAX;
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return false;
+  try {
+    return JSON.stringify(value).length <= EXTEND_INFO_MAX;
+  } catch {
+    return false;
+  }
+}

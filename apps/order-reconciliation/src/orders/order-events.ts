@@ -1,0 +1,113 @@
+import { Injectable } from '@nestjs/common';
+import { EVENT_SUBJECTS, NatsConnectionManager, publishEvent } from '@tillbus/messaging';
+import type { ExtendInfo } from '@tillbus/protocols-antom';
+import type { NotifyOrderChangeStatus, PushOrderChangeStatus } from '@tillbus/result-codes';
+import { OWN_EVENT_KINDS } from './names';
+import { orderToken } from './order-key';
+import type { NotificationRecord, OrderDetails, OrderRecord } from './order-record';
+import { StoreAccess } from './order-store';
+
+/** `tillbus.events.orders.created.<orderToken>`: a new D-Store order for the POS. */
+export interface OrderCreatedEvent {
+  requestOrderId: string;
+  posOrderId: string;
+  createdAt: string;
+  order: OrderDetails;
+}
+
+/** `tillbus.events.orders.channel-changed.<orderToken>`: D-Store moved the order (pushOrderChange). */
+export interface OrderChannelChangedEvent {
+  requestOrderId: string;
+  posOrderId: string;
+  orderStatus: PushOrderChangeStatus;
+  requestId?: string;
+  extendInfo?: ExtendInfo;
+  changedAt: string;
+}
+
+/** `tillbus.events.orders.notify.<orderToken>`: the outbox entry for one notifyOrderChange. */
+export interface OrderNotifyMessage {
+  requestOrderId: string;
+  requestId: string;
+  orderStatus: NotifyOrderChangeStatus;
+  seq: number;
+}
+
+/**
+ * Publishes to TILLBUS_ORDERS and waits for the stream's ack, so a published event is durable. Every message has a
+ * JetStream message id, so publishing it again after a crash or a retry is stored once (within the stream's
+ * duplicate window; consumers are idempotent beyond it).
+ */
+@Injectable()
+export class OrderEvents {
+  constructor(
+    private readonly connection: NatsConnectionManager,
+    private readonly access: StoreAccess,
+  ) {}
+
+  created(order: OrderRecord): Promise<void> {
+    const event: OrderCreatedEvent = {
+      requestOrderId: order.requestOrderId,
+      posOrderId: order.posOrderId,
+      createdAt: new Date(order.createdAtMs).toISOString(),
+      order: order.details,
+    };
+    return this.publish(
+      OWN_EVENT_KINDS.created,
+      order,
+      event,
+      `created.${orderToken(order.requestOrderId)}`,
+    );
+  }
+
+  channelChanged(
+    order: OrderRecord,
+    orderStatus: PushOrderChangeStatus,
+    changedAtMs: number,
+    requestId?: string,
+    extendInfo?: ExtendInfo,
+  ): Promise<void> {
+    const event: OrderChannelChangedEvent = {
+      requestOrderId: order.requestOrderId,
+      posOrderId: order.posOrderId,
+      orderStatus,
+      ...(requestId === undefined ? {} : { requestId }),
+      ...(extendInfo === undefined ? {} : { extendInfo }),
+      changedAt: new Date(changedAtMs).toISOString(),
+    };
+    return this.publish(
+      OWN_EVENT_KINDS.channelChanged,
+      order,
+      event,
+      `channel.${orderToken(order.requestOrderId)}.${orderStatus}`,
+    );
+  }
+
+  /** One message per round of a notification: a redeliver starts a new round, so it is not de-duplicated away. */
+  notify(order: OrderRecord, notification: NotificationRecord): Promise<void> {
+    const message: OrderNotifyMessage = {
+      requestOrderId: order.requestOrderId,
+      requestId: notification.requestId,
+      orderStatus: notification.orderStatus,
+      seq: notification.seq,
+    };
+    return this.publish(
+      OWN_EVENT_KINDS.notify,
+      order,
+      message,
+      `${notification.requestId}.r${notification.delivery.redeliveries}`,
+    );
+  }
+
+  private async publish(
+    kind: string,
+    order: OrderRecord,
+    body: unknown,
+    messageId: string,
+  ): Promise<void> {
+    const subject = EVENT_SUBJECTS.order(kind, orderToken(order.requestOrderId));
+    await this.access.run(`publishing ${subject}`, () =>
+      publishEvent(this.connection.jetstream(), subject, body, { messageId }),
+    );
+  }
+}

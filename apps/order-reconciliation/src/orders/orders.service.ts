@@ -1,0 +1,405 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { JsonLogger } from '@tillbus/observability';
+import type { CreateOrderRequest, PushOrderChangeRequest } from '@tillbus/protocols-antom';
+import {
+  deliveryTransition,
+  type DeliveryPolicy,
+  type OrderJourneyRefusal,
+} from '@tillbus/result-codes';
+import { CLOCK, type Clock } from '../clock';
+import { ORDER_RECONCILIATION_CONFIG, type OrderReconciliationConfig } from '../config';
+import { OrderMetrics } from '../metrics';
+import {
+  clip,
+  NotificationNotFoundError,
+  NotRedeliverableError,
+  OrderConflictError,
+  OrderNotFoundError,
+  OrderRefusedError,
+  SupersededError,
+} from './errors';
+import { KeyedSerializer } from './keyed-serializer';
+import type { OrderLifecycleEvent } from './lifecycle-event';
+import { POS_LIFECYCLE_KINDS, type PosLifecycleKind } from './names';
+import { OrderEvents } from './order-events';
+import {
+  applyReport,
+  isSettled,
+  newOrderRecord,
+  stuckReasons,
+  withEventRef,
+  withNotification,
+  withPush,
+  type NotificationRecord,
+  type OrderRecord,
+  type PushOutcome,
+  type StuckReason,
+} from './order-record';
+import { OrderStore } from './order-store';
+import { orderView, type OrderView } from './order-view';
+
+export const DELIVERY_POLICY = Symbol('DELIVERY_POLICY');
+
+export function deliveryPolicyOf(config: OrderReconciliationConfig): DeliveryPolicy {
+  return {
+    maxAttempts: config.NOTIFY_MAX_ATTEMPTS,
+    baseDelayMs: config.NOTIFY_BASE_DELAY_MS,
+    maxDelayMs: config.NOTIFY_MAX_DELAY_MS,
+    multiplier: config.NOTIFY_BACKOFF_MULTIPLIER,
+    jitterRatio: config.NOTIFY_JITTER_RATIO,
+  };
+}
+
+export type LifecycleResult = 'applied' | 'duplicate' | 'refused';
+
+export interface StuckOrder {
+  requestOrderId: string;
+  posOrderId: string;
+  status: string;
+  createdAt: string;
+  updatedAt: string;
+  reasons: StuckReason[];
+  undelivered: Array<{
+    requestId: string;
+    orderStatus: string;
+    deliveryStatus: string;
+    attempts: number;
+  }>;
+}
+
+export interface StuckReport {
+  olderThanMs: number;
+  scanned: number;
+  truncated: boolean;
+  orders: StuckOrder[];
+}
+
+export interface RedeliverResult {
+  requestOrderId: string;
+  requestId: string;
+  orderStatus: string;
+  deliveryStatus: string;
+  /** false when the notification was already queued: its outbox message was published again, nothing else. */
+  requeued: boolean;
+}
+
+/**
+ * Everything that changes or reads an order: D-Store's createOrder and pushOrderChange, the POS lifecycle events, the
+ * inquiry, and the operator's bus API. Each change is one compare-and-set on the order's KV entry; what must follow
+ * (forwarding to the POS, queuing a notification) is published after the write and is idempotent, so a retry after
+ * any crash completes it.
+ */
+@Injectable()
+export class OrdersService {
+  private readonly serial = new KeyedSerializer();
+
+  constructor(
+    private readonly store: OrderStore,
+    private readonly events: OrderEvents,
+    private readonly metrics: OrderMetrics,
+    private readonly logger: JsonLogger,
+    @Inject(CLOCK) private readonly clock: Clock,
+    @Inject(DELIVERY_POLICY) private readonly policy: DeliveryPolicy,
+    @Inject(ORDER_RECONCILIATION_CONFIG) private readonly config: OrderReconciliationConfig,
+  ) {}
+
+  /**
+   * Stores a new order (idempotent on requestOrderId), then forwards it to the POS. Resolves only once both are
+   * durable; a repeat with the same content forwards again (de-duplicated) and succeeds, other content is a conflict.
+   */
+  async createOrder(request: CreateOrderRequest): Promise<OrderRecord> {
+    const candidate = newOrderRecord(request, this.clock.now());
+    const stored = await this.store.create(candidate);
+    const order = stored.created ? candidate : stored.existing;
+    if (!stored.created && order.fingerprint !== candidate.fingerprint) {
+      throw new OrderConflictError(
+        `requestOrderId ${clip(request.requestOrderId)} was already used for an order with different content`,
+        { field: 'requestOrderId' },
+      );
+    }
+    if (stored.created) this.metrics.statusChanges.inc({ status: order.status, source: 'dstore' });
+    await this.events.created(order);
+    return order;
+  }
+
+  /**
+   * Applies D-Store's channel change through the journey. Idempotent on requestId (scoped to the order): a repeat
+   * gets the first answer again. Without a requestId a repeat is a journey duplicate, equally harmless.
+   */
+  async pushOrderChange(
+    request: PushOrderChangeRequest,
+  ): Promise<{ outcome: PushOutcome; order: OrderRecord }> {
+    const now = this.clock.now();
+    let outcome = 'DUPLICATE' as PushOutcome;
+    let reason: OrderJourneyRefusal | undefined;
+    let repeat = false;
+    const { value } = await this.store.update(request.requestOrderId, (current) => {
+      if (!current) throw new OrderNotFoundError(request.requestOrderId);
+      repeat = false;
+      reason = undefined;
+      const prior =
+        request.requestId === undefined
+          ? undefined
+          : current.pushes.find((p) => p.requestId === request.requestId);
+      if (prior) {
+        if (prior.orderStatus !== request.orderStatus)
+          throw new OrderConflictError(
+            `requestId ${clip(request.requestId!)} was already used for ${prior.orderStatus} on this order`,
+            { field: 'requestId' },
+          );
+        repeat = true;
+        outcome = prior.outcome;
+        if (prior.outcome === 'REFUSED') reason = refusalOf(current, request.requestId!);
+        return undefined;
+      }
+      const applied = applyReport(current, {
+        reported: request.orderStatus,
+        source: 'dstore',
+        now,
+        ...(request.requestId === undefined ? {} : { ref: request.requestId }),
+      });
+      outcome = applied.outcome === 'ADVANCED' ? 'APPLIED' : applied.outcome;
+      if (applied.outcome === 'REFUSED') reason = applied.reason;
+      let next = applied.order;
+      if (request.requestId !== undefined)
+        next = withPush(next, {
+          requestId: request.requestId,
+          orderStatus: request.orderStatus,
+          outcome,
+          atMs: now,
+        });
+      return next === current ? undefined : next;
+    });
+    const order = value!;
+    if (!repeat) this.count('dstore', outcome, request.orderStatus, reason);
+    if (outcome === 'APPLIED') {
+      // Also on a repeat: the first attempt may have crashed between the write and the publish.
+      await this.events.channelChanged(
+        order,
+        request.orderStatus,
+        now,
+        request.requestId,
+        request.extendInfo,
+      );
+    }
+    if (outcome === 'REFUSED') {
+      throw new OrderRefusedError(
+        reason ?? 'FROM_FINAL',
+        `order ${clip(request.requestOrderId)} is ${order.status}; ${request.orderStatus} cannot follow (${reason === 'REGRESSION' ? 'a regression' : 'the order is final'})`,
+      );
+    }
+    return { outcome, order };
+  }
+
+  async inquire(requestOrderId: string): Promise<OrderRecord> {
+    const stored = await this.store.get(requestOrderId);
+    if (!stored) throw new OrderNotFoundError(requestOrderId);
+    return stored.order;
+  }
+
+  /**
+   * Applies one POS lifecycle event. A redelivered event (same eventId, or same stream sequence without one) and a
+   * repeated status are duplicates; a regression is refused and recorded, never overwriting the newer state. Every
+   * notification not yet settled gets its outbox message (again), which covers a crash right after the write.
+   */
+  applyLifecycleEvent(
+    kind: PosLifecycleKind,
+    event: OrderLifecycleEvent,
+    streamSequence: number,
+  ): Promise<LifecycleResult> {
+    return this.serial.run(event.requestOrderId, () =>
+      this.applyInOrder(kind, event, streamSequence),
+    );
+  }
+
+  private async applyInOrder(
+    kind: PosLifecycleKind,
+    event: OrderLifecycleEvent,
+    streamSequence: number,
+  ): Promise<LifecycleResult> {
+    const reported = POS_LIFECYCLE_KINDS[kind];
+    const ref = event.eventId ?? `seq:${streamSequence}`;
+    const now = this.clock.now();
+    let result = 'duplicate' as LifecycleResult;
+    let reason: OrderJourneyRefusal | undefined;
+    const { value } = await this.store.update(event.requestOrderId, (current) => {
+      if (!current) throw new OrderNotFoundError(event.requestOrderId);
+      reason = undefined;
+      if (current.eventRefs.includes(ref)) {
+        result = 'duplicate';
+        return undefined;
+      }
+      const applied = applyReport(current, {
+        reported,
+        source: 'pos',
+        now,
+        ref,
+        ...(event.extendInfo === undefined ? {} : { extendInfo: event.extendInfo }),
+      });
+      if (applied.outcome === 'DUPLICATE') {
+        result = 'duplicate';
+        return undefined;
+      }
+      result = applied.outcome === 'ADVANCED' ? 'applied' : 'refused';
+      if (applied.outcome === 'REFUSED') reason = applied.reason;
+      return withEventRef(applied.order, ref);
+    });
+    const order = value!;
+    this.count(
+      'pos',
+      result === 'applied' ? 'APPLIED' : result === 'refused' ? 'REFUSED' : 'DUPLICATE',
+      reported,
+      reason,
+    );
+    if (result === 'refused') {
+      this.logger.event('warn', 'refused a POS status change', {
+        kind,
+        reported,
+        current: order.status,
+        reason,
+        ref,
+      });
+    }
+    for (const notification of order.notifications) {
+      if (!isSettled(notification)) await this.events.notify(order, notification);
+    }
+    return result;
+  }
+
+  async get(requestOrderId: string): Promise<OrderView> {
+    return orderView(await this.inquire(requestOrderId));
+  }
+
+  async stuck(olderThanMs = this.config.STUCK_AFTER_MS, limit = 100): Promise<StuckReport> {
+    const now = this.clock.now();
+    const found: Array<{ order: OrderRecord; reasons: StuckReason[] }> = [];
+    const scanned = await this.store.scan((order) => {
+      const reasons = stuckReasons(order, now, olderThanMs);
+      if (reasons.length > 0) found.push({ order, reasons });
+    });
+    found.sort((a, b) => a.order.createdAtMs - b.order.createdAtMs);
+    return {
+      olderThanMs,
+      scanned,
+      truncated: found.length > limit,
+      orders: found.slice(0, limit).map(({ order, reasons }) => ({
+        requestOrderId: order.requestOrderId,
+        posOrderId: order.posOrderId,
+        status: order.status,
+        createdAt: new Date(order.createdAtMs).toISOString(),
+        updatedAt: new Date(order.updatedAtMs).toISOString(),
+        reasons,
+        undelivered: order.notifications
+          .filter((n) => n.skipped === undefined && n.delivery.status !== 'delivered')
+          .map((n) => ({
+            requestId: n.requestId,
+            orderStatus: n.orderStatus,
+            deliveryStatus: n.delivery.status,
+            attempts: n.delivery.attempts,
+          })),
+      })),
+    };
+  }
+
+  /**
+   * Starts a new round of delivery for a notification that ended failed_final or dead_letter (by default the
+   * latest such one). Refused when D-Store already got a later status of the same order: delivering the older one
+   * now would move D-Store backwards. A notification still queued only gets its outbox message again.
+   */
+  async redeliver(requestOrderId: string, requestId?: string): Promise<RedeliverResult> {
+    const now = this.clock.now();
+    let requeued = false;
+    let chosen: NotificationRecord | undefined;
+    const { value } = await this.store.update(requestOrderId, (current) => {
+      if (!current) throw new OrderNotFoundError(requestOrderId);
+      requeued = false;
+      const target = pickForRedelivery(current, requestId);
+      chosen = target;
+      if (target.delivery.status === 'pending' || target.delivery.status === 'retrying')
+        return undefined;
+      const transition = deliveryTransition(
+        target.delivery,
+        { type: 'REDELIVER', now },
+        this.policy,
+      );
+      if (!transition.ok)
+        throw new NotRedeliverableError(
+          `notification ${target.requestId} is ${target.delivery.status}: ${transition.reason}`,
+        );
+      requeued = true;
+      return withNotification(current, target.requestId, (n) => ({
+        ...n,
+        leaseUntilMs: undefined,
+        delivery: transition.state,
+      }));
+    });
+    const order = value!;
+    const notification = order.notifications.find((n) => n.requestId === chosen!.requestId)!;
+    if (requeued) {
+      this.metrics.redeliveries.inc();
+      this.logger.event('info', 'notification redelivered by an operator', {
+        requestId: notification.requestId,
+        orderStatus: notification.orderStatus,
+        redeliveries: notification.delivery.redeliveries,
+      });
+    }
+    await this.events.notify(order, notification);
+    return {
+      requestOrderId: order.requestOrderId,
+      requestId: notification.requestId,
+      orderStatus: notification.orderStatus,
+      deliveryStatus: notification.delivery.status,
+      requeued,
+    };
+  }
+
+  private count(
+    source: 'dstore' | 'pos',
+    outcome: PushOutcome,
+    status: string,
+    reason?: OrderJourneyRefusal,
+  ): void {
+    if (outcome === 'APPLIED') this.metrics.statusChanges.inc({ status, source });
+    if (outcome === 'REFUSED')
+      this.metrics.refusedTransitions.inc({ source, reason: reason ?? 'FROM_FINAL' });
+  }
+}
+
+function refusalOf(order: OrderRecord, ref: string): OrderJourneyRefusal | undefined {
+  for (let i = order.refused.length - 1; i >= 0; i--) {
+    if (order.refused[i].ref === ref) return order.refused[i].reason;
+  }
+  return undefined;
+}
+
+function pickForRedelivery(order: OrderRecord, requestId?: string): NotificationRecord {
+  const failed = (n: NotificationRecord) =>
+    n.skipped === undefined &&
+    (n.delivery.status === 'failed_final' || n.delivery.status === 'dead_letter');
+  const target =
+    requestId === undefined
+      ? [...order.notifications].reverse().find(failed)
+      : order.notifications.find((n) => n.requestId === requestId);
+  if (!target) {
+    if (requestId !== undefined)
+      throw new NotificationNotFoundError(order.requestOrderId, requestId);
+    throw new NotRedeliverableError(
+      `order ${clip(order.requestOrderId)} has no failed or dead-lettered notification`,
+    );
+  }
+  if (target.skipped)
+    throw new NotRedeliverableError(
+      `notification ${target.requestId} was skipped: ${target.skipped.reason}`,
+    );
+  if (target.delivery.status === 'delivered')
+    throw new NotRedeliverableError(`notification ${target.requestId} was already delivered`);
+  const later = order.notifications.find(
+    (n) => n.seq > target.seq && n.delivery.status === 'delivered',
+  );
+  if (later && failed(target))
+    throw new SupersededError(
+      `D-Store already has the later status ${later.orderStatus} (${later.requestId}); sending ${target.orderStatus} now would move it backwards`,
+      { laterRequestId: later.requestId },
+    );
+  return target;
+}
