@@ -22,13 +22,12 @@ export interface PlanContext {
   host?: string;
 }
 
-/** Key material the stack makes itself; the Antom and Adyen simulators keep theirs in .tillbus/keys/<sim>. */
+/**
+ * Key material the stack makes itself. The Antom, Adyen and D-Store simulators generate theirs (both sides' pairs)
+ * into .tillbus/keys/<simulator> on first start, and the services are pointed at those files.
+ */
 export function demoKeySpecs(): KeySpec[] {
   return [
-    // Our key on the D-Store edge: order-reconciliation signs its answers and notifyOrderChange with it.
-    { name: 'pos-edge', kind: 'rsa' },
-    // D-Store's key: the D-Store simulator signs with it, order-reconciliation verifies.
-    { name: 'dstore', kind: 'rsa' },
     // intella's key pair: the simulator decrypts with the private half, easycard-session encrypts to the public.
     { name: 'intella', kind: 'rsa' },
     { name: 'intella-trade-password', kind: 'password', length: 20 },
@@ -147,6 +146,31 @@ export function buildPlan(ctx: PlanContext): StackPlan {
     ),
     simulator(
       ctx,
+      'dstore',
+      [
+        '--host',
+        host,
+        '--port',
+        String(config.ports.dstore),
+        '--pos-url',
+        `http://${host}:${config.ports.orderReconciliation.http}`,
+        '--client-id',
+        config.dstore.clientId,
+        '--pos-client-id',
+        config.dstore.posClientId,
+        '--keys-dir',
+        simKeysDir(ctx, 'dstore'),
+      ],
+      {
+        phase: 0,
+        ready: {
+          port: config.ports.dstore,
+          file: join(simKeysDir(ctx, 'dstore'), 'pos-public.pem'),
+        },
+      },
+    ),
+    simulator(
+      ctx,
       'intella',
       ['--config', intellaConfig, '--private-key-file', fileOf('intella')],
       {
@@ -167,7 +191,6 @@ export function buildPlan(ctx: PlanContext): StackPlan {
     LOG_LEVEL: 'info',
     // A short grace keeps Ctrl-C quick; in-flight work still finishes or is handed over through JetStream.
     SHUTDOWN_GRACE_MS: '10000',
-    ...config.services[name],
   });
   processes.push(
     service(
@@ -176,6 +199,8 @@ export function buildPlan(ctx: PlanContext): StackPlan {
       {
         ...common('device-health', config.ports.deviceHealth.ops),
         TERMINALS_FILE: registries.merged,
+        // The simulators' URLs and keys are written afresh at every start: the file wins over KV.
+        TERMINALS_FILE_MODE: 'overwrite',
         ADYEN_TERMINAL_CA_FILE: join(simKeysDir(ctx, 'adyen-fleet'), 'cert.pem'),
       },
       opsUrl(config.ports.deviceHealth.ops),
@@ -188,8 +213,8 @@ export function buildPlan(ctx: PlanContext): StackPlan {
         HTTP_PORT: String(config.ports.orderReconciliation.http),
         HTTP_HOST: host,
         DSTORE_CLIENT_IDS: config.dstore.clientId,
-        DSTORE_PUBLIC_KEY_REF: ref('dstore', 'publicFile'),
-        POS_PRIVATE_KEY_REF: ref('pos-edge'),
+        DSTORE_PUBLIC_KEY_REF: `file:${join(simKeysDir(ctx, 'dstore'), 'dstore-public.pem')}`,
+        POS_PRIVATE_KEY_REF: `file:${join(simKeysDir(ctx, 'dstore'), 'pos-private.pem')}`,
         POS_CLIENT_ID: config.dstore.posClientId,
         DSTORE_BASE_URL: `http://${host}:${config.ports.dstore}`,
       },
@@ -242,7 +267,14 @@ export function buildPlan(ctx: PlanContext): StackPlan {
     ),
   );
 
-  for (const p of processes) Object.assign(p.env, ctx.extraEnv?.[p.name] ?? {});
+  // The demo file's service settings win over the wiring above, and a test's over both.
+  for (const p of processes) {
+    Object.assign(
+      p.env,
+      config.services[p.name as ServiceName] ?? {},
+      ctx.extraEnv?.[p.name] ?? {},
+    );
+  }
 
   return {
     processes,

@@ -2,7 +2,7 @@
 
 export interface Column<T> {
   header: string;
-  value: (row: T) => string | number | boolean | null | undefined;
+  value: (row: T) => string | number | boolean | readonly string[] | null | undefined;
   /** Right-align (numbers). */
   right?: boolean;
 }

@@ -1,0 +1,201 @@
+import { SUBJECTS } from '@tillbus/messaging';
+import { EASYCARD_SESSION_STATES, type Outcome } from '@tillbus/result-codes';
+import type { CommandSpec } from '../cli';
+import { UsageError } from '../errors';
+import { block, duration, relative, table } from '../format';
+import { hintNotFound, parseCount } from './orders';
+
+/** A reader's session as easycard-session shows it (apps/easycard-session/src/sessions/session-record.ts). */
+export interface SessionView {
+  deviceId: string;
+  mchId: string;
+  state: string;
+  usable: boolean;
+  signedAt: string | null;
+  expiresAt: string | null;
+  secondsUntilExpiry: number | null;
+  reader: { deviceID: string | null; newDeviceId: string | null; dongleDeviceId: string | null };
+  hasKey: boolean;
+  inFlight: 'signon' | 'settlement' | null;
+  failure: {
+    operation: string;
+    outcome: Outcome;
+    reason: string;
+    at: string;
+    retryAt: string | null;
+    needsOperator: boolean;
+  } | null;
+  settlement: {
+    lastSettledAt: string | null;
+    lastAttempt: { at: string; day: string; outcome: Outcome; reason: string } | null;
+    nextAttemptAt: string | null;
+  };
+  signOns: number;
+  renewals: number;
+  source: string;
+  registeredAt: string;
+  updatedAt: string;
+}
+
+export interface SignOnReply {
+  deviceId: string;
+  attempted: boolean;
+  outcome: string | null;
+  reason: string | null;
+  session: SessionView;
+}
+
+const NOT_FOUND_HINT = '`tillbus easycard sessions` lists the readers easycard-session knows';
+
+export const EASYCARD_COMMANDS: CommandSpec[] = [
+  {
+    group: 'easycard',
+    verb: 'sessions',
+    args: [],
+    options: {
+      state: {
+        type: 'string',
+        description: `only this state: ${EASYCARD_SESSION_STATES.join(', ')}`,
+      },
+      merchant: { type: 'string', description: 'only this MchId' },
+      limit: { type: 'string', description: 'at most this many (default 1000)' },
+    },
+    summary: 'every EasyCard reader: signed on or not, until when, what failed',
+    run: async (ctx, { options }) => {
+      const payload: Record<string, unknown> = {};
+      if (typeof options.state === 'string') {
+        if (!(EASYCARD_SESSION_STATES as readonly string[]).includes(options.state)) {
+          throw new UsageError(`--state must be one of ${EASYCARD_SESSION_STATES.join(', ')}`);
+        }
+        payload.state = options.state;
+      }
+      if (typeof options.merchant === 'string') payload.mchId = options.merchant;
+      if (typeof options.limit === 'string')
+        payload.limit = parseCount(options.limit, '--limit', 1, 10_000);
+      const reply = await ctx.bus.request<{ sessions: SessionView[]; total: number }>(
+        SUBJECTS.easycard.sessionList,
+        payload,
+      );
+      const now = ctx.now();
+      const usable = reply.sessions.filter((s) => s.usable).length;
+      const text = [
+        table(reply.sessions, [
+          { header: 'READER', value: (s) => s.deviceId },
+          { header: 'MERCHANT', value: (s) => s.mchId },
+          { header: 'STATE', value: (s) => s.state },
+          { header: 'USABLE', value: (s) => (s.usable ? 'yes' : 'NO') },
+          { header: 'EXPIRES', value: (s) => expiryText(s, now) },
+          { header: 'RENEWALS', value: (s) => s.renewals, right: true },
+          { header: 'PROBLEM', value: (s) => problemText(s, now) },
+        ]),
+        '',
+        `${usable} of ${reply.total} readers usable${reply.total > reply.sessions.length ? ` (${reply.sessions.length} shown)` : ''}`,
+      ].join('\n');
+      return { data: reply, text };
+    },
+  },
+  {
+    group: 'easycard',
+    verb: 'session',
+    args: ['deviceId'],
+    summary: "one reader's session: state, expiry, last failure, settlement (never the key)",
+    run: async (ctx, { args }) => {
+      const session = await ctx.bus
+        .request<SessionView>(SUBJECTS.easycard.sessionGet, { deviceId: args.deviceId })
+        .catch(hintNotFound(NOT_FOUND_HINT));
+      return { data: session, text: sessionText(session, ctx.now()) };
+    },
+  },
+  {
+    group: 'easycard',
+    verb: 'signon',
+    args: ['deviceId'],
+    options: {
+      force: {
+        type: 'boolean',
+        description:
+          'sign on even when the reader holds a valid sign-on that is not due for renewal',
+      },
+    },
+    summary: 'sign a reader on now (SignOn to intella), and show the session after it',
+    run: async (ctx, { args, options }) => {
+      // A SignOn may retry inside (the intella Retry rule): give it more than one request's time.
+      const reply = await ctx.bus
+        .request<SignOnReply>(
+          SUBJECTS.easycard.signon,
+          { deviceId: args.deviceId, ...(options.force === true ? { force: true } : {}) },
+          Math.max(ctx.bus.options.timeoutMs, 60_000),
+        )
+        .catch(hintNotFound(NOT_FOUND_HINT));
+      const headline = !reply.attempted
+        ? `${reply.deviceId} is signed on and not due for renewal; nothing sent (--force signs on anyway)`
+        : reply.outcome === 'SUCCESS'
+          ? `${reply.deviceId} signed on`
+          : `${reply.deviceId}: SignOn ${reply.outcome ?? 'failed'}${reply.reason ? ` (${reply.reason})` : ''}`;
+      const text = `${headline}\n\n${sessionText(reply.session, ctx.now())}`;
+      const failed = reply.attempted && reply.outcome !== null && reply.outcome !== 'SUCCESS';
+      return {
+        data: reply,
+        text,
+        failure: failed
+          ? {
+              code: reply.reason ?? reply.outcome ?? 'SIGNON_FAILED',
+              message: `SignOn of ${reply.deviceId} did not succeed`,
+            }
+          : undefined,
+      };
+    },
+  },
+];
+
+/** From the service's own clock (secondsUntilExpiry), which may run faster than ours in a demo or a test. */
+function expiryText(s: SessionView, now: number): string {
+  if (s.secondsUntilExpiry !== null) {
+    return s.secondsUntilExpiry > 0
+      ? `in ${duration(s.secondsUntilExpiry * 1000)}`
+      : `${duration(-s.secondsUntilExpiry * 1000)} ago`;
+  }
+  return s.expiresAt ? relative(s.expiresAt, now) : '-';
+}
+
+function problemText(s: SessionView, now: number): string {
+  if (s.inFlight) return `${s.inFlight} in progress`;
+  if (!s.failure) return '';
+  const retry = s.failure.needsOperator
+    ? 'needs an operator'
+    : s.failure.retryAt
+      ? `retry ${relative(s.failure.retryAt, now)}`
+      : '';
+  return `${s.failure.operation} ${s.failure.reason}${retry ? `, ${retry}` : ''}`;
+}
+
+function sessionText(s: SessionView, now: number): string {
+  return block([
+    ['reader', s.deviceId],
+    ['merchant', s.mchId],
+    ['state', `${s.state}${s.usable ? ' (usable)' : ' (NOT usable)'}`],
+    ['signed on', s.signedAt ? `${s.signedAt} (${relative(s.signedAt, now)})` : '-'],
+    ['expires', s.expiresAt ? `${s.expiresAt} (${expiryText(s, now)})` : '-'],
+    ['sign-ons', `${s.signOns} (${s.renewals} renewals)`],
+    [
+      'reader ids',
+      [s.reader.deviceID, s.reader.newDeviceId, s.reader.dongleDeviceId]
+        .filter(Boolean)
+        .join(' / ') || '-',
+    ],
+    [
+      'session key',
+      s.hasKey ? 'held, encrypted at rest (released only on tillbus.easycard.session.key)' : 'none',
+    ],
+    ['in progress', s.inFlight ?? '-'],
+    ['last failure', s.failure ? problemText(s, now) : '-'],
+    [
+      'settlement',
+      s.settlement.lastSettledAt
+        ? `last ${relative(s.settlement.lastSettledAt, now)}`
+        : s.settlement.lastAttempt
+          ? `last attempt ${s.settlement.lastAttempt.outcome} ${s.settlement.lastAttempt.reason}`
+          : 'none yet',
+    ],
+  ]);
+}

@@ -1,0 +1,245 @@
+import { SUBJECTS } from '@tillbus/messaging';
+import type { DeliveryFailure } from '@tillbus/result-codes';
+import type { CommandSpec } from '../cli';
+import { CliError, UsageError } from '../errors';
+import { block, duration, money, relative, table } from '../format';
+
+/** `tillbus.order-reconciliation.get` answers this (apps/order-reconciliation/src/orders/order-view.ts). */
+export interface OrderView {
+  requestOrderId: string;
+  posOrderId: string;
+  status: string;
+  final: boolean;
+  createdAt: string;
+  updatedAt: string;
+  order: {
+    orderChannel: string;
+    serviceType: string;
+    posStoreId: string;
+    channelOrderId: string;
+    orderAmount: { value: number; currency: string };
+  };
+  history: { status: string; source: string; at: string; ref?: string }[];
+  refused: { reported: string; current: string; reason: string; source: string; at: string }[];
+  notifications: {
+    requestId: string;
+    seq: number;
+    orderStatus: string;
+    deliveryStatus: string;
+    attempts: number;
+    redeliveries: number;
+    nextAttemptAt?: string;
+    lastFailure?: DeliveryFailure;
+  }[];
+}
+
+export interface StuckReport {
+  olderThanMs: number;
+  scanned: number;
+  truncated: boolean;
+  orders: {
+    requestOrderId: string;
+    posOrderId: string;
+    status: string;
+    createdAt: string;
+    updatedAt: string;
+    reasons: string[];
+    undelivered: {
+      requestId: string;
+      orderStatus: string;
+      deliveryStatus: string;
+      attempts: number;
+    }[];
+  }[];
+}
+
+export interface RedeliverResult {
+  requestOrderId: string;
+  requestId: string;
+  orderStatus: string;
+  deliveryStatus: string;
+  requeued: boolean;
+}
+
+const NOT_FOUND_HINT =
+  '`tillbus orders stuck` lists orders that need a look; D-Store order ids look like the requestOrderId of createOrder';
+
+export const ORDER_COMMANDS: CommandSpec[] = [
+  {
+    group: 'orders',
+    verb: 'get',
+    args: ['requestOrderId'],
+    summary: 'one D-Store order: status, history, refused changes, notifications to D-Store',
+    run: async (ctx, { args }) => {
+      const order = await ctx.bus
+        .request<OrderView>(SUBJECTS.orderReconciliation.get, {
+          requestOrderId: args.requestOrderId,
+        })
+        .catch(hintNotFound(NOT_FOUND_HINT));
+      const now = ctx.now();
+      const text = [
+        block([
+          ['order', order.requestOrderId],
+          ['pos order', order.posOrderId],
+          ['status', `${order.status}${order.final ? ' (final)' : ''}`],
+          [
+            'channel',
+            `${order.order.orderChannel} ${order.order.serviceType}, store ${order.order.posStoreId}`,
+          ],
+          ['amount', money(order.order.orderAmount.value, order.order.orderAmount.currency)],
+          ['created', `${order.createdAt} (${relative(order.createdAt, now)})`],
+          ['updated', `${order.updatedAt} (${relative(order.updatedAt, now)})`],
+        ]),
+        '',
+        'history:',
+        table(order.history, [
+          { header: 'AT', value: (h) => h.at },
+          { header: 'STATUS', value: (h) => h.status },
+          { header: 'FROM', value: (h) => h.source },
+          { header: 'REF', value: (h) => h.ref },
+        ]),
+        ...(order.refused.length > 0
+          ? [
+              '',
+              'refused (the order kept its newer status):',
+              table(order.refused, [
+                { header: 'AT', value: (r) => r.at },
+                { header: 'REPORTED', value: (r) => r.reported },
+                { header: 'KEPT', value: (r) => r.current },
+                { header: 'WHY', value: (r) => r.reason },
+              ]),
+            ]
+          : []),
+        '',
+        'notifications to D-Store (notifyOrderChange):',
+        order.notifications.length === 0
+          ? '  none yet'
+          : table(order.notifications, [
+              { header: '#', value: (n) => n.seq, right: true },
+              { header: 'STATUS', value: (n) => n.orderStatus },
+              { header: 'DELIVERY', value: (n) => n.deliveryStatus },
+              { header: 'ATTEMPTS', value: (n) => n.attempts, right: true },
+              {
+                header: 'NEXT',
+                value: (n) => (n.nextAttemptAt ? relative(n.nextAttemptAt, now) : ''),
+              },
+              { header: 'LAST FAILURE', value: (n) => failureText(n.lastFailure) },
+              { header: 'REQUEST ID', value: (n) => n.requestId },
+            ]),
+      ].join('\n');
+      return { data: order, text };
+    },
+  },
+  {
+    group: 'orders',
+    verb: 'stuck',
+    args: [],
+    options: {
+      'older-than': {
+        type: 'string',
+        description:
+          'count non-final orders created this long ago as stuck: 90s, 15m, 2h (default: the service setting)',
+      },
+      limit: { type: 'string', description: 'at most this many orders (default 100)' },
+    },
+    summary: 'orders that are not final after a while, or whose notification D-Store has not got',
+    run: async (ctx, { options }) => {
+      const payload: Record<string, number> = {};
+      if (typeof options['older-than'] === 'string')
+        payload.olderThanMs = parseDuration(options['older-than'], '--older-than');
+      if (typeof options.limit === 'string')
+        payload.limit = parseCount(options.limit, '--limit', 1, 1000);
+      const report = await ctx.bus.request<StuckReport>(
+        SUBJECTS.orderReconciliation.stuck,
+        payload,
+      );
+      const now = ctx.now();
+      const heading = `${report.orders.length} stuck of ${report.scanned} orders (not final after ${duration(report.olderThanMs)}, or undelivered)${report.truncated ? '; more not shown (--limit)' : ''}`;
+      const text =
+        report.orders.length === 0
+          ? `${heading}\nnothing stuck`
+          : [
+              heading,
+              table(report.orders, [
+                { header: 'ORDER', value: (o) => o.requestOrderId },
+                { header: 'STATUS', value: (o) => o.status },
+                { header: 'WHY', value: (o) => o.reasons },
+                { header: 'CREATED', value: (o) => relative(o.createdAt, now) },
+                {
+                  header: 'UNDELIVERED',
+                  value: (o) =>
+                    o.undelivered.map(
+                      (u) => `${u.orderStatus} ${u.deliveryStatus} (${u.attempts} attempts)`,
+                    ),
+                },
+              ]),
+              '',
+              'redeliver a dead-lettered notification: tillbus orders redeliver <order>',
+            ].join('\n');
+      return { data: report, text };
+    },
+  },
+  {
+    group: 'orders',
+    verb: 'redeliver',
+    args: ['requestOrderId'],
+    options: {
+      'request-id': {
+        type: 'string',
+        description:
+          "which notification (default: the order's latest dead-lettered or finally failed one)",
+      },
+    },
+    summary: 'send a dead-lettered notifyOrderChange to D-Store again',
+    run: async (ctx, { args, options }) => {
+      const result = await ctx.bus
+        .request<RedeliverResult>(SUBJECTS.orderReconciliation.redeliver, {
+          requestOrderId: args.requestOrderId,
+          ...(typeof options['request-id'] === 'string'
+            ? { requestId: options['request-id'] }
+            : {}),
+        })
+        .catch(hintNotFound(NOT_FOUND_HINT));
+      const text = result.requeued
+        ? `notification ${result.requestId} (${result.orderStatus}) queued again: ${result.deliveryStatus}. \`tillbus orders get ${result.requestOrderId}\` shows its delivery.`
+        : `notification ${result.requestId} (${result.orderStatus}) was already queued (${result.deliveryStatus}); its delivery was nudged.`;
+      return { data: result, text };
+    },
+  },
+];
+
+function failureText(failure: OrderView['notifications'][number]['lastFailure']): string {
+  if (!failure) return '';
+  return failure.cause === 'ANSWER'
+    ? `D-Store answered ${failure.resultStatus ?? '?'} ${failure.resultCode ?? ''}`.trim()
+    : failure.cause;
+}
+
+/** Adds a hint to a NOT_FOUND answer. */
+export function hintNotFound(hint: string) {
+  return (error: unknown): never => {
+    if (error instanceof CliError && error.code === 'NOT_FOUND') {
+      throw new CliError(error.code, error.message, error.exitCode, hint, error.details);
+    }
+    throw error;
+  };
+}
+
+/** 1500ms, 90s, 15m, 2h, 3d, or bare milliseconds. */
+export function parseDuration(text: string, option: string): number {
+  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$/.exec(text.trim());
+  if (!match)
+    throw new UsageError(`${option} must be a duration such as 1500ms, 90s, 15m, 2h or 3d`);
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[match[2] ?? 'ms']!;
+  const ms = Math.round(Number(match[1]) * unit);
+  if (ms > 365 * 86_400_000) throw new UsageError(`${option} must be at most 365d`);
+  return ms;
+}
+
+export function parseCount(text: string, option: string, min: number, max: number): number {
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || n < min || n > max) {
+    throw new UsageError(`${option} must be a whole number from ${min} to ${max}`);
+  }
+  return n;
+}
