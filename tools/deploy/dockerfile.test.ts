@@ -1,0 +1,148 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { DEPLOY, ROOT, SERVICES } from './manifests';
+
+interface Instruction {
+  keyword: string;
+  args: string;
+}
+interface Stage {
+  from: string;
+  name: string;
+  instructions: Instruction[];
+}
+
+/** Dockerfile instructions by stage (continuation lines joined, comments dropped). */
+function parseDockerfile(text: string): { args: Record<string, string>; stages: Stage[] } {
+  const lines = text
+    .replace(/\\\n/g, ' ')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith('#'));
+  const args: Record<string, string> = {};
+  const stages: Stage[] = [];
+  for (const line of lines) {
+    const [keyword, ...rest] = line.split(/\s+/);
+    const instruction = { keyword: keyword.toUpperCase(), args: rest.join(' ') };
+    if (instruction.keyword === 'FROM') {
+      const [from, as, name] = rest;
+      expect(as?.toUpperCase()).toBe('AS');
+      stages.push({ from, name, instructions: [] });
+    } else if (stages.length === 0 && instruction.keyword === 'ARG') {
+      const [key, value] = instruction.args.split('=');
+      args[key] = value;
+    } else {
+      stages[stages.length - 1].instructions.push(instruction);
+    }
+  }
+  return { args, stages };
+}
+
+const dockerfile = (svc: string) => join(DEPLOY, 'docker', svc, 'Dockerfile');
+const read = (svc: string) => readFileSync(dockerfile(svc), 'utf8');
+
+/** The UID the Kubernetes manifests run every container as. */
+function manifestUid(svc: string): number {
+  const deployment = parse(
+    readFileSync(join(DEPLOY, 'k8s/base', svc, 'deployment.yaml'), 'utf8'),
+  ) as { spec: { template: { spec: { securityContext: { runAsUser: number } } } } };
+  return deployment.spec.template.spec.securityContext.runAsUser;
+}
+
+describe.each(SERVICES)('the %s image', (svc) => {
+  const { args, stages } = parseDockerfile(read(svc));
+  const stage = (name: string) => {
+    const found = stages.find((s) => s.name === name);
+    if (!found) throw new Error(`${svc}: no stage ${name}`);
+    return found;
+  };
+  const runs = (name: string) =>
+    stage(name)
+      .instructions.filter((i) => i.keyword === 'RUN')
+      .map((i) => i.args);
+
+  it('is multi-stage on a Node LTS slim base pinned by version', () => {
+    expect(stages.map((s) => s.name)).toEqual(['build', 'deps', 'runtime']);
+    for (const s of stages) expect(s.from).toBe('${NODE_IMAGE}');
+    const match = /^node:(\d+)\.\d+\.\d+-(bookworm|trixie)-slim$/.exec(args.NODE_IMAGE ?? '');
+    expect(match, `NODE_IMAGE=${args.NODE_IMAGE}`).not.toBeNull();
+    const major = Number(match![1]);
+    // LTS lines are the even majors; the runtime dependencies need Node >= 22.
+    expect(major % 2).toBe(0);
+    expect(major).toBeGreaterThanOrEqual(22);
+  });
+
+  it('builds the service and assembles the image with tools/deploy/assemble.mjs', () => {
+    expect(runs('build')).toEqual(
+      expect.arrayContaining([
+        `npx nx run-many -t build -p @tillbus/${svc} --output-style=static`,
+        `node tools/deploy/assemble.mjs ${svc} /out`,
+      ]),
+    );
+    expect(existsSync(join(ROOT, 'tools/deploy/assemble.mjs'))).toBe(true);
+  });
+
+  it('installs production dependencies only, from the pruned lockfile', () => {
+    expect(stage('deps').instructions).toContainEqual({
+      keyword: 'COPY',
+      args: '--from=build /out/manifest/ ./',
+    });
+    expect(runs('deps').join(' ')).toMatch(/npm ci --omit=dev --ignore-scripts/);
+  });
+
+  it('runs as a non-root user, with no package manager or build tool in the final stage', () => {
+    const runtime = stage('runtime');
+    const user = runtime.instructions.filter((i) => i.keyword === 'USER').map((i) => i.args);
+    expect(user).toEqual([`${manifestUid(svc)}:${manifestUid(svc)}`]);
+    expect(manifestUid(svc)).toBeGreaterThan(0);
+    const [cleanup] = runs('runtime');
+    for (const tool of ['npm', 'npx', 'corepack', 'yarn']) {
+      expect(cleanup).toContain(`/usr/local/bin/${tool}`);
+    }
+    expect(cleanup).toContain('rm -rf /usr/local/lib/node_modules');
+    expect(runs('runtime')).toHaveLength(1);
+    const copies = runtime.instructions.filter((i) => i.keyword === 'COPY').map((i) => i.args);
+    expect(copies).toEqual([
+      '--from=deps /app/package.json /app/package-lock.json ./',
+      '--from=deps /app/node_modules ./node_modules',
+      '--from=build /out/app/ ./',
+    ]);
+    expect(runtime.instructions).toContainEqual({
+      keyword: 'ENTRYPOINT',
+      args: '["node", "--enable-source-maps", "dist/main.js"]',
+    });
+  });
+
+  it('exposes the ports the Kubernetes manifests use', () => {
+    const exposed = stage('runtime')
+      .instructions.filter((i) => i.keyword === 'EXPOSE')
+      .flatMap((i) => i.args.split(/\s+/).map(Number));
+    const deployment = parse(
+      readFileSync(join(DEPLOY, 'k8s/base', svc, 'deployment.yaml'), 'utf8'),
+    ) as {
+      spec: { template: { spec: { containers: { ports: { containerPort: number }[] }[] } } };
+    };
+    const ports = deployment.spec.template.spec.containers[0].ports.map((p) => p.containerPort);
+    expect(exposed.sort()).toEqual(ports.sort());
+  });
+
+  it('keeps local state out of the build context', () => {
+    const ignore = readFileSync(`${dockerfile(svc)}.dockerignore`, 'utf8');
+    for (const entry of ['**/node_modules', '**/dist', '.git', '.tillbus']) {
+      expect(ignore.split('\n')).toContain(entry);
+    }
+  });
+});
+
+describe('the Dockerfiles', () => {
+  it('are one template: they differ only by the service name and its ports', () => {
+    const normalise = (svc: string) =>
+      read(svc)
+        .replaceAll(svc, '<service>')
+        .replace(/^EXPOSE .*$/m, 'EXPOSE <ports>');
+    const [first, ...rest] = SERVICES;
+    for (const svc of rest) expect(normalise(svc)).toBe(normalise(first));
+  });
+});
