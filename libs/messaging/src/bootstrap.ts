@@ -1,5 +1,6 @@
 import type { DynamicModule, INestApplication, INestMicroservice, Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import type { NestMicroservice } from '@nestjs/microservices';
 import { JsonLogger, OpsServer } from '@tillbus/observability';
 import { BusMetrics } from './bus-metrics';
 import { BusExceptionFilter, createBusValidationPipe } from './bus-validation';
@@ -53,7 +54,14 @@ async function startHybrid(
   );
   app.useLogger(app.get(JsonLogger));
   const server = new TillbusNatsServer();
-  const microservice = app.connectMicroservice({ strategy: server }, { inheritAppConfig: false });
+  // Deferred: Nest builds each handler's pipes and filters when it registers the listeners, so registering them
+  // at connect time (the default) would leave the bus handlers without the pipe and filter that wire() adds.
+  const microservice = app.connectMicroservice(
+    { strategy: server },
+    { inheritAppConfig: false, deferInitialization: true },
+  );
+  // The application runs the lifecycle hooks once for the shared container; the microservice must not again.
+  (microservice as unknown as NestMicroservice).setIsInitHookCalled(true);
   wire(microservice, server, app);
   await http.configure?.(app);
   await app.startAllMicroservices();
