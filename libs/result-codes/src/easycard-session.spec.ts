@@ -112,7 +112,12 @@ const ALLOWED_CASES: Record<string, EasyCardSessionState> = {
   },
   'failed/CLOCK_TICK': SAMPLE_STATES.failed,
   'failed/SETTLEMENT_COMPLETED': SAMPLE_STATES.failed,
-  'expired/SIGN_ON_START': { kind: 'signing', startedAt: NOW, failuresSoFar: 0 },
+  'expired/SIGN_ON_START': {
+    kind: 'signing',
+    startedAt: NOW,
+    failuresSoFar: 0,
+    expiredAt: EXPIRES_AT,
+  },
   'expired/SETTLEMENT_COMPLETED': SAMPLE_STATES.expired,
 };
 
@@ -215,8 +220,41 @@ describe('easyCardSessionTransition: expiry', () => {
     });
     expect(result).toEqual({
       ok: true,
-      state: { kind: 'signing', startedAt: EXPIRES_AT, failuresSoFar: 2 },
+      state: { kind: 'signing', startedAt: EXPIRES_AT, failuresSoFar: 2, expiredAt: EXPIRES_AT },
     });
+  });
+
+  it('an outage that outlasts the sign-on stays expired through failed retries', () => {
+    const start = easyCardSessionTransition(SAMPLE_STATES.expired, {
+      type: 'SIGN_ON_START',
+      now: EXPIRES_AT + HOUR,
+    });
+    expect(easyCardSessionExpiry(start.state)).toBe(EXPIRES_AT);
+    const failed = easyCardSessionTransition(start.state, {
+      type: 'SIGN_ON_FAILED',
+      now: EXPIRES_AT + HOUR,
+      outcome: 'RETRYABLE',
+      reason: 'UNAVAILABLE',
+    });
+    expect(failed).toEqual({
+      ok: true,
+      state: {
+        kind: 'expired',
+        expiredAt: EXPIRES_AT,
+        failure: {
+          outcome: 'RETRYABLE',
+          reason: 'UNAVAILABLE',
+          failures: 1,
+          retryAt: EXPIRES_AT + HOUR + cfg.backoffBaseMs,
+        },
+      },
+    });
+    // a first sign-on that fails has no lapsed sign-on to show
+    const first = easyCardSessionTransition(
+      { kind: 'signing', startedAt: NOW, failuresSoFar: 0 },
+      { type: 'SIGN_ON_FAILED', now: NOW, outcome: 'RETRYABLE', reason: 'UNAVAILABLE' },
+    );
+    expect(first.state.kind).toBe('failed');
   });
 
   it('expired -> signing -> signed when intella returns', () => {
@@ -339,7 +377,12 @@ describe('easyCardSessionTransition: failures and backoff', () => {
         easyCardSessionTransition(state, { type: 'SIGN_ON_START', now: NOW, operator: true }),
       ).toEqual({
         ok: true,
-        state: { kind: 'signing', startedAt: NOW, failuresSoFar: 0 },
+        state: {
+          kind: 'signing',
+          startedAt: NOW,
+          failuresSoFar: 0,
+          ...(kind === 'expired' && { expiredAt: EXPIRES_AT }),
+        },
       });
     },
   );
@@ -579,11 +622,16 @@ describe('session-level failures, blocks and expiry', () => {
   it.each([
     ['unsigned', null],
     ['signing', null],
+    ['signing after expiry', EXPIRES_AT],
     ['signed', EXPIRES_AT],
     ['renewing', EXPIRES_AT],
     ['failed', EXPIRES_AT],
     ['expired', EXPIRES_AT],
   ] as const)('easyCardSessionExpiry(%s) is %s', (kind, at) => {
-    expect(easyCardSessionExpiry(SAMPLE_STATES[kind])).toBe(at);
+    const state: EasyCardSessionState =
+      kind === 'signing after expiry'
+        ? { kind: 'signing', startedAt: NOW, failuresSoFar: 0, expiredAt: EXPIRES_AT }
+        : SAMPLE_STATES[kind];
+    expect(easyCardSessionExpiry(state)).toBe(at);
   });
 });

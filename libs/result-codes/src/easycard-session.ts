@@ -31,7 +31,8 @@ export interface EasyCardSignOnFailure {
 
 export type EasyCardSessionState =
   | { kind: 'unsigned' }
-  | { kind: 'signing'; startedAt: number; failuresSoFar: number }
+  /** `expiredAt` is set when the attempt replaces a sign-on that lapsed: a failure lands back on expired. */
+  | { kind: 'signing'; startedAt: number; failuresSoFar: number; expiredAt?: number }
   | { kind: 'signed'; signedAt: number; expiresAt: number }
   | {
       kind: 'renewing';
@@ -171,14 +172,14 @@ const TABLE: Table = {
   },
   signing: {
     SIGN_ON_SUCCEEDED: (_state, event) => signed(event.now),
-    SIGN_ON_FAILED: (state, event, config) =>
-      refuseSuccessAsFailure(state, event) ??
-      accept({
-        kind: 'failed',
-        failure: scheduleRetry(state.failuresSoFar + 1, event, config),
-        signedAt: null,
-        expiresAt: null,
-      }),
+    SIGN_ON_FAILED: (state, event, config) => {
+      const refused = refuseSuccessAsFailure(state, event);
+      if (refused) return refused;
+      const failure = scheduleRetry(state.failuresSoFar + 1, event, config);
+      // an outage that outlasts the sign-on keeps showing expired, not "never signed on"
+      if (state.expiredAt !== undefined) return expired(state.expiredAt, failure);
+      return accept({ kind: 'failed', failure, signedAt: null, expiresAt: null });
+    },
   },
   signed: {
     SIGN_ON_START: (state, event) =>
@@ -228,7 +229,12 @@ const TABLE: Table = {
           failuresSoFar,
         });
       }
-      return accept({ kind: 'signing', startedAt: event.now, failuresSoFar });
+      return accept({
+        kind: 'signing',
+        startedAt: event.now,
+        failuresSoFar,
+        ...(state.expiresAt !== null && { expiredAt: state.expiresAt }),
+      });
     },
     CLOCK_TICK: (state, event) =>
       hasExpired(state.expiresAt, event.now)
@@ -243,7 +249,12 @@ const TABLE: Table = {
       const block = retryBlock(state.failure, event);
       if (block) return refuse(state, block);
       const failuresSoFar = event.operator === true ? 0 : (state.failure?.failures ?? 0);
-      return accept({ kind: 'signing', startedAt: event.now, failuresSoFar });
+      return accept({
+        kind: 'signing',
+        startedAt: event.now,
+        failuresSoFar,
+        expiredAt: state.expiredAt,
+      });
     },
     SETTLEMENT_COMPLETED: (state, event) =>
       accept({ ...state, failure: state.failure && unblockSettlement(state.failure, event.now) }),
@@ -356,6 +367,8 @@ export function easyCardSessionExpiry(state: EasyCardSessionState): number | nul
       return state.expiresAt;
     case 'expired':
       return state.expiredAt;
+    case 'signing':
+      return state.expiredAt ?? null;
     default:
       return null;
   }
