@@ -1,0 +1,130 @@
+import type { JsonLogger } from '@tillbus/observability';
+import type { Clock } from '../clock';
+import { maintain, settlementDue, signOnDue } from './session-record';
+import type { SessionEvents } from './session-events';
+import type { SessionService } from './session.service';
+import type { SessionStore } from './session-store';
+
+export interface SchedulerOptions {
+  tickMs: number;
+  maxConcurrent: number;
+  merchants: string[];
+}
+
+/**
+ * Each replica looks at every session each tick and claims, by compare-and-set, the sign-ons and settlements that
+ * are due, up to its concurrency. Replicas see the same records, so the work spreads over them and a dead
+ * replica's leases are taken over by whoever looks next.
+ */
+export class Scheduler {
+  /** Completed ticks (tests wait for ticks instead of sleeping). */
+  ticks = 0;
+  private timer?: NodeJS.Timeout;
+  private ticking?: Promise<void>;
+  private stopping = false;
+  private readonly busy = new Map<string, Promise<unknown>>();
+  private lastTickError = 0;
+
+  constructor(
+    private readonly options: SchedulerOptions,
+    private readonly clock: Clock,
+    private readonly store: SessionStore,
+    private readonly sessions: SessionService,
+    private readonly events: SessionEvents,
+    private readonly logger: JsonLogger,
+  ) {}
+
+  /** Discovery at boot, then ticks. */
+  start(): void {
+    for (const mchId of this.options.merchants)
+      this.track(`discovery:${mchId}`, () => this.sessions.discover(mchId, true));
+    this.timer = setInterval(() => {
+      this.ticking ??= this.tick().finally(() => {
+        this.ticking = undefined;
+      });
+    }, this.options.tickMs);
+  }
+
+  /** Stops ticking and waits (bounded) for the attempts in flight, so none is left to a lease timeout. */
+  async stop(graceMs: number): Promise<void> {
+    this.stopping = true;
+    clearInterval(this.timer);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.allSettled([this.ticking, ...this.busy.values()]),
+      new Promise((resolve) => {
+        timer = setTimeout(resolve, graceMs);
+      }),
+    ]);
+    clearTimeout(timer);
+  }
+
+  inFlight(): number {
+    return this.busy.size;
+  }
+
+  /** One pass over every session. Public so tests can drive it. */
+  async tick(): Promise<void> {
+    try {
+      await this.store.maybeResync();
+      for (const mchId of this.options.merchants) {
+        const key = `discovery:${mchId}`;
+        if (!this.busy.has(key) && (await this.sessions.discoveryDue(mchId)))
+          this.track(key, () => this.sessions.discover(mchId));
+      }
+      const policy = this.sessions.policy;
+      for (const cached of shuffled(this.store.cached())) {
+        if (this.stopping) break;
+        const deviceId = cached.deviceId;
+        if (this.busy.has(deviceId)) continue;
+        const now = this.clock.now();
+        const realNow = Date.now();
+        const fingerprint = this.sessions.fingerprint(cached.mchId);
+        let record = cached;
+        if (maintain(record, now, realNow, policy, fingerprint) !== undefined) {
+          record = (await this.sessions.maintain(deviceId)) ?? record;
+        }
+        if (this.busy.size >= this.options.maxConcurrent) continue;
+        const signOn = signOnDue(record, now, realNow, policy, fingerprint);
+        if (signOn.due) {
+          this.track(deviceId, () =>
+            this.sessions.signOn(deviceId, { operator: signOn.operator, onlyIfNeeded: false }),
+          );
+        } else if (settlementDue(record, now, realNow, policy)) {
+          this.track(deviceId, () => this.sessions.settle(deviceId));
+        }
+      }
+      for (const record of this.events.orphans(this.store.cached(), Date.now())) {
+        await this.events.flush(record);
+      }
+    } catch (error) {
+      // NATS or KV away: the next tick tries again; one line a minute is enough
+      if (Date.now() - this.lastTickError > 60_000) {
+        this.lastTickError = Date.now();
+        this.logger.event('warn', 'scheduler tick failed', { error: String(error) });
+      }
+    } finally {
+      this.ticks++;
+    }
+  }
+
+  private track(key: string, work: () => Promise<unknown>): void {
+    const running = work()
+      .catch((error: unknown) => {
+        this.logger.event('warn', 'scheduled work failed', {
+          work: key.split(':')[0],
+          error: String(error),
+        });
+      })
+      .finally(() => this.busy.delete(key));
+    this.busy.set(key, running);
+  }
+}
+
+function shuffled<T>(items: T[]): T[] {
+  for (let i = items.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [items[i], items[j]] = [items[j], items[i]];
+  }
+  return items;
+}

@@ -1,0 +1,133 @@
+import { Controller, Inject } from '@nestjs/common';
+import { MessagePattern, Payload } from '@nestjs/microservices';
+import { SUBJECTS } from '@tillbus/messaging';
+import { EASYCARD_SESSION_STATES, type EasyCardSessionStateKind } from '@tillbus/result-codes';
+import { Type } from 'class-transformer';
+import { IsBoolean, IsIn, IsInt, IsOptional, Matches, Max, Min } from 'class-validator';
+import { CLOCK, type Clock } from '../clock';
+import { EasyCardSessionError } from '../errors';
+import { MCH_ID } from '../merchants';
+import { READER_ID, sessionView, type SessionView } from './session-record';
+import { SessionService, type KeyRelease } from './session.service';
+import { SessionStore } from './session-store';
+
+const READER_ID_MESSAGE = { message: 'deviceId must be 1-64 letters, digits, _ or -' };
+
+export class DeviceRequest {
+  @Matches(READER_ID, READER_ID_MESSAGE)
+  deviceId!: string;
+}
+
+export class SessionListRequest {
+  @IsOptional()
+  @IsIn(EASYCARD_SESSION_STATES)
+  state?: EasyCardSessionStateKind;
+
+  @IsOptional()
+  @Matches(MCH_ID, { message: 'mchId must be 1-64 letters, digits, _ or -' })
+  mchId?: string;
+
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(10_000)
+  limit?: number;
+}
+
+export class SignOnRequest {
+  @Matches(READER_ID, READER_ID_MESSAGE)
+  deviceId!: string;
+
+  /** Sign on even though the reader holds a valid sign-on that is not due for renewal. */
+  @IsOptional()
+  @IsBoolean()
+  force?: boolean;
+}
+
+export class RegisterReaderRequest {
+  @Matches(READER_ID, READER_ID_MESSAGE)
+  deviceId!: string;
+
+  /** Required when several merchants are configured. */
+  @IsOptional()
+  @Matches(MCH_ID, { message: 'mchId must be 1-64 letters, digits, _ or -' })
+  mchId?: string;
+}
+
+export interface SignOnReply {
+  deviceId: string;
+  /** False when no SignOn was sent (the reader is signed on and not due: pass force). */
+  attempted: boolean;
+  outcome: string | null;
+  reason: string | null;
+  session: SessionView;
+}
+
+/** The bus API. The key leaves only through sessionKey, whose subject deployments restrict. */
+@Controller()
+export class SessionController {
+  constructor(
+    private readonly sessions: SessionService,
+    private readonly store: SessionStore,
+    @Inject(CLOCK) private readonly clock: Clock,
+  ) {}
+
+  private view(record: Parameters<typeof sessionView>[0]): SessionView {
+    return sessionView(record, this.clock.now(), Date.now());
+  }
+
+  @MessagePattern(SUBJECTS.easycard.sessionGet)
+  async get(@Payload() request: DeviceRequest): Promise<SessionView> {
+    const record = await this.store.get(request.deviceId);
+    if (!record) throw new EasyCardSessionError('NOT_FOUND', request.deviceId);
+    return this.view(record);
+  }
+
+  @MessagePattern(SUBJECTS.easycard.sessionList)
+  list(@Payload() request: SessionListRequest): { sessions: SessionView[]; total: number } {
+    const matching = this.store
+      .cached()
+      .filter((record) => request.mchId === undefined || record.mchId === request.mchId)
+      .filter((record) => request.state === undefined || record.state.kind === request.state)
+      .sort((a, b) => a.deviceId.localeCompare(b.deviceId));
+    return {
+      sessions: matching.slice(0, request.limit ?? 1000).map((record) => this.view(record)),
+      total: matching.length,
+    };
+  }
+
+  @MessagePattern(SUBJECTS.easycard.signon)
+  async signOn(@Payload() request: SignOnRequest): Promise<SignOnReply> {
+    const result = await this.sessions.signOn(request.deviceId, {
+      operator: true,
+      onlyIfNeeded: request.force !== true,
+    });
+    if (result.refusal === 'NOT_FOUND')
+      throw new EasyCardSessionError('NOT_FOUND', request.deviceId);
+    if (result.refusal === 'IN_PROGRESS')
+      throw new EasyCardSessionError('SIGNON_IN_PROGRESS', request.deviceId);
+    const record = result.record ?? (await this.store.get(request.deviceId));
+    if (!record) throw new EasyCardSessionError('NOT_FOUND', request.deviceId);
+    if (!result.attempted && result.refusal !== 'ALREADY_SIGNED_ON') {
+      throw new EasyCardSessionError('SIGNON_REFUSED', result.refusal, { refusal: result.refusal });
+    }
+    return {
+      deviceId: request.deviceId,
+      attempted: result.attempted,
+      outcome: result.outcome ?? null,
+      reason: result.reason ?? result.refusal ?? null,
+      session: this.view(record),
+    };
+  }
+
+  @MessagePattern(SUBJECTS.easycard.sessionKey)
+  sessionKey(@Payload() request: DeviceRequest): Promise<KeyRelease> {
+    return this.sessions.releaseKey(request.deviceId);
+  }
+
+  @MessagePattern(SUBJECTS.easycard.readersRegister)
+  async register(@Payload() request: RegisterReaderRequest): Promise<SessionView> {
+    return this.view(await this.sessions.register(request.deviceId, request.mchId));
+  }
+}
