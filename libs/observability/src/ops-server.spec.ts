@@ -44,6 +44,18 @@ describe('OpsServer', () => {
     expect((await fetch(`${base}/readyz`)).status).toBe(503);
   });
 
+  it('reports readiness as the tillbus_service_ready gauge, evaluated at every scrape', async () => {
+    let ready = false;
+    const base = await start(() => ready);
+    const gauge = async () =>
+      /^tillbus_service_ready (\d)$/m.exec(await (await fetch(`${base}/metrics`)).text())?.[1];
+    expect(await gauge()).toBe('0');
+    ready = true;
+    expect(await gauge()).toBe('1');
+    server!.markShuttingDown();
+    expect(await gauge()).toBe('0');
+  });
+
   it('times out a hung check and refuses other methods and paths', async () => {
     const base = await start(() => true);
     server!.addReadinessCheck({ name: 'hung', check: () => new Promise(() => undefined) });

@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Registry } from 'prom-client';
+import { Gauge, type Registry } from 'prom-client';
 
 export interface ReadinessResult {
   ok: boolean;
@@ -21,6 +21,8 @@ export interface OpsServerOptions {
   checkTimeoutMs?: number;
 }
 
+export const READY_METRIC = 'tillbus_service_ready';
+
 /**
  * The operations endpoints every service serves on its own port: `/metrics`, `/healthz` (liveness: the process
  * answers) and `/readyz` (readiness: every check passes and the service is not shutting down).
@@ -30,7 +32,20 @@ export class OpsServer {
   private server?: Server;
   private shuttingDown = false;
 
-  constructor(private readonly options: OpsServerOptions) {}
+  constructor(private readonly options: OpsServerOptions) {
+    // Readiness as a metric too, so an alert sees a replica that is up but not ready (NATS or JetStream gone).
+    if (!options.registry.getSingleMetric(READY_METRIC)) {
+      const readiness = () => this.readiness();
+      new Gauge({
+        name: READY_METRIC,
+        help: '1 while /readyz answers 200 (every readiness check passes, not shutting down), 0 otherwise.',
+        registers: [options.registry],
+        async collect() {
+          this.set((await readiness()).ready ? 1 : 0);
+        },
+      });
+    }
+  }
 
   /** The bound port once started (useful when configured with port 0). */
   get port(): number | undefined {
