@@ -16,6 +16,7 @@ options:
   --drop-results <n>        every device loses its next n results
   --delay-result-ms <ms>    every device publishes its results this late
   --offline <bridgeId>      start this bridge offline (repeatable)
+  --control-subject <s>     serve control requests here (default ${KICC_SIM_CONTROL_SUBJECT})
   --help                    this text
 
 Faults can be changed at run time with requests on ${KICC_SIM_CONTROL_SUBJECT} (see README.md).
@@ -37,6 +38,7 @@ export async function main(argv: string[]): Promise<void> {
       'drop-results': { type: 'string' },
       'delay-result-ms': { type: 'string' },
       offline: { type: 'string', multiple: true },
+      'control-subject': { type: 'string' },
       help: { type: 'boolean', default: false },
     },
     strict: true,
@@ -72,9 +74,10 @@ export async function main(argv: string[]): Promise<void> {
         ? Object.fromEntries(deviceIds.map((id) => [id, faults]))
         : undefined,
     offline: values.offline,
+    controlSubject: values['control-subject'],
   });
   process.stdout.write(
-    `kicc-bridge simulator ready: ${sim.bridgeIds.length} bridges, ${sim.deviceIds.length} devices; control on ${KICC_SIM_CONTROL_SUBJECT}\n`,
+    `kicc-bridge simulator ready: ${sim.bridgeIds.length} bridges, ${sim.deviceIds.length} devices; control on ${values['control-subject'] ?? KICC_SIM_CONTROL_SUBJECT}\n`,
   );
   await new Promise<void>((resolve) => {
     process.once('SIGINT', () => resolve());

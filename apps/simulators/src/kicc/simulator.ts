@@ -57,6 +57,8 @@ export interface DeviceFaults {
   delayResultMs?: number;
   /** Stop after emitting this event until `release(deviceId)`, a CommandCancel or a device restart. */
   holdAt?: KiccPhaseEventCode | null;
+  /** Overrides the simulator's `lastTransactionRequestId` for this device. */
+  lastTransactionRequestId?: boolean;
 }
 
 export interface KiccSimulatorOptions {
@@ -78,8 +80,10 @@ export interface KiccSimulatorOptions {
   offline?: string[];
   /** The bridges' clock, for `notAfter`; defaults to Date.now. */
   now?: () => number;
-  /** Serve KICC_SIM_CONTROL_SUBJECT (default true). */
+  /** Serve the control subject (default true). */
   control?: boolean;
+  /** Where to serve it, so several simulators can share one NATS (default KICC_SIM_CONTROL_SUBJECT). */
+  controlSubject?: string;
 }
 
 export interface ExecutedCommand {
@@ -280,7 +284,11 @@ class Simulator implements KiccSimulator {
       this.goOnline(bridge, (index++ * this.intervalMs) / Math.max(1, this.bridges.size));
     }
     if (this.options.control !== false) {
-      this.control = this.nc.subscribe(KICC_SIM_CONTROL_SUBJECT, {
+      const subject = this.options.controlSubject ?? KICC_SIM_CONTROL_SUBJECT;
+      if (!subject.startsWith('tillbus.sim.kicc-bridge.')) {
+        throw new Error('the control subject must start with tillbus.sim.kicc-bridge.');
+      }
+      this.control = this.nc.subscribe(subject, {
         callback: (_error, msg) => void this.onControl(msg),
       });
     }
@@ -575,7 +583,9 @@ class Simulator implements KiccSimulator {
       });
     }
     const { requestId, ...data } = last.responseData;
-    const responseData = this.options.lastTransactionRequestId ? { requestId, ...data } : data;
+    const withRequestId =
+      device.faults.lastTransactionRequestId ?? this.options.lastTransactionRequestId;
+    const responseData = withRequestId ? { requestId, ...data } : data;
     this.result(device, run, 'onSuccess', { responseData });
   }
 

@@ -1,0 +1,161 @@
+import { hostname } from 'node:os';
+import { Type } from 'class-transformer';
+import { IsBoolean, IsIn, IsInt, Matches, Max, Min } from 'class-validator';
+import { Transform } from 'class-transformer';
+import { BaseServiceConfig } from '@tillbus/config';
+
+const MS = { min: 1, max: 3_600_000 };
+
+/**
+ * Everything edc-command reads from the environment (docs/services/edc-command.md has the table). The KICC
+ * timeouts default to the seed's; the seed calls them defaults, so a deployment whose devices run other values
+ * can set them. Never set them below the device's own: edc-command would give up while the device still works.
+ */
+export class EdcCommandConfig extends BaseServiceConfig {
+  /** This replica's name: owner of the commands it runs. Stable across restarts, so a restart resumes them. */
+  @Matches(/^[A-Za-z0-9_-]{1,64}$/, {
+    message: 'REPLICA_ID must be 1-64 characters of A-Z a-z 0-9 _ -',
+  })
+  REPLICA_ID =
+    hostname()
+      .replace(/[^A-Za-z0-9_-]/g, '-')
+      .slice(0, 64) || 'edc-command';
+
+  @Type(() => Number)
+  @IsInt()
+  @Min(1_000)
+  @Max(600_000)
+  EDC_TIMEOUT_PURCHASE_MS = 95_000;
+
+  @Type(() => Number)
+  @IsInt()
+  @Min(1_000)
+  @Max(600_000)
+  EDC_TIMEOUT_PURCHASE_SIGNATURE_MS = 115_000;
+
+  @Type(() => Number)
+  @IsInt()
+  @Min(1_000)
+  @Max(600_000)
+  EDC_TIMEOUT_PURCHASE_CANCEL_MS = 85_000;
+
+  @Type(() => Number)
+  @IsInt()
+  @Min(1_000)
+  @Max(600_000)
+  EDC_TIMEOUT_GET_LAST_TRANSACTION_MS = 5_000;
+
+  @Type(() => Number)
+  @IsInt()
+  @Min(1_000)
+  @Max(600_000)
+  EDC_TIMEOUT_COMMAND_CANCEL_MS = 5_000;
+
+  /** How long a command waits for the bridge's ack before it is sent again (same requestId). */
+  @Type(() => Number)
+  @IsInt()
+  @Min(100)
+  @Max(30_000)
+  EDC_ACK_TIMEOUT_MS = 2_000;
+
+  /** `notAfter` of a command: the bridge must not start it later than this after it was sent. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1_000)
+  @Max(120_000)
+  EDC_DISPATCH_WINDOW_MS = 10_000;
+
+  /** GetLastTransaction attempts per unknown result before the command is in doubt. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(10)
+  EDC_RECOVERY_MAX_ATTEMPTS = 3;
+
+  /** Delay before recovery attempt n (1-based); the last value repeats. */
+  @Matches(/^\d{1,7}(,\d{1,7}){0,9}$/, {
+    message: 'EDC_RECOVERY_BACKOFF_MS must be comma-separated milliseconds, e.g. 0,10000,30000',
+  })
+  EDC_RECOVERY_BACKOFF_MS = '0,10000,30000';
+
+  /** While the bridge is offline, recovery waits this long for it to come back before it uses up its attempts. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(86_400_000)
+  EDC_RECOVERY_OFFLINE_WAIT_MS = 600_000;
+
+  /**
+   * `fresh-transaction`: a GetLastTransaction answer without requestId settles a recovery only as a SUCCESS of the
+   * same command and amount whose acquirerTransactionId differs from the device's previous transaction (see
+   * docs/bridge-protocol.md §7). `never`: such an answer always leaves the command in doubt.
+   */
+  @IsIn(['fresh-transaction', 'never'])
+  EDC_RECOVERY_WITHOUT_REQUEST_ID: 'fresh-transaction' | 'never' = 'fresh-transaction';
+
+  /** Send CommandCancel when the card countdown (`paymentExpiryTime`) ends before the card was read. */
+  @Transform(({ value }) => (typeof value === 'string' ? value === 'true' : value))
+  @IsBoolean()
+  EDC_AUTO_CANCEL_ON_EXPIRY = true;
+
+  /** An owner that has not renewed its lease for this long is dead; other replicas take its commands. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1_000)
+  @Max(300_000)
+  EDC_OWNER_LEASE_MS = 15_000;
+
+  /** How often a replica looks for commands whose owner died. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(200)
+  @Max(300_000)
+  EDC_SWEEP_INTERVAL_MS = 5_000;
+
+  /** A full pass over every device lock, as a safety net (0: only on start and when an owner dies). */
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(3_600_000)
+  EDC_FULL_SCAN_INTERVAL_MS = 60_000;
+
+  /** After start, a device no heartbeat has named yet is not refused as offline until this has passed. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(600_000)
+  EDC_PRESENCE_WARMUP_MS = 15_000;
+
+  /** submit-and-wait: the wait when the request names none, and the most it may name. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(MS.min)
+  @Max(MS.max)
+  EDC_WAIT_DEFAULT_MS = 130_000;
+
+  @Type(() => Number)
+  @IsInt()
+  @Min(MS.min)
+  @Max(MS.max)
+  EDC_WAIT_MAX_MS = 300_000;
+
+  /** Command records live this long after their last change. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(60_000)
+  @Max(30 * 86_400_000)
+  EDC_RECORD_TTL_MS = 72 * 3_600_000;
+
+  /** Bridge messages processed at once by this replica. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(1_024)
+  EDC_CONSUMER_CONCURRENCY = 64;
+}
+
+export function recoveryBackoff(
+  config: Pick<EdcCommandConfig, 'EDC_RECOVERY_BACKOFF_MS'>,
+): number[] {
+  return config.EDC_RECOVERY_BACKOFF_MS.split(',').map(Number);
+}

@@ -1,0 +1,44 @@
+import { Controller } from '@nestjs/common';
+import { MessagePattern, Payload } from '@nestjs/microservices';
+import { SUBJECTS, TillbusError, UnavailableError } from '@tillbus/messaging';
+import { JsonLogger } from '@tillbus/observability';
+import { GetCommandRequest, SubmitAndWaitRequest, SubmitCommandRequest } from './dto';
+import { CommandEngine } from './engine';
+import type { EdcCommandView } from './model';
+
+/** The bus API for POS clients; the work is in CommandEngine. */
+@Controller()
+export class EdcController {
+  constructor(
+    private readonly engine: CommandEngine,
+    private readonly logger: JsonLogger,
+  ) {}
+
+  @MessagePattern(SUBJECTS.edc.submit)
+  submit(@Payload() request: SubmitCommandRequest): Promise<EdcCommandView> {
+    return this.guard(() => this.engine.submit(request));
+  }
+
+  @MessagePattern(SUBJECTS.edc.get)
+  get(@Payload() request: GetCommandRequest): Promise<EdcCommandView> {
+    return this.guard(() => this.engine.get(request.deviceId, request.requestId));
+  }
+
+  @MessagePattern(SUBJECTS.edc.submitAndWait)
+  submitAndWait(@Payload() request: SubmitAndWaitRequest): Promise<EdcCommandView> {
+    return this.guard(() => this.engine.submitAndWait(request));
+  }
+
+  /** A failure of NATS or KV is UNAVAILABLE: retrying with the same requestId is safe, it never starts a second command. */
+  private async guard<T>(work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (error) {
+      if (error instanceof TillbusError) throw error;
+      this.logger.event('error', 'edc-command could not reach its state', { error: String(error) });
+      throw new UnavailableError(
+        'edc-command could not reach NATS or its KV buckets; retry with the same requestId (it is never run twice)',
+      );
+    }
+  }
+}

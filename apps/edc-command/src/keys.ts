@@ -1,0 +1,48 @@
+import { createHash } from 'node:crypto';
+
+/** KV buckets of edc-command (`tillbus_<service>_<what>`). */
+export const BUCKETS = {
+  /** Command records, keyed `<deviceId>.<requestId>`: any replica can answer `get` and resume them. */
+  commands: 'tillbus_edc_command_commands',
+  /** One entry per device: the command holding it (at most one in flight) and its last transaction id. */
+  devices: 'tillbus_edc_command_devices',
+  /** Live replicas: each renews its own key; the bucket's max age is the lease. */
+  owners: 'tillbus_edc_command_owners',
+  /** Commands in doubt, keyed like `commands`: the `in_doubt` gauge counts them. */
+  inDoubt: 'tillbus_edc_command_in_doubt',
+} as const;
+
+/**
+ * KV keys allow `[-/_=.A-Za-z0-9]`. A requestId may hold `:` (it is a subject token) but never `=`, so `:` → `=` is
+ * one to one.
+ */
+export function recordKey(deviceId: string, requestId: string): string {
+  return `${deviceId}.${requestId.replace(/:/g, '=')}`;
+}
+
+export function parseRecordKey(key: string): { deviceId: string; requestId: string } | null {
+  const dot = key.indexOf('.');
+  if (dot <= 0 || dot === key.length - 1) return null;
+  return { deviceId: key.slice(0, dot), requestId: key.slice(dot + 1).replace(/=/g, ':') };
+}
+
+/** A short stable hash, for ids derived from other ids. */
+export function shortHash(...parts: string[]): string {
+  return createHash('sha256').update(parts.join('\u0000')).digest('hex').slice(0, 20);
+}
+
+/** JSON with sorted keys: the same params always hash the same, whatever order the POS wrote them in. */
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+export function paramsHash(submission: unknown): string {
+  return createHash('sha256').update(canonicalJson(submission)).digest('hex');
+}

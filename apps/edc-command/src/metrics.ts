@@ -1,0 +1,117 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+/**
+ * Metrics of edc-command. Every label is bounded: command names (4), outcomes (5), causes, results and error codes
+ * from fixed lists; never a device, bridge or request id. The `in_doubt` and `bridges_connected` gauges are the
+ * same on every replica (read from shared state and from heartbeats every replica receives): alert on `max()`.
+ */
+@Injectable()
+export class EdcMetrics {
+  readonly commands: Counter<'command' | 'outcome'>;
+  readonly duration: Histogram<'command'>;
+  readonly timeouts: Counter<'command' | 'cause'>;
+  readonly busyRejections: Counter<'source'>;
+  readonly rejections: Counter<'code'>;
+  readonly recoveries: Counter<'result'>;
+  readonly lateResults: Counter<'command' | 'outcome'>;
+  readonly cancels: Counter<'result'>;
+  readonly bridgeMessages: Counter<'type' | 'result'>;
+  readonly anomalies: Counter<'kind'>;
+  readonly adoptions: Counter<'reason'>;
+  readonly eventPublishFailures: Counter;
+  readonly inDoubt: Gauge;
+  readonly bridgesConnected: Gauge;
+  readonly owned: Gauge;
+
+  constructor(@Inject(Registry) registry: Registry) {
+    const registers = [registry];
+    this.commands = new Counter({
+      name: 'tillbus_edc_command_commands_total',
+      help: 'Commands that reached an outcome (SUCCESS, FAILED, RETRYABLE, UNKNOWN for in doubt, CONFIG_ERROR), by command; counted once, by the replica that wrote it.',
+      labelNames: ['command', 'outcome'],
+      registers,
+    });
+    this.duration = new Histogram({
+      name: 'tillbus_edc_command_duration_seconds',
+      help: 'Time from acceptance to the first outcome of a command, by command.',
+      labelNames: ['command'],
+      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30, 45, 60, 90, 120, 180, 300],
+      registers,
+    });
+    this.timeouts = new Counter({
+      name: 'tillbus_edc_command_timeouts_total',
+      help: 'Commands whose result became unknown, by command and cause (deadline, bridge_lost, unknown_answer).',
+      labelNames: ['command', 'cause'],
+      registers,
+    });
+    this.busyRejections = new Counter({
+      name: 'tillbus_edc_command_busy_rejections_total',
+      help: 'Submits answered DEVICE_BUSY, by source (lock: another tillbus command holds the device; bridge: the device runs a command tillbus did not send).',
+      labelNames: ['source'],
+      registers,
+    });
+    this.rejections = new Counter({
+      name: 'tillbus_edc_command_rejections_total',
+      help: 'Submits refused with a typed error, by error code.',
+      labelNames: ['code'],
+      registers,
+    });
+    this.recoveries = new Counter({
+      name: 'tillbus_edc_command_recoveries_total',
+      help: 'GetLastTransaction recoveries of unknown results, by result (succeeded, failed, in_doubt; retry counts an attempt that failed and will be repeated).',
+      labelNames: ['result'],
+      registers,
+    });
+    this.lateResults = new Counter({
+      name: 'tillbus_edc_command_late_results_total',
+      help: 'Results that arrived after the command had an outcome (in doubt, failed or cancelled) and changed it, by command and new outcome.',
+      labelNames: ['command', 'outcome'],
+      registers,
+    });
+    this.cancels = new Counter({
+      name: 'tillbus_edc_command_cancels_total',
+      help: 'CommandCancel results, by result (confirmed, refused, refused_card_read: refused by edc-command because the card was read, timed_out).',
+      labelNames: ['result'],
+      registers,
+    });
+    this.bridgeMessages = new Counter({
+      name: 'tillbus_edc_command_bridge_messages_total',
+      help: 'Messages from bridges, by type (event, result, heartbeat, ack) and result (applied, duplicate, gap, stale, unknown_command, invalid, card_data_refused).',
+      labelNames: ['type', 'result'],
+      registers,
+    });
+    this.anomalies = new Counter({
+      name: 'tillbus_edc_command_anomalies_total',
+      help: 'Refused lifecycle transitions worth a look, by kind (refused_transition, contradicted: a success after failed or cancelled).',
+      labelNames: ['kind'],
+      registers,
+    });
+    this.adoptions = new Counter({
+      name: 'tillbus_edc_command_adoptions_total',
+      help: "Commands this replica took over, by reason (restart: its own after a restart; owner_lost: a dead replica's).",
+      labelNames: ['reason'],
+      registers,
+    });
+    this.eventPublishFailures = new Counter({
+      name: 'tillbus_edc_command_event_publish_failures_total',
+      help: 'Public events that could not be published to TILLBUS_EDC after retries (the record in KV stays right).',
+      registers,
+    });
+    this.inDoubt = new Gauge({
+      name: 'tillbus_edc_command_in_doubt',
+      help: 'Commands in doubt right now (result unknown after recovery; an operator must look), across all replicas.',
+      registers,
+    });
+    this.bridgesConnected = new Gauge({
+      name: 'tillbus_edc_command_bridges_connected',
+      help: 'Bridges whose last heartbeat is less than 3 intervals old.',
+      registers,
+    });
+    this.owned = new Gauge({
+      name: 'tillbus_edc_command_owned_commands',
+      help: 'Commands in flight or recovering whose timers this replica runs.',
+      registers,
+    });
+  }
+}

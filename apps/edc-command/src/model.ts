@@ -1,0 +1,262 @@
+import { redactKiccResult } from '@tillbus/protocols-kicc';
+import {
+  EDC_PHASES,
+  edcOutcome,
+  kiccCommandKind,
+  type EdcCommandRecord,
+  type EdcPhase,
+  type EdcRecordCommand,
+  type KiccCommandName,
+  type Outcome,
+} from '@tillbus/result-codes';
+
+export const RECORD_VERSION = 1;
+
+export interface PurchaseRef {
+  deviceId: string;
+  requestId: string;
+}
+
+interface StoredBase {
+  v: typeof RECORD_VERSION;
+  deviceId: string;
+  requestId: string;
+  createdAt: number;
+  updatedAt: number;
+  /** The replica that runs this command's timers; whoever writes a bridge message into it takes it over. */
+  owner: string;
+}
+
+/** Public events written by the last change, kept so a replica that takes over can publish them again. */
+interface WithEvents {
+  eventSeq: number;
+  outbox: EdcPublicEvent[];
+}
+
+/** A Purchase, PurchaseCancel or stand-alone GetLastTransaction: the lifecycle of result-codes plus what it needs. */
+export interface StoredCommand extends StoredBase, WithEvents {
+  kind: 'command';
+  commandName: EdcRecordCommand;
+  paramsHash: string;
+  /** `commandRequestParams` as sent. Private: a PurchaseCancel's carries acquirerMetaData. */
+  params: Record<string, unknown>;
+  purchase?: PurchaseRef;
+  lifecycle: EdcCommandRecord;
+  /** The bridge's `notAfter` for this command. */
+  notAfter: number;
+  /** Highest bridge `seq` applied, and how many gaps were seen. */
+  lastSeq: number;
+  gaps: number;
+  /** The device's responseData. Private: never logged or published as is (acquirerMetaData, signData...). */
+  result?: Record<string, unknown>;
+  /** The SDK's failure message, masked, for people. */
+  failureMessage?: string;
+  /**
+   * The id of the last transaction the device completed before this command, when edc-command knows it: the
+   * evidence that lets a GetLastTransaction answer without requestId settle a recovery.
+   */
+  previousTransactionId: string | null;
+  recovery?: {
+    /** The GetLastTransaction of the current attempt (an alias record points back here). */
+    requestId: string;
+    lastSeq: number;
+    notAfter: number;
+    /** When the next attempt may start, while the record is timed_out. */
+    nextAt: number | null;
+    /** When the bridge was first seen offline during this recovery. */
+    offlineSince: number | null;
+    reason?: string;
+  };
+  /** The CommandCancel acting on this command, if any. */
+  cancelRequestId?: string;
+  /** Transitions that were refused and deserve a look (a failure after success, a device going back). */
+  anomalies: string[];
+}
+
+/** A CommandCancel: it acts on the target's record; this record answers `get` and idempotent resubmits. */
+export interface StoredCancel extends StoredBase, WithEvents {
+  kind: 'cancel';
+  commandName: 'CommandCancel';
+  paramsHash: string;
+  targetRequestId: string;
+  phase: 'sent' | 'succeeded' | 'failed' | 'timed_out';
+  code: string | null;
+  deadlineAt: number;
+  notAfter: number;
+  lastSeq: number;
+  finishedAt: number | null;
+  /** Sent by edc-command itself when the card countdown ended before the card was read. */
+  auto: boolean;
+}
+
+/** The GetLastTransaction of a recovery: its traffic belongs to the command being recovered. */
+export interface StoredAlias extends StoredBase {
+  kind: 'alias';
+  commandName: 'GetLastTransaction';
+  aliasOf: string;
+}
+
+export type StoredRecord = StoredCommand | StoredCancel | StoredAlias;
+
+// ---------------------------------------------------------------- public events
+
+export type EdcPublicEventType = 'device_event' | 'phase' | 'cancel' | 'recovery' | 'outcome';
+
+/**
+ * What edc-command publishes on `tillbus.events.edc.<deviceId>.<requestId>`: every device event, every lifecycle
+ * change, and the outcome. Never acquirerMetaData, signData or card data beyond the BIN.
+ */
+export interface EdcPublicEvent {
+  v: 1;
+  /** 1, 2, 3... per command; also the `Nats-Msg-Id` suffix. */
+  seq: number;
+  at: number;
+  deviceId: string;
+  requestId: string;
+  commandName: KiccCommandName;
+  type: EdcPublicEventType;
+  /** The command's phase after this event. */
+  phase: string;
+  previousPhase?: string;
+  code?: string;
+  message?: string;
+  status?: string;
+  attempt?: number;
+  verdict?: string;
+  reason?: string;
+  outcome?: Outcome | null;
+  final?: boolean;
+  resolution?: string | null;
+  failure?: { type: string; code: string } | null;
+  late?: boolean;
+  /** The result without private fields, on `outcome` events. */
+  result?: Record<string, unknown>;
+}
+
+// ---------------------------------------------------------------- the public view
+
+export interface EdcCommandView {
+  deviceId: string;
+  requestId: string;
+  commandName: KiccCommandName;
+  phase: string;
+  /** SUCCESS, FAILED, RETRYABLE, UNKNOWN or CONFIG_ERROR; null while the command runs or recovers. */
+  outcome: Outcome | null;
+  /** True once nothing but an operator can change the outcome (a late result can still reconcile in_doubt). */
+  final: boolean;
+  acceptedAt: number;
+  sentAt: number | null;
+  deadlineAt: number | null;
+  countdownEndsAt: number | null;
+  finishedAt: number | null;
+  lastDeviceEvent: { code: string; at: number } | null;
+  notices: Record<string, number>;
+  cancel: { status: string; code: string | null; requestId?: string } | null;
+  unknownCause: string | null;
+  recoveryAttempts: number;
+  failure: { type: string; code: string; message?: string } | null;
+  resolution: string | null;
+  contradicted: string | null;
+  targetRequestId?: string;
+  purchase?: PurchaseRef;
+  result?: Record<string, unknown>;
+}
+
+export function isFinalPhase(phase: EdcPhase): boolean {
+  return EDC_PHASES[phase].final;
+}
+
+/**
+ * The record has an outcome that ends the command for now: final, in doubt, or a timed-out query or cancel (those
+ * are safe to repeat, so they are not recovered).
+ */
+export function isSettled(record: StoredCommand): boolean {
+  const phase = record.lifecycle.phase;
+  if (isFinalPhase(phase) || phase === 'in_doubt') return true;
+  return phase === 'timed_out' && kiccCommandKind(record.commandName) === 'control';
+}
+
+/** A view whose outcome will not change unless a late result or an operator changes it: the wait may end. */
+export function isDone(view: EdcCommandView): boolean {
+  if (view.final || view.phase === 'in_doubt') return true;
+  return (
+    view.phase === 'timed_out' &&
+    (view.commandName === 'GetLastTransaction' || view.commandName === 'CommandCancel')
+  );
+}
+
+export function viewOf(record: StoredCommand | StoredCancel): EdcCommandView {
+  if (record.kind === 'cancel') return cancelView(record);
+  const life = record.lifecycle;
+  return {
+    deviceId: record.deviceId,
+    requestId: record.requestId,
+    commandName: record.commandName,
+    phase: life.phase,
+    outcome: edcOutcome(life),
+    final: isFinalPhase(life.phase),
+    acceptedAt: life.acceptedAt,
+    sentAt: life.sentAt,
+    deadlineAt: life.deadlineAt,
+    countdownEndsAt: life.countdownEndsAt,
+    finishedAt: life.finishedAt,
+    lastDeviceEvent: life.lastDeviceEvent,
+    notices: { ...life.notices },
+    cancel: life.cancel
+      ? { status: life.cancel.status, code: life.cancel.code, requestId: record.cancelRequestId }
+      : null,
+    unknownCause: life.unknownCause,
+    recoveryAttempts: life.recoveryAttempts,
+    failure: life.failure
+      ? { ...life.failure, ...(record.failureMessage ? { message: record.failureMessage } : {}) }
+      : null,
+    resolution: life.resolution,
+    contradicted: life.contradicted,
+    ...(record.purchase ? { purchase: record.purchase } : {}),
+    ...(record.result ? { result: publicResult(record.result) } : {}),
+  };
+}
+
+const CANCEL_OUTCOMES: Record<StoredCancel['phase'], Outcome | null> = {
+  sent: null,
+  succeeded: 'SUCCESS',
+  failed: 'FAILED',
+  timed_out: 'RETRYABLE',
+};
+
+function cancelView(record: StoredCancel): EdcCommandView {
+  return {
+    deviceId: record.deviceId,
+    requestId: record.requestId,
+    commandName: 'CommandCancel',
+    phase: record.phase,
+    outcome: CANCEL_OUTCOMES[record.phase],
+    final: record.phase !== 'sent',
+    acceptedAt: record.createdAt,
+    sentAt: record.createdAt,
+    deadlineAt: record.phase === 'sent' ? record.deadlineAt : null,
+    countdownEndsAt: null,
+    finishedAt: record.finishedAt,
+    lastDeviceEvent: null,
+    notices: {},
+    cancel: null,
+    unknownCause: record.phase === 'timed_out' ? 'deadline' : null,
+    recoveryAttempts: 0,
+    failure:
+      record.phase === 'failed' || record.phase === 'timed_out'
+        ? { type: 'command', code: record.code ?? 'CommandResponseTimeout' }
+        : null,
+    resolution: record.phase === 'sent' ? null : 'device',
+    contradicted: null,
+    targetRequestId: record.targetRequestId,
+  };
+}
+
+export function cancelOutcome(record: StoredCancel): Outcome | null {
+  return CANCEL_OUTCOMES[record.phase];
+}
+
+/** The result as POS clients may see it: no acquirerMetaData, signData, wallet barcode or card data beyond the BIN. */
+export function publicResult(result: Record<string, unknown>): Record<string, unknown> {
+  return redactKiccResult(result) as Record<string, unknown>;
+}

@@ -1,0 +1,142 @@
+import type { NatsConnection, Subscription } from '@nats-io/transport-node';
+import {
+  HEARTBEAT_MISSES_BEFORE_OFFLINE,
+  KICC_BRIDGE_SUBJECT_WILDCARDS,
+  KiccProtocolError,
+  isBridgeOffline,
+  parseBridgeMessage,
+} from '@tillbus/protocols-kicc';
+import type { JsonLogger } from '@tillbus/observability';
+import type { Clock } from './clock';
+import type { EdcMetrics } from './metrics';
+
+interface BridgeSeen {
+  lastAt: number;
+  intervalMs: number;
+  startedAt: number;
+  devices: string[];
+}
+
+interface DeviceSeen {
+  bridgeId: string;
+  init: string | null;
+  runningRequestId: string | null;
+}
+
+export type DevicePresence =
+  | { state: 'online'; bridgeId: string; init: string | null }
+  | { state: 'offline'; bridgeId: string | null; lastHeartbeatAt: number | null }
+  /** No heartbeat has named the device since this replica started, and it is still warming up. */
+  | { state: 'unknown' };
+
+/**
+ * Bridge presence from heartbeats. Every replica subscribes without a queue group (heartbeats are small and
+ * frequent; each replica needs the whole picture to refuse a command to an offline bridge at once, without a KV
+ * read). A bridge is offline after 3 intervals without a heartbeat (`isBridgeOffline`).
+ */
+export class BridgePresence {
+  private readonly bridges = new Map<string, BridgeSeen>();
+  private readonly devices = new Map<string, DeviceSeen>();
+  private readonly onlineListeners: ((bridgeId: string, devices: string[]) => void)[] = [];
+  private subscription?: Subscription;
+  private readonly startedAt: number;
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly warmupMs: number,
+    private readonly logger: JsonLogger,
+    private readonly metrics: EdcMetrics,
+  ) {
+    this.startedAt = clock.now();
+  }
+
+  start(nc: NatsConnection): void {
+    this.subscription = nc.subscribe(KICC_BRIDGE_SUBJECT_WILDCARDS.heartbeat, {
+      callback: (_error, msg) => this.onHeartbeat(msg.subject, msg.data),
+    });
+  }
+
+  stop(): void {
+    this.subscription?.unsubscribe();
+  }
+
+  /** When a bridge starts beating again (or for the first time). */
+  onOnline(listener: (bridgeId: string, devices: string[]) => void): void {
+    this.onlineListeners.push(listener);
+  }
+
+  onHeartbeat(subject: string, data: Uint8Array): void {
+    let heartbeat;
+    try {
+      heartbeat = parseBridgeMessage(data, { subject });
+      if (heartbeat.type !== 'heartbeat')
+        throw new KiccProtocolError('INVALID_MESSAGE', 'not a heartbeat');
+    } catch (error) {
+      const code = error instanceof KiccProtocolError ? error.code : 'INVALID_MESSAGE';
+      this.metrics.bridgeMessages.inc({
+        type: 'heartbeat',
+        result: code === 'CARD_DATA_REFUSED' ? 'card_data_refused' : 'invalid',
+      });
+      this.logger.event('warn', 'refused a heartbeat', { subject, code });
+      return;
+    }
+    const now = this.clock.now();
+    const previous = this.bridges.get(heartbeat.bridgeId);
+    const wasOnline =
+      previous !== undefined && !isBridgeOffline(previous.lastAt, previous.intervalMs, now);
+    const devices = heartbeat.body.devices.map((device) => device.deviceId);
+    this.bridges.set(heartbeat.bridgeId, {
+      lastAt: now,
+      intervalMs: heartbeat.body.intervalMs,
+      startedAt: heartbeat.body.startedAt,
+      devices,
+    });
+    for (const device of heartbeat.body.devices) {
+      this.devices.set(device.deviceId, {
+        bridgeId: heartbeat.bridgeId,
+        init: device.init?.code ?? null,
+        runningRequestId: device.runningRequestId ?? null,
+      });
+    }
+    this.metrics.bridgeMessages.inc({ type: 'heartbeat', result: 'applied' });
+    if (!wasOnline) {
+      this.logger.event('info', 'bridge online', {
+        bridgeId: heartbeat.bridgeId,
+        devices: devices.length,
+      });
+      for (const listener of this.onlineListeners) listener(heartbeat.bridgeId, devices);
+    }
+  }
+
+  device(deviceId: string): DevicePresence {
+    const now = this.clock.now();
+    const seen = this.devices.get(deviceId);
+    if (!seen) {
+      if (now - this.startedAt < this.warmupMs) return { state: 'unknown' };
+      return { state: 'offline', bridgeId: null, lastHeartbeatAt: null };
+    }
+    const bridge = this.bridges.get(seen.bridgeId)!;
+    if (isBridgeOffline(bridge.lastAt, bridge.intervalMs, now)) {
+      return { state: 'offline', bridgeId: seen.bridgeId, lastHeartbeatAt: bridge.lastAt };
+    }
+    return { state: 'online', bridgeId: seen.bridgeId, init: seen.init };
+  }
+
+  /** A device whose bridge this replica knows, and has stopped hearing from. */
+  isLost(deviceId: string): boolean {
+    return this.device(deviceId).state === 'offline';
+  }
+
+  connectedBridges(): number {
+    const now = this.clock.now();
+    let count = 0;
+    for (const bridge of this.bridges.values())
+      if (!isBridgeOffline(bridge.lastAt, bridge.intervalMs, now)) count++;
+    return count;
+  }
+
+  /** How long a bridge with this interval may stay silent before it counts as offline. */
+  static silenceAllowedMs(intervalMs: number): number {
+    return intervalMs * HEARTBEAT_MISSES_BEFORE_OFFLINE;
+  }
+}

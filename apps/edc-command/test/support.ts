@@ -1,0 +1,324 @@
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { Kvm } from '@nats-io/kv';
+import { connect, type NatsConnection, type Subscription } from '@nats-io/transport-node';
+import { loadConfig } from '@tillbus/config';
+import {
+  BusRequestError,
+  SUBJECTS,
+  requestJson,
+  safeConnectionOptions,
+  startService,
+  type RunningService,
+} from '@tillbus/messaging';
+import { waitFor } from '@tillbus/testing';
+import { Registry } from 'prom-client';
+import { edcCommandModule } from '../src/app.module';
+import { ShiftableClock } from '../src/clock';
+import { EdcCommandConfig } from '../src/config';
+import { CommandEngine } from '../src/engine';
+import { BUCKETS, recordKey } from '../src/keys';
+import type { EdcCommandView, EdcPublicEvent, StoredRecord } from '../src/model';
+
+export const SIMULATORS_MAIN = join(__dirname, '../../simulators/src/main.ts');
+export const SERVICE_MAIN = join(__dirname, '../src/main.ts');
+const REGISTER = require.resolve('@swc-node/register');
+
+export type Child = ReturnType<typeof spawnWithArgs>;
+
+/** A TypeScript entry point as a real process, with arguments (the simulators take flags). */
+export function spawnWithArgs(entry: string, args: string[], env: Record<string, string> = {}) {
+  const child = spawn(
+    process.execPath,
+    ['--conditions=tillbus-source', '-r', REGISTER, entry, ...args],
+    {
+      env: { ...process.env, ...env, TS_NODE_PROJECT: join(__dirname, '../../../tsconfig.json') },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  let output = '';
+  const append = (chunk: Buffer) => {
+    output = (output + chunk.toString()).slice(-2_000_000);
+  };
+  child.stdout?.on('data', append);
+  child.stderr?.on('data', append);
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  );
+  return {
+    process: child,
+    exited,
+    output: () => output,
+    kill: (signal: NodeJS.Signals = 'SIGTERM') => {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+    },
+    waitForOutput: (pattern: RegExp, timeoutMs = 60_000) =>
+      waitFor(() => pattern.exec(output)?.[0], {
+        timeoutMs,
+        intervalMs: 50,
+        what: `output matching ${pattern} (output so far: ${output.slice(-1500)})`,
+      }),
+  };
+}
+
+// ---------------------------------------------------------------- the simulator, as a process
+
+export interface SimHandle {
+  child: Child;
+  prefix: string;
+  device(bridge: number, device: number): string;
+  bridge(bridge: number): string;
+  control<T = Record<string, unknown>>(request: Record<string, unknown>): Promise<T>;
+  executed(
+    deviceId?: string,
+  ): Promise<{ requestId: string; commandName: string; deviceId: string }[]>;
+  close(): Promise<void>;
+}
+
+export async function startSim(
+  nc: NatsConnection,
+  natsUrl: string,
+  options: { prefix: string; bridges: number; devices: number; args?: string[] },
+): Promise<SimHandle> {
+  const controlSubject = `tillbus.sim.kicc-bridge.${options.prefix}`;
+  const child = spawnWithArgs(SIMULATORS_MAIN, [
+    'kicc-bridge',
+    '--nats',
+    natsUrl,
+    '--prefix',
+    options.prefix,
+    '--bridges',
+    String(options.bridges),
+    '--devices',
+    String(options.devices),
+    '--timing',
+    'fast',
+    '--heartbeat-ms',
+    '1000',
+    '--control-subject',
+    controlSubject,
+    ...(options.args ?? []),
+  ]);
+  await child.waitForOutput(/kicc-bridge simulator ready/);
+  const control = async <T>(request: Record<string, unknown>): Promise<T> => {
+    const reply = await nc.request(controlSubject, JSON.stringify(request), { timeout: 5_000 });
+    const body = JSON.parse(Buffer.from(reply.data).toString()) as { ok: boolean; error?: string };
+    if (!body.ok) throw new Error(`simulator: ${body.error}`);
+    return body as T;
+  };
+  return {
+    child,
+    prefix: options.prefix,
+    device: (b, d) => `${options.prefix}-b${b}-d${d}`,
+    bridge: (b) => `${options.prefix}-b${b}`,
+    control,
+    executed: async (deviceId) =>
+      (
+        await control<{ executed: { requestId: string; commandName: string; deviceId: string }[] }>(
+          { op: 'executed', deviceId },
+        )
+      ).executed,
+    close: async () => {
+      child.kill('SIGTERM');
+      await child.exited;
+    },
+  };
+}
+
+// ---------------------------------------------------------------- edc-command replicas
+
+export interface Replica {
+  name: string;
+  running: RunningService;
+  engine: CommandEngine;
+  logs: string[];
+  metrics(): Promise<string>;
+  close(): Promise<void>;
+}
+
+export function serviceConfig(natsUrl: string, env: Record<string, string> = {}): EdcCommandConfig {
+  return loadConfig(EdcCommandConfig, {
+    NATS_URL: natsUrl,
+    OPS_PORT: '0',
+    LOG_LEVEL: 'debug',
+    SHUTDOWN_GRACE_MS: '2000',
+    EDC_PRESENCE_WARMUP_MS: '3000',
+    EDC_SWEEP_INTERVAL_MS: '500',
+    EDC_OWNER_LEASE_MS: '3000',
+    ...env,
+  });
+}
+
+/** A replica in this process, on the shared test clock; its log lines are captured. */
+export async function startReplica(
+  natsUrl: string,
+  clock: ShiftableClock,
+  name: string,
+  env: Record<string, string> = {},
+): Promise<Replica> {
+  const logs: string[] = [];
+  const config = serviceConfig(natsUrl, { REPLICA_ID: name, ...env });
+  const running = await startService({
+    module: edcCommandModule({ config, clock, logWrite: (line) => logs.push(line) }),
+  });
+  return {
+    name,
+    running,
+    engine: running.app.get(CommandEngine),
+    logs,
+    metrics: () => running.app.get(Registry).metrics(),
+    close: () => running.close(),
+  };
+}
+
+// ---------------------------------------------------------------- a POS client
+
+export interface Pos {
+  nc: NatsConnection;
+  events: EdcPublicEvent[];
+  submit(payload: Record<string, unknown>): Promise<EdcCommandView>;
+  submitAndWait(payload: Record<string, unknown>, timeoutMs?: number): Promise<EdcCommandView>;
+  get(deviceId: string, requestId: string): Promise<EdcCommandView>;
+  /** The error a request is refused with. */
+  refusal(subject: string, payload: unknown): Promise<BusRequestError>;
+  eventsOf(deviceId: string, requestId: string): EdcPublicEvent[];
+  outcome(deviceId: string, requestId: string, timeoutMs?: number): Promise<EdcPublicEvent>;
+  stored(deviceId: string, requestId: string): Promise<StoredRecord | null>;
+  close(): Promise<void>;
+}
+
+export async function posClient(natsUrl: string): Promise<Pos> {
+  const nc = await connect(
+    safeConnectionOptions({
+      service: 'test-pos',
+      servers: natsUrl,
+      requestTimeoutMs: 10_000,
+      shutdownGraceMs: 0,
+    }),
+  );
+  const events: EdcPublicEvent[] = [];
+  const sub: Subscription = nc.subscribe('tillbus.events.edc.>', {
+    callback: (_error, msg) => {
+      events.push(JSON.parse(Buffer.from(msg.data).toString()) as EdcPublicEvent);
+    },
+  });
+  const connection = { connect: async () => nc };
+  const kv = await new Kvm(nc).open(BUCKETS.commands);
+  const request = <T>(subject: string, payload: unknown, timeoutMs = 10_000) =>
+    requestJson<T>(connection, subject, payload, { timeoutMs });
+  const eventsOf = (deviceId: string, requestId: string) =>
+    events
+      .filter((e) => e.deviceId === deviceId && e.requestId === requestId)
+      .sort((a, b) => a.seq - b.seq);
+  return {
+    nc,
+    events,
+    submit: (payload) => request(SUBJECTS.edc.submit, payload),
+    submitAndWait: (payload, timeoutMs = 30_000) =>
+      request(SUBJECTS.edc.submitAndWait, payload, timeoutMs),
+    get: (deviceId, requestId) => request(SUBJECTS.edc.get, { deviceId, requestId }),
+    refusal: async (subject, payload) => {
+      try {
+        await request(subject, payload);
+      } catch (error) {
+        if (error instanceof BusRequestError) return error;
+        throw error;
+      }
+      throw new Error(`${subject} was not refused`);
+    },
+    eventsOf,
+    outcome: (deviceId, requestId, timeoutMs = 15_000) =>
+      waitFor(() => eventsOf(deviceId, requestId).find((e) => e.type === 'outcome'), {
+        timeoutMs,
+        what: `the outcome event of ${requestId}`,
+      }),
+    stored: async (deviceId, requestId) => {
+      const entry = await kv.get(recordKey(deviceId, requestId));
+      return entry && entry.operation === 'PUT' ? entry.json<StoredRecord>() : null;
+    },
+    close: async () => {
+      sub.unsubscribe();
+      await nc.drain();
+    },
+  };
+}
+
+// ---------------------------------------------------------------- fixtures
+
+let counter = 0;
+export const newRequestId = (label: string) =>
+  `${label}-${process.pid}-${Date.now().toString(36)}-${counter++}`;
+
+export function purchase(
+  deviceId: string,
+  requestId: string,
+  value = '104',
+  extra: Record<string, unknown> = {},
+) {
+  return {
+    deviceId,
+    requestId,
+    commandName: 'Purchase',
+    params: {
+      paymentAmount: { value, currency: 'KRW' },
+      taxAmount: { value: '9', currency: 'KRW' },
+      tipAmount: { value: '0', currency: 'KRW' },
+      creditPayPlan: { installmentNum: '0' },
+      paymentExpiryTime: '30',
+      acquirerInfo: { acquirerTerminalId: '0788888', acquirerRegistrationNo: '0216001234' },
+      ...extra,
+    },
+  };
+}
+
+export function purchaseCancel(
+  deviceId: string,
+  requestId: string,
+  purchaseRequestId: string,
+  value = '104',
+) {
+  return {
+    deviceId,
+    requestId,
+    commandName: 'PurchaseCancel',
+    purchase: { deviceId, requestId: purchaseRequestId },
+    params: {
+      paymentAmount: { value, currency: 'KRW' },
+      tipAmount: { value: '0', currency: 'KRW' },
+      creditPayPlan: { installmentNum: '0' },
+      acquirerInfo: { acquirerTerminalId: '0788888', acquirerRegistrationNo: '0216001234' },
+    },
+  };
+}
+
+/** Waits until the bridge of a device has been heard by the replica. */
+export async function bridgeKnown(replica: Replica, deviceId: string): Promise<void> {
+  await waitFor(() => replica.engine.presence.device(deviceId).state === 'online', {
+    timeoutMs: 15_000,
+    what: `a heartbeat naming ${deviceId}`,
+  });
+}
+
+/** Every private value the service holds for these records: none may appear in a log line or an event. */
+export async function privateValues(
+  pos: Pos,
+  keys: { deviceId: string; requestId: string }[],
+): Promise<string[]> {
+  const values: string[] = [];
+  for (const { deviceId, requestId } of keys) {
+    const record = await pos.stored(deviceId, requestId);
+    if (!record || record.kind === 'alias') continue;
+    const sources = [
+      record.kind === 'command' ? record.result : undefined,
+      record.kind === 'command' ? record.params : undefined,
+    ];
+    for (const source of sources) {
+      const info = (source as { acquirerInfo?: Record<string, unknown> } | undefined)?.acquirerInfo;
+      for (const field of ['acquirerMetaData', 'signData']) {
+        const value = info?.[field];
+        if (typeof value === 'string' && value.length > 8) values.push(value);
+      }
+    }
+  }
+  return values;
+}
