@@ -9,7 +9,7 @@ import {
 } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname } from 'node:path';
-import { signalGroup, STACK_ID_ENV } from './supervisor';
+import { groupAlive, signalGroup, STACK_ID_ENV } from './supervisor';
 
 export interface LockContent {
   pid: number;
@@ -31,11 +31,11 @@ export type LockResult =
  * orchestrator left behind. The lock is created whole (written aside, then hard-linked into place), so no
  * start ever reads a half-written one.
  */
-export function acquireLock(
+export async function acquireLock(
   path: string,
   stackId: string,
   isAlive: (pid: number) => boolean = pidAlive,
-): LockResult {
+): Promise<LockResult> {
   mkdirSync(dirname(path), { recursive: true });
   const lock = new StackLock(path, stackId);
   let cleanedUp: string[] = [];
@@ -53,7 +53,7 @@ export function acquireLock(
     if (holder && holder.pid !== process.pid && isAlive(holder.pid)) {
       return { acquired: false, holder };
     }
-    cleanedUp = cleanedUp.concat(holder ? stopLeftovers(holder) : []);
+    cleanedUp = cleanedUp.concat(holder ? await stopLeftovers(holder) : []);
     rmSync(path, { force: true });
   }
   throw new Error(`cannot take the lock ${path}: it keeps reappearing`);
@@ -105,15 +105,20 @@ export function readLock(path: string): LockContent | undefined {
 }
 
 /** Children of a dead orchestrator still running in their own groups: stop them (SIGKILL; they are orphans). */
-function stopLeftovers(holder: LockContent): string[] {
-  const stopped: string[] = [];
+async function stopLeftovers(holder: LockContent): Promise<string[]> {
+  const stopped: { name: string; pid: number }[] = [];
   for (const child of holder.children ?? []) {
     if (child.pid > 0 && holder.stackId && carriesStackId(child.pid, holder.stackId)) {
       signalGroup(child.pid, 'SIGKILL');
-      stopped.push(`${child.name} (pid ${child.pid})`);
+      stopped.push(child);
     }
   }
-  return stopped;
+  // Their ports are free only once they are gone.
+  const deadline = Date.now() + 5000;
+  while (stopped.some((c) => groupAlive(c.pid)) && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return stopped.map((c) => `${c.name} (pid ${c.pid})`);
 }
 
 /**

@@ -16,6 +16,8 @@ options:
   --no-build        skip the build and run what is built
   --from-source     run the TypeScript sources through SWC instead of building (slower to start)
   --verbose         print every log line of every process (they are always in .tillbus/logs/)
+  --respawn         once up, start a process again when it exits, instead of stopping the stack
+  --state-dir <dir> where keys, logs, the lock and the NATS store live (default .tillbus)
   --status          say whether a stack runs in this checkout, and where
   --stop            stop the stack running in this checkout
   --help            this text
@@ -34,6 +36,8 @@ export async function main(argv: string[]): Promise<number> {
         'no-build': { type: 'boolean', default: false },
         'from-source': { type: 'boolean', default: false },
         verbose: { type: 'boolean', default: false },
+        respawn: { type: 'boolean', default: false },
+        'state-dir': { type: 'string', default: join(ROOT, '.tillbus') },
         status: { type: 'boolean', default: false },
         stop: { type: 'boolean', default: false },
         help: { type: 'boolean', default: false },
@@ -48,7 +52,7 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(HELP);
     return 0;
   }
-  const stateDir = join(ROOT, '.tillbus');
+  const stateDir = resolve(values['state-dir']);
   const out = (line: string) => process.stdout.write(`${line}\n`);
   if (values.status || values.stop) return statusOrStop(stateDir, values.stop, out);
 
@@ -64,6 +68,7 @@ export async function main(argv: string[]): Promise<number> {
     stateDir,
     out,
     verbose: values.verbose,
+    respawn: values.respawn,
     ports: plannedPorts(config),
     nats: { envUrl: process.env.NATS_URL || undefined, findBinary: () => findNatsServerBinary() },
     prepare: async () => {
@@ -88,7 +93,9 @@ export async function main(argv: string[]): Promise<number> {
       }
       const keys = ensureKeys(join(stateDir, 'keys'), demoKeySpecs());
       if (keys.created.length > 0) {
-        out(`generated demo keys in .tillbus/keys: ${keys.created.join(', ')} (never committed)`);
+        out(
+          `generated demo keys in ${join(stateDir, 'keys')}: ${keys.created.join(', ')} (never committed)`,
+        );
       }
     },
     plan: (nats) =>

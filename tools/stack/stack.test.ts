@@ -116,6 +116,31 @@ describe('the orchestrator as a process', () => {
     expect(readLock(join(dir, 'stack.lock'))).toBeUndefined();
   });
 
+  it('with --respawn, starts a process that exits again, and still stops everything at the end', async () => {
+    const dir = stateDir();
+    const child = orchestrator({
+      STACK_STATE_DIR: dir,
+      FAKE_PORTS: await ports(2),
+      FAKE_RESPAWN: '1',
+    });
+    await child.waitForOutput(/fake stack up/, 60_000);
+    const lock = readLock(join(dir, 'stack.lock'))!;
+    const first = lock.children.find((c) => c.name === 'fake-1')!;
+    process.kill(-first.pid, 'SIGTERM');
+    await child.waitForOutput(/fake-1 exited \(code 0\); starting it again/);
+    const again = await waitFor(() => {
+      const now = readLock(join(dir, 'stack.lock'))!.children.find((c) => c.name === 'fake-1');
+      return now && now.pid !== first.pid ? now : undefined;
+    });
+    expect(again.pid).not.toBe(first.pid);
+    await child.waitForOutput(/fake-1\] listening on \d+[\s\S]*fake-1\] listening on/);
+    child.kill('SIGTERM');
+    expect((await child.exited).code).toBe(0);
+    // The stop report names each running process once.
+    expect(child.output().match(/ {2}fake-1 +exited 0/g), child.output()).toHaveLength(1);
+    expect(processesOfStack(lock.stackId!)).toEqual([]);
+  });
+
   it('says how to get NATS when there is none, and leaves nothing behind', async () => {
     const dir = stateDir();
     const child = orchestrator({

@@ -51,6 +51,11 @@ export interface StackOptions {
   stopGraceMs?: number;
   /** Resolves when the stack should stop (tests); by default SIGINT/SIGTERM. */
   signals?: NodeJS.EventEmitter;
+  /**
+   * Once the stack is up, start a process of the plan again when it exits (after a kill, a crash or a SIGTERM
+   * from a test) instead of stopping everything; five exits of one process within a minute still stop the stack.
+   */
+  respawn?: boolean;
 }
 
 /**
@@ -61,7 +66,7 @@ export async function runStack(options: StackOptions): Promise<number> {
   const { out, stateDir } = options;
   mkdirSync(stateDir, { recursive: true });
   const stackId = randomUUID();
-  const locked = acquireLock(join(stateDir, 'stack.lock'), stackId);
+  const locked = await acquireLock(join(stateDir, 'stack.lock'), stackId);
   if (!locked.acquired) {
     const { holder } = locked;
     out(
@@ -79,6 +84,8 @@ export async function runStack(options: StackOptions): Promise<number> {
   }
 
   let unexpected: ManagedChild | undefined;
+  const respawnable = new Map<string, PlannedProcess>();
+  const exits = new Map<string, number[]>();
   let wake: () => void = () => undefined;
   const supervisor = new Supervisor({
     logDir: join(stateDir, 'logs'),
@@ -88,6 +95,17 @@ export async function runStack(options: StackOptions): Promise<number> {
       if (shown) out(shown);
     },
     onUnexpectedExit: (child) => {
+      const spec = respawnable.get(child.name);
+      const recent = (exits.get(child.name) ?? []).filter((at) => Date.now() - at < 60_000);
+      exits.set(child.name, [...recent, Date.now()]);
+      if (spec && recent.length < 4 && !stopRequested) {
+        out(
+          `${child.name} exited (code ${child.exitCode ?? child.signal}); starting it again (log: ${child.logFile})`,
+        );
+        supervisor.start(spec);
+        lock.update(liveChildren(supervisor));
+        return;
+      }
       unexpected ??= child;
       wake();
     },
@@ -160,7 +178,7 @@ export async function runStack(options: StackOptions): Promise<number> {
     const started = await startPhases(plan, supervisor, {
       readyTimeoutMs: options.readyTimeoutMs ?? 120_000,
       stop: () => unexpected !== undefined || interrupted(),
-      onStarted: () => lock.update(supervisor.list().map(({ name, pid }) => ({ name, pid }))),
+      onStarted: () => lock.update(liveChildren(supervisor)),
       onWait: (resolve) => {
         wake = resolve;
       },
@@ -178,10 +196,8 @@ export async function runStack(options: StackOptions): Promise<number> {
     if (interrupted()) return await cleanup(130);
 
     out(plan.banner);
-    lock.update(
-      supervisor.list().map(({ name, pid }) => ({ name, pid })),
-      plan.banner,
-    );
+    if (options.respawn) for (const p of plan.processes) respawnable.set(p.name, p);
+    lock.update(liveChildren(supervisor), plan.banner);
     await new Promise<void>((resolve) => {
       wake = resolve;
       if (unexpected || interrupted()) resolve();
@@ -234,6 +250,14 @@ export async function startPhases(
     if (stop()) return { ok: false };
   }
   return { ok: true };
+}
+
+/** The processes running now, for the lock file. */
+function liveChildren(supervisor: Supervisor): { name: string; pid: number }[] {
+  return supervisor
+    .list()
+    .filter((c) => c.exitCode === null)
+    .map(({ name, pid }) => ({ name, pid }));
 }
 
 function reportExit(child: ManagedChild, out: (line: string) => void): number {

@@ -93,21 +93,21 @@ describe('Supervisor', () => {
 });
 
 describe('single-instance lock', () => {
-  it('lets one holder in and tells the next who holds it', () => {
+  it('lets one holder in and tells the next who holds it', async () => {
     const path = join(dir, 'one.lock');
-    const first = acquireLock(path, 'a');
+    const first = await acquireLock(path, 'a');
     expect(first.acquired).toBe(true);
     // The holder is this test process; a second orchestrator sees it alive.
     const holderPid = process.pid;
     writeFileSync(path, JSON.stringify({ ...readLock(path), pid: holderPid + 1_000_000 }));
-    const second = acquireLock(path, 'b', (pid) => pid === holderPid + 1_000_000);
+    const second = await acquireLock(path, 'b', (pid) => pid === holderPid + 1_000_000);
     expect(second).toMatchObject({
       acquired: false,
       holder: { pid: holderPid + 1_000_000, stackId: 'a' },
     });
     // A lock that names our own pid was left by an earlier process that had it (pids repeat in containers).
     writeFileSync(path, JSON.stringify({ ...readLock(path), pid: holderPid }));
-    expect(acquireLock(path, 'c', () => true).acquired).toBe(true);
+    expect((await acquireLock(path, 'c', () => true)).acquired).toBe(true);
   });
 
   it('takes over a lock left by a dead orchestrator and stops the children it left behind', async () => {
@@ -137,9 +137,9 @@ describe('single-instance lock', () => {
         }),
       );
       await waitFor(() => processesOfStack(stackId).length === 1);
-      const result = acquireLock(path, 'new', () => false);
+      const result = await acquireLock(path, 'new', () => false);
       expect(result).toMatchObject({ acquired: true, cleanedUp: [`orphan (pid ${orphan.pid})`] });
-      await waitFor(() => !groupAlive(orphan.pid!), { what: 'the orphan to die' });
+      expect(groupAlive(orphan.pid!)).toBe(false);
       expect(groupAlive(stranger.pid!)).toBe(true);
       expect(readLock(path)).toMatchObject({ pid: process.pid, stackId: 'new' });
       if (result.acquired) result.lock.release();

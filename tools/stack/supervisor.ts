@@ -67,6 +67,7 @@ export class Supervisor {
     return this.stopping;
   }
 
+  /** Every process started, in start order; a respawned one appears again (its latest start last). */
   list(): ManagedChild[] {
     return [...this.children];
   }
@@ -144,8 +145,10 @@ export class Supervisor {
   async stopAll(graceMs: number): Promise<StopReport> {
     this.stopping = true;
     const report: StopReport = { children: [] };
+    // A process that ended before the stop (and was perhaps started again) is not reported twice.
+    const running = this.children.filter((c) => c.exitCode === null);
     for (const phase of STOP_PHASES) {
-      const batch = this.children.filter((c) => phase.includes(c.role));
+      const batch = running.filter((c) => phase.includes(c.role));
       const results = await Promise.all(batch.map((c) => stopGroup(c, graceMs)));
       batch.forEach((c, i) =>
         report.children.push({
