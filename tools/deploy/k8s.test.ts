@@ -328,6 +328,7 @@ describe('overlay differences', () => {
       }
       const kinds = new Set(objects(overlay).map((o) => o.kind));
       expect(kinds).toContain('ServiceMonitor');
+      expect(kinds).toContain('PrometheusRule');
     },
   );
 
