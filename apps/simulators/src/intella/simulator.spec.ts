@@ -184,6 +184,7 @@ describe('intella simulator: scripted faults', () => {
     '%s -> %s %s',
     async (kind, status, errorCode) => {
       sim.faults.add({ kind, deviceId: '01300003', times: 1 });
+      const requestsBefore = sim.reader('01300003')!.signOnRequests;
       const answer = await signOn('01300003');
       expect(answer).toMatchObject({ kind: 'sealed', statusCode: status });
       if (errorCode) expect((answer as { data: JsonObject }).data.ErrorCode).toBe(errorCode);
@@ -192,6 +193,8 @@ describe('intella simulator: scripted faults', () => {
         statusCode: '0000',
         data: { ErrorCode: '000000' },
       });
+      // a faulted request counts for its reader like any other
+      expect(sim.reader('01300003')!.signOnRequests).toBe(requestsBefore + 2);
     },
   );
 
@@ -206,12 +209,14 @@ describe('intella simulator: scripted faults', () => {
   });
 
   it('decrypt-fail answers an unencrypted 8003 to a good request', async () => {
-    sim.faults.add({ kind: 'decrypt-fail', times: 1 });
-    expect(await signOn('01300001')).toEqual({
+    sim.faults.add({ kind: 'decrypt-fail', deviceId: '01300002', times: 1 });
+    const before = sim.reader('01300002')!.signOnRequests;
+    expect(await signOn('01300002')).toEqual({
       kind: 'plain',
       statusCode: '8003',
       httpStatus: 200,
     });
+    expect(sim.reader('01300002')!.signOnRequests).toBe(before + 1);
   });
 
   it('corrupt-response sends an answer the client cannot decrypt', async () => {

@@ -239,11 +239,6 @@ export async function startIntellaSimulator(
     const deviceId = typeof data.DeviceId === 'string' ? data.DeviceId : undefined;
     const reader = deviceId ? readers.get(deviceId) : undefined;
     const retry = typeof data.Retry === 'string' ? data.Retry : '0';
-    if (reader && reader.mchId === merchant.mchId) {
-      if (serviceType === 'SignOn') reader.signOnRequests++;
-      if (serviceType === 'Settlement') reader.settlementRequests++;
-      if (retry !== '0') reader.retries++;
-    }
     const easyCard = (errorCode: string, extra: JsonObject = {}) =>
       answer('0000', 'STATUS_SUCCESS', {
         TXNResult: errorCode === '000000' ? 'Success' : 'Fail',
@@ -368,6 +363,13 @@ export async function startIntellaSimulator(
     logger.event('debug', 'request', { request: redactIntella({ Header: header, Data: data }) });
     const fault = faults.take({ serviceType: header.ServiceType, mchId: header.MchId, deviceId });
     if (fault) bump(counters.faultsApplied, fault.kind);
+    // per-reader counts include every request that reached the simulator, faulted or not
+    const target = deviceId ? readers.get(deviceId) : undefined;
+    if (target && target.mchId === header.MchId) {
+      if (header.ServiceType === 'SignOn') target.signOnRequests++;
+      if (header.ServiceType === 'Settlement') target.settlementRequests++;
+      if (data.Retry !== undefined && data.Retry !== '0') target.retries++;
+    }
     if (fault?.kind === 'no-answer') {
       bump(counters.byAnswer, 'no-answer');
       return; // the socket stays open until the client gives up or the simulator closes
