@@ -24,6 +24,7 @@ options:
   --faults <file>        JSON {"<POIID>": {faults}} in place from the start (see README.md)
   --registry <file>      write a device-health terminal registry for this fleet (.yaml/.yml or .json)
   --stores <n>           spread the POIs over n store ids in that registry (default 1)
+  --record               keep every diagnosis (terminal, time) for GET /_sim/records (tests, load checks)
   --help                 this text
 
 At run time: PUT/PATCH/DELETE /_sim/terminals/<POIID>/faults, POST/DELETE /_sim/terminals/<POIID>/transaction,
@@ -46,6 +47,7 @@ export async function main(argv: string[], stop: Promise<unknown> = untilSignal(
       faults: { type: 'string' },
       registry: { type: 'string' },
       stores: { type: 'string', default: '1' },
+      record: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
     strict: true,
@@ -68,6 +70,7 @@ export async function main(argv: string[], stop: Promise<unknown> = untilSignal(
     tls: material.tls,
     cloudApiKey: material.cloudApiKey,
     faults: values.faults ? readFaults(values.faults) : undefined,
+    recordRequests: values.record,
   });
   if (values.registry) {
     writeRegistry(

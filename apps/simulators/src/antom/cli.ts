@@ -18,6 +18,7 @@ options:
   --faults <file>        JSON {"<serial>": {faults}} in place from the start (see README.md for the faults)
   --registry <file>      write a device-health terminal registry for this fleet (.yaml/.yml or .json)
   --stores <n>           spread the terminals over n store ids in that registry (default 1)
+  --record               keep every diagnosis (terminal, time) for GET /_sim/records (tests, load checks)
   --help                 this text
 
 Faults change at run time over HTTP: PUT/PATCH/DELETE /_sim/terminals/<serial>/faults, GET /_sim/counters.
@@ -35,6 +36,7 @@ export async function main(argv: string[], stop: Promise<unknown> = untilSignal(
       faults: { type: 'string' },
       registry: { type: 'string' },
       stores: { type: 'string', default: '1' },
+      record: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
     strict: true,
@@ -58,6 +60,7 @@ export async function main(argv: string[], stop: Promise<unknown> = untilSignal(
     terminalPrivateKey: keys.terminalPrivate,
     posPublicKey: keys.posPublic,
     faults,
+    recordRequests: values.record,
   });
   if (values.registry) writeRegistry(resolve(values.registry), fleet, keysDir, stores);
   process.stdout.write(

@@ -220,6 +220,12 @@ export async function startAntomFleet(options: AntomFleetOptions): Promise<Antom
       if (req.method === 'GET' && parts[0] === 'counters') {
         return json(res, 200, { total, byTerminal: Object.fromEntries(counts) });
       }
+      if (req.method === 'GET' && parts[0] === 'records') {
+        return json(res, 200, {
+          recording: options.recordRequests === true,
+          records: fleet.counters.records(),
+        });
+      }
       if (req.method === 'POST' && parts[0] === 'counters' && parts[1] === 'reset') {
         fleet.counters.reset();
         return json(res, 200, { total });

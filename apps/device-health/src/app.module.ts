@@ -1,0 +1,107 @@
+import { hostname } from 'node:os';
+import type { DynamicModule } from '@nestjs/common';
+import {
+  EVENT_SUBJECTS,
+  MessagingModule,
+  startService,
+  STREAMS,
+  streamDefaults,
+  type RunningService,
+} from '@tillbus/messaging';
+import { ObservabilityModule } from '@tillbus/observability';
+import { AdyenAdapter } from './adapters/adyen.adapter';
+import { AntomAdapter } from './adapters/antom.adapter';
+import { SecretStore } from './adapters/secret-store';
+import { ServiceIdAllocator } from './adapters/service-ids';
+import { DeviceHealthController } from './bus/device-health.controller';
+import { CLOCK, systemClock, type Clock } from './clock';
+import { loadDeviceHealthConfig, type DeviceHealthConfig } from './config';
+import { DiagnosisService } from './diagnosis/diagnosis.service';
+import { HealthStore } from './diagnosis/health-store.service';
+import { DeviceHealthMetrics } from './metrics/device-health.metrics';
+import { PollerService } from './polling/poller.service';
+import { RegistryService } from './registry/registry.service';
+import { RegistrySeeder } from './registry/registry-seeder';
+import { BUCKETS, DEVICE_HEALTH_CONFIG, REPLICA_ID, SECRET_ENV } from './tokens';
+
+export const SERVICE_NAME = 'device-health';
+
+export interface DeviceHealthOptions {
+  clock?: Clock;
+  /** Where secret references are resolved; process.env by default. */
+  secretEnv?: Record<string, string | undefined>;
+  /** Tests capture log lines through this. */
+  logWrite?: (line: string) => void;
+}
+
+export function deviceHealthModule(
+  config: DeviceHealthConfig,
+  options: DeviceHealthOptions = {},
+): DynamicModule {
+  const replica = config.REPLICA_ID ?? `${hostname()}-${process.pid}`;
+  return {
+    module: class DeviceHealthModule {},
+    imports: [
+      ObservabilityModule.forRoot({
+        service: SERVICE_NAME,
+        opsPort: config.OPS_PORT,
+        logLevel: config.LOG_LEVEL,
+        logWrite: options.logWrite,
+      }),
+      MessagingModule.forRoot({
+        service: SERVICE_NAME,
+        servers: config.NATS_URL,
+        user: config.NATS_USER,
+        pass: config.NATS_PASSWORD,
+        requestTimeoutMs: config.BUS_REQUEST_TIMEOUT_MS,
+        shutdownGraceMs: config.SHUTDOWN_GRACE_MS,
+        streamReplicas: config.STREAM_REPLICAS,
+        streams: [
+          {
+            ...streamDefaults(
+              STREAMS.terminalHealth,
+              [EVENT_SUBJECTS.terminalHealthAll],
+              config.STREAM_REPLICAS,
+            ),
+            max_msgs_per_subject: config.EVENTS_MAX_PER_TERMINAL,
+            max_age: config.EVENTS_MAX_AGE_MS * 1_000_000,
+          },
+        ],
+        buckets: [
+          { name: BUCKETS.terminals, history: 5 },
+          { name: BUCKETS.health },
+          // Claims live two intervals: longer than any replica will still try one (half an interval late).
+          { name: BUCKETS.claims, ttlMs: 2 * config.POLL_INTERVAL_MS },
+          { name: BUCKETS.serviceIdSlots, ttlMs: config.ADYEN_SERVICE_ID_LEASE_MS },
+        ],
+      }),
+    ],
+    controllers: [DeviceHealthController],
+    providers: [
+      { provide: DEVICE_HEALTH_CONFIG, useValue: config },
+      { provide: CLOCK, useValue: options.clock ?? systemClock },
+      { provide: SECRET_ENV, useValue: options.secretEnv ?? process.env },
+      { provide: REPLICA_ID, useValue: replica },
+      DeviceHealthMetrics,
+      SecretStore,
+      RegistryService,
+      RegistrySeeder,
+      HealthStore,
+      ServiceIdAllocator,
+      AntomAdapter,
+      AdyenAdapter,
+      DiagnosisService,
+      PollerService,
+    ],
+  };
+}
+
+/** Starts one replica: main.ts in production, tests in-process. */
+export async function startDeviceHealth(
+  env: Record<string, string | undefined> = process.env,
+  options: DeviceHealthOptions = {},
+): Promise<RunningService & { config: DeviceHealthConfig }> {
+  const config = loadDeviceHealthConfig(env);
+  const running = await startService({ module: deviceHealthModule(config, options) });
+  return { ...running, config };
+}

@@ -1,0 +1,98 @@
+import { Controller } from '@nestjs/common';
+import { MessagePattern, Payload } from '@nestjs/microservices';
+import { SUBJECTS } from '@tillbus/messaging';
+import { SecretStore, SecretUnavailableError } from '../adapters/secret-store';
+import { DiagnosisService } from '../diagnosis/diagnosis.service';
+import { HealthStore, type Readiness } from '../diagnosis/health-store.service';
+import type { TerminalHealth } from '../health/terminal-health';
+import { RegistryService } from '../registry/registry.service';
+import { SECRET_FIELDS, TerminalDto, type TerminalRecord } from '../registry/terminal.dto';
+import { ListTerminalsRequest, RemoveTerminalRequest, TerminalRef } from './requests.dto';
+
+const DEFAULT_PAGE = 100;
+
+/** The bus API. Handlers are thin: the registry, the health store and the diagnosis service do the work. */
+@Controller()
+export class DeviceHealthController {
+  constructor(
+    private readonly registry: RegistryService,
+    private readonly store: HealthStore,
+    private readonly diagnosis: DiagnosisService,
+    private readonly secrets: SecretStore,
+  ) {}
+
+  /** From the shared health cache; never calls the terminal. */
+  @MessagePattern(SUBJECTS.deviceHealth.readiness)
+  async readiness(@Payload() request: TerminalRef): Promise<Readiness> {
+    // One KV read on the hot path: the cached health carries the terminal's identity.
+    const health = await this.store.read(request.terminalId);
+    if (health) return this.store.readiness(health, health);
+    return this.store.readiness(await this.registry.get(request.terminalId), undefined);
+  }
+
+  /** A fresh diagnosis through the same adapters as the poller; a busy terminal answers BUSY, not an error. */
+  @MessagePattern(SUBJECTS.deviceHealth.diagnose)
+  async diagnose(@Payload() request: TerminalRef): Promise<TerminalHealth> {
+    const terminal = await this.registry.get(request.terminalId);
+    return this.diagnosis.diagnose(terminal, 'request');
+  }
+
+  @MessagePattern(SUBJECTS.deviceHealth.terminalsUpsert)
+  async upsert(@Payload() request: TerminalDto) {
+    const { terminal, created } = await this.registry.upsert(request);
+    return { terminal, created, unresolvedSecrets: this.unresolved(terminal) };
+  }
+
+  @MessagePattern(SUBJECTS.deviceHealth.terminalsRemove)
+  async remove(@Payload() request: RemoveTerminalRequest) {
+    const removed = await this.registry.remove(request.terminalId);
+    await this.store.remove(request.terminalId);
+    return { terminalId: request.terminalId, removed };
+  }
+
+  @MessagePattern(SUBJECTS.deviceHealth.terminalsList)
+  list(@Payload() request: ListTerminalsRequest) {
+    const limit = request.limit ?? DEFAULT_PAGE;
+    const rows = this.registry
+      .all()
+      .filter((t) => !request.vendor || t.vendor === request.vendor)
+      .filter((t) => !request.storeId || t.storeId === request.storeId)
+      .filter((t) => !request.cursor || t.terminalId > request.cursor)
+      .sort((a, b) => (a.terminalId < b.terminalId ? -1 : a.terminalId > b.terminalId ? 1 : 0))
+      .map((terminal) => ({
+        terminal,
+        readiness: this.store.readiness(terminal, this.store.cached(terminal.terminalId)),
+      }))
+      .filter((row) => !request.status || row.readiness.status === request.status);
+    const page = rows.slice(0, limit);
+    return {
+      terminals: page.map(({ terminal, readiness }) => ({
+        ...terminal,
+        health: {
+          status: readiness.status,
+          reasons: readiness.reasons,
+          stale: readiness.stale,
+          ...(readiness.checkedAt ? { checkedAt: readiness.checkedAt } : {}),
+        },
+      })),
+      ...(rows.length > limit ? { nextCursor: page[page.length - 1].terminal.terminalId } : {}),
+    };
+  }
+
+  /** Secret references that do not resolve on this replica now (the entry is stored anyway). */
+  private unresolved(terminal: TerminalRecord): { field: string; message: string }[] {
+    const connection = terminal.connection as unknown as Record<string, string | undefined>;
+    const problems: { field: string; message: string }[] = [];
+    for (const field of SECRET_FIELDS[terminal.connection.kind]) {
+      const ref = connection[field];
+      if (ref === undefined) continue;
+      try {
+        this.secrets.text(ref);
+      } catch (error) {
+        if (!(error instanceof SecretUnavailableError)) throw error;
+        problems.push({ field: `connection.${field}`, message: error.message });
+      }
+    }
+    return problems;
+  }
+}

@@ -1,0 +1,172 @@
+import { BaseServiceConfig, loadConfig } from '@tillbus/config';
+import { Transform, Type } from 'class-transformer';
+import { IsBoolean, IsIn, IsInt, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
+
+const toBoolean = ({ value }: { value: unknown }) =>
+  value === 'true' || value === '1' ? true : value === 'false' || value === '0' ? false : value;
+
+/** Every setting of device-health; docs/services/device-health.md lists them with their meaning. */
+export class DeviceHealthConfig extends BaseServiceConfig {
+  /** Poll the fleet (off: answer the bus only, e.g. a read-only replica or a test). */
+  @Transform(toBoolean)
+  @IsBoolean({ message: 'POLL_ENABLED must be true or false' })
+  POLL_ENABLED = true;
+
+  /** Every terminal is diagnosed once per interval; all replicas must use the same value. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1000)
+  @Max(86_400_000)
+  POLL_INTERVAL_MS = 30_000;
+
+  /** Diagnoses in flight at once on one replica. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(4096)
+  POLL_CONCURRENCY = 32;
+
+  /** How often the scheduler looks for slots that came due. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(10)
+  @Max(5000)
+  POLL_TICK_MS = 100;
+
+  /** Upper bound of one diagnosis (both Adyen steps together); must be below half the interval. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(100)
+  @Max(600_000)
+  DIAGNOSIS_TIMEOUT_MS = 5000;
+
+  /** A cached answer older than this many intervals is reported as UNKNOWN / STALE. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(1000)
+  STALE_AFTER_INTERVALS = 3;
+
+  /** Battery below this percentage is BATTERY_LOW. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(100)
+  BATTERY_LOW_PERCENT = 20;
+
+  /** A Mobile SDK whose sdkExpiry is closer than this is SDK_EXPIRING. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(365)
+  SDK_EXPIRY_WARNING_DAYS = 14;
+
+  /** Seed the registry from this YAML or JSON file at boot. */
+  @IsOptional()
+  @IsString()
+  TERMINALS_FILE?: string;
+
+  /** create: only add terminals the registry lacks; overwrite: the file wins. */
+  @IsIn(['create', 'overwrite'])
+  TERMINALS_FILE_MODE: 'create' | 'overwrite' = 'create';
+
+  /** Resolved secrets (keys, passphrases, API keys) are re-read after this long, so rotation needs no restart. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(86_400_000)
+  SECRET_CACHE_MS = 60_000;
+
+  /** Response-Time window when verifying Antom terminal answers. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1000)
+  @Max(86_400_000)
+  ANTOM_MAX_SKEW_MS = 300_000;
+
+  /** Request-Time format sent to Antom terminals. */
+  @IsIn(['epoch-millis', 'iso'])
+  ANTOM_TIME_FORMAT: 'epoch-millis' | 'iso' = 'epoch-millis';
+
+  /** SaleID in every Adyen MessageHeader. */
+  @IsString()
+  @Matches(/^[A-Za-z0-9_.-]{1,64}$/, { message: 'ADYEN_SALE_ID must be 1-64 of A-Z a-z 0-9 _ . -' })
+  ADYEN_SALE_ID = 'tillbus-device-health';
+
+  /** The Adyen environment of the library client (TEST or LIVE). */
+  @IsIn(['TEST', 'LIVE'])
+  ADYEN_ENVIRONMENT: 'TEST' | 'LIVE' = 'TEST';
+
+  /** Region of the LIVE cloud Terminal API. */
+  @IsOptional()
+  @IsIn(['EU', 'AU', 'US', 'APSE'])
+  ADYEN_REGION?: 'EU' | 'AU' | 'US' | 'APSE';
+
+  /** Replaces the cloud Terminal API base URL (a stand-in such as the adyen-fleet simulator). */
+  @IsOptional()
+  @Matches(/^https:\/\/[^\s]+$/, { message: 'ADYEN_CLOUD_ENDPOINT must be an https:// URL' })
+  ADYEN_CLOUD_ENDPOINT?: string;
+
+  /** The CA certificate local terminals are verified with (Adyen's terminal root CA, or a simulator's). */
+  @IsOptional()
+  @IsString()
+  ADYEN_TERMINAL_CA_FILE?: string;
+
+  /** A CA file for the cloud endpoint; only for a stand-in (it enables the library's terminal-name check). */
+  @IsOptional()
+  @IsString()
+  ADYEN_CLOUD_CA_FILE?: string;
+
+  /** Largest clock error of any replica: a new ServiceID slot holder waits twice this long. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(3_600_000)
+  ADYEN_MAX_CLOCK_SKEW_MS = 1000;
+
+  /** Lease of this replica's ServiceID slot; renewed every third of it. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1000)
+  @Max(3_600_000)
+  ADYEN_SERVICE_ID_LEASE_MS = 30_000;
+
+  /** Health events kept in the stream (per terminal subject, and in total age). */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(100_000)
+  EVENTS_MAX_PER_TERMINAL = 100;
+
+  @Type(() => Number)
+  @IsInt()
+  @Min(60_000)
+  EVENTS_MAX_AGE_MS = 7 * 86_400_000;
+
+  /** Names this replica in claims and logs; defaults to host name and process id. */
+  @IsOptional()
+  @Matches(/^[A-Za-z0-9_.-]{1,64}$/, { message: 'REPLICA_ID must be 1-64 of A-Z a-z 0-9 _ . -' })
+  REPLICA_ID?: string;
+}
+
+export class DeviceHealthConfigError extends Error {
+  override readonly name = 'DeviceHealthConfigError';
+}
+
+/** Loads and cross-checks the settings (rules one field cannot express alone). */
+export function loadDeviceHealthConfig(
+  env: Record<string, string | undefined> = process.env,
+): DeviceHealthConfig {
+  const config = loadConfig(DeviceHealthConfig, env);
+  if (config.DIAGNOSIS_TIMEOUT_MS * 2 > config.POLL_INTERVAL_MS) {
+    throw new DeviceHealthConfigError(
+      'invalid configuration: DIAGNOSIS_TIMEOUT_MS must be at most half of POLL_INTERVAL_MS (a diagnosis must end before its slot is given up)',
+    );
+  }
+  if (config.ADYEN_ENVIRONMENT === 'LIVE' && !config.ADYEN_REGION && !config.ADYEN_CLOUD_ENDPOINT) {
+    throw new DeviceHealthConfigError(
+      'invalid configuration: ADYEN_ENVIRONMENT=LIVE needs ADYEN_REGION (or ADYEN_CLOUD_ENDPOINT) for cloud terminals',
+    );
+  }
+  return config;
+}

@@ -1,0 +1,287 @@
+import { Inject, Injectable, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import type { KV } from '@nats-io/kv';
+import {
+  EVENT_SUBJECTS,
+  isWrongLastSequence,
+  JetStreamSetup,
+  kvJson,
+  NatsConnectionManager,
+  publishEvent,
+} from '@tillbus/messaging';
+import { JsonLogger } from '@tillbus/observability';
+import { CLOCK, type Clock } from '../clock';
+import type { DeviceHealthConfig } from '../config';
+import {
+  describeReasons,
+  normaliseReasons,
+  sameReasons,
+  statusOf,
+  STICKY_REASONS,
+  type Findings,
+  type HealthReason,
+  type HealthStatus,
+  type TerminalHealth,
+} from '../health/terminal-health';
+import { KvMirror } from '../kv-mirror';
+import { countFleet, DeviceHealthMetrics } from '../metrics/device-health.metrics';
+import { RegistryService } from '../registry/registry.service';
+import type { TerminalRecord } from '../registry/terminal.dto';
+import { BUCKETS, DEVICE_HEALTH_CONFIG } from '../tokens';
+
+/** Published on `tillbus.events.terminal.health.<vendor>.<terminalId>` when status or reasons change. */
+export interface TerminalHealthChanged {
+  terminalId: string;
+  vendor: TerminalHealth['vendor'];
+  vendorId: string;
+  storeId: string;
+  status: HealthStatus;
+  reasons: HealthReason[];
+  previous: { status: HealthStatus; reasons: HealthReason[]; checkedAt: string } | null;
+  details: TerminalHealth['details'];
+  checkedAt: string;
+}
+
+/** What readiness answers: the cached health, or UNKNOWN with STALE / NOT_YET_DIAGNOSED. */
+export interface Readiness {
+  terminalId: string;
+  vendor: TerminalHealth['vendor'];
+  vendorId: string;
+  storeId: string;
+  status: HealthStatus;
+  reasons: HealthReason[];
+  stale: boolean;
+  checkedAt?: string;
+  ageMs?: number;
+  details?: TerminalHealth['details'];
+  /** Present when stale: what the last diagnosis said. */
+  lastKnown?: { status: HealthStatus; reasons: HealthReason[]; checkedAt: string };
+}
+
+const MAX_WRITE_ATTEMPTS = 6;
+
+/**
+ * The health cache: the latest TerminalHealth of every terminal in one KV bucket, so any replica answers
+ * readiness without calling a terminal. Writes are compare-and-set on the entry's revision, and only the writer
+ * that changed status or reasons publishes the event (its message id is the new revision, so a retried publish
+ * is de-duplicated by the stream).
+ */
+@Injectable()
+export class HealthStore implements OnModuleInit, OnApplicationShutdown {
+  private kv!: KV;
+  private mirror!: KvMirror<TerminalHealth>;
+
+  constructor(
+    private readonly setup: JetStreamSetup,
+    private readonly connection: NatsConnectionManager,
+    private readonly registry: RegistryService,
+    private readonly metrics: DeviceHealthMetrics,
+    @Inject(DEVICE_HEALTH_CONFIG) private readonly config: DeviceHealthConfig,
+    @Inject(CLOCK) private readonly clock: Clock,
+    private readonly logger: JsonLogger,
+  ) {}
+
+  onModuleInit(): void {
+    this.kv = this.setup.bucket(BUCKETS.health);
+    this.mirror = new KvMirror<TerminalHealth>(
+      this.kv,
+      (value) => value as TerminalHealth,
+      this.clock,
+      this.logger,
+      'health cache',
+    );
+    this.mirror.start();
+    this.metrics.setFleetSource(() => this.fleet());
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.mirror?.stop();
+  }
+
+  get staleAfterMs(): number {
+    return this.config.STALE_AFTER_INTERVALS * this.config.POLL_INTERVAL_MS;
+  }
+
+  /** Stores what a diagnosis found and publishes an event if status or reasons changed. */
+  async record(
+    terminal: TerminalRecord,
+    findings: Findings,
+    timing: { checkedAtMs: number; durationMs: number },
+  ): Promise<TerminalHealth> {
+    let current = this.mirror.get(terminal.terminalId);
+    for (let attempt = 1; ; attempt++) {
+      const previous = current?.value;
+      const health = this.compose(terminal, findings, timing, previous);
+      const changed =
+        !previous ||
+        previous.status !== health.status ||
+        !sameReasons(previous.reasons, health.reasons);
+      try {
+        const revision =
+          current === undefined
+            ? await this.kv.create(terminal.terminalId, kvJson.encode(health))
+            : await this.kv.update(terminal.terminalId, kvJson.encode(health), current.revision);
+        this.mirror.remember(terminal.terminalId, health, revision);
+        if (changed) await this.publish(health, previous, revision);
+        return health;
+      } catch (error) {
+        if (!isWrongLastSequence(error) || attempt >= MAX_WRITE_ATTEMPTS) throw error;
+        // Someone wrote in between (another replica, an on-demand diagnosis): compare with what is there now.
+        const entry = await this.kv.get(terminal.terminalId);
+        const value = kvJson.decode<TerminalHealth>(entry);
+        current = value && entry ? { value, revision: entry.revision } : undefined;
+      }
+    }
+  }
+
+  /** Read through to KV (not the mirror): the answer to readiness. */
+  async read(terminalId: string): Promise<TerminalHealth | undefined> {
+    return kvJson.decode<TerminalHealth>(await this.kv.get(terminalId));
+  }
+
+  cached(terminalId: string): TerminalHealth | undefined {
+    return this.mirror.get(terminalId)?.value;
+  }
+
+  async remove(terminalId: string): Promise<void> {
+    await this.kv.delete(terminalId);
+  }
+
+  /** The readiness view of a terminal from its cached health: too old is UNKNOWN / STALE. */
+  readiness(
+    terminal: Pick<TerminalRecord, 'terminalId' | 'vendor' | 'vendorId' | 'storeId'>,
+    health: TerminalHealth | undefined,
+  ): Readiness {
+    const identity = {
+      terminalId: terminal.terminalId,
+      vendor: terminal.vendor,
+      vendorId: terminal.vendorId,
+      storeId: terminal.storeId,
+    };
+    if (!health) {
+      return { ...identity, status: 'UNKNOWN', reasons: ['NOT_YET_DIAGNOSED'], stale: false };
+    }
+    const ageMs = Math.max(0, this.clock.now() - Date.parse(health.checkedAt));
+    if (ageMs > this.staleAfterMs) {
+      return {
+        ...identity,
+        status: 'UNKNOWN',
+        reasons: ['STALE'],
+        stale: true,
+        checkedAt: health.checkedAt,
+        ageMs,
+        lastKnown: { status: health.status, reasons: health.reasons, checkedAt: health.checkedAt },
+      };
+    }
+    return {
+      ...identity,
+      status: health.status,
+      reasons: health.reasons,
+      stale: false,
+      checkedAt: health.checkedAt,
+      ageMs,
+      details: health.details,
+    };
+  }
+
+  private compose(
+    terminal: TerminalRecord,
+    findings: Findings,
+    timing: { checkedAtMs: number; durationMs: number },
+    previous: TerminalHealth | undefined,
+  ): TerminalHealth {
+    // A busy terminal told us nothing about its hardware: what only a person can clear stays.
+    const carried =
+      findings.outcome === 'busy' && previous
+        ? previous.reasons.filter((reason) => STICKY_REASONS.includes(reason))
+        : [];
+    const reasons = normaliseReasons([...findings.reasons, ...carried]);
+    const status = statusOf(reasons);
+    const checkedAt = new Date(timing.checkedAtMs).toISOString();
+    const unchanged =
+      previous && previous.status === status && sameReasons(previous.reasons, reasons);
+    const message = describeReasons(reasons);
+    return {
+      terminalId: terminal.terminalId,
+      vendor: terminal.vendor,
+      vendorId: terminal.vendorId,
+      storeId: terminal.storeId,
+      status,
+      reasons,
+      outcome: findings.outcome,
+      details: message ? { ...findings.details, message } : findings.details,
+      raw: findings.raw,
+      checkedAt,
+      changedAt: unchanged ? previous.changedAt : checkedAt,
+      durationMs: Math.round(timing.durationMs),
+    };
+  }
+
+  private async publish(
+    health: TerminalHealth,
+    previous: TerminalHealth | undefined,
+    revision: number,
+  ): Promise<void> {
+    const event: TerminalHealthChanged = {
+      terminalId: health.terminalId,
+      vendor: health.vendor,
+      vendorId: health.vendorId,
+      storeId: health.storeId,
+      status: health.status,
+      reasons: health.reasons,
+      previous: previous
+        ? { status: previous.status, reasons: previous.reasons, checkedAt: previous.checkedAt }
+        : null,
+      details: health.details,
+      checkedAt: health.checkedAt,
+    };
+    try {
+      await publishEvent(
+        this.connection.jetstream(),
+        EVENT_SUBJECTS.terminalHealth(health.vendor, health.terminalId),
+        event,
+        { messageId: `${health.terminalId}-${revision}` },
+      );
+      this.metrics.events.inc({ vendor: health.vendor, result: 'ok' });
+      this.logger.event('info', 'terminal health changed', {
+        terminalId: health.terminalId,
+        vendor: health.vendor,
+        status: health.status,
+        reasons: health.reasons,
+        previousStatus: previous?.status ?? null,
+      });
+    } catch (error) {
+      // The cache already holds the new state; the event is lost, and the next change publishes again.
+      this.metrics.events.inc({ vendor: health.vendor, result: 'failed' });
+      this.logger.event('error', 'could not publish a terminal health event', {
+        terminalId: health.terminalId,
+        error: (error as Error).message,
+      });
+    }
+  }
+
+  /** Fleet counts for the gauges, from the registry and health mirrors. */
+  private fleet() {
+    const now = this.clock.now();
+    const staleAfter = this.staleAfterMs;
+    const items = this.registry.all().map((terminal) => {
+      const health = this.mirror.get(terminal.terminalId)?.value;
+      if (!health) {
+        return {
+          vendor: terminal.vendor,
+          status: 'UNKNOWN' as HealthStatus,
+          reasons: ['NOT_YET_DIAGNOSED'] as HealthReason[],
+          ageSeconds: Math.max(0, now - Date.parse(terminal.createdAt)) / 1000,
+        };
+      }
+      const age = Math.max(0, now - Date.parse(health.checkedAt));
+      const stale = age > staleAfter;
+      return {
+        vendor: terminal.vendor,
+        status: stale ? ('UNKNOWN' as HealthStatus) : health.status,
+        reasons: stale ? (['STALE'] as HealthReason[]) : health.reasons,
+        ageSeconds: age / 1000,
+      };
+    });
+    return countFleet(items);
+  }
+}

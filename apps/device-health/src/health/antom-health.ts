@@ -1,0 +1,67 @@
+import type { AntomDeviceStatusField, DiagnosisResponse } from '@tillbus/protocols-antom';
+import { isAntomDiagnosisCode, type AntomDiagnosisCode } from '@tillbus/result-codes';
+import {
+  describeReasons,
+  normaliseReasons,
+  type DiagnosisOutcome,
+  type Findings,
+  type HealthReason,
+} from './terminal-health';
+
+/** Every Antom diagnosis code: the reason it means, and how the exchange counts (SUCCESS reads the flags). */
+export const ANTOM_CODE_HEALTH: Record<
+  AntomDiagnosisCode,
+  { reason: HealthReason | null; outcome: DiagnosisOutcome }
+> = {
+  SUCCESS: { reason: null, outcome: 'ok' },
+  PROCESS_FAIL: { reason: 'VENDOR_ERROR', outcome: 'vendor_error' },
+  INVALID_API: { reason: 'CONFIG_ERROR', outcome: 'config_error' },
+  CLIENT_INVALID: { reason: 'AUTH_ERROR', outcome: 'auth_error' },
+  INVALID_SIGNATURE: { reason: 'AUTH_ERROR', outcome: 'auth_error' },
+  INVALID_ENCRPT_DATA: { reason: 'AUTH_ERROR', outcome: 'auth_error' },
+  METHOD_NOT_SUPPORTED: { reason: 'CONFIG_ERROR', outcome: 'config_error' },
+  UNKNOWN_EXCEPTION: { reason: 'VENDOR_ERROR', outcome: 'vendor_error' },
+};
+
+/** What an `N` in each flag means. Antom cannot tell "no paper" from a disconnected printer. */
+export const ANTOM_FLAG_HEALTH: Record<AntomDeviceStatusField, HealthReason> = {
+  networkStatus: 'NETWORK_DOWN',
+  printerStatus: 'PRINTER_FAULT',
+  globalStatus: 'DEVICE_NOT_READY',
+};
+
+/** A verified, schema-valid Antom diagnosis answer, as findings. Pure. */
+export function antomFindings(response: DiagnosisResponse): Findings {
+  const { result } = response;
+  const raw = {
+    result: { ...result },
+    ...(response.networkStatus ? { networkStatus: response.networkStatus } : {}),
+    ...(response.printerStatus ? { printerStatus: response.printerStatus } : {}),
+    ...(response.globalStatus ? { globalStatus: response.globalStatus } : {}),
+  };
+  const code = result.resultCode;
+  const known = isAntomDiagnosisCode(code) ? ANTOM_CODE_HEALTH[code] : undefined;
+  // A code the table lacks is judged by its status: S reads the flags, F and U are vendor errors.
+  const row =
+    known ??
+    (result.resultStatus === 'S' ? ANTOM_CODE_HEALTH.SUCCESS : ANTOM_CODE_HEALTH.PROCESS_FAIL);
+  if (row.reason !== null) {
+    const message = result.resultMessage ?? code ?? result.resultStatus;
+    return {
+      reasons: [row.reason],
+      outcome: row.outcome,
+      details: {
+        message: describeReasons([row.reason]),
+        error: `${code ?? result.resultStatus}: ${message}`,
+      },
+      raw,
+    };
+  }
+  const reasons = normaliseReasons(
+    (Object.keys(ANTOM_FLAG_HEALTH) as AntomDeviceStatusField[])
+      .filter((field) => response[field] === 'N')
+      .map((field) => ANTOM_FLAG_HEALTH[field]),
+  );
+  const message = describeReasons(reasons);
+  return { reasons, outcome: 'ok', details: message ? { message } : {}, raw };
+}

@@ -1,0 +1,107 @@
+import { Inject, Injectable, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import type { KV } from '@nats-io/kv';
+import { JetStreamSetup, NotFoundError, kvJson, updateWithRevision } from '@tillbus/messaging';
+import { JsonLogger, OpsServer } from '@tillbus/observability';
+import { CLOCK, type Clock } from '../clock';
+import { KvMirror } from '../kv-mirror';
+import { BUCKETS } from '../tokens';
+import { toRecordFields, type TerminalDto, type TerminalRecord } from './terminal.dto';
+
+type Listener = (terminalId: string, record: TerminalRecord | undefined) => void;
+
+/** The terminal registry: one KV bucket every replica reads from memory and writes through compare-and-set. */
+@Injectable()
+export class RegistryService implements OnModuleInit, OnApplicationShutdown {
+  private kv!: KV;
+  private mirror!: KvMirror<TerminalRecord>;
+  private readonly listeners: Listener[] = [];
+
+  constructor(
+    private readonly setup: JetStreamSetup,
+    @Inject(CLOCK) private readonly clock: Clock,
+    private readonly logger: JsonLogger,
+    private readonly ops: OpsServer,
+  ) {}
+
+  onModuleInit(): void {
+    this.kv = this.setup.bucket(BUCKETS.terminals);
+    this.mirror = new KvMirror<TerminalRecord>(
+      this.kv,
+      (value) => value as TerminalRecord,
+      this.clock,
+      this.logger,
+      'registry',
+      (id, record) => this.listeners.forEach((listen) => listen(id, record)),
+    );
+    this.mirror.start();
+    this.ops.addReadinessCheck({
+      name: 'registry',
+      check: () =>
+        this.mirror.isLoaded
+          ? { ok: true }
+          : { ok: false, detail: 'terminal registry not loaded yet' },
+    });
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.mirror?.stop();
+  }
+
+  /** Resolves when the registry is in memory. */
+  loaded(): Promise<void> {
+    return this.mirror.ready;
+  }
+
+  onChange(listener: Listener): void {
+    this.listeners.push(listener);
+  }
+
+  /** From memory: may lag a write made on another replica by the watch delay. */
+  cached(terminalId: string): TerminalRecord | undefined {
+    return this.mirror.get(terminalId)?.value;
+  }
+
+  all(): TerminalRecord[] {
+    return [...this.mirror.values()].map((entry) => entry.value);
+  }
+
+  get size(): number {
+    return this.mirror.size;
+  }
+
+  /** Read through to KV: the answer for a bus request. */
+  async get(terminalId: string): Promise<TerminalRecord> {
+    const record = kvJson.decode<TerminalRecord>(await this.kv.get(terminalId));
+    if (!record)
+      throw new NotFoundError(`no terminal ${terminalId} in the registry`, { terminalId });
+    return record;
+  }
+
+  async upsert(
+    dto: TerminalDto,
+    mode: 'overwrite' | 'create' = 'overwrite',
+  ): Promise<{ terminal: TerminalRecord; created: boolean; written: boolean }> {
+    const now = new Date(this.clock.now()).toISOString();
+    const fields = toRecordFields(dto);
+    let created = false;
+    const result = await updateWithRevision<TerminalRecord>(this.kv, dto.terminalId, (current) => {
+      created = current === undefined;
+      if (current && mode === 'create') return undefined;
+      return {
+        ...fields,
+        createdAt: current?.createdAt ?? now,
+        updatedAt: now,
+      };
+    });
+    if (result.changed && result.value)
+      this.mirror.remember(dto.terminalId, result.value, result.revision);
+    return { terminal: result.value!, created: created && result.changed, written: result.changed };
+  }
+
+  async remove(terminalId: string): Promise<boolean> {
+    const existing = kvJson.decode<TerminalRecord>(await this.kv.get(terminalId));
+    if (!existing) return false;
+    await this.kv.delete(terminalId);
+    return true;
+  }
+}
