@@ -181,8 +181,9 @@ export class CommandEngine implements OnApplicationBootstrap, BeforeApplicationS
     private readonly ops: OpsServer,
   ) {
     this.backoff = recoveryBackoff(config);
-    this.presence = new BridgePresence(clock, config.EDC_PRESENCE_WARMUP_MS, logger, metrics);
+    this.presence = new BridgePresence(config.EDC_PRESENCE_WARMUP_MS, logger, metrics);
     this.publisher = new EventPublisher(() => connection.jetstream(), logger, metrics);
+    metrics.countBridges = () => this.presence.connectedBridges();
   }
 
   get replicaId(): string {
@@ -295,7 +296,15 @@ export class CommandEngine implements OnApplicationBootstrap, BeforeApplicationS
       return await this.submitCommand(request);
     } catch (error) {
       const code = (error as { code?: unknown }).code;
-      if (typeof code === 'string') this.metrics.rejections.inc({ code: labelCode(code) });
+      if (typeof code === 'string') {
+        this.metrics.rejections.inc({ code: labelCode(code) });
+        this.logger.event('info', 'submit refused', {
+          code,
+          deviceId: request.deviceId,
+          requestId: request.requestId,
+          commandName: request.commandName,
+        });
+      }
       throw error;
     }
   }
@@ -1374,7 +1383,6 @@ export class CommandEngine implements OnApplicationBootstrap, BeforeApplicationS
 
   /** Commands in flight whose bridge went silent: their result is unknown from now on. */
   private async presenceTick(): Promise<void> {
-    this.metrics.bridgesConnected.set(this.presence.connectedBridges());
     for (const [key, owned] of this.owned) {
       if (!this.presence.isLost(owned.deviceId)) continue;
       const found = await this.records.read(key);

@@ -23,6 +23,8 @@ export class EdcMetrics {
   readonly inDoubt: Gauge;
   readonly bridgesConnected: Gauge;
   readonly owned: Gauge;
+  /** Set by the engine: how many bridges are connected right now. */
+  countBridges: () => number = () => 0;
 
   constructor(@Inject(Registry) registry: Registry) {
     const registers = [registry];
@@ -103,10 +105,14 @@ export class EdcMetrics {
       help: 'Commands in doubt right now (result unknown after recovery; an operator must look), across all replicas.',
       registers,
     });
+    const countBridges = () => this.countBridges();
     this.bridgesConnected = new Gauge({
       name: 'tillbus_edc_command_bridges_connected',
       help: 'Bridges whose last heartbeat is less than 3 intervals old.',
       registers,
+      collect() {
+        this.set(countBridges());
+      },
     });
     this.owned = new Gauge({
       name: 'tillbus_edc_command_owned_commands',

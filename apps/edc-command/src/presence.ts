@@ -7,7 +7,6 @@ import {
   parseBridgeMessage,
 } from '@tillbus/protocols-kicc';
 import type { JsonLogger } from '@tillbus/observability';
-import type { Clock } from './clock';
 import type { EdcMetrics } from './metrics';
 
 interface BridgeSeen {
@@ -30,7 +29,9 @@ export type DevicePresence =
   | { state: 'unknown' };
 
 /**
- * Bridge presence from heartbeats. Every replica subscribes without a queue group (heartbeats are small and
+ * Bridge presence from heartbeats, on the wall clock: a bridge beats on its own wall clock, so its silence is
+ * measured on the same timeline (a test that moves the vendor-timeout clock forward does not silence every bridge).
+ * Every replica subscribes without a queue group (heartbeats are small and
  * frequent; each replica needs the whole picture to refuse a command to an offline bridge at once, without a KV
  * read). A bridge is offline after 3 intervals without a heartbeat (`isBridgeOffline`).
  */
@@ -42,12 +43,11 @@ export class BridgePresence {
   private readonly startedAt: number;
 
   constructor(
-    private readonly clock: Clock,
     private readonly warmupMs: number,
     private readonly logger: JsonLogger,
     private readonly metrics: EdcMetrics,
   ) {
-    this.startedAt = clock.now();
+    this.startedAt = Date.now();
   }
 
   start(nc: NatsConnection): void {
@@ -80,7 +80,7 @@ export class BridgePresence {
       this.logger.event('warn', 'refused a heartbeat', { subject, code });
       return;
     }
-    const now = this.clock.now();
+    const now = Date.now();
     const previous = this.bridges.get(heartbeat.bridgeId);
     const wasOnline =
       previous !== undefined && !isBridgeOffline(previous.lastAt, previous.intervalMs, now);
@@ -109,7 +109,7 @@ export class BridgePresence {
   }
 
   device(deviceId: string): DevicePresence {
-    const now = this.clock.now();
+    const now = Date.now();
     const seen = this.devices.get(deviceId);
     if (!seen) {
       if (now - this.startedAt < this.warmupMs) return { state: 'unknown' };
@@ -128,7 +128,7 @@ export class BridgePresence {
   }
 
   connectedBridges(): number {
-    const now = this.clock.now();
+    const now = Date.now();
     let count = 0;
     for (const bridge of this.bridges.values())
       if (!isBridgeOffline(bridge.lastAt, bridge.intervalMs, now)) count++;

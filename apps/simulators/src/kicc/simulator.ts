@@ -51,9 +51,12 @@ export interface DeviceFaults {
   busyWith?: string | null;
   /** The SDK's onInitResult: anything but INIT_SUCCESS makes the bridge answer `not_ready`. */
   init?: KiccInitCode;
-  /** Lose the next N results: the SDK never calls back, nothing is published (the payment still happens). */
+  /**
+   * Lose the next N Purchase or PurchaseCancel results: the SDK never calls back, nothing is published (the
+   * payment still happens). GetLastTransaction and CommandCancel answers are not affected.
+   */
   dropResults?: number;
-  /** Publish the next results this many ms late (0: on time). */
+  /** Publish Purchase and PurchaseCancel results this many ms late (0: on time). */
   delayResultMs?: number;
   /** Stop after emitting this event until `release(deviceId)`, a CommandCancel or a device restart. */
   holdAt?: KiccPhaseEventCode | null;
@@ -714,19 +717,16 @@ class Simulator implements KiccSimulator {
     body: { responseData?: Record<string, unknown>; failure?: { code: string; message?: string } },
   ): void {
     const faults = device.faults;
-    if ((faults.dropResults ?? 0) > 0) {
+    const payment = run.commandName === 'Purchase' || run.commandName === 'PurchaseCancel';
+    if (payment && (faults.dropResults ?? 0) > 0) {
       // the SDK never called back: nothing is stored or published
       faults.dropResults = (faults.dropResults ?? 0) - 1;
       this.counters.resultsDropped += 1;
       return;
     }
     this.counters.results += 1;
-    this.emit(
-      device,
-      run,
-      { type: 'result', body: { callback, ...body } },
-      faults.delayResultMs ?? 0,
-    );
+    const delay = payment ? (faults.delayResultMs ?? 0) : 0;
+    this.emit(device, run, { type: 'result', body: { callback, ...body } }, delay);
   }
 
   private emit(
