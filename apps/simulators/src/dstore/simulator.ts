@@ -485,11 +485,15 @@ export async function startDStoreSimulator(
     port,
     faults,
     setFaults(partial) {
-      for (const [key, value] of Object.entries(partial ?? {})) {
+      for (const key of Object.keys(partial ?? {}))
         if (!(key in DEFAULT_FAULTS)) throw new Error(`unknown fault ${key}`);
-        (faults as unknown as Record<string, unknown>)[key] = value;
-      }
-      checkFaults(faults);
+      // Checked as a whole before anything changes, so a bad request leaves the faults as they were.
+      const next = { ...faults, ...partial };
+      checkFaults(next);
+      Object.assign(faults, next, {
+        script: [...next.script],
+        dropNextFor: [...next.dropNextFor],
+      });
       return faults;
     },
     release() {
