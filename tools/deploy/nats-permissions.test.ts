@@ -196,6 +196,17 @@ describe('NATS accounts and permissions (deploy/nats/auth.conf)', () => {
       expect((await kv.get('t1'))?.json()).toEqual({ vendor: 'antom' });
     });
 
+    it('a POS receives the new orders order-reconciliation forwards', async () => {
+      const pos = await as('pos');
+      const created = pos.subscribe('tillbus.events.orders.created.>', { max: 1 });
+      await pos.flush();
+      await jetstream(await as('order-reconciliation')).publish(
+        EVENT_SUBJECTS.order('created', 'order-2'),
+        JSON.stringify({ requestOrderId: 'order-2' }),
+      );
+      for await (const msg of created) expect(msg.json()).toEqual({ requestOrderId: 'order-2' });
+    });
+
     it('a POS watches EDC progress events that edc-command publishes', async () => {
       const pos = await as('pos');
       const events = pos.subscribe(EVENT_SUBJECTS.edcAll, { max: 1 });
@@ -359,6 +370,18 @@ describe('NATS accounts and permissions (deploy/nats/auth.conf)', () => {
         'publish',
         SUBJECTS.orderReconciliation.redeliver,
         'order-reconciliation',
+      ],
+      [
+        'a POS cannot forge a notification to D-Store (the outbox)',
+        'pos',
+        'publish',
+        'tillbus.events.orders.notify.o1',
+      ],
+      [
+        'a POS cannot fake a new D-Store order',
+        'pos',
+        'publish',
+        'tillbus.events.orders.created.o1',
       ],
       [
         'a service cannot publish another domain’s events',
