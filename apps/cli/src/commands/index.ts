@@ -1,6 +1,13 @@
 import type { CommandSpec } from '../cli';
 import { EASYCARD_COMMANDS } from './easycard';
+import { EDC_COMMANDS } from './edc';
 import { ORDER_COMMANDS } from './orders';
+import { TERMINAL_COMMANDS } from './terminals';
 
 /** Every `tillbus` command, in the order `tillbus --help` lists them. */
-export const COMMANDS: CommandSpec[] = [...ORDER_COMMANDS, ...EASYCARD_COMMANDS];
+export const COMMANDS: CommandSpec[] = [
+  ...TERMINAL_COMMANDS,
+  ...EDC_COMMANDS,
+  ...ORDER_COMMANDS,
+  ...EASYCARD_COMMANDS,
+];

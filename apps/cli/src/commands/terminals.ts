@@ -1,0 +1,216 @@
+import { SUBJECTS } from '@tillbus/messaging';
+import type { CommandSpec } from '../cli';
+import { UsageError } from '../errors';
+import { block, duration, relative, table } from '../format';
+import { hintNotFound, parseCount } from './orders';
+
+const STATUSES = ['READY', 'DEGRADED', 'DOWN', 'UNKNOWN'] as const;
+const VENDORS = ['antom', 'adyen'] as const;
+
+/** `tillbus.device-health.terminals.list` (apps/device-health/src/bus/device-health.controller.ts). */
+export interface TerminalRow {
+  terminalId: string;
+  vendor: string;
+  vendorId: string;
+  storeId: string;
+  labels: Record<string, string>;
+  connection: { kind: string };
+  health: { status: string; reasons: string[]; stale: boolean; checkedAt?: string };
+}
+
+/** `tillbus.device-health.readiness`: from the shared cache, without calling the terminal. */
+export interface Readiness {
+  terminalId: string;
+  vendor: string;
+  vendorId: string;
+  storeId: string;
+  status: string;
+  reasons: string[];
+  stale: boolean;
+  checkedAt?: string;
+  ageMs?: number;
+  details?: HealthDetails;
+  lastKnown?: { status: string; reasons: string[]; checkedAt: string };
+}
+
+export interface HealthDetails {
+  message?: string;
+  error?: string;
+  batteryLevel?: number;
+  firmwareVersion?: string;
+  printerStatus?: string;
+  globalStatus?: string;
+  communicationOk?: boolean;
+  unconfirmedBatchCount?: number;
+  hostReachable?: boolean;
+  tamperStatus?: string;
+  sdkExpiry?: string;
+  attestationStatus?: string;
+  resolvableIssues?: { name?: string; message?: string }[];
+}
+
+/** `tillbus.device-health.diagnose`: a fresh TerminalHealth. */
+export interface TerminalHealth {
+  terminalId: string;
+  vendor: string;
+  vendorId: string;
+  storeId: string;
+  status: string;
+  reasons: string[];
+  outcome: string;
+  details: HealthDetails;
+  raw: Record<string, unknown>;
+  checkedAt: string;
+  changedAt: string;
+  durationMs: number;
+}
+
+const NOT_FOUND_HINT =
+  '`tillbus terminals list` shows the registered terminals (ids look like antom-ANTOMSIM000001 or adyen-V400m-000000001)';
+
+export const TERMINAL_COMMANDS: CommandSpec[] = [
+  {
+    group: 'terminals',
+    verb: 'list',
+    args: [],
+    options: {
+      vendor: { type: 'string', description: `only this vendor: ${VENDORS.join(', ')}` },
+      store: { type: 'string', description: 'only this store id' },
+      status: { type: 'string', description: `only this status: ${STATUSES.join(', ')}` },
+      limit: {
+        type: 'string',
+        description: 'at most this many (default: every terminal, 1000 per request)',
+      },
+    },
+    summary: 'the registered terminals with their health, from the shared cache',
+    run: async (ctx, { options }) => {
+      const filter: Record<string, unknown> = {};
+      if (options.vendor !== undefined) filter.vendor = oneOf(options.vendor, VENDORS, '--vendor');
+      if (typeof options.store === 'string') filter.storeId = options.store;
+      if (options.status !== undefined)
+        filter.status = oneOf(String(options.status).toUpperCase(), STATUSES, '--status');
+      const max =
+        typeof options.limit === 'string'
+          ? parseCount(options.limit, '--limit', 1, 100_000)
+          : Infinity;
+      const rows: TerminalRow[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await ctx.bus.request<{ terminals: TerminalRow[]; nextCursor?: string }>(
+          SUBJECTS.deviceHealth.terminalsList,
+          { ...filter, limit: Math.min(1000, max - rows.length), ...(cursor ? { cursor } : {}) },
+        );
+        rows.push(...page.terminals);
+        cursor = page.nextCursor;
+      } while (cursor && rows.length < max);
+      const now = ctx.now();
+      const counts = STATUSES.map(
+        (s) => `${rows.filter((r) => r.health.status === s).length} ${s}`,
+      ).join(', ');
+      const text = [
+        table(rows, [
+          { header: 'TERMINAL', value: (r) => r.terminalId },
+          { header: 'VENDOR', value: (r) => r.vendor },
+          { header: 'STORE', value: (r) => r.storeId },
+          {
+            header: 'STATUS',
+            value: (r) => `${r.health.status}${r.health.stale ? ' (stale)' : ''}`,
+          },
+          { header: 'REASONS', value: (r) => r.health.reasons },
+          { header: 'CHECKED', value: (r) => relative(r.health.checkedAt, now) },
+        ]),
+        '',
+        `${rows.length} terminals: ${counts}`,
+      ].join('\n');
+      return { data: rows, text };
+    },
+  },
+  {
+    group: 'terminals',
+    verb: 'readiness',
+    args: ['terminalId'],
+    summary:
+      'can this terminal take a payment now? (the cached answer; the terminal is not called)',
+    run: async (ctx, { args }) => {
+      const readiness = await ctx.bus
+        .request<Readiness>(SUBJECTS.deviceHealth.readiness, { terminalId: args.terminalId })
+        .catch(hintNotFound(NOT_FOUND_HINT));
+      const now = ctx.now();
+      const text = block([
+        [
+          'terminal',
+          `${readiness.terminalId} (${readiness.vendor} ${readiness.vendorId}, store ${readiness.storeId})`,
+        ],
+        ['status', `${readiness.status}${readiness.stale ? ' (stale: no recent diagnosis)' : ''}`],
+        ['reasons', readiness.reasons],
+        ['why', readiness.details?.message ?? readiness.details?.error],
+        [
+          'checked',
+          readiness.checkedAt
+            ? `${readiness.checkedAt} (${relative(readiness.checkedAt, now)})`
+            : 'never',
+        ],
+        [
+          'last known',
+          readiness.lastKnown
+            ? `${readiness.lastKnown.status} ${readiness.lastKnown.reasons.join(', ')} at ${readiness.lastKnown.checkedAt}`
+            : undefined,
+        ],
+      ]);
+      return { data: readiness, text };
+    },
+  },
+  {
+    group: 'terminals',
+    verb: 'diagnose',
+    args: ['terminalId'],
+    summary: 'diagnose a terminal now, through its vendor protocol, and show everything it said',
+    run: async (ctx, { args }) => {
+      const health = await ctx.bus
+        .request<TerminalHealth>(
+          SUBJECTS.deviceHealth.diagnose,
+          { terminalId: args.terminalId },
+          Math.max(ctx.bus.options.timeoutMs, 15_000),
+        )
+        .catch(hintNotFound(NOT_FOUND_HINT));
+      const d = health.details ?? {};
+      const text = block([
+        [
+          'terminal',
+          `${health.terminalId} (${health.vendor} ${health.vendorId}, store ${health.storeId})`,
+        ],
+        ['status', health.status],
+        ['reasons', health.reasons],
+        ['why', d.message ?? d.error],
+        ['exchange', `${health.outcome} in ${duration(health.durationMs)}`],
+        ['checked', health.checkedAt],
+        ['status since', health.changedAt],
+        ['printer', d.printerStatus],
+        ['global status', d.globalStatus],
+        [
+          'communication',
+          d.communicationOk === undefined ? undefined : d.communicationOk ? 'OK' : 'NOT OK',
+        ],
+        ['battery', d.batteryLevel === undefined ? undefined : `${d.batteryLevel}%`],
+        ['unconfirmed batches', d.unconfirmedBatchCount],
+        ['host reachable', d.hostReachable],
+        ['tamper status', d.tamperStatus],
+        ['firmware', d.firmwareVersion],
+        ['SDK expiry', d.sdkExpiry],
+        ['attestation', d.attestationStatus],
+        [
+          'resolvable issues',
+          d.resolvableIssues?.map((i) => [i.name, i.message].filter(Boolean).join(': ')),
+        ],
+      ]);
+      return { data: health, text };
+    },
+  },
+];
+
+function oneOf<T extends string>(value: unknown, allowed: readonly T[], option: string): T {
+  if (typeof value !== 'string' || !(allowed as readonly string[]).includes(value)) {
+    throw new UsageError(`${option} must be one of ${allowed.join(', ')}`);
+  }
+  return value as T;
+}
