@@ -1,4 +1,5 @@
 import { Kvm } from '@nats-io/kv';
+import fc from 'fast-check';
 import { jetstream } from '@nats-io/jetstream';
 import { SUBJECTS } from '@tillbus/messaging';
 import { SIGN_ON_VALIDITY_MS } from '@tillbus/result-codes';
@@ -269,6 +270,43 @@ describe('easycard-session: discovery, sign-on and the bus API', () => {
     const error = await pos.error(subject, payload);
     expect(error.code).toBe(code);
     expect(error.message).toContain(message);
+  });
+
+  it('answers arbitrary payloads on every subject with a documented code, and keeps serving', async () => {
+    const documented = [
+      'PARAM_ILLEGAL',
+      'NOT_FOUND',
+      'UNKNOWN_MERCHANT',
+      'MERCHANT_REQUIRED',
+      'READER_CONFLICT',
+    ];
+    const subjects = Object.values(SUBJECTS.easycard);
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom(...subjects),
+        fc.oneof(
+          fc.jsonValue(),
+          fc.record(
+            {
+              deviceId: fc.string(),
+              force: fc.jsonValue(),
+              state: fc.string(),
+              limit: fc.jsonValue(),
+            },
+            { requiredKeys: [] },
+          ),
+        ),
+        async (subject, payload) => {
+          try {
+            await pos.request(subject, payload, 5000);
+          } catch (error) {
+            expect(documented).toContain((error as { code: string }).code);
+          }
+        },
+      ),
+      { numRuns: 60 },
+    );
+    expect((await get(READERS[0])).state).toBe('signed');
   });
 
   it('never puts a key in a log line or an event (debug logs, live events and the stream scanned)', async () => {
