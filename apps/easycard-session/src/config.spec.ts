@@ -58,6 +58,7 @@ describe('easycard-session configuration', () => {
       ['EASYCARD_BACKOFF_MAX_MS'],
     ],
     [{ INTELLA_DEVICE_LIST_FIELD: 'a.b' }, ['INTELLA_DEVICE_LIST_FIELD']],
+    [{ EASYCARD_LEASE_MS: '30000' }, ['EASYCARD_LEASE_MS']],
     [{ INTELLA_MAX_TRIES: '0', EASYCARD_TICK_MS: '1' }, ['EASYCARD_TICK_MS', 'INTELLA_MAX_TRIES']],
   ])('refuses %j', (env, fields) => {
     expect(violations(env)).toEqual(fields);

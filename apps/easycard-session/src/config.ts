@@ -190,6 +190,14 @@ export function loadEasyCardSessionConfig(
       problems: ['must not be below EASYCARD_BACKOFF_BASE_MS'],
     });
   }
+  if (config.EASYCARD_LEASE_MS <= config.INTELLA_MAX_TRIES * config.INTELLA_TIMEOUT_MS) {
+    violations.push({
+      field: 'EASYCARD_LEASE_MS',
+      problems: [
+        'must exceed INTELLA_MAX_TRIES x INTELLA_TIMEOUT_MS, or a slow attempt loses its lease',
+      ],
+    });
+  }
   if (violations.length > 0) throw new ConfigError(violations);
   return config;
 }
