@@ -43,6 +43,7 @@ import {
   stepCancel,
   stepCommand,
   type BridgeTraffic,
+  type CancelInput,
   type CommandInput,
   type MachineContext,
   type Note,
@@ -817,9 +818,7 @@ export class CommandEngine implements OnApplicationBootstrap, BeforeApplicationS
     });
     if (!requested.changed) {
       const reason = requested.notes.find((note) => note.kind === 'not_cancellable');
-      await this.records.mutate<StoredCancel>(key, (c) =>
-        stepCancel(c, { type: 'refused', code: 'CommandInvalid' }, this.ctx()),
-      );
+      await this.applyCancel(key, { type: 'refused', code: 'CommandInvalid' });
       throw this.cancelRefusal(
         requested.record ?? target,
         reason?.kind === 'not_cancellable' ? reason.reason : 'the command moved on',
@@ -859,9 +858,7 @@ export class CommandEngine implements OnApplicationBootstrap, BeforeApplicationS
           ? 'no_responders'
           : null;
     if (refusal) {
-      const done = await this.records.mutate<StoredCancel>(key, (c) =>
-        stepCancel(c, { type: 'refused', code: refusal }, this.ctx()),
-      );
+      const done = await this.applyCancel(key, { type: 'refused', code: refusal });
       await this.apply(targetKey, {
         type: 'cancel_result',
         cancelRequestId: requestId,
@@ -921,9 +918,7 @@ export class CommandEngine implements OnApplicationBootstrap, BeforeApplicationS
   }
 
   private async cancelDeadline(key: string): Promise<void> {
-    const done = await this.records.mutate<StoredCancel>(key, (c) =>
-      stepCancel(c, { type: 'deadline' }, this.ctx()),
-    );
+    const done = await this.applyCancel(key, { type: 'deadline' });
     const cancel = done.record;
     if (!done.changed || !cancel) return;
     await this.apply(recordKey(cancel.deviceId, cancel.targetRequestId), {
@@ -986,9 +981,7 @@ export class CommandEngine implements OnApplicationBootstrap, BeforeApplicationS
         })
       ).notes;
     } else {
-      const done = await this.records.mutate<StoredCancel>(key, (c) =>
-        stepCancel(c, { type: 'bridge', message }, this.ctx()),
-      );
+      const done = await this.applyCancel(key, { type: 'bridge', message });
       notes = done.notes;
       if (done.changed && done.record && done.record.phase !== 'sent') {
         await this.apply(recordKey(record.deviceId, record.targetRequestId), {
@@ -1018,6 +1011,13 @@ export class CommandEngine implements OnApplicationBootstrap, BeforeApplicationS
       withoutRequestId: this.config.EDC_RECOVERY_WITHOUT_REQUEST_ID,
       recoveryBackoffMs: this.backoff,
     };
+  }
+
+  private applyCancel(key: string, input: CancelInput) {
+    return this.records.mutate<StoredCancel>(key, (current) => {
+      if (current.kind !== 'cancel') return { record: current, changed: false, notes: [] };
+      return stepCancel(current, input, this.ctx());
+    });
   }
 
   private apply(key: string, input: CommandInput) {
@@ -1051,7 +1051,18 @@ export class CommandEngine implements OnApplicationBootstrap, BeforeApplicationS
     else if (after.owner === this.replicaId) this.own(key, after);
     else this.disown(key);
     const phaseChanged = before.lifecycle.phase !== after.lifecycle.phase;
-    if (settled && (!wasSettled || phaseChanged)) await this.settle(after, before, now);
+    if (settled && (!wasSettled || phaseChanged)) {
+      try {
+        await this.settle(after, before, now);
+      } catch (error) {
+        // the record is right; the next scan frees the device and fixes the index (scanOnce)
+        this.logger.event('error', 'could not finish settling a command', {
+          deviceId: after.deviceId,
+          requestId: after.requestId,
+          error: String(error),
+        });
+      }
+    }
     if (wasSettled && !settled)
       this.logger.event('warn', 'a settled command moved back', {
         deviceId: after.deviceId,
@@ -1086,15 +1097,11 @@ export class CommandEngine implements OnApplicationBootstrap, BeforeApplicationS
       await this.inDoubtKv.delete(key).catch(() => undefined);
     }
     if (after.cancelRequestId && before.lifecycle.cancel?.status === 'pending') {
-      await this.records.mutate<StoredCancel>(
-        recordKey(after.deviceId, after.cancelRequestId),
-        (c) =>
-          stepCancel(
-            c,
-            { type: 'target_settled', cancelled: life.phase === 'cancelled', phase: life.phase },
-            this.ctx(),
-          ),
-      );
+      await this.applyCancel(recordKey(after.deviceId, after.cancelRequestId), {
+        type: 'target_settled',
+        cancelled: life.phase === 'cancelled',
+        phase: life.phase,
+      });
     }
     this.logger.event(
       life.phase === 'succeeded' || life.phase === 'cancelled' ? 'info' : 'warn',

@@ -1,4 +1,5 @@
-import { SUBJECTS } from '@tillbus/messaging';
+import fc from 'fast-check';
+import { BusRequestError, SUBJECTS } from '@tillbus/messaging';
 import {
   KICC_BUSINESS_FAILURE_CODES,
   KICC_COMMAND_FAILURE_CODES,
@@ -457,5 +458,54 @@ describe('submit', () => {
     expect(
       (await pos.refusal(SUBJECTS.edc.get, { deviceId: 'nobody', requestId: 'nothing' })).code,
     ).toBe('NOT_FOUND');
+  });
+
+  it('answers any payload with the command or a typed error, never an internal one', async () => {
+    const devices = [device(), device(), 'no-such-device'];
+    const expected = new Set([
+      'PARAM_ILLEGAL',
+      'NOT_FOUND',
+      'DEVICE_BUSY',
+      'REPEAT_REQ_REJECT',
+      'BRIDGE_OFFLINE',
+      'DEVICE_NOT_READY',
+      'NOT_RUNNING',
+      'ORDER_STATUS_INVALID',
+      'CommandInvalid',
+      'BRIDGE_REFUSED',
+    ]);
+    const payload = fc.record(
+      {
+        deviceId: fc.oneof(fc.constantFrom(...devices), fc.string()),
+        requestId: fc.oneof(fc.stringMatching(/^[a-z0-9:-]{1,12}$/), fc.anything()),
+        commandName: fc.oneof(
+          fc.constantFrom('Purchase', 'PurchaseCancel', 'GetLastTransaction', 'CommandCancel'),
+          fc.anything(),
+        ),
+        params: fc.oneof(
+          fc.constant({}),
+          fc.dictionary(fc.string(), fc.jsonValue()),
+          fc.anything(),
+        ),
+        purchase: fc.anything(),
+        targetRequestId: fc.anything(),
+      },
+      { requiredKeys: ['deviceId', 'requestId', 'commandName'] },
+    );
+    await fc.assert(
+      fc.asyncProperty(payload, async (body) => {
+        try {
+          const view = await pos.submit(body as Record<string, unknown>);
+          expect(view.deviceId).toBe(body.deviceId);
+        } catch (error) {
+          expect(error).toBeInstanceOf(BusRequestError);
+          expect(expected).toContain((error as BusRequestError).code);
+        }
+      }),
+      { numRuns: 150 },
+    );
+    expect(await pos.get(devices[0], 'still-answering').catch((e: BusRequestError) => e.code)).toBe(
+      'NOT_FOUND',
+    );
   });
 });

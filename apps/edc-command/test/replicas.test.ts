@@ -181,4 +181,21 @@ describe('three replicas', () => {
     const output = everyReplica.map((child) => child.output()).join('\n');
     for (const secret of secrets) expect(output).not.toContain(secret);
   });
+
+  it('refuse to start on an invalid configuration, with one line naming the variables', async () => {
+    const bad = spawnWithArgs(SERVICE_MAIN, [], {
+      NATS_URL: nats.url,
+      EDC_TIMEOUT_PURCHASE_MS: '5',
+      EDC_RECOVERY_WITHOUT_REQUEST_ID: 'guess',
+    });
+    expect((await bad.exited).code).toBe(1);
+    const line = bad
+      .output()
+      .trim()
+      .split('\n')
+      .find((l) => l.includes('service failed to start'))!;
+    expect(line).toContain('EDC_TIMEOUT_PURCHASE_MS');
+    expect(line).toContain('EDC_RECOVERY_WITHOUT_REQUEST_ID');
+    expect(line).not.toContain('guess');
+  });
 });

@@ -137,6 +137,8 @@ interface Run {
   entry: StoreEntry;
   phase: KiccEventCode | 'started';
   stopped: boolean;
+  /** release() came before the command reached its hold: it goes past the next one. */
+  released?: boolean;
   release?: () => void;
 }
 
@@ -185,7 +187,7 @@ export interface KiccSimulator {
   setFaults(deviceId: string, faults: DeviceFaults): void;
   /** Scripts the outcome of the next commands on a device, before the amount table. */
   script(deviceId: string, ...commands: ScriptedCommand[]): void;
-  /** Lets a held device go on. */
+  /** Lets the running command go past its hold, now or when it gets there. */
   release(deviceId: string): void;
   /** The device reboots: a running command ends with CommandResponseTimeout; `charged` says whether it paid. */
   restartDevice(deviceId: string, options?: { charged?: boolean }): void;
@@ -603,7 +605,9 @@ class Simulator implements KiccSimulator {
     if (run.stopped) return false;
     run.phase = code;
     this.event(device, run, code);
-    if (device.faults.holdAt === code) {
+    if (device.faults.holdAt === code && run.released) {
+      run.released = false;
+    } else if (device.faults.holdAt === code) {
       await new Promise<void>((resolve) => {
         run.release = resolve;
       });
@@ -833,7 +837,10 @@ class Simulator implements KiccSimulator {
   }
 
   release(deviceId: string): void {
-    this.device(deviceId).running?.release?.();
+    const run = this.device(deviceId).running;
+    if (!run) return;
+    if (run.release) run.release();
+    else run.released = true;
   }
 
   restartDevice(deviceId: string, options: { charged?: boolean } = {}): void {

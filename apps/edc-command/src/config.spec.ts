@@ -1,0 +1,51 @@
+import { ConfigError, loadConfig } from '@tillbus/config';
+import { describe, expect, it } from 'vitest';
+import { EdcCommandConfig, recoveryBackoff } from './config';
+
+describe('EdcCommandConfig', () => {
+  it('defaults to the seed timeouts', () => {
+    const config = loadConfig(EdcCommandConfig, {});
+    expect(config).toMatchObject({
+      EDC_TIMEOUT_PURCHASE_MS: 95_000,
+      EDC_TIMEOUT_PURCHASE_SIGNATURE_MS: 115_000,
+      EDC_TIMEOUT_PURCHASE_CANCEL_MS: 85_000,
+      EDC_TIMEOUT_GET_LAST_TRANSACTION_MS: 5_000,
+      EDC_TIMEOUT_COMMAND_CANCEL_MS: 5_000,
+      EDC_RECOVERY_WITHOUT_REQUEST_ID: 'fresh-transaction',
+      EDC_AUTO_CANCEL_ON_EXPIRY: true,
+      EDC_RECORD_TTL_MS: 72 * 3_600_000,
+    });
+    expect(config.REPLICA_ID).toMatch(/^[A-Za-z0-9_-]{1,64}$/);
+    expect(recoveryBackoff(config)).toEqual([0, 10_000, 30_000]);
+  });
+
+  it('reads its variables and names every bad one, never the value', () => {
+    expect(
+      loadConfig(EdcCommandConfig, {
+        EDC_AUTO_CANCEL_ON_EXPIRY: 'false',
+        EDC_RECOVERY_BACKOFF_MS: '5',
+      }),
+    ).toMatchObject({
+      EDC_AUTO_CANCEL_ON_EXPIRY: false,
+      EDC_RECOVERY_BACKOFF_MS: '5',
+    });
+    let error: ConfigError | undefined;
+    try {
+      loadConfig(EdcCommandConfig, {
+        REPLICA_ID: 'a.b',
+        EDC_TIMEOUT_PURCHASE_MS: '5',
+        EDC_RECOVERY_BACKOFF_MS: 'soon',
+        EDC_RECOVERY_WITHOUT_REQUEST_ID: 'always-guess',
+      });
+    } catch (caught) {
+      error = caught as ConfigError;
+    }
+    expect(error?.violations.map((v) => v.field).sort()).toEqual([
+      'EDC_RECOVERY_BACKOFF_MS',
+      'EDC_RECOVERY_WITHOUT_REQUEST_ID',
+      'EDC_TIMEOUT_PURCHASE_MS',
+      'REPLICA_ID',
+    ]);
+    expect(error?.message).not.toContain('always-guess');
+  });
+});
