@@ -114,7 +114,7 @@ const result = (
     seq,
     sentAt: T0,
     body,
-  }) as BridgeResult;
+  }) as unknown as BridgeResult;
 
 function run(record: StoredCommand, inputs: CommandInput[], at = T0 + 1_000): StoredCommand {
   let current = record;
