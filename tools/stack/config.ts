@@ -22,7 +22,15 @@ export interface DemoConfig {
     faults: Record<string, Record<string, unknown>>;
   };
   edc: { bridges: number; devicesPerBridge: number; timing: 'realistic' | 'fast' | 'instant' };
-  easycard: { merchant: string; readers: number };
+  easycard: {
+    merchant: string;
+    readers: number;
+    /**
+     * Demo and test only: intella and easycard-session share an accelerated clock (rate simulated ms per real
+     * ms, from the stack's start) and an offset file (ms added, re-read when it changes) to jump time.
+     */
+    clock?: { rate: number; offsetFile?: string };
+  };
   dstore: { clientId: string; posClientId: string };
   /** Extra environment per service, by service name. */
   services: Record<ServiceName, Record<string, string>>;
@@ -100,6 +108,7 @@ export function parseDemoConfig(raw: unknown, where = 'the demo configuration'):
     easycard: {
       merchant: r.token(easycard.merchant, 'easycard.merchant'),
       readers: r.int(easycard.readers, 'easycard.readers', 1, 9999),
+      ...(easycard.clock === undefined ? {} : { clock: r.clock(easycard.clock, 'easycard.clock') }),
     },
     dstore: {
       clientId: r.token(dstore.clientId, 'dstore.clientId'),
@@ -173,6 +182,24 @@ class Reader {
       return allowed[0];
     }
     return value as T;
+  }
+
+  clock(value: unknown, field: string): { rate: number; offsetFile?: string } {
+    const o = this.object(value, field);
+    const rate = o.rate ?? 1;
+    if (typeof rate !== 'number' || !(rate >= 0.001 && rate <= 1_000_000)) {
+      this.problems.push(`${field}.rate: must be a number from 0.001 to 1000000`);
+    }
+    if (
+      o.offsetFile !== undefined &&
+      (typeof o.offsetFile !== 'string' || !o.offsetFile.startsWith('/'))
+    ) {
+      this.problems.push(`${field}.offsetFile: must be an absolute path`);
+    }
+    return {
+      rate: typeof rate === 'number' ? rate : 1,
+      ...(typeof o.offsetFile === 'string' ? { offsetFile: o.offsetFile } : {}),
+    };
   }
 
   faults(value: unknown, field: string): Record<string, Record<string, unknown>> {

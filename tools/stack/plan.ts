@@ -1,5 +1,5 @@
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { parse, stringify } from 'yaml';
 import type { DemoConfig, ServiceName } from './config';
 import type { KeyFiles, KeySpec } from './keys';
@@ -91,6 +91,8 @@ export function buildPlan(ctx: PlanContext): StackPlan {
       ],
     }),
   );
+  // One timeline for intella and easycard-session when the demo (or a test) runs their clock fast.
+  const clock = clockSettings(config);
   const registries = {
     antom: join(gen, 'antom-registry.yaml'),
     adyen: join(gen, 'adyen-registry.yaml'),
@@ -172,7 +174,7 @@ export function buildPlan(ctx: PlanContext): StackPlan {
     simulator(
       ctx,
       'intella',
-      ['--config', intellaConfig, '--private-key-file', fileOf('intella')],
+      ['--config', intellaConfig, '--private-key-file', fileOf('intella'), ...clock.args],
       {
         phase: 0,
         ready: { port: config.ports.intella },
@@ -243,6 +245,7 @@ export function buildPlan(ctx: PlanContext): StackPlan {
           },
         ]),
         EASYCARD_KEY_ENCRYPTION_KEY: ref('easycard-key-encryption'),
+        ...clock.env,
       },
       opsUrl(config.ports.easycardSession.ops),
     ),
@@ -284,6 +287,23 @@ export function buildPlan(ctx: PlanContext): StackPlan {
     },
     banner: banner(ctx),
   };
+}
+
+function clockSettings(config: DemoConfig): { args: string[]; env: Record<string, string> } {
+  const clock = config.easycard.clock;
+  if (!clock) return { args: [], env: {} };
+  const args: string[] = [];
+  const env: Record<string, string> = {};
+  if (clock.rate !== 1) {
+    const epoch = String(Date.now());
+    args.push('--clock-rate', String(clock.rate), '--clock-epoch-ms', epoch);
+    Object.assign(env, { EASYCARD_CLOCK_RATE: String(clock.rate), EASYCARD_CLOCK_EPOCH_MS: epoch });
+  }
+  if (clock.offsetFile) {
+    args.push('--clock-offset-file', clock.offsetFile);
+    env.EASYCARD_CLOCK_OFFSET_FILE = clock.offsetFile;
+  }
+  return { args, env };
 }
 
 /** device-health reads one registry file; each fleet simulator writes its own. */
@@ -358,6 +378,12 @@ function service(
   };
 }
 
+/** A path as a person would type it from the checkout. */
+function shown(path: string): string {
+  const rel = relative(process.cwd(), path);
+  return rel && !rel.startsWith('..') ? rel : path;
+}
+
 function banner(ctx: PlanContext): string {
   const { config } = ctx;
   const host = ctx.host ?? '127.0.0.1';
@@ -413,7 +439,7 @@ function banner(ctx: PlanContext): string {
     'SIMULATOR             WHERE',
     ...sims.map(([n, where]) => `${n.padEnd(20)}  ${where}`),
     '',
-    `NATS: ${ctx.natsUrl}    logs: .tillbus/logs/<name>.log    keys: .tillbus/keys/`,
+    `NATS: ${ctx.natsUrl}    logs: ${shown(join(ctx.stateDir, 'logs'))}/<name>.log    keys: ${shown(join(ctx.stateDir, 'keys'))}/`,
     '',
     'Try (in another terminal):',
     '  npx tillbus terminals list --status DEGRADED',

@@ -3,7 +3,7 @@ import { EASYCARD_SESSION_STATES, type Outcome } from '@tillbus/result-codes';
 import type { CommandSpec } from '../cli';
 import { UsageError } from '../errors';
 import { block, duration, relative, table } from '../format';
-import { hintNotFound, parseCount } from './orders';
+import { hintNotFound, parseCount } from './common';
 
 /** A reader's session as easycard-session shows it (apps/easycard-session/src/sessions/session-record.ts). */
 export interface SessionView {

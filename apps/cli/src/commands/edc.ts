@@ -5,7 +5,7 @@ import { EDC_PHASES, KICC_EVENT_CODES, type KiccEventCode } from '@tillbus/resul
 import type { CommandContext, CommandResult, CommandSpec } from '../cli';
 import { CliError, EXIT, UsageError } from '../errors';
 import { block, money } from '../format';
-import { parseCount } from './orders';
+import { parseCount } from './common';
 
 /** edc-command's view of a command (apps/edc-command/src/model.ts, EdcCommandView). */
 export interface EdcCommandView {

@@ -1,7 +1,9 @@
-import { SUBJECTS } from '@tillbus/messaging';
+import { createHash, randomUUID } from 'node:crypto';
+import { EVENT_SUBJECTS, publishEvent, SUBJECTS } from '@tillbus/messaging';
 import type { DeliveryFailure } from '@tillbus/result-codes';
 import type { CommandSpec } from '../cli';
-import { CliError, UsageError } from '../errors';
+import { hintNotFound, parseCount, parseDuration } from './common';
+import { CliError, EXIT, UsageError } from '../errors';
 import { block, duration, money, relative, table } from '../format';
 
 /** `tillbus.order-reconciliation.get` answers this (apps/order-reconciliation/src/orders/order-view.ts). */
@@ -63,6 +65,27 @@ export interface RedeliverResult {
 
 const NOT_FOUND_HINT =
   '`tillbus orders stuck` lists orders that need a look; D-Store order ids look like the requestOrderId of createOrder';
+
+/** The POS lifecycle kinds order-reconciliation applies, and the D-Store status each moves an order to. */
+export const POS_EVENT_KINDS = {
+  accepted: 'ACCEPTED',
+  preparing: 'PREPARING',
+  ready: 'READY',
+  completed: 'COMPLETED',
+  rejected: 'REJECTED',
+  cancelled: 'CANCELLED',
+  failed: 'ORDER_FAIL',
+} as const;
+
+/**
+ * The subject token of an order in `tillbus.events.orders.<kind>.<token>`, as docs/services/order-reconciliation.md
+ * tells POS developers to compute it: the id itself when it is 1-128 of A-Z a-z 0-9 _ -, else `=` and the unpadded
+ * base64url SHA-256 of its UTF-8 bytes.
+ */
+export function orderToken(requestOrderId: string): string {
+  if (/^[A-Za-z0-9_-]{1,128}$/.test(requestOrderId)) return requestOrderId;
+  return `=${createHash('sha256').update(requestOrderId, 'utf8').digest('base64url')}`;
+}
 
 export const ORDER_COMMANDS: CommandSpec[] = [
   {
@@ -181,6 +204,51 @@ export const ORDER_COMMANDS: CommandSpec[] = [
   },
   {
     group: 'orders',
+    verb: 'pos-event',
+    args: ['requestOrderId', 'kind'],
+    options: {
+      'event-id': {
+        type: 'string',
+        description: 'the POS event id (default: a new one); the same id is applied once',
+      },
+    },
+    summary: `report an order's progress as the POS would: ${Object.keys(POS_EVENT_KINDS).join(', ')}`,
+    help:
+      'Publishes a POS lifecycle event on JetStream (tillbus.events.orders.<kind>.<order token>), the way a POS\n' +
+      'integration does; order-reconciliation applies it and notifies D-Store. For demos and tests.',
+    run: async (ctx, { args, options }) => {
+      const kind = args.kind.toLowerCase();
+      if (!(kind in POS_EVENT_KINDS)) {
+        throw new UsageError(`<kind> must be one of ${Object.keys(POS_EVENT_KINDS).join(', ')}`);
+      }
+      const eventId =
+        typeof options['event-id'] === 'string' ? options['event-id'] : `cli-${randomUUID()}`;
+      const event = {
+        requestOrderId: args.requestOrderId,
+        eventId,
+        occurredAt: new Date(ctx.now()).toISOString(),
+      };
+      const subject = EVENT_SUBJECTS.order(kind, orderToken(args.requestOrderId));
+      const ack = await publishEvent(await ctx.bus.jetstream(), subject, event, {
+        messageId: eventId,
+        timeoutMs: ctx.bus.options.timeoutMs,
+      }).catch((error: unknown) => {
+        throw new CliError(
+          'UNAVAILABLE',
+          `the event was not stored: ${(error as Error).message}`,
+          EXIT.unreachable,
+          'is order-reconciliation running? It creates the TILLBUS_ORDERS stream at start',
+        );
+      });
+      const status = POS_EVENT_KINDS[kind as keyof typeof POS_EVENT_KINDS];
+      return {
+        data: { subject, event, stream: ack.stream, seq: ack.seq, duplicate: ack.duplicate },
+        text: `${ack.duplicate ? 'already published' : 'published'} ${kind} for ${args.requestOrderId} (stream ${ack.stream} #${ack.seq}); the order moves to ${status} and D-Store is notified: \`tillbus orders get ${args.requestOrderId}\``,
+      };
+    },
+  },
+  {
+    group: 'orders',
     verb: 'redeliver',
     args: ['requestOrderId'],
     options: {
@@ -213,33 +281,4 @@ function failureText(failure: OrderView['notifications'][number]['lastFailure'])
   return failure.cause === 'ANSWER'
     ? `D-Store answered ${failure.resultStatus ?? '?'} ${failure.resultCode ?? ''}`.trim()
     : failure.cause;
-}
-
-/** Adds a hint to a NOT_FOUND answer. */
-export function hintNotFound(hint: string) {
-  return (error: unknown): never => {
-    if (error instanceof CliError && error.code === 'NOT_FOUND') {
-      throw new CliError(error.code, error.message, error.exitCode, hint, error.details);
-    }
-    throw error;
-  };
-}
-
-/** 1500ms, 90s, 15m, 2h, 3d, or bare milliseconds. */
-export function parseDuration(text: string, option: string): number {
-  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$/.exec(text.trim());
-  if (!match)
-    throw new UsageError(`${option} must be a duration such as 1500ms, 90s, 15m, 2h or 3d`);
-  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[match[2] ?? 'ms']!;
-  const ms = Math.round(Number(match[1]) * unit);
-  if (ms > 365 * 86_400_000) throw new UsageError(`${option} must be at most 365d`);
-  return ms;
-}
-
-export function parseCount(text: string, option: string, min: number, max: number): number {
-  const n = Number(text);
-  if (!/^\d+$/.test(text) || n < min || n > max) {
-    throw new UsageError(`${option} must be a whole number from ${min} to ${max}`);
-  }
-  return n;
 }

@@ -2,7 +2,7 @@ import { SUBJECTS } from '@tillbus/messaging';
 import type { CommandSpec } from '../cli';
 import { UsageError } from '../errors';
 import { block, duration, relative, table } from '../format';
-import { hintNotFound, parseCount } from './orders';
+import { hintNotFound, parseCount } from './common';
 
 const STATUSES = ['READY', 'DEGRADED', 'DOWN', 'UNKNOWN'] as const;
 const VENDORS = ['antom', 'adyen'] as const;
