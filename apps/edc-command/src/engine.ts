@@ -63,7 +63,7 @@ import {
 } from './model';
 import { BridgePresence } from './presence';
 import { EventPublisher } from './publisher';
-import { DeviceStore, RecordStore, WatchedKeys, type Written } from './stores';
+import { DeviceStore, RecordStore, WatchedKeys, type Acquired, type Written } from './stores';
 
 export const EDC_CONFIG = Symbol('EDC_CONFIG');
 
@@ -163,6 +163,8 @@ export class CommandEngine implements OnApplicationBootstrap, BeforeApplicationS
   readonly presence: BridgePresence;
   private readonly publisher: EventPublisher;
   private readonly owned = new Map<string, Owned>();
+  /** submit-and-wait requests in this replica, by record key. */
+  private readonly waiters = new Map<string, Set<() => void>>();
   private readonly cancelTimers = new Map<string, () => void>();
   private readonly intervals: NodeJS.Timeout[] = [];
   private readonly lapsedOwners = new Set<string>();
@@ -315,29 +317,40 @@ export class CommandEngine implements OnApplicationBootstrap, BeforeApplicationS
       request.waitMs ?? this.config.EDC_WAIT_DEFAULT_MS,
       this.config.EDC_WAIT_MAX_MS,
     );
-    // subscribed before the command starts, so the outcome event cannot pass unseen
-    const subscription = this.nc.subscribe(EVENT_SUBJECTS.edc(request.deviceId, request.requestId));
+    const key = recordKey(request.deviceId, request.requestId);
+    let wake!: () => void;
+    const woken = new Promise<void>((resolve) => (wake = resolve));
+    // woken by this replica's own write, or by the outcome event when another replica writes it; both are set up
+    // before the command starts, so the outcome cannot pass unseen
+    const waiters = this.waiters.get(key) ?? new Set<() => void>();
+    waiters.add(wake);
+    this.waiters.set(key, waiters);
+    const subscription = this.nc.subscribe(
+      EVENT_SUBJECTS.edc(request.deviceId, request.requestId),
+      {
+        callback: (_error, msg) => {
+          const decoded = decodeJsonPayload(msg.data, null);
+          if (decoded.ok && (decoded.value as EdcPublicEvent | null)?.type === 'outcome') wake();
+        },
+      },
+    );
+    let timer: NodeJS.Timeout | undefined;
     try {
       const { waitMs: _wait, ...submitted } = request;
       void _wait;
       const view = await this.submit(submitted as SubmitCommandRequest);
       if (isDone(view)) return view;
-      const timer = setTimeout(() => subscription.unsubscribe(), waitMs);
-      try {
-        for await (const msg of subscription) {
-          const decoded = decodeJsonPayload(msg.data, null);
-          if (decoded.ok && (decoded.value as EdcPublicEvent | null)?.type === 'outcome') break;
-        }
-      } finally {
-        clearTimeout(timer);
-      }
-      const key = recordKey(request.deviceId, request.requestId);
+      timer = setTimeout(wake, waitMs);
+      await woken;
       const cached = await this.records.read(key);
       if (cached && cached.value.kind !== 'alias' && isDone(viewOf(cached.value)))
         return viewOf(cached.value);
       return await this.get(request.deviceId, request.requestId);
     } finally {
+      clearTimeout(timer);
       subscription.unsubscribe();
+      waiters.delete(wake);
+      if (waiters.size === 0) this.waiters.delete(key);
     }
   }
 
@@ -372,29 +385,35 @@ export class CommandEngine implements OnApplicationBootstrap, BeforeApplicationS
     }
     const now = this.clock.now();
     const holder = { requestId, commandName, since: now };
-    let lock = await this.devices.acquire(deviceId, holder, now);
-    if (!lock.acquired) {
-      const existing = await this.records.read(key, { fresh: true });
-      if (existing) return this.idempotent(existing.value, hash);
-      if (lock.holder.requestId === requestId)
-        return this.idempotent(await this.awaitRecord(key), hash);
-      if (await this.holderIsOver(deviceId, lock.holder)) {
-        const previous = await this.devices.takeOver(deviceId, holder, lock.revision, now);
-        if (previous) lock = { acquired: true, previous };
+    let lock: Acquired | undefined;
+    for (let attempt = 1; attempt <= 3 && !lock?.acquired; attempt++) {
+      lock = await this.devices.acquire(deviceId, holder, now);
+      if (lock.acquired) break;
+      if (attempt === 1) {
+        const existing = await this.records.read(key, { fresh: true });
+        if (existing) return this.idempotent(existing.value, hash);
+        if (lock.holder.requestId === requestId)
+          return this.idempotent(await this.awaitRecord(key), hash);
       }
-      if (!lock.acquired) {
-        this.metrics.busyRejections.inc({ source: 'lock' });
-        throw new EdcError(
-          'DEVICE_BUSY',
-          `device ${deviceId} has a command in flight; nothing was started`,
-          {
-            deviceId,
-            source: 'lock',
-            runningRequestId: lock.holder.requestId,
-            runningCommand: lock.holder.commandName,
-          },
-        );
-      }
+      // its command is over and its release was lost, or is on its way: take the device, or look again
+      if (!(await this.holderIsOver(deviceId, lock.holder))) break;
+      const previous = await this.devices.takeOver(deviceId, holder, lock.revision, now);
+      if (previous) lock = { acquired: true, previous };
+    }
+    if (!lock?.acquired) {
+      const running = lock?.holder;
+      this.metrics.busyRejections.inc({ source: 'lock' });
+      throw new EdcError(
+        'DEVICE_BUSY',
+        `device ${deviceId} has a command in flight; nothing was started`,
+        {
+          deviceId,
+          source: 'lock',
+          ...(running
+            ? { runningRequestId: running.requestId, runningCommand: running.commandName }
+            : {}),
+        },
+      );
     }
     const record = this.newRecord(
       request,
@@ -1039,6 +1058,7 @@ export class CommandEngine implements OnApplicationBootstrap, BeforeApplicationS
       if (after.phase !== 'sent') {
         this.cancelTimers.get(key)?.();
         this.cancelTimers.delete(key);
+        if (this.waiters.has(key)) this.wake(key);
       }
       void this.publisher.publish(after.outbox);
       return;
@@ -1051,6 +1071,16 @@ export class CommandEngine implements OnApplicationBootstrap, BeforeApplicationS
     else if (after.owner === this.replicaId) this.own(key, after);
     else this.disown(key);
     const phaseChanged = before.lifecycle.phase !== after.lifecycle.phase;
+    if (wasSettled && !settled) {
+      this.logger.event('warn', 'a settled command moved back', {
+        deviceId: after.deviceId,
+        requestId: after.requestId,
+      });
+    }
+    // the outcome goes out at once; a submit that races the device release finds the holder settled and takes
+    // the device (submitCommand), so a POS never sees DEVICE_BUSY because of a command it saw finish
+    void this.publisher.publish(after.outbox);
+    if (this.waiters.has(key) && isDone(viewOf(after))) this.wake(key);
     if (settled && (!wasSettled || phaseChanged)) {
       try {
         await this.settle(after, before, now);
@@ -1063,12 +1093,10 @@ export class CommandEngine implements OnApplicationBootstrap, BeforeApplicationS
         });
       }
     }
-    if (wasSettled && !settled)
-      this.logger.event('warn', 'a settled command moved back', {
-        deviceId: after.deviceId,
-        requestId: after.requestId,
-      });
-    void this.publisher.publish(after.outbox);
+  }
+
+  private wake(key: string): void {
+    for (const wake of this.waiters.get(key) ?? []) wake();
   }
 
   private async settle(after: StoredCommand, before: StoredCommand, now: number): Promise<void> {

@@ -118,7 +118,8 @@ export class RecordStore {
         return;
       }
       this.queues.set(key, [pending]);
-      void this.drain(key);
+      // one event-loop turn first: bridge messages delivered together (an instant device) share one write
+      setImmediate(() => void this.drain(key));
     });
   }
 
