@@ -5,6 +5,7 @@ import {
   ANTOM_PATHS,
   AntomProtocolError,
   DSTORE_CODE_FOR_SIGNATURE_FAILURE,
+  ORDER_ID_MAX,
   RESULT_MESSAGE_MAX,
   parseCreateOrderRequest,
   parseInquireOrderDetailRequest,
@@ -25,9 +26,11 @@ import {
   OrderRefusedError,
   StoreUnavailableError,
 } from '../orders/errors';
+import type { OrderRecord } from '../orders/order-record';
 import { OrdersService } from '../orders/orders.service';
 import { KvReplayGuard } from './kv-replay-guard';
 import { RateLimiter } from './rate-limiter';
+import { TurnBatch } from './turn-batch';
 
 /** The D-Store → POS APIs the edge serves. */
 export const EDGE_APIS = {
@@ -78,6 +81,7 @@ export function answer(
 export class DStoreEdge {
   private readonly allowedClientIds: ReadonlySet<string>;
   private readonly limiter: RateLimiter;
+  private readonly batch = new TurnBatch();
 
   constructor(
     @Inject(ORDER_RECONCILIATION_CONFIG) private readonly config: OrderReconciliationConfig,
@@ -145,9 +149,12 @@ export class DStoreEdge {
         'CLIENT_ID_MISMATCH',
         'the Client-Id is not one this POS provider accepts',
       );
-    let verification;
-    try {
-      verification = await verifyRequest({
+    // verifyRequest checks the signature synchronously, then records it with the KV replay guard; an inquiry's
+    // order read is issued in the same pass, and so are those of every request that arrived in this loop turn, so
+    // their JetStream requests leave in one socket write. A read's result is used only once the signature, the
+    // window, the replay check and the rate limit have passed.
+    const { verifying, inquiry } = await this.batch.run(() => ({
+      verifying: verifyRequest({
         method: 'POST',
         path,
         headers: req.headers,
@@ -157,7 +164,12 @@ export class DStoreEdge {
         maxSkewMs: this.config.SIGNATURE_WINDOW_MS,
         replayGuard: this.replayGuard,
         ...(typeof clientHeader === 'string' ? { expectedClientId: clientHeader } : {}),
-      });
+      }),
+      inquiry: api === 'inquireOrderDetail' ? this.startInquiry(rawBody) : undefined,
+    }));
+    let verification;
+    try {
+      verification = await verifying;
     } catch (error) {
       if (error instanceof StoreUnavailableError) return unavailable(error);
       throw error;
@@ -172,7 +184,7 @@ export class DStoreEdge {
     try {
       switch (api) {
         case 'inquireOrderDetail':
-          return await this.inquire(rawBody);
+          return await this.finishInquiry(inquiry!);
         case 'createOrder':
           await this.orders.createOrder(parseCreateOrderRequest(rawBody, FORBID));
           return answer('SUCCESS');
@@ -185,9 +197,26 @@ export class DStoreEdge {
     }
   }
 
-  private async inquire(rawBody: Buffer): Promise<EdgeAnswer> {
-    const request = parseInquireOrderDetailRequest(rawBody, FORBID);
-    const order = await this.orders.inquire(request.requestOrderId);
+  /** Parses the inquiry and starts reading the order; nothing here is answered before verification. */
+  private startInquiry(rawBody: Buffer): { order?: Promise<OrderRecord>; error?: unknown } {
+    try {
+      const requestOrderId =
+        plainInquiry(rawBody) ?? parseInquireOrderDetailRequest(rawBody, FORBID).requestOrderId;
+      const order = this.orders.inquire(requestOrderId);
+      // Observed now, so a read whose request is refused later is never an unhandled rejection.
+      order.catch(() => undefined);
+      return { order };
+    } catch (error) {
+      return { error };
+    }
+  }
+
+  private async finishInquiry(inquiry: {
+    order?: Promise<OrderRecord>;
+    error?: unknown;
+  }): Promise<EdgeAnswer> {
+    if (!inquiry.order) throw inquiry.error;
+    const order = await inquiry.order;
     return answer('SUCCESS', undefined, {
       posOrderId: order.posOrderId,
       orderStatus: order.status,
@@ -272,6 +301,26 @@ export class DStoreEdge {
 }
 
 const FORBID = { unknownFields: 'forbid' } as const;
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * The common inquiry, `{"requestOrderId": "<1-255 characters>"}` and nothing else, read without the schema machinery
+ * (the hot path). Anything else returns undefined and goes through parseInquireOrderDetailRequest, which accepts
+ * exactly the same bodies and words the errors.
+ */
+export function plainInquiry(rawBody: Buffer): string | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(utf8.decode(rawBody));
+  } catch {
+    return undefined;
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return undefined;
+  const keys = Object.keys(value);
+  if (keys.length !== 1 || keys[0] !== 'requestOrderId') return undefined;
+  const id = (value as { requestOrderId: unknown }).requestOrderId;
+  return typeof id === 'string' && id.length > 0 && id.length <= ORDER_ID_MAX ? id : undefined;
+}
 
 function unavailable(error: StoreUnavailableError): EdgeAnswer {
   return answer('UNKNOWN_EXCEPTION', `temporarily unavailable (${error.message})`);
