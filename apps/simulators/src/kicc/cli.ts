@@ -17,6 +17,7 @@ options:
   --delay-result-ms <ms>    every device publishes its results this late
   --offline <bridgeId>      start this bridge offline (repeatable)
   --control-subject <s>     serve control requests here (default ${KICC_SIM_CONTROL_SUBJECT})
+  --skip-encode-checks      send messages without re-validating them (benchmarks: measure the service, not this)
   --help                    this text
 
 Faults can be changed at run time with requests on ${KICC_SIM_CONTROL_SUBJECT} (see README.md).
@@ -39,6 +40,7 @@ export async function main(argv: string[]): Promise<void> {
       'delay-result-ms': { type: 'string' },
       offline: { type: 'string', multiple: true },
       'control-subject': { type: 'string' },
+      'skip-encode-checks': { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
     strict: true,
@@ -75,6 +77,7 @@ export async function main(argv: string[]): Promise<void> {
         : undefined,
     offline: values.offline,
     controlSubject: values['control-subject'],
+    skipEncodeChecks: values['skip-encode-checks'],
   });
   process.stdout.write(
     `kicc-bridge simulator ready: ${sim.bridgeIds.length} bridges, ${sim.deviceIds.length} devices; control on ${values['control-subject'] ?? KICC_SIM_CONTROL_SUBJECT}\n`,
