@@ -22,7 +22,9 @@ import { DeviceHealthMetrics } from './metrics/device-health.metrics';
 import { PollerService } from './polling/poller.service';
 import { RegistryService } from './registry/registry.service';
 import { RegistrySeeder } from './registry/registry-seeder';
-import { BUCKETS, DEVICE_HEALTH_CONFIG, REPLICA_ID, SECRET_ENV } from './tokens';
+import { readSeedFile } from './registry/seed';
+import type { TerminalDto } from './registry/terminal.dto';
+import { BUCKETS, DEVICE_HEALTH_CONFIG, REPLICA_ID, SECRET_ENV, SEED_TERMINALS } from './tokens';
 
 export const SERVICE_NAME = 'device-health';
 
@@ -36,7 +38,7 @@ export interface DeviceHealthOptions {
 
 export function deviceHealthModule(
   config: DeviceHealthConfig,
-  options: DeviceHealthOptions = {},
+  options: DeviceHealthOptions & { seed?: TerminalDto[] } = {},
 ): DynamicModule {
   const replica = config.REPLICA_ID ?? `${hostname()}-${process.pid}`;
   return {
@@ -82,6 +84,7 @@ export function deviceHealthModule(
       { provide: CLOCK, useValue: options.clock ?? systemClock },
       { provide: SECRET_ENV, useValue: options.secretEnv ?? process.env },
       { provide: REPLICA_ID, useValue: replica },
+      { provide: SEED_TERMINALS, useValue: options.seed ?? [] },
       DeviceHealthMetrics,
       SecretStore,
       RegistryService,
@@ -102,6 +105,8 @@ export async function startDeviceHealth(
   options: DeviceHealthOptions = {},
 ): Promise<RunningService & { config: DeviceHealthConfig }> {
   const config = loadDeviceHealthConfig(env);
-  const running = await startService({ module: deviceHealthModule(config, options) });
+  // A bad seed file stops the boot before anything connects, with every problem named.
+  const seed = config.TERMINALS_FILE ? readSeedFile(config.TERMINALS_FILE) : undefined;
+  const running = await startService({ module: deviceHealthModule(config, { ...options, seed }) });
   return { ...running, config };
 }

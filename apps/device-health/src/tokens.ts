@@ -15,3 +15,5 @@ export const DEVICE_HEALTH_CONFIG = Symbol('DEVICE_HEALTH_CONFIG');
 export const SECRET_ENV = Symbol('SECRET_ENV');
 /** This replica's name, in claims and logs. */
 export const REPLICA_ID = Symbol('REPLICA_ID');
+/** Terminals read from TERMINALS_FILE (validated before the app starts). */
+export const SEED_TERMINALS = Symbol('SEED_TERMINALS');

@@ -11,7 +11,8 @@ import { antomFindings } from '../health/antom-health';
 import { failedExchange, type Findings } from '../health/terminal-health';
 import type { AntomConnection, TerminalRecord } from '../registry/terminal.dto';
 import { DEVICE_HEALTH_CONFIG } from '../tokens';
-import { createAgents, HttpExchangeError, post } from './http-post';
+import type { KeyObject } from 'node:crypto';
+import { createAgents, HttpExchangeError, post, type HttpAnswer } from './http-post';
 import { SecretStore, SecretUnavailableError } from './secret-store';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
@@ -72,47 +73,72 @@ export class AntomAdapter implements OnApplicationShutdown {
             : 'unreachable';
       return failedExchange(outcome, exchange.message);
     }
-    const raw = { httpStatus: answer.status };
-    let json: unknown;
-    try {
-      json = JSON.parse(utf8.decode(answer.body));
-    } catch {
-      return failedExchange(
-        answer.status >= 400 ? 'vendor_error' : 'malformed',
-        `HTTP ${answer.status}: the answer is not UTF-8 JSON`,
-        raw,
-      );
-    }
-    let verified;
-    try {
-      verified = await verifyResponse({
-        path,
-        headers: answer.headers,
-        rawBody: answer.body,
-        publicKey,
-        now: this.clock.now(),
-        clientId: terminal.vendorId,
-        maxSkewMs: this.config.ANTOM_MAX_SKEW_MS,
-      });
-    } catch (error) {
-      return failedExchange(
-        'config_error',
-        `cannot verify with ${connection.terminalPublicKeyRef}: ${(error as Error).message}`,
-        raw,
-      );
-    }
-    if (!verified.ok) {
-      return failedExchange(
-        'auth_error',
-        `the answer's signature does not verify: ${verified.reason}`,
-        raw,
-      );
-    }
-    try {
-      return antomFindings(parseDiagnosisResponse(json));
-    } catch (error) {
-      return failedExchange('malformed', (error as Error).message, raw);
-    }
+    return readAntomAnswer(answer, {
+      path,
+      clientId: terminal.vendorId,
+      publicKey,
+      publicKeyRef: connection.terminalPublicKeyRef,
+      now: this.clock.now(),
+      maxSkewMs: this.config.ANTOM_MAX_SKEW_MS,
+    });
+  }
+}
+
+/**
+ * What an Antom terminal's HTTP answer means. Never throws: garbage, wrong types, truncated or unsigned bodies
+ * all become findings (UNKNOWN with a reason). The signature is checked before the content is trusted.
+ */
+export async function readAntomAnswer(
+  answer: HttpAnswer,
+  context: {
+    path: string;
+    clientId: string;
+    publicKey: KeyObject;
+    publicKeyRef: string;
+    now: number;
+    maxSkewMs: number;
+  },
+): Promise<Findings> {
+  const raw = { httpStatus: answer.status };
+  let json: unknown;
+  try {
+    json = JSON.parse(utf8.decode(answer.body));
+  } catch {
+    return failedExchange(
+      answer.status >= 400 ? 'vendor_error' : 'malformed',
+      `HTTP ${answer.status}: the answer is not UTF-8 JSON`,
+      raw,
+    );
+  }
+  let verified;
+  try {
+    verified = await verifyResponse({
+      path: context.path,
+      headers: answer.headers,
+      rawBody: answer.body,
+      publicKey: context.publicKey,
+      now: context.now,
+      clientId: context.clientId,
+      maxSkewMs: context.maxSkewMs,
+    });
+  } catch (error) {
+    return failedExchange(
+      'config_error',
+      `cannot verify with ${context.publicKeyRef}: ${(error as Error).message}`,
+      raw,
+    );
+  }
+  if (!verified.ok) {
+    return failedExchange(
+      'auth_error',
+      `the answer's signature does not verify: ${verified.reason}`,
+      raw,
+    );
+  }
+  try {
+    return antomFindings(parseDiagnosisResponse(json));
+  } catch (error) {
+    return failedExchange('malformed', (error as Error).message, raw);
   }
 }
 

@@ -1,35 +1,33 @@
 import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
 import { JsonLogger } from '@tillbus/observability';
 import type { DeviceHealthConfig } from '../config';
-import { DEVICE_HEALTH_CONFIG } from '../tokens';
+import { DEVICE_HEALTH_CONFIG, SEED_TERMINALS } from '../tokens';
 import { RegistryService } from './registry.service';
-import { readSeedFile } from './seed';
+import type { TerminalDto } from './terminal.dto';
 
-/** Seeds the registry from TERMINALS_FILE at boot; a bad file stops the boot with every problem named. */
+/** Seeds the registry from TERMINALS_FILE (parsed and validated before the app started). */
 @Injectable()
 export class RegistrySeeder implements OnApplicationBootstrap {
   constructor(
     private readonly registry: RegistryService,
     @Inject(DEVICE_HEALTH_CONFIG) private readonly config: DeviceHealthConfig,
+    @Inject(SEED_TERMINALS) private readonly terminals: TerminalDto[],
     private readonly logger: JsonLogger,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
-    const path = this.config.TERMINALS_FILE;
-    if (!path) return;
-    const terminals = readSeedFile(path);
-    let written = 0;
+    if (this.terminals.length === 0) return;
     const mode = this.config.TERMINALS_FILE_MODE;
+    let written = 0;
     // Bounded parallelism: a fleet of thousands is seeded in seconds without flooding NATS.
-    for (let i = 0; i < terminals.length; i += 64) {
-      const results = await Promise.all(
-        terminals.slice(i, i + 64).map((t) => this.registry.upsert(t, mode)),
-      );
+    for (let i = 0; i < this.terminals.length; i += 64) {
+      const batch = this.terminals.slice(i, i + 64);
+      const results = await Promise.all(batch.map((t) => this.registry.upsert(t, mode)));
       written += results.filter((r) => r.written).length;
     }
     this.logger.event('info', 'seeded the terminal registry', {
-      path,
-      terminals: terminals.length,
+      path: this.config.TERMINALS_FILE,
+      terminals: this.terminals.length,
       written,
       mode,
     });
