@@ -85,11 +85,8 @@ export class Scheduler {
           record = (await this.sessions.maintain(deviceId)) ?? record;
         }
         if (this.busy.size >= this.options.maxConcurrent) continue;
-        const signOn = signOnDue(record, now, realNow, policy, fingerprint);
-        if (signOn.due) {
-          this.track(deviceId, () =>
-            this.sessions.signOn(deviceId, { operator: signOn.operator, onlyIfNeeded: false }),
-          );
+        if (signOnDue(record, now, realNow, policy, fingerprint).due) {
+          this.track(deviceId, () => this.sessions.signOn(deviceId, 'scheduled'));
         } else if (settlementDue(record, now, realNow, policy)) {
           this.track(deviceId, () => this.sessions.settle(deviceId));
         }

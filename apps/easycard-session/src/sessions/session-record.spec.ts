@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { KeyBox } from '../key-box';
 import {
   OUTBOX_LIMIT,
+  claimScheduledSignOn,
   claimSettlement,
   claimSignOn,
   completeSettlement,
@@ -152,6 +153,28 @@ describe('sign-on: claim and complete', () => {
       });
     },
   );
+});
+
+describe('claimScheduledSignOn', () => {
+  it('judges due-ness on the fresh record: a reader another replica just signed on is left alone', () => {
+    // the scheduler chose the reader while its cache still said unsigned
+    const fresh = signedRecord();
+    expect(
+      claimScheduledSignOn(fresh, T0 + HOUR, REAL, policy, FP, { owner: 'r2', token: 't' }),
+    ).toEqual({
+      refusal: 'NOT_DUE',
+    });
+    expect(
+      claimScheduledSignOn(fresh, T0 + 28 * HOUR, REAL, policy, FP, { owner: 'r2', token: 't' })
+        .record?.state.kind,
+    ).toBe('renewing');
+    const inFlight = claimed(newSessionRecord('x', 'm', 'bus', T0));
+    expect(
+      claimScheduledSignOn(inFlight, T0, REAL, policy, FP, { owner: 'r2', token: 't' }),
+    ).toEqual({
+      refusal: 'IN_PROGRESS',
+    });
+  });
 });
 
 describe('signOnDue', () => {

@@ -372,6 +372,27 @@ export interface SignOnOutcome {
 }
 
 /**
+ * The scheduler's claim: due-ness is decided again on the fresh record, because the scheduler chose the reader from
+ * its cache, which may be a moment behind (another replica may have just signed it on).
+ */
+export function claimScheduledSignOn(
+  record: SessionRecord,
+  now: number,
+  realNow: number,
+  policy: SessionPolicy,
+  fingerprint: string,
+  claim: { owner: string; token: string },
+): Claim {
+  const current = maintain(record, now, realNow, policy, fingerprint) ?? record;
+  const decision = signOnDue(current, now, realNow, policy, fingerprint);
+  if (!decision.due) return { refusal: leaseLive(current, realNow) ? 'IN_PROGRESS' : 'NOT_DUE' };
+  return claimSignOn(current, now, realNow, policy, fingerprint, {
+    ...claim,
+    operator: decision.operator,
+  });
+}
+
+/**
  * Records an attempt's result, if this attempt still holds the lease (undefined otherwise: another replica took
  * over, and its view wins). A success needs NewAESKey; without it the sign-on is useless (RESPONSE_INCOMPLETE).
  */

@@ -99,10 +99,10 @@ export class SessionController {
 
   @MessagePattern(SUBJECTS.easycard.signon)
   async signOn(@Payload() request: SignOnRequest): Promise<SignOnReply> {
-    const result = await this.sessions.signOn(request.deviceId, {
-      operator: true,
-      onlyIfNeeded: request.force !== true,
-    });
+    const result = await this.sessions.signOn(
+      request.deviceId,
+      request.force === true ? 'operator-force' : 'operator',
+    );
     if (result.refusal === 'NOT_FOUND')
       throw new EasyCardSessionError('NOT_FOUND', request.deviceId);
     if (result.refusal === 'IN_PROGRESS')

@@ -21,6 +21,7 @@ import { KeyBoxError, type KeyBox } from '../key-box';
 import type { ResolvedMerchant } from '../merchants';
 import {
   READER_ID,
+  claimScheduledSignOn,
   claimSettlement,
   claimSignOn,
   completeSettlement,
@@ -134,30 +135,41 @@ export class SessionService {
   }
 
   /**
-   * One SignOn for a reader, if this replica can claim it. `operator` overrides backoff and operator-only blocks;
-   * `onlyIfNeeded` declines when the reader holds a valid sign-on that is not due for renewal.
+   * One SignOn for a reader, if this replica can claim it. `scheduled`: only when due, judged on the fresh record.
+   * `operator`: overrides the backoff and operator-only blocks, but leaves alone a reader holding a valid sign-on
+   * that is not due; `operator-force` signs on regardless.
    */
   async signOn(
     deviceId: string,
-    options: { operator: boolean; onlyIfNeeded: boolean },
+    mode: 'scheduled' | 'operator' | 'operator-force',
   ): Promise<AttemptResult> {
     const { clock, policy, replicaId } = this.runtime;
     const now = clock.now();
     const token = randomUUID();
     let refusal: string | undefined;
     const claimed = await this.store.update(deviceId, (record) => {
+      const realNow = Date.now();
+      const fingerprint = this.fingerprint(record.mchId);
+      if (mode === 'scheduled') {
+        const claim = claimScheduledSignOn(record, now, realNow, policy, fingerprint, {
+          owner: replicaId,
+          token,
+        });
+        refusal = claim.refusal;
+        return claim.record;
+      }
       if (
-        options.onlyIfNeeded &&
+        mode === 'operator' &&
         easyCardSessionUsable(record.state, now) &&
         !renewalDue(record.state, now, policy.renewalMarginMs)
       ) {
         refusal = 'ALREADY_SIGNED_ON';
         return undefined;
       }
-      const claim = claimSignOn(record, now, Date.now(), policy, this.fingerprint(record.mchId), {
+      const claim = claimSignOn(record, now, realNow, policy, fingerprint, {
         owner: replicaId,
         token,
-        operator: options.operator,
+        operator: true,
       });
       refusal = claim.refusal;
       return claim.record;
