@@ -142,3 +142,30 @@ describe('a crash between "stored" and "notified"', () => {
     expect(await service!.exited).toEqual({ code: 0, signal: null });
   }, 120_000);
 });
+
+describe('configuration', () => {
+  it('refuses an invalid configuration with one readable line, no secret in it, and exit code 1', async () => {
+    const bad = spawnTypeScript(ENTRY, {
+      ...env,
+      HTTP_PORT: 'eighty',
+      DSTORE_CLIENT_IDS: '',
+      POS_PRIVATE_KEY_REF: '-----BEGIN PRIVATE KEY-----MIIEvQIBADANBgkqhkiG9w0BAQEFAASC',
+    });
+    const exit = await bad.exited;
+    expect(exit.code).toBe(1);
+    const lines = bad.output().trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toContain('HTTP_PORT');
+    expect(lines[0]).toContain('DSTORE_CLIENT_IDS');
+    expect(lines[0]).toContain('POS_PRIVATE_KEY_REF must be a secret reference');
+    expect(lines[0]).not.toContain('MIIEvQIBADANBgkqhkiG9w0BAQEFAASC');
+  }, 60_000);
+
+  it('refuses a key reference that does not resolve, naming the setting and not the key', async () => {
+    const bad = spawnTypeScript(ENTRY, { ...env, POS_PRIVATE_KEY_REF: 'env:NOT_SET_ANYWHERE' });
+    const exit = await bad.exited;
+    expect(exit.code).toBe(1);
+    expect(bad.output()).toContain('POS_PRIVATE_KEY_REF: secret env:NOT_SET_ANYWHERE');
+    expect(bad.output()).not.toContain('BEGIN');
+  }, 60_000);
+});

@@ -26,6 +26,7 @@ const INQUIRE = ANTOM_PATHS.INQUIRE_ORDER_DETAIL;
 const CREATE = ANTOM_PATHS.CREATE_ORDER;
 const PUSH = ANTOM_PATHS.PUSH_ORDER_CHANGE;
 const reached = new Set<DStoreResultCode>();
+const signaturesSeen: string[] = [];
 
 beforeAll(async () => {
   nats = await startTestNatsServer();
@@ -49,6 +50,9 @@ afterAll(async () => {
 async function send(path: string, body: Buffer | string | object, options: SendOptions = {}) {
   const answer = await sendSigned(service.url, keys, path, body, options);
   reached.add(answer.body.result.resultCode as DStoreResultCode);
+  if (answer.sentSignature) signaturesSeen.push(answer.sentSignature);
+  const ours = answer.headers.get('signature');
+  if (ours) signaturesSeen.push(ours);
   return answer;
 }
 
@@ -341,6 +345,28 @@ describe('fuzzing the edge', () => {
       ),
       { numRuns: 60 },
     );
+  });
+});
+
+describe('logs', () => {
+  it("never contain a key or a signature, ours or D-Store's", () => {
+    const text = [...service.logs, ...limited.logs].join('\n');
+    expect(text).toContain('answered D-Store with a failure');
+    expect(text).not.toMatch(/PRIVATE KEY|PUBLIC KEY/);
+    expect(text).not.toContain(keys.pem.posPrivate.split('\n')[1]);
+    expect(signaturesSeen.length).toBeGreaterThan(50);
+    for (const signature of signaturesSeen) {
+      // Tampered headers are not always valid percent-encoding: check the raw text and, when it decodes, Base64.
+      const raw = signature.split('signature=')[1] ?? '';
+      let decoded = raw;
+      try {
+        decoded = decodeURIComponent(raw);
+      } catch {
+        // keep the raw text
+      }
+      for (const value of [raw, decoded])
+        if (value.length > 40) expect(text).not.toContain(value.slice(0, 40));
+    }
   });
 });
 

@@ -130,6 +130,8 @@ export function dstoreSignature(
 }
 
 export interface Answer {
+  /** The Signature header this request carried (for checking it never reaches a log). */
+  sentSignature?: string;
   status: number;
   headers: Headers;
   raw: Buffer;
@@ -196,6 +198,7 @@ export async function sendSigned(
   });
   const answerRaw = Buffer.from(await response.arrayBuffer());
   return {
+    ...(signature === null ? {} : { sentSignature: signature }),
     status: response.status,
     headers: response.headers,
     raw: answerRaw,
