@@ -16,6 +16,8 @@ import {
   type KiccCommandName,
 } from '@tillbus/result-codes';
 import { startTestNatsServer, waitFor, type TestNatsServer } from '@tillbus/testing';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { amountFor, FAILURE_AMOUNTS } from './scenarios';
 import {
@@ -310,5 +312,14 @@ describe('KICC bridge simulator', () => {
       ok: false,
       error: 'unknown device unknown',
     });
+  });
+});
+
+describe('README', () => {
+  it('documents the amount of every failure code', () => {
+    const readme = readFileSync(join(__dirname, 'README.md'), 'utf8');
+    for (const code of [...KICC_BUSINESS_FAILURE_CODES, ...KICC_COMMAND_FAILURE_CODES]) {
+      expect(readme).toContain(`${amountFor(code)} ${code}`);
+    }
   });
 });
