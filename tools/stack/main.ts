@@ -1,4 +1,5 @@
-import { join, resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadDemoConfig } from './config';
 import { readLock, pidAlive } from './lock';
@@ -73,17 +74,13 @@ export async function main(argv: string[]): Promise<number> {
     nats: { envUrl: process.env.NATS_URL || undefined, findBinary: () => findNatsServerBinary() },
     prepare: async () => {
       if (mode === 'built' && !values['no-build']) {
-        out('building (Nx, cached after the first run; log in .tillbus/logs/build.log)…');
+        out(
+          `building (Nx, cached after the first run; log in ${join(stateDir, 'logs', 'build.log')})…`,
+        );
         const started = Date.now();
         await runLogged(
           process.execPath,
-          [
-            join(ROOT, 'node_modules', 'nx', 'bin', 'nx.js'),
-            'run-many',
-            '-t',
-            'build',
-            '--outputStyle=static',
-          ],
+          [nxBin(), 'run-many', '-t', 'build', '--outputStyle=static'],
           join(stateDir, 'logs', 'build.log'),
           ROOT,
           // No Nx daemon: it would outlive the stack.
@@ -108,6 +105,15 @@ export async function main(argv: string[]): Promise<number> {
         keys: ensureKeys(join(stateDir, 'keys'), demoKeySpecs()).files,
       }),
   });
+}
+
+/** Nx's command-line entry, from its package.json (its path moved between Nx versions). */
+function nxBin(): string {
+  const manifest = require.resolve('nx/package.json', { paths: [ROOT] });
+  const { bin } = JSON.parse(readFileSync(manifest, 'utf8')) as {
+    bin: string | Record<string, string>;
+  };
+  return join(dirname(manifest), typeof bin === 'string' ? bin : bin.nx);
 }
 
 function statusOrStop(stateDir: string, stop: boolean, out: (line: string) => void): number {
