@@ -181,7 +181,10 @@ describe('PurchaseCancel and GetLastTransaction', () => {
     const purchaseId = newRequestId('paid');
     await pos.submitAndWait(purchase(deviceId, purchaseId));
     const cancelId = newRequestId('refund');
-    const view = await pos.submitAndWait(purchaseCancel(deviceId, cancelId, purchaseId));
+    const accepted = await pos.submit(purchaseCancel(deviceId, cancelId, purchaseId));
+    expect(accepted.deadlineAt! - accepted.sentAt!).toBe(85_000);
+    await pos.outcome(deviceId, cancelId);
+    const view = await pos.get(deviceId, cancelId);
     expect(view).toMatchObject({
       commandName: 'PurchaseCancel',
       phase: 'succeeded',
@@ -222,12 +225,16 @@ describe('PurchaseCancel and GetLastTransaction', () => {
     const deviceId = device();
     const paid = newRequestId('paid');
     await pos.submitAndWait(purchase(deviceId, paid, '777'));
-    const view = await pos.submitAndWait({
+    const gltId = newRequestId('glt');
+    const accepted = await pos.submit({
       deviceId,
-      requestId: newRequestId('glt'),
+      requestId: gltId,
       commandName: 'GetLastTransaction',
       params: {},
     });
+    if (accepted.outcome === null) expect(accepted.deadlineAt! - accepted.sentAt!).toBe(5_000);
+    await pos.outcome(deviceId, gltId);
+    const view = await pos.get(deviceId, gltId);
     expect(view).toMatchObject({
       commandName: 'GetLastTransaction',
       phase: 'succeeded',
@@ -257,6 +264,7 @@ describe('CommandCancel', () => {
       phase: 'sent',
       targetRequestId: requestId,
     });
+    expect(cancel.deadlineAt! - cancel.acceptedAt).toBe(5_000);
     const outcome = await pos.outcome(deviceId, requestId);
     expect(outcome).toMatchObject({ phase: 'cancelled', outcome: 'FAILED', resolution: 'cancel' });
     expect(phases(deviceId, requestId)).toEqual(

@@ -279,6 +279,26 @@ describe('KICC bridge simulator', () => {
     });
   });
 
+  it('runs a scripted outcome, with notices, before the amount table', async () => {
+    await start();
+    sim!.script('edc-1', {
+      outcome: { callback: 'onBusinessFailed', code: 'USER_AMOUNT_EXCEED_LIMIT' },
+      notices: ['CARD_TRY_AGAIN', 'FALLBACK_MAGCARDREADER'],
+    });
+    const id = newId('scripted');
+    await send('edc-1', id, 'Purchase', purchaseParams(id, '951'));
+    expect((await resultOf(id)).body.failure?.code).toBe('USER_AMOUNT_EXCEED_LIMIT');
+    expect(codes(id)).toEqual([
+      'READY',
+      'CARD_TRY_AGAIN',
+      'FALLBACK_MAGCARDREADER',
+      'CARD_DETECTED',
+      'CARD_READ_COMPLETED',
+      'START_TRANSACTION',
+      'result:onBusinessFailed',
+    ]);
+  });
+
   it('is controlled over the bus', async () => {
     await start({ faults: { 'edc-1': { holdAt: 'READY' } } });
     const id = newId('ctl');
