@@ -26,6 +26,7 @@ export function assemble(
   outDir: string,
 ): {
   manifest: { name: string; dependencies: Record<string, string> };
+  externals: string[];
   libs: string[];
   packages: number;
 };

@@ -5,14 +5,15 @@
  *
  *   node tools/deploy/assemble.mjs <app> <outDir>
  *
- * <outDir>/manifest/package.json       the app's production dependencies (exact versions), nothing else
+ * <outDir>/manifest/package.json       the workspace's production dependencies (exact versions), nothing else
  * <outDir>/manifest/package-lock.json  the workspace lockfile pruned to those dependencies and what they need
  * <outDir>/app/dist/**                 the app's compiled code (apps/<app>/dist)
  * <outDir>/app/node_modules/@tillbus/  the workspace libs the app loads at run time: package.json and dist/ only
  *
- * The image installs the manifest with `npm ci --omit=dev`, then lays app/ over it. Which packages the app needs is
- * read from the compiled code (every require() of the app and of the libs it loads), so a dev dependency used at run
- * time, or an unbuilt lib, fails here instead of in production.
+ * The image installs the manifest with `npm ci --omit=dev`, then lays app/ over it. The manifest is the same for every
+ * service. What the app loads is read from its compiled code (every require() of the app and of the libs it loads):
+ * it picks the libs to copy, and a dev dependency used at run time, or an unbuilt lib, fails here instead of in
+ * production.
  */
 import { builtinModules } from 'node:module';
 import {
@@ -146,7 +147,6 @@ export function pruneLock(lock, roots) {
 export function assemble(app, outDir) {
   const rootPackage = readJson(join(ROOT, 'package.json'));
   const lock = readJson(join(ROOT, 'package-lock.json'));
-  const appPackage = readJson(join(ROOT, 'apps', app, 'package.json'));
   const { libs, externals } = runtimeImports(app, lock);
 
   const production = rootPackage.dependencies ?? {};
@@ -157,29 +157,17 @@ export function assemble(app, outDir) {
       );
     }
   }
-  // Optional peers are installed only when the app asks for them; a peer that is a production dependency of the
-  // workspace (reflect-metadata, rxjs, class-validator for @nestjs/common) is resolved the way the workspace does.
-  const roots = new Set(externals.keys());
-  for (let grew = true; grew;) {
-    grew = false;
-    for (const name of [...roots]) {
-      const entry = lock.packages[`node_modules/${name}`];
-      for (const peer of Object.keys(entry?.peerDependencies ?? {})) {
-        if (production[peer] && !roots.has(peer)) {
-          roots.add(peer);
-          grew = true;
-        }
-      }
-    }
-  }
+  // Every service image installs the same set: the workspace's production dependencies. The install layer is then
+  // byte-identical across the four images (built once, stored once per node), and no image carries a dev tool.
+  const roots = Object.keys(production).sort();
   const dependencies = Object.fromEntries(
-    [...roots].sort().map((name) => [name, lock.packages[`node_modules/${name}`].version]),
+    roots.map((name) => [name, lock.packages[`node_modules/${name}`].version]),
   );
   const manifest = {
-    name: `${appPackage.name}-image`,
-    version: appPackage.version,
+    name: 'tillbus-runtime',
+    version: rootPackage.version,
     private: true,
-    license: appPackage.license,
+    license: rootPackage.license,
     dependencies,
   };
   const prunedLock = {
@@ -194,7 +182,7 @@ export function assemble(app, outDir) {
         license: manifest.license,
         dependencies,
       },
-      ...pruneLock(lock, [...roots].sort()),
+      ...pruneLock(lock, roots),
     },
   };
 
@@ -214,6 +202,7 @@ export function assemble(app, outDir) {
   }
   return {
     manifest,
+    externals: [...externals.keys()].sort(),
     libs: [...libs.keys()].sort(),
     packages: Object.keys(prunedLock.packages).length - 1,
   };
@@ -228,7 +217,7 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
   try {
     const result = assemble(app, resolve(outDir));
     process.stdout.write(
-      `${app}: ${Object.keys(result.manifest.dependencies).length} dependencies (${result.packages} packages), libs ${result.libs.join(', ')}\n`,
+      `${app}: loads ${result.externals.join(', ')}; libs ${result.libs.join(', ')}; image installs ${result.packages} packages\n`,
     );
   } catch (error) {
     if (!(error instanceof AssembleError)) throw error;
