@@ -403,6 +403,11 @@ describe('the outbox: delivery state machine', () => {
     await sim.control('/_sim/faults', { defaultAnswer: 'S' });
     const order = await get(id);
     expect(order.status).toBe('CANCELLED');
+    expect(
+      metricValue(await metrics(), 'tillbus_order_reconciliation_notifications_total', {
+        outcome: 'skipped',
+      }),
+    ).toBeGreaterThanOrEqual(1);
     expect(order.notifications[0].skipped?.reason).toMatch(
       /D-Store itself moved the order to CANCELLED/,
     );

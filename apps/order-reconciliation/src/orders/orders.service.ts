@@ -172,6 +172,10 @@ export class OrdersService {
     });
     const order = value!;
     if (!repeat) this.count('dstore', outcome, request.orderStatus, reason);
+    if (!repeat && outcome === 'APPLIED') {
+      const skipped = order.notifications.filter((n) => n.skipped?.atMs === now).length;
+      if (skipped > 0) this.metrics.notificationsSettled.inc({ outcome: 'skipped' }, skipped);
+    }
     if (outcome === 'APPLIED') {
       // Also on a repeat: the first attempt may have crashed between the write and the publish.
       await this.events.channelChanged(

@@ -228,6 +228,8 @@ export class OutboxDispatcher implements OnApplicationBootstrap, BeforeApplicati
     });
     if (!value || !after || !before) return;
     const notification = value.notifications.find((x) => x.requestId === requestId)!;
+    // The attempt raced a pushOrderChange that skipped this notification: its outcome no longer matters.
+    if (notification.skipped) return;
     switch (after.status) {
       case 'delivered':
         this.metrics.notificationsSettled.inc({ outcome: 'delivered' });
