@@ -1,6 +1,5 @@
 import { Injectable } from '@nestjs/common';
 import {
-  DSTORE_RESULT_CODE_NAMES,
   isDStoreResultCode,
   type AntomResultStatus,
   type DStoreResultCode,
@@ -146,6 +145,3 @@ export class OrderMetrics {
     this.notificationAttempts.inc({ result: label });
   }
 }
-
-/** Every result code the edge can answer, for tests and dashboards. */
-export const EDGE_RESULT_CODES: readonly DStoreResultCode[] = DSTORE_RESULT_CODE_NAMES;
