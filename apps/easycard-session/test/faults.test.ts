@@ -221,7 +221,7 @@ describe('easycard-session: every scripted intella fault', () => {
         needsOperator: c.blocked === true,
       });
       expect(session.failure!.retryAt === null).toBe(c.blocked === true);
-      const failed = pos.eventsFor(c.reader, 'failed');
+      const failed = await pos.waitForEvents(c.reader, 'failed');
       expect(failed[0]).toMatchObject({
         operation: 'signon',
         outcome: c.outcome,
@@ -230,7 +230,7 @@ describe('easycard-session: every scripted intella fault', () => {
       expect(failed[0].retryAt === null).toBe(c.blocked === true);
     } else {
       expect(session.usable).toBe(true);
-      expect(pos.eventsFor(c.reader, 'signed-on')).toHaveLength(1);
+      expect(await pos.waitForEvents(c.reader, 'signed-on')).toHaveLength(1);
     }
     const text = await app.metrics();
     expect(
@@ -261,9 +261,11 @@ describe('easycard-session: every scripted intella fault', () => {
     await waitFor(async () => (await get(UNSETTLED)).state === 'signed', {
       what: 'the unsettled reader signed on',
     });
-    const events = pos
-      .eventsFor(UNSETTLED)
-      .map((e) => [e.type, e.reason ?? null, e.outcome ?? null]);
+    const events = (await pos.waitForEvents(UNSETTLED, undefined, 3)).map((e) => [
+      e.type,
+      e.reason ?? null,
+      e.outcome ?? null,
+    ]);
     expect(events).toEqual([
       ['failed', 'PREVIOUS_DAY_NOT_SETTLED', 'FAILED'],
       ['settled', null, null],

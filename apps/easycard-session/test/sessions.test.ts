@@ -51,7 +51,8 @@ beforeAll(async () => {
     ],
   });
   pos = await BusProbe.connect(nats.url);
-  app = await startInProcess(serviceEnv(nats.url, sim));
+  // settlement has its own suite; here it would only overlap the sign-ons under test
+  app = await startInProcess(serviceEnv(nats.url, sim, { EASYCARD_SETTLEMENT_ENABLED: 'false' }));
 });
 afterAll(async () => {
   await app?.close();

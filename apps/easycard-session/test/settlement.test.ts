@@ -119,7 +119,7 @@ describe('easycard-session: daily Settlement before closing time', () => {
       day: '2024-01-02',
       outcome: 'FAILED',
     });
-    expect(pos.eventsFor(S1, 'failed').at(-1)).toMatchObject({
+    expect((await pos.waitForEvents(S1, 'failed')).at(-1)).toMatchObject({
       operation: 'settlement',
       outcome: 'FAILED',
       reason: 'PREVIOUS_DAY_NOT_SETTLED',
@@ -159,9 +159,16 @@ describe('easycard-session: daily Settlement before closing time', () => {
 
   it('an unsettled day blocks the next day: SignOn answers 010117, and a failing catch-up leaves it blocked', async () => {
     await moveTo(tw(3, 18, 2));
-    await waitFor(async () => (await get(S1)).failure?.needsOperator === true, {
-      what: 'S1 blocked',
-    });
+    // blocked by the SignOn's 010117 first, then the catch-up Settlement fails too (the fault is still there)
+    await waitFor(
+      async () => {
+        const s1 = await get(S1);
+        return (
+          s1.failure?.needsOperator === true && s1.settlement.lastAttempt?.day === '2024-01-03'
+        );
+      },
+      { what: 'S1 blocked after a failed catch-up' },
+    );
     const session = await get(S1);
     expect(session).toMatchObject({
       state: 'failed',
@@ -189,12 +196,12 @@ describe('easycard-session: daily Settlement before closing time', () => {
     const eventsBefore = pos.eventsFor(S1).length;
     await moveTo(tw(4, 8, 0));
     await waitFor(async () => (await get(S1)).state === 'signed', { what: 'S1 signed on again' });
-    expect(
-      pos
-        .eventsFor(S1)
-        .slice(eventsBefore)
-        .map((e) => e.type),
-    ).toEqual(['expired', 'settled', 'signed-on']);
+    const events = await pos.waitForEvents(S1, undefined, eventsBefore + 3);
+    expect(events.slice(eventsBefore).map((e) => e.type)).toEqual([
+      'expired',
+      'settled',
+      'signed-on',
+    ]);
     expect(
       metricValue(await app.metrics(), METRICS.blocked, { reason: 'PREVIOUS_DAY_NOT_SETTLED' }),
     ).toBeUndefined();

@@ -142,6 +142,18 @@ export class BusProbe {
     throw new Error(`${subject} succeeded with ${JSON.stringify(payload)}`);
   }
 
+  /** Events arrive a moment after the state change they report (the outbox is published after the write). */
+  async waitForEvents(
+    deviceId: string,
+    type: SessionEvent['type'] | undefined,
+    count = 1,
+  ): Promise<SessionEvent[]> {
+    await waitFor(() => this.eventsFor(deviceId, type).length >= count, {
+      what: `${count} ${type ?? 'any'} event(s) for ${deviceId}`,
+    });
+    return this.eventsFor(deviceId, type);
+  }
+
   eventsFor(deviceId: string, type?: SessionEvent['type']): SessionEvent[] {
     return this.events.filter(
       (event) => event.deviceId === deviceId && (type === undefined || event.type === type),
