@@ -199,6 +199,10 @@ describe('result codes', () => {
       expectCode(answer, 'INVALID_API');
       expectSigned(answer, path);
     }
+    // Any method on an unknown path: 200 and INVALID_API (405 is for the API paths).
+    const get = await send('/v2/pos/cancelOrder', {}, { method: 'GET' });
+    expectCode(get, 'INVALID_API', 200);
+    expectSigned(get, '/v2/pos/cancelOrder', DSTORE_CLIENT, 'GET');
   });
 
   it('405 with Allow: POST and INVALID_API for another method on an API path', async () => {
