@@ -245,6 +245,28 @@ describe('easycard-session: discovery, sign-on and the bus API', () => {
     expect(filtered.total).toBe(0);
   });
 
+  it('runs DeviceQuery again after the discovery interval and signs on a reader intella added', async () => {
+    await sim.addReader(MCH, 'LATE-READER');
+    await app.ticks(3);
+    expect(
+      await pos.error(SUBJECTS.easycard.sessionGet, { deviceId: 'LATE-READER' }),
+    ).toMatchObject({
+      code: 'NOT_FOUND',
+    });
+    app.clock.advance(25 * HOUR); // EASYCARD_DISCOVERY_INTERVAL_MS is 24 h here
+    await waitFor(
+      async () => {
+        const list = await pos.request<{ sessions: SessionView[] }>(
+          SUBJECTS.easycard.sessionList,
+          {},
+        );
+        return list.sessions.find((s) => s.deviceId === 'LATE-READER' && s.state === 'signed');
+      },
+      { what: 'the late reader discovered and signed on' },
+    );
+    expect((await get('LATE-READER')).source).toBe('discovery');
+  });
+
   it.each([
     [SUBJECTS.easycard.sessionGet, {}, 'PARAM_ILLEGAL', 'payload.deviceId'],
     [SUBJECTS.easycard.sessionGet, { deviceId: 'a.b' }, 'PARAM_ILLEGAL', 'deviceId must be'],
