@@ -151,4 +151,9 @@ describe('easycard-session: 3 replica processes, 100 readers', () => {
     const haystacks = [...outputs, stream, pos.rawEvents.join('\n')];
     for (const key of issued) for (const text of haystacks) expect(text.includes(key)).toBe(false);
   });
+
+  it('a replica stops cleanly on SIGTERM (exit 0)', async () => {
+    replicas[1].kill('SIGTERM');
+    expect(await replicas[1].exited).toEqual({ code: 0, signal: null });
+  });
 });
