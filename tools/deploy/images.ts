@@ -41,8 +41,8 @@ function run(command: string, args: string[], cwd: string): string {
  * Builds the contents of each service's image as its Dockerfile does, under `workDir`:
  * 1. build stage: `node tools/deploy/assemble.mjs <service> /out` (the same script);
  * 2. deps stage: `npm ci --omit=dev --ignore-scripts` on the pruned manifest, which is the same for every service,
- *    so one install serves all four, as one image layer does. `--offline`: from the npm cache, which the workspace's
- *    own install filled, so the test needs no network;
+ *    so one install serves all four, as one image layer does. `--offline` from the npm cache, which the workspace's
+ *    own install filled, so the test needs no network (see npmCi);
  * 3. runtime stage: the app laid over that install. Here the install sits one folder up (`workDir/node_modules`)
  *    and each app in `workDir/<service>`, which Node resolves exactly like the image's /app/node_modules.
  */
@@ -73,31 +73,34 @@ export async function assembleImages(
   return { images, runtimeDir: workDir, dependencies: manifest.dependencies };
 }
 
-/** `npm ci --omit=dev --ignore-scripts --offline` of the manifest in `manifestDir`, installed into `dir`. */
-function npmCi(manifestDir: string, dir: string): Promise<void> {
+/**
+ * `npm ci --omit=dev --ignore-scripts` of the manifest in `manifestDir`, installed into `dir`: `--offline` first (the
+ * npm cache the workspace's install filled); only if the cache lacks a tarball, `--prefer-offline` (the registry for
+ * what is missing).
+ */
+async function npmCi(manifestDir: string, dir: string): Promise<void> {
   mkdirSync(dir, { recursive: true });
   cpSync(manifestDir, dir, { recursive: true });
+  const base = ['ci', '--omit=dev', '--ignore-scripts', '--no-audit', '--no-fund'];
+  const offline = await runNpm([...base, '--offline'], dir);
+  if (offline.code === 0) return;
+  const online = await runNpm([...base, '--prefer-offline'], dir);
+  if (online.code === 0) return;
+  throw new Error(
+    `npm ci could not install the production dependencies (offline: exit ${offline.code}; with the registry: ` +
+      `exit ${online.code}). Run \`npm install\` in the workspace once (it fills the npm cache).\n${online.stderr}`,
+  );
+}
+
+function runNpm(args: string[], cwd: string): Promise<{ code: number | null; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(
-      'npm',
-      ['ci', '--omit=dev', '--ignore-scripts', '--offline', '--no-audit', '--no-fund'],
-      { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] },
-    );
+    const child = spawn('npm', args, { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr.on('data', (chunk: Buffer) => {
       stderr = (stderr + chunk.toString()).slice(-4000);
     });
     child.once('error', reject);
-    child.once('exit', (code) =>
-      code === 0
-        ? resolve()
-        : reject(
-            new Error(
-              `npm ci --offline could not install the production dependencies from the npm cache (exit ${code}). ` +
-                `Run \`npm install\` in the workspace once (it fills the cache), then run the test again.\n${stderr}`,
-            ),
-          ),
-    );
+    child.once('exit', (code) => resolve({ code, stderr }));
   });
 }
 

@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { exposedNames, metricNames, promtoolParse, substituteGrafanaVariables } from './promql';
+import {
+  exposedNames,
+  metricNames,
+  promtoolParse,
+  sampleLabels,
+  selectorLabels,
+  substituteGrafanaVariables,
+} from './promql';
 
 describe('metricNames', () => {
   it.each([
@@ -28,6 +35,22 @@ describe('metricNames', () => {
 
   it('refuses a __name__ regex, whose names cannot be checked', () => {
     expect(() => metricNames('{__name__=~"tillbus_.*"}')).toThrow(/__name__=~/);
+  });
+});
+
+describe('selectorLabels and sampleLabels', () => {
+  it('pairs each matcher with its metric, ignoring label-like text inside strings', () => {
+    expect(selectorLabels('sum(rate(a_total{x="b{c=1}", y!~"z"}[5m])) / b{job="j"} + c')).toEqual([
+      { metric: 'a_total', label: 'x' },
+      { metric: 'a_total', label: 'y' },
+      { metric: 'b', label: 'job' },
+    ]);
+  });
+
+  it('collects the labels that samples carry', () => {
+    const labels = sampleLabels('# TYPE g gauge\ng{state="a",vendor="v"} 1\ng{state="b"} 2\nh 3\n');
+    expect([...labels.get('g')!].sort()).toEqual(['state', 'vendor']);
+    expect(labels.has('h')).toBe(false);
   });
 });
 

@@ -77,6 +77,31 @@ export function metricNames(expr: string): string[] {
   return [...names].sort();
 }
 
+/** The label names each selector of an expression matches on, by metric (`x{a="1", b=~"2"}` → x: a, b). */
+export function selectorLabels(expr: string): { metric: string; label: string }[] {
+  const out: { metric: string; label: string }[] = [];
+  const text = expr.replace(/"(?:[^"\\]|\\.)*"/g, '""');
+  for (const match of text.matchAll(/([a-zA-Z_:][a-zA-Z0-9_:]*)\s*\{([^{}]*)\}/g)) {
+    for (const label of match[2].matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)\s*(=~|!~|!=|=)/g)) {
+      if (label[1] !== '__name__') out.push({ metric: match[1], label: label[1] });
+    }
+  }
+  return out;
+}
+
+/** The label names that appear on each metric's samples in an exposition. */
+export function sampleLabels(exposition: string): Map<string, Set<string>> {
+  const out = new Map<string, Set<string>>();
+  for (const line of exposition.split('\n')) {
+    const sample = /^([a-zA-Z_:][a-zA-Z0-9_:]*)\{(.*)\}\s/.exec(line);
+    if (!sample) continue;
+    const labels = out.get(sample[1]) ?? new Set<string>();
+    for (const label of sample[2].matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="/g)) labels.add(label[1]);
+    out.set(sample[1], labels);
+  }
+  return out;
+}
+
 /** The names a Prometheus text exposition makes queryable: samples, and the series of every declared metric. */
 export function exposedNames(exposition: string): Set<string> {
   const names = new Set<string>();

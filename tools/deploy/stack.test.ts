@@ -14,7 +14,7 @@ import { allExpressions } from './expressions';
 import { assembleImages, installedPackages, requireBuilt, type AssembledImages } from './images';
 import { natsPasswordIsReference, ROOT, SERVICES, type Service } from './manifests';
 import { startConfiguredNats, type ConfiguredNats } from './nats';
-import { exposedNames, metricNames } from './promql';
+import { exposedNames, metricNames, sampleLabels, selectorLabels } from './promql';
 
 /**
  * The deployment as it will run: every service from its assembled image contents (what its Dockerfile ships), each
@@ -214,16 +214,32 @@ describe('the deployment, run locally', () => {
     expect(nats.log()).not.toMatch(/Violation/);
   });
 
-  it('exports every metric the alerts and dashboards use', async () => {
+  it('exports every metric the alerts and dashboards use, with the labels they select on', async () => {
     const exported = new Set<string>(['up']); // Prometheus's own per-target scrape health
-    for (const service of SERVICES)
-      for (const name of exposedNames(await scrape(service))) exported.add(name);
-    const missing = allExpressions().flatMap(({ source, expr }) =>
+    const labels = new Map<string, Set<string>>();
+    for (const service of SERVICES) {
+      const exposition = await scrape(service);
+      for (const name of exposedNames(exposition)) exported.add(name);
+      for (const [name, set] of sampleLabels(exposition)) labels.set(name, set);
+    }
+    const expressions = allExpressions();
+    const missing = expressions.flatMap(({ source, expr }) =>
       metricNames(expr)
         .filter((name) => !exported.has(name))
         .map((name) => `${source}: ${name}`),
     );
     expect(missing).toEqual([]);
+    // Labels can only be checked on metrics that have samples now; job and instance come from the scrape.
+    const selected = expressions.flatMap(({ source, expr }) =>
+      selectorLabels(expr)
+        .filter(({ metric, label }) => labels.has(metric) && !['job', 'instance'].includes(label))
+        .map((pair) => ({ source, ...pair })),
+    );
+    expect(selected.length).toBeGreaterThan(10);
+    const wrong = selected
+      .filter(({ metric, label }) => !labels.get(metric)!.has(label))
+      .map(({ source, metric, label }) => `${source}: ${metric}{${label}}`);
+    expect(wrong).toEqual([]);
   });
 
   it('serves metrics promtool accepts', async () => {
