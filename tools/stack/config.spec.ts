@@ -1,8 +1,10 @@
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { readFileSync } from 'node:fs';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { loadDemoConfig, parseDemoConfig } from './config';
+import { StackError } from './nats';
 
 const DEMO = join(__dirname, '../../demo/tillbus.demo.yaml');
 
@@ -47,5 +49,28 @@ describe('the demo configuration', () => {
 
   it('refuses a file that is not a mapping', () => {
     expect(() => parseDemoConfig('just text')).toThrow(/the file: must be a mapping/);
+  });
+
+  it('answers anything with a config or a StackError naming fields, never a crash', () => {
+    const demo = parse(readFileSync(DEMO, 'utf8')) as Record<string, unknown>;
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          fc.jsonValue(),
+          fc.record({ ports: fc.jsonValue(), antom: fc.jsonValue(), services: fc.jsonValue() }),
+          fc
+            .tuple(fc.constantFrom(...Object.keys(demo)), fc.jsonValue())
+            .map(([key, value]) => ({ ...demo, [key]: value })),
+        ),
+        (raw) => {
+          try {
+            parseDemoConfig(raw);
+          } catch (error) {
+            expect(error).toBeInstanceOf(StackError);
+          }
+        },
+      ),
+      { numRuns: 300 },
+    );
   });
 });
