@@ -170,6 +170,7 @@ export class CommandEngine implements OnApplicationBootstrap, BeforeApplicationS
   private readonly lapsedOwners = new Set<string>();
   private readonly backoff: number[];
   private scanning?: Promise<void>;
+  private rescan?: 'restart' | 'owner_lost' | 'periodic';
   private ready = false;
   private stopping = false;
 
@@ -213,7 +214,7 @@ export class CommandEngine implements OnApplicationBootstrap, BeforeApplicationS
     this.devices = new DeviceStore(this.setup.bucket(BUCKETS.devices));
     this.ownersKv = this.setup.bucket(BUCKETS.owners);
     this.inDoubtKv = this.setup.bucket(BUCKETS.inDoubt);
-    this.owners = new WatchedKeys(this.ownersKv);
+    this.owners = new WatchedKeys(this.ownersKv, undefined, true);
     this.inDoubt = new WatchedKeys(this.inDoubtKv, () =>
       this.metrics.inDoubt.set(this.inDoubt.seenAt.size),
     );
@@ -232,7 +233,9 @@ export class CommandEngine implements OnApplicationBootstrap, BeforeApplicationS
         // a bridge result must not be dropped for a passing outage: retry for hours before dead-lettering
         maxDeliver: 600,
         backoffMs: [50, 250, 1_000, 5_000, 30_000],
-        ackWaitMs: 30_000,
+        // a message pulled by a replica that died is delivered again this soon (applying one twice is harmless:
+        // its seq is a duplicate)
+        ackWaitMs: 5_000,
         concurrency: this.config.EDC_CONSUMER_CONCURRENCY,
         parse: (_body, msg) => msg,
         handle: (msg) => this.onBridgeMessage(msg),
@@ -1458,8 +1461,16 @@ export class CommandEngine implements OnApplicationBootstrap, BeforeApplicationS
    * replica's is taken over, a finished one whose release was lost frees its device.
    */
   scan(reason: 'restart' | 'owner_lost' | 'periodic'): Promise<void> {
-    this.scanning ??= this.scanOnce(reason).finally(() => {
+    if (this.scanning) {
+      // a pass already running may have gone past the commands this one is for: run once more after it
+      this.rescan = reason;
+      return this.scanning;
+    }
+    this.scanning = this.scanOnce(reason).finally(() => {
       this.scanning = undefined;
+      const again = this.rescan;
+      this.rescan = undefined;
+      if (again && !this.stopping) void this.scan(again);
     });
     return this.scanning;
   }

@@ -343,6 +343,8 @@ export class WatchedKeys {
   constructor(
     private readonly kv: KV,
     private readonly onChange: () => void = () => undefined,
+    /** Keep a deleted key, seen at 0 (a lease given up is a lease lapsed), instead of forgetting it. */
+    private readonly keepDeleted = false,
   ) {}
 
   async start(): Promise<void> {
@@ -352,6 +354,7 @@ export class WatchedKeys {
       for await (const entry of watch as AsyncIterable<KvEntry>) {
         if (this.stopped) break;
         if (entry.operation === 'PUT') this.seenAt.set(entry.key, Date.now());
+        else if (this.keepDeleted) this.seenAt.set(entry.key, 0);
         else this.seenAt.delete(entry.key);
         this.onChange();
       }

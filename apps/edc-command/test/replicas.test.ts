@@ -175,6 +175,33 @@ describe('three replicas', () => {
     expect((await sim.executed(deviceId)).map((c) => c.commandName)).toEqual(['Purchase']);
   });
 
+  it('hand their commands over at once on SIGTERM, and exit 0', async () => {
+    const alive = [...replicas.entries()].filter(
+      ([, child]) => child.process.exitCode === null && child.process.signalCode === null,
+    );
+    expect(alive.length).toBeGreaterThanOrEqual(2);
+    const deviceId = sim.device(2, 0);
+    await sim.control({
+      op: 'faults',
+      deviceId,
+      faults: { holdAt: 'START_TRANSACTION', dropResults: 1, lastTransactionRequestId: true },
+    });
+    const requestId = newRequestId('handover');
+    used.push({ deviceId, requestId });
+    await pos.submit(purchase(deviceId, requestId));
+    await waitFor(async () => (await pos.get(deviceId, requestId)).phase === 'START_TRANSACTION');
+    const owner = ((await pos.stored(deviceId, requestId)) as StoredCommand).owner;
+    const child = replicas.get(owner)!;
+    child.kill('SIGTERM');
+    expect(await child.exited).toEqual({ code: 0, signal: null });
+    await sim.control({ op: 'release', deviceId });
+    expect(await pos.outcome(deviceId, requestId, 60_000)).toMatchObject({
+      phase: 'succeeded',
+      resolution: 'recovery',
+    });
+    expect(((await pos.stored(deviceId, requestId)) as StoredCommand).owner).not.toBe(owner);
+  });
+
   it('log nothing private', async () => {
     const secrets = await privateValues(pos, used);
     expect(secrets.length).toBeGreaterThan(0);
