@@ -266,7 +266,7 @@ export function buildPlan(ctx: PlanContext): StackPlan {
         '--timing',
         config.edc.timing,
       ],
-      { phase: 2 },
+      { phase: 2, ready: { output: /kicc-bridge simulator ready/ } },
     ),
   );
 

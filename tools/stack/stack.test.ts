@@ -51,6 +51,10 @@ describe('the orchestrator as a process', () => {
     const fakePorts = await ports(2);
     const first = orchestrator({ STACK_STATE_DIR: dir, FAKE_PORTS: fakePorts });
     await first.waitForOutput(/fake stack up on nats:\/\/127\.0\.0\.1:\d+ \(env\)/, 60_000);
+    // Phase by phase, and the table only once the last process said it is up.
+    const out = first.output();
+    expect(out.indexOf('[fake-0] listening')).toBeLessThan(out.indexOf('[fake-1] listening'));
+    expect(out.indexOf('[fake-1] listening')).toBeLessThan(out.indexOf('fake stack up'));
     expect(first.output()).toContain('[fake-0] warn a warning for the console');
     expect(first.output()).not.toContain('an info line for the log only');
     const lock = readLock(join(dir, 'stack.lock'))!;

@@ -9,7 +9,7 @@ import { Supervisor, type ManagedChild, type ProcessSpec } from './supervisor';
 /** One process of the stack, with how to tell it is up. */
 export interface PlannedProcess extends ProcessSpec {
   /** Up when this URL answers 2xx (a service's /healthz), or when this port accepts connections. */
-  ready?: { url: string } | { port: number; file?: string };
+  ready?: { url: string } | { port: number; file?: string } | { output: RegExp };
   /**
    * Processes start phase by phase, each phase once the one before is up (a simulator that writes the
    * registry a service reads at boot goes first). Default 0.
@@ -234,12 +234,12 @@ export async function startPhases(
   for (const phase of phases) {
     await plan.beforePhase?.(phase);
     const batch = plan.processes.filter((p) => (p.phase ?? 0) === phase);
-    for (const spec of batch) supervisor.start(spec);
+    const children = new Map(batch.map((spec) => [spec, supervisor.start(spec)]));
     options.onStarted?.();
     const deadline = Date.now() + options.readyTimeoutMs;
     const pending = new Set(batch.filter((p) => p.ready));
     while (pending.size > 0 && !stop()) {
-      for (const p of [...pending]) if (await isUp(p)) pending.delete(p);
+      for (const p of [...pending]) if (await isUp(p, children.get(p))) pending.delete(p);
       if (pending.size === 0) break;
       if (Date.now() > deadline) return { ok: false, notUp: [...pending] };
       await new Promise<void>((resolve) => {
@@ -268,8 +268,9 @@ function reportExit(child: ManagedChild, out: (line: string) => void): number {
   return 1;
 }
 
-export async function isUp(p: PlannedProcess): Promise<boolean> {
+export async function isUp(p: PlannedProcess, child?: ManagedChild): Promise<boolean> {
   if (!p.ready) return true;
+  if ('output' in p.ready) return child?.printed(p.ready.output) ?? false;
   if ('url' in p.ready) {
     try {
       const response = await fetch(p.ready.url, { signal: AbortSignal.timeout(1000) });

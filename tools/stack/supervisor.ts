@@ -30,6 +30,8 @@ export interface ManagedChild {
   exited: Promise<void>;
   /** Its last lines of output. */
   tail(lines?: number): string;
+  /** Whether any line it printed so far (the first 1000 and the last 100) matches. */
+  printed(pattern: RegExp): boolean;
 }
 
 /** Every child's environment carries the stack's id, so leftovers can be found and told from strangers. */
@@ -84,6 +86,7 @@ export class Supervisor {
       detached: true,
     });
     let recent: string[] = [];
+    const first: string[] = [];
     let exitCode: number | null = null;
     let signal: NodeJS.Signals | null = null;
     const exited = new Promise<void>((resolve) => {
@@ -113,6 +116,8 @@ export class Supervisor {
       },
       exited,
       tail: (lines = 15) => recent.slice(-lines).join('\n'),
+      printed: (pattern: RegExp) =>
+        first.some((l) => pattern.test(l)) || recent.some((l) => pattern.test(l)),
     };
     const onData = (stream: NodeJS.ReadableStream) => {
       let partial = '';
@@ -123,6 +128,7 @@ export class Supervisor {
         partial = lines.pop() ?? '';
         for (const line of lines) {
           recent.push(line);
+          if (first.length < 1000) first.push(line);
           this.options.onLine?.(child, line);
         }
         if (recent.length > 200) recent = recent.slice(-100);
