@@ -187,7 +187,13 @@ describe('console lines', () => {
       'warn JSON with an error',
       '{"level":"warn","msg":"slow","error":"timeout","code":"U"}',
       false,
-      '[x] warn slow (error=timeout code=U)',
+      '[x] warn slow (code=U error=timeout)',
+    ],
+    [
+      'warn JSON about a command',
+      '{"level":"warn","msg":"command outcome","deviceId":"d1","requestId":"r1","phase":"failed","outcome":"FAILED","secret":"x"}',
+      false,
+      '[x] warn command outcome (deviceId=d1 requestId=r1 phase=failed outcome=FAILED)',
     ],
     ['nats-server info', '[14120] 2026/11/21 06:47:17.574 [INF] Server is ready', false, undefined],
     [

@@ -302,7 +302,17 @@ export function consoleLine(name: string, line: string, verbose: boolean): strin
   }
   const level = entry.level ?? 'info';
   if (!verbose && level !== 'warn' && level !== 'error') return undefined;
-  const extra = ['error', 'reason', 'code']
+  const extra = [
+    'terminalId',
+    'deviceId',
+    'requestId',
+    'requestOrderId',
+    'phase',
+    'outcome',
+    'code',
+    'reason',
+    'error',
+  ]
     .filter((k) => entry[k] !== undefined)
     .map((k) => `${k}=${typeof entry[k] === 'string' ? entry[k] : JSON.stringify(entry[k])}`)
     .join(' ');
