@@ -48,7 +48,7 @@ export class RecordStore {
     private readonly kv: KV,
     /** Called once per successful write, with everything the steps of that write noted. */
     private readonly onWritten: (written: Written) => Promise<void> | void,
-    private readonly maxCached = 20_000,
+    private readonly maxCached = 10_000,
   ) {}
 
   async read(key: string, options: { fresh?: boolean } = {}): Promise<Cached | null> {

@@ -438,6 +438,71 @@ describe('private data', () => {
   });
 });
 
+describe('bad bridge traffic', () => {
+  it('is refused, counted and survived, whatever a bridge sends', async () => {
+    const deviceId = bridge().device();
+    const js = jetstream(pos.nc);
+    const subject = kiccBridgeSubject('events', deviceId);
+    const garbage = [
+      'not json',
+      '[]',
+      '{"v":2,"type":"event"}',
+      JSON.stringify({ v: 1, type: 'heartbeat', bridgeId: 'x', seq: 1, sentAt: 1, body: {} }),
+      JSON.stringify({
+        v: 1,
+        type: 'event',
+        deviceId: 'other',
+        requestId: 'r',
+        commandName: 'Purchase',
+        seq: 1,
+        sentAt: 1,
+        body: { code: 'READY' },
+      }),
+      JSON.stringify({
+        v: 1,
+        type: 'event',
+        deviceId,
+        requestId: 'r',
+        commandName: 'Purchase',
+        seq: 1,
+        sentAt: 1,
+        body: { code: 'NOPE' },
+      }),
+      JSON.stringify({
+        v: 1,
+        type: 'result',
+        deviceId,
+        requestId: 'never-submitted',
+        commandName: 'Purchase',
+        seq: 1,
+        sentAt: 1,
+        body: { callback: 'onSuccess', responseData: {} },
+      }),
+    ];
+    for (const [index, data] of garbage.entries()) {
+      await js.publish(subject, data, { msgID: `garbage-${Date.now()}-${index}` });
+      pos.nc.publish(`tillbus.edc.bridge.heartbeat.${deviceId}`, data);
+    }
+    await waitFor(async () =>
+      /bridge_messages_total\{type="result",result="unknown_command"\} [1-9]/.test(
+        await replica.metrics(),
+      ),
+    );
+    const text = await replica.metrics();
+    expect(text).toMatch(
+      /tillbus_edc_command_bridge_messages_total\{type="unknown",result="invalid"\} [1-9]/,
+    );
+    expect(text).toMatch(
+      /tillbus_edc_command_bridge_messages_total\{type="heartbeat",result="invalid"\} [1-9]/,
+    );
+    const requestId = newRequestId('after-garbage');
+    used.push({ deviceId, requestId });
+    expect(await pos.submitAndWait(purchase(deviceId, requestId))).toMatchObject({
+      outcome: 'SUCCESS',
+    });
+  });
+});
+
 describe('metrics', () => {
   it('serves every edc-command metric, clean for promtool', async () => {
     const text = await replica.metrics();
