@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { createWriteStream, existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { acquireLock, portFree, takenPorts } from './lock';
+import { acquireLock, portFree, processesOfStack, takenPorts } from './lock';
 import { selectNats, StackError, type NatsChoice, type SelectNatsOptions } from './nats';
 import { Supervisor, type ManagedChild, type ProcessSpec } from './supervisor';
 
@@ -134,7 +134,7 @@ export async function runStack(options: StackOptions): Promise<number> {
   signals.on('SIGTERM', onTerm);
   const cleanup = async (code: number): Promise<number> => {
     if (supervisor.list().length > 0) {
-      out('SIGTERM to every process (services and simulators first, NATS last)…');
+      out('stopping every process: services and simulators first, NATS last…');
       const report = await supervisor.stopAll(options.stopGraceMs ?? 30_000);
       for (const child of report.children) {
         const how = child.killed
@@ -145,10 +145,16 @@ export async function runStack(options: StackOptions): Promise<number> {
         out(`  ${child.name.padEnd(22)} ${how}`);
       }
     }
+    // Checked, not assumed: every process of this stack carries its id (Linux; elsewhere the list is empty).
+    const left = processesOfStack(stackId);
     lock.release();
     signals.off('SIGINT', onInt);
     signals.off('SIGTERM', onTerm);
-    out(forced ? 'stopped (forced)' : 'stopped; nothing left running');
+    if (left.length > 0) {
+      out(`stopped, but these processes of the stack are still alive: ${left.join(', ')}`);
+      return 1;
+    }
+    out(forced ? 'stopped (forced); nothing left running' : 'stopped; nothing left running');
     return forced ? 130 : code;
   };
   const interrupted = () => stopRequested !== undefined;
