@@ -8,4 +8,6 @@ void runCli(process.argv.slice(2), COMMANDS, {
   env: process.env,
 }).then((code) => {
   process.exitCode = code;
+  // Everything is closed by now; should a handle linger anyway, a person is not left waiting for it.
+  setTimeout(() => process.exit(code), 1000).unref();
 });
