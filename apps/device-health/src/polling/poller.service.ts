@@ -12,6 +12,7 @@ import type { DeviceHealthConfig } from '../config';
 import { DiagnosisService } from '../diagnosis/diagnosis.service';
 import { DeviceHealthMetrics } from '../metrics/device-health.metrics';
 import { RegistryService } from '../registry/registry.service';
+import type { TerminalRecord } from '../registry/terminal.dto';
 import { BUCKETS, DEVICE_HEALTH_CONFIG, REPLICA_ID } from '../tokens';
 import { claimKey, SlotPlan, type Slot } from './schedule';
 
@@ -114,19 +115,26 @@ export class PollerService implements OnApplicationBootstrap, BeforeApplicationS
   }
 
   private pump(): void {
-    while (
-      !this.stopped &&
-      this.active < this.config.POLL_CONCURRENCY &&
-      this.head < this.queue.length
-    ) {
+    const now = this.clock.now();
+    while (!this.stopped && this.active < this.config.POLL_CONCURRENCY && this.head < this.queue.length) {
       const slot = this.queue[this.head++];
       if (this.head > 1024 && this.head * 2 > this.queue.length) {
         this.queue.splice(0, this.head);
         this.head = 0;
       }
+      // Given up before claiming, so another replica can still take it; checked here, before any async work.
+      if (now - slot.at > this.config.POLL_INTERVAL_MS / 2) {
+        this.metrics.skipped.inc({ reason: 'late' });
+        continue;
+      }
+      const terminal = this.registry.cached(slot.terminalId);
+      if (!terminal) {
+        this.metrics.skipped.inc({ reason: 'unregistered' });
+        continue;
+      }
       this.active += 1;
       const end = this.inFlight.begin();
-      void runWithCorrelation(newCorrelationId(), () => this.work(slot)).finally(() => {
+      void runWithCorrelation(newCorrelationId(), () => this.work(slot, terminal)).finally(() => {
         this.active -= 1;
         end();
         this.pump();
@@ -135,16 +143,7 @@ export class PollerService implements OnApplicationBootstrap, BeforeApplicationS
     this.metrics.queueDepth.set(this.queueDepth);
   }
 
-  private async work(slot: Slot): Promise<void> {
-    if (this.clock.now() - slot.at > this.config.POLL_INTERVAL_MS / 2) {
-      this.metrics.skipped.inc({ reason: 'late' });
-      return;
-    }
-    const terminal = this.registry.cached(slot.terminalId);
-    if (!terminal) {
-      this.metrics.skipped.inc({ reason: 'unregistered' });
-      return;
-    }
+  private async work(slot: Slot, terminal: TerminalRecord): Promise<void> {
     try {
       await this.kv.create(
         claimKey(this.config.POLL_INTERVAL_MS, slot.terminalId, slot.interval),
