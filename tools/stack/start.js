@@ -4,7 +4,7 @@
 // `npm start`: the orchestrator is TypeScript, compiled on the fly by SWC, so it runs before the build it starts.
 const { join } = require('node:path');
 
-process.env.TS_NODE_PROJECT = join(__dirname, 'tsconfig.json');
+process.env.TS_NODE_PROJECT = join(__dirname, '..', '..', 'tsconfig.json');
 require('@swc-node/register');
 require('./main.ts')
   .main(process.argv.slice(2))
