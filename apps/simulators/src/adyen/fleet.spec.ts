@@ -220,6 +220,39 @@ describe("the library's TerminalLocalAPI against the simulator (real Nexo encryp
   });
 });
 
+describe('the library with its standard local endpoint (port 8443)', () => {
+  it('reaches a simulator on <address>:8443 with terminalApiLocalEndpoint = https://<address>', async (ctx) => {
+    const address = `127.${1 + Math.floor(Math.random() * 200)}.${Math.floor(Math.random() * 250)}.${2 + Math.floor(Math.random() * 250)}`;
+    let standard: AdyenFleet;
+    try {
+      standard = await startAdyenFleet({ terminals: 1, host: address, port: 8443 });
+    } catch {
+      return ctx.skip(); // 8443 on that loopback address is taken, or the address cannot be bound here
+    }
+    try {
+      const api = new TerminalLocalAPI(
+        new Client(
+          new Config({
+            environment: EnvironmentEnum.TEST,
+            apiKey: 'not-used-by-local-terminals',
+            certificatePath: standard.caCertPath,
+            terminalApiLocalEndpoint: `https://${address}`,
+          }),
+        ),
+      );
+      const response = await api.request(request(standard.terminalIds[0], false), {
+        AdyenCryptoVersion: 1,
+        KeyIdentifier: standard.security.keyIdentifier,
+        KeyVersion: standard.security.keyVersion,
+        Passphrase: standard.security.passphrase,
+      });
+      expect(parse(response).kind).toBe('ok');
+    } finally {
+      await standard.close();
+    }
+  });
+});
+
 describe('Mobile SDK installations', () => {
   const mobile = () => fleet.mobileIds[0];
 
