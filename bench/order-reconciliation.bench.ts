@@ -85,10 +85,15 @@ function signInquiry(key: KeyObject, time: number): Signed {
   };
 }
 
-/** Distinct Request-Times going back from now, so every signature is new and inside the window. */
+/** Request-Times that never repeat (so no signature is a replay): now, or one millisecond before the last one. */
+let lastTime = Number.MAX_SAFE_INTEGER;
+function uniqueTime(): number {
+  lastTime = Math.min(Date.now(), lastTime - 1);
+  return lastTime;
+}
+
 function presign(key: KeyObject, count: number): Signed[] {
-  const now = Date.now();
-  return Array.from({ length: count }, (_, i) => signInquiry(key, now - i));
+  return Array.from({ length: count }, () => signInquiry(key, uniqueTime()));
 }
 
 function post(
@@ -233,7 +238,7 @@ async function main() {
       series.cryptoCpuUs.push(limit.cpuUsPerOp);
 
       // Sustained throughput with CONCURRENCY requests outstanding; latency of each request recorded.
-      const pool = presign(dstore.privateKey, Math.ceil((THROUGHPUT_MS / 1000) * 1500));
+      const pool = presign(dstore.privateKey, Math.ceil((THROUGHPUT_MS / 1000) * 3000));
       let next = 0;
       const latencies: number[] = [];
       let completed = 0;
@@ -243,7 +248,7 @@ async function main() {
       await Promise.all(
         Array.from({ length: CONCURRENCY }, async () => {
           while (Date.now() < deadline) {
-            const signed = pool[next++] ?? signInquiry(dstore.privateKey, Date.now() - 600 - next);
+            const signed = pool[next++] ?? signInquiry(dstore.privateKey, uniqueTime());
             const t0 = process.hrtime.bigint();
             await inquire(signed);
             latencies.push(Number(process.hrtime.bigint() - t0) / 1000);
