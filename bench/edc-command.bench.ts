@@ -53,7 +53,7 @@ function simulator(natsUrl: string, argv: string[]): ChildService {
       natsUrl,
       '--heartbeat-ms',
       '2000',
-      '--skip-encode-checks',
+      '--skip-codec-checks',
       ...argv,
     ]),
   });

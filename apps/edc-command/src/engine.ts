@@ -6,7 +6,7 @@ import {
 } from '@nestjs/common';
 import type { JsMsg } from '@nats-io/jetstream';
 import type { KV } from '@nats-io/kv';
-import type { NatsConnection } from '@nats-io/transport-node';
+import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import {
   BusMetrics,
   DurableConsumer,
@@ -296,10 +296,20 @@ export class CommandEngine implements OnApplicationBootstrap, BeforeApplicationS
     return viewOf(found.value);
   }
 
-  async submit(request: SubmitCommandRequest): Promise<EdcCommandView> {
+  /**
+   * `beforeDispatch` runs right before the command goes to the bridge, in the same turn, so what it sends (the
+   * submit-and-wait subscription) leaves in the same socket write as the command.
+   */
+  async submit(
+    request: SubmitCommandRequest,
+    beforeDispatch?: () => void,
+  ): Promise<EdcCommandView> {
     try {
-      if (request.commandName === 'CommandCancel') return await this.submitCancel(request, false);
-      return await this.submitCommand(request);
+      if (request.commandName === 'CommandCancel') {
+        beforeDispatch?.();
+        return await this.submitCancel(request, false);
+      }
+      return await this.submitCommand(request, beforeDispatch);
     } catch (error) {
       const code = (error as { code?: unknown }).code;
       if (typeof code === 'string') {
@@ -323,35 +333,42 @@ export class CommandEngine implements OnApplicationBootstrap, BeforeApplicationS
     const key = recordKey(request.deviceId, request.requestId);
     let wake!: () => void;
     const woken = new Promise<void>((resolve) => (wake = resolve));
-    // woken by this replica's own write, or by the outcome event when another replica writes it; both are set up
-    // before the command starts, so the outcome cannot pass unseen
+    // woken by this replica's own write, or by the outcome event when another replica writes it
     const waiters = this.waiters.get(key) ?? new Set<() => void>();
     waiters.add(wake);
     this.waiters.set(key, waiters);
-    const subscription = this.nc.subscribe(
-      EVENT_SUBJECTS.edc(request.deviceId, request.requestId),
-      {
+    let subscription: Subscription | undefined;
+    const subscribe = () => {
+      subscription ??= this.nc.subscribe(EVENT_SUBJECTS.edc(request.deviceId, request.requestId), {
         callback: (_error, msg) => {
           const decoded = decodeJsonPayload(msg.data, null);
           if (decoded.ok && (decoded.value as EdcPublicEvent | null)?.type === 'outcome') wake();
         },
-      },
-    );
+      });
+    };
     let timer: NodeJS.Timeout | undefined;
     try {
       const { waitMs: _wait, ...submitted } = request;
       void _wait;
-      const view = await this.submit(submitted as SubmitCommandRequest);
+      // subscribed before the command reaches the bridge, so its outcome cannot pass unseen
+      let view = await this.submit(submitted as SubmitCommandRequest, subscribe);
       if (isDone(view)) return view;
+      if (!subscription) {
+        // an earlier submit of this requestId is running: listen, then look once more
+        subscribe();
+        view = await this.get(request.deviceId, request.requestId);
+        if (isDone(view)) return view;
+      }
       timer = setTimeout(wake, waitMs);
       await woken;
+      subscription?.unsubscribe();
       const cached = await this.records.read(key);
       if (cached && cached.value.kind !== 'alias' && isDone(viewOf(cached.value)))
         return viewOf(cached.value);
       return await this.get(request.deviceId, request.requestId);
     } finally {
       clearTimeout(timer);
-      subscription.unsubscribe();
+      subscription?.unsubscribe();
       waiters.delete(wake);
       if (waiters.size === 0) this.waiters.delete(key);
     }
@@ -359,7 +376,10 @@ export class CommandEngine implements OnApplicationBootstrap, BeforeApplicationS
 
   // ---------------------------------------------------------------- Purchase, PurchaseCancel, GetLastTransaction
 
-  private async submitCommand(request: SubmitCommandRequest): Promise<EdcCommandView> {
+  private async submitCommand(
+    request: SubmitCommandRequest,
+    beforeDispatch?: () => void,
+  ): Promise<EdcCommandView> {
     const { deviceId, requestId } = request;
     const commandName = request.commandName as EdcRecordCommand;
     const key = recordKey(deviceId, requestId);
@@ -433,6 +453,7 @@ export class CommandEngine implements OnApplicationBootstrap, BeforeApplicationS
     }
     this.own(key, record);
     this.logger.event('info', 'command accepted', { deviceId, requestId, commandName });
+    beforeDispatch?.();
     return this.dispatch(key, record, created.revision);
   }
 
@@ -1080,10 +1101,11 @@ export class CommandEngine implements OnApplicationBootstrap, BeforeApplicationS
         requestId: after.requestId,
       });
     }
-    // the outcome goes out at once; a submit that races the device release finds the holder settled and takes
-    // the device (submitCommand), so a POS never sees DEVICE_BUSY because of a command it saw finish
-    void this.publisher.publish(after.outbox);
+    // a waiting submit-and-wait answers first (the record is stored), then the events go out. A submit that races
+    // the device release finds the holder settled and takes the device (submitCommand), so a POS never sees
+    // DEVICE_BUSY because of a command it saw finish.
     if (this.waiters.has(key) && isDone(viewOf(after))) this.wake(key);
+    void this.publisher.publish(after.outbox);
     if (settled && (!wasSettled || phaseChanged)) {
       try {
         await this.settle(after, before, now);

@@ -17,7 +17,8 @@ options:
   --delay-result-ms <ms>    every device publishes its results this late
   --offline <bridgeId>      start this bridge offline (repeatable)
   --control-subject <s>     serve control requests here (default ${KICC_SIM_CONTROL_SUBJECT})
-  --skip-encode-checks      send messages without re-validating them (benchmarks: measure the service, not this)
+  --skip-codec-checks       skip the protocol codec's checks on what it sends and receives (benchmarks: measure
+                            the service, not the simulator)
   --help                    this text
 
 Faults can be changed at run time with requests on ${KICC_SIM_CONTROL_SUBJECT} (see README.md).
@@ -40,7 +41,7 @@ export async function main(argv: string[]): Promise<void> {
       'delay-result-ms': { type: 'string' },
       offline: { type: 'string', multiple: true },
       'control-subject': { type: 'string' },
-      'skip-encode-checks': { type: 'boolean', default: false },
+      'skip-codec-checks': { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
     strict: true,
@@ -77,7 +78,7 @@ export async function main(argv: string[]): Promise<void> {
         : undefined,
     offline: values.offline,
     controlSubject: values['control-subject'],
-    skipEncodeChecks: values['skip-encode-checks'],
+    skipCodecChecks: values['skip-codec-checks'],
   });
   process.stdout.write(
     `kicc-bridge simulator ready: ${sim.bridgeIds.length} bridges, ${sim.deviceIds.length} devices; control on ${values['control-subject'] ?? KICC_SIM_CONTROL_SUBJECT}\n`,

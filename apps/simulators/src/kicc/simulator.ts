@@ -84,10 +84,11 @@ export interface KiccSimulatorOptions {
   /** The bridges' clock, for `notAfter`; defaults to Date.now. */
   now?: () => number;
   /**
-   * Serialise outgoing messages without running them through the protocol codec's checks again (they are built
-   * valid). For the benchmark, so it measures edc-command rather than the simulator; tests keep the checks.
+   * Skip the protocol codec's checks: outgoing messages are built valid and serialised as they are, incoming
+   * commands are only JSON-parsed and matched to their device. For the benchmark, so it measures edc-command rather
+   * than the simulator; tests keep the checks.
    */
-  skipEncodeChecks?: boolean;
+  skipCodecChecks?: boolean;
   /** Serve the control subject (default true). */
   control?: boolean;
   /** Where to serve it, so several simulators can share one NATS (default KICC_SIM_CONTROL_SUBJECT). */
@@ -172,6 +173,8 @@ class SimBridge {
   startedAt: number;
   heartbeatSeq = 0;
   heartbeatTimer?: NodeJS.Timeout;
+  /** A heartbeat for a change is on its way (changes within 20 ms share one). */
+  changeBeat?: NodeJS.Timeout;
   subscriptions: Subscription[] = [];
   pumping = false;
 
@@ -344,6 +347,15 @@ class Simulator implements KiccSimulator {
     await this.nc.flush();
   }
 
+  /** "immediately when a device's init or runningRequestId changes" (§5): within 20 ms, one beat for all changes. */
+  private changed(bridge: SimBridge): void {
+    if (bridge.changeBeat) return;
+    bridge.changeBeat = setTimeout(() => {
+      bridge.changeBeat = undefined;
+      this.heartbeat(bridge);
+    }, 20);
+  }
+
   private heartbeat(bridge: SimBridge): void {
     if (!bridge.online || this.closed) return;
     bridge.heartbeatSeq += 1;
@@ -417,7 +429,7 @@ class Simulator implements KiccSimulator {
     device.running = run;
     this.executedOn(device, run);
     ack('accepted');
-    this.heartbeat(bridge);
+    this.changed(bridge);
     void this.execute(device, run).catch(() => undefined);
   }
 
@@ -650,7 +662,7 @@ class Simulator implements KiccSimulator {
         failure: { code: outcome.code, message: `simulated ${outcome.code}` },
       });
     }
-    this.heartbeat(device.bridge);
+    this.changed(device.bridge);
   }
 
   /** The transaction as the device keeps it for GetLastTransaction, with a fresh acquirer id and metadata. */
@@ -812,7 +824,7 @@ class Simulator implements KiccSimulator {
   }
 
   private encode(message: BridgeMessage): string {
-    return this.options.skipEncodeChecks ? JSON.stringify(message) : encodeBridgeMessage(message);
+    return this.options.skipCodecChecks ? JSON.stringify(message) : encodeBridgeMessage(message);
   }
 
   private later(ms: number): Promise<void> {
@@ -840,7 +852,7 @@ class Simulator implements KiccSimulator {
     const initChanged = faults.init !== undefined && faults.init !== device.init;
     device.faults = { ...device.faults, ...faults };
     if (faults.holdAt === null) this.release(deviceId);
-    if (initChanged) this.heartbeat(device.bridge);
+    if (initChanged) this.changed(device.bridge);
   }
 
   script(deviceId: string, ...commands: ScriptedCommand[]): void {
@@ -869,7 +881,7 @@ class Simulator implements KiccSimulator {
     this.result(device, run, 'onCommandFailed', {
       failure: { code: 'CommandResponseTimeout', message: 'the device restarted' },
     });
-    this.heartbeat(device.bridge);
+    this.changed(device.bridge);
   }
 
   deviceState(deviceId: string) {
@@ -947,6 +959,7 @@ class Simulator implements KiccSimulator {
     this.timers.clear();
     for (const bridge of this.bridges.values()) {
       clearInterval(bridge.heartbeatTimer);
+      clearTimeout(bridge.changeBeat);
       for (const device of bridge.devices.values())
         if (device.running) this.stop(device, device.running);
     }
