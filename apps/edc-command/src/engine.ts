@@ -215,9 +215,8 @@ export class CommandEngine implements OnApplicationBootstrap, BeforeApplicationS
     this.ownersKv = this.setup.bucket(BUCKETS.owners);
     this.inDoubtKv = this.setup.bucket(BUCKETS.inDoubt);
     this.owners = new WatchedKeys(this.ownersKv, undefined, true);
-    this.inDoubt = new WatchedKeys(this.inDoubtKv, () =>
-      this.metrics.inDoubt.set(this.inDoubt.seenAt.size),
-    );
+    this.inDoubt = new WatchedKeys(this.inDoubtKv);
+    this.metrics.countInDoubt = () => this.inDoubt.countYoungerThan(this.config.EDC_RECORD_TTL_MS);
     await this.owners.start();
     await this.inDoubt.start();
     await this.renewLease();

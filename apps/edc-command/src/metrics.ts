@@ -25,6 +25,8 @@ export class EdcMetrics {
   readonly owned: Gauge;
   /** Set by the engine: how many bridges are connected right now. */
   countBridges: () => number = () => 0;
+  /** Set by the engine: how many commands are in doubt right now. */
+  countInDoubt: () => number = () => 0;
 
   constructor(@Inject(Registry) registry: Registry) {
     const registers = [registry];
@@ -100,10 +102,14 @@ export class EdcMetrics {
       help: 'Public events that could not be published to TILLBUS_EDC after retries (the record in KV stays right).',
       registers,
     });
+    const countInDoubt = () => this.countInDoubt();
     this.inDoubt = new Gauge({
       name: 'tillbus_edc_command_in_doubt',
       help: 'Commands in doubt right now (result unknown after recovery; an operator must look), across all replicas.',
       registers,
+      collect() {
+        this.set(countInDoubt());
+      },
     });
     const countBridges = () => this.countBridges();
     this.bridgesConnected = new Gauge({

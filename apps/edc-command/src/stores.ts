@@ -337,6 +337,8 @@ export class DeviceStore {
  */
 export class WatchedKeys {
   readonly seenAt = new Map<string, number>();
+  /** When the server stored each key's value (KV max age removes entries without telling a watch). */
+  readonly createdAt = new Map<string, number>();
   private stopped = false;
   private iterator?: { stop(): void };
 
@@ -353,12 +355,25 @@ export class WatchedKeys {
     void (async () => {
       for await (const entry of watch as AsyncIterable<KvEntry>) {
         if (this.stopped) break;
-        if (entry.operation === 'PUT') this.seenAt.set(entry.key, Date.now());
-        else if (this.keepDeleted) this.seenAt.set(entry.key, 0);
-        else this.seenAt.delete(entry.key);
+        if (entry.operation === 'PUT') {
+          this.seenAt.set(entry.key, Date.now());
+          this.createdAt.set(entry.key, entry.created.getTime());
+        } else if (this.keepDeleted) {
+          this.seenAt.set(entry.key, 0);
+        } else {
+          this.seenAt.delete(entry.key);
+          this.createdAt.delete(entry.key);
+        }
         this.onChange();
       }
     })().catch(() => undefined);
+  }
+
+  /** Keys written less than `maxAgeMs` ago, by the server's clock. */
+  countYoungerThan(maxAgeMs: number, now = Date.now()): number {
+    let count = 0;
+    for (const created of this.createdAt.values()) if (now - created < maxAgeMs) count++;
+    return count;
   }
 
   stop(): void {
