@@ -18,6 +18,8 @@ export class KvMirror<T> {
   private iterator?: QueuedIterator<KvWatchEntry>;
   private stopped = false;
   private loaded = false;
+  /** Keys known to exist during a (re)load: what the load did not see and nobody wrote meanwhile is forgotten. */
+  private seen?: Set<string>;
   private markLoaded!: () => void;
   /** Resolves once the first full load is in memory. */
   readonly ready = new Promise<void>((resolve) => (this.markLoaded = resolve));
@@ -49,6 +51,7 @@ export class KvMirror<T> {
 
   /** Records our own successful write at once, so the next read does not wait for the watch. */
   remember(key: string, value: T | undefined, revision: number): void {
+    this.seen?.add(key);
     const known = this.entries.get(key);
     if (known && known.revision >= revision) return;
     this.apply(key, value, revision);
@@ -84,11 +87,13 @@ export class KvMirror<T> {
   }
 
   private async watchOnce(): Promise<void> {
-    const { values } = await this.kv.status();
     const seen = new Set<string>();
+    this.seen = seen;
+    const { values } = await this.kv.status();
     let initial = values > 0;
     const finishInitial = () => {
       initial = false;
+      this.seen = undefined;
       for (const key of [...this.entries.keys()]) {
         if (!seen.has(key)) this.apply(key, undefined, 0);
       }

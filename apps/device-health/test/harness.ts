@@ -3,9 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { requestJson, safeConnectionOptions, STREAMS } from '@tillbus/messaging';
+import { requestJson, safeConnectionOptions, STREAMS, SUBJECTS } from '@tillbus/messaging';
 import { OpsServer } from '@tillbus/observability';
-import { startTestNatsServer, type TestNatsServer } from '@tillbus/testing';
+import { startTestNatsServer, waitFor, type TestNatsServer } from '@tillbus/testing';
 import { startDeviceHealth, type DeviceHealthOptions } from '../src/app.module';
 import { spawnAdyenFleet, spawnAntomFleet } from './simulators';
 
@@ -122,6 +122,11 @@ export async function startReplica(
 ) {
   const running = await startDeviceHealth(stack.env(overrides), options);
   const opsPort = running.app.get(OpsServer).port!;
+  // The transport subscribes without a flush: wait until the server has the subscriptions (no NO_RESPONDERS).
+  await waitFor(
+    () => stack.request(SUBJECTS.deviceHealth.terminalsList, { limit: 1 }, 1000).then(() => true),
+    { what: 'the replica answering on the bus' },
+  );
   return {
     ...running,
     opsPort,

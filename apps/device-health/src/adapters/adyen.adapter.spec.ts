@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { AdyenProtocolError, parseDiagnosisResponse } from '@tillbus/protocols-adyen';
 import { adyenFindings } from '../health/adyen-health';
-import { DIAGNOSIS_OUTCOMES } from '../health/terminal-health';
+import { DIAGNOSIS_OUTCOMES, statusOf } from '../health/terminal-health';
 import { classify, MalformedAnswerError } from './adyen.adapter';
 
 describe('classify', () => {
@@ -104,7 +104,10 @@ describe('an Adyen answer of any shape', () => {
             sdkExpiryWarningMs: 0,
           });
           expect(DIAGNOSIS_OUTCOMES).toContain(findings.outcome);
-          if (findings.reasons.includes('TAMPERED')) expect(findings.reasons[0]).toBe('TAMPERED');
+          if (findings.reasons.includes('TAMPERED')) {
+            expect(findings.reasons[0]).toBe('TAMPERED');
+            expect(statusOf(findings.reasons)).toBe('DOWN');
+          }
         },
       ),
       { numRuns: 400 },

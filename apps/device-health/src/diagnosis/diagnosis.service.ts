@@ -6,6 +6,7 @@ import { CLOCK, type Clock } from '../clock';
 import type { DeviceHealthConfig } from '../config';
 import { failedExchange, type Findings, type TerminalHealth } from '../health/terminal-health';
 import { DeviceHealthMetrics } from '../metrics/device-health.metrics';
+import { RegistryService } from '../registry/registry.service';
 import type { TerminalRecord } from '../registry/terminal.dto';
 import { DEVICE_HEALTH_CONFIG } from '../tokens';
 import { HealthStore } from './health-store.service';
@@ -22,6 +23,7 @@ export class DiagnosisService {
     private readonly antom: AntomAdapter,
     private readonly adyen: AdyenAdapter,
     private readonly store: HealthStore,
+    private readonly registry: RegistryService,
     private readonly metrics: DeviceHealthMetrics,
     @Inject(DEVICE_HEALTH_CONFIG) private readonly config: DeviceHealthConfig,
     @Inject(CLOCK) private readonly clock: Clock,
@@ -45,6 +47,15 @@ export class DiagnosisService {
       reasons: findings.reasons,
       durationMs: Math.round(durationMs),
     });
+    // A terminal removed while the poll diagnosed it stays removed: its cache entry is not written back.
+    if (trigger === 'poll' && !this.registry.cached(terminal.terminalId)) {
+      return this.store.compose(
+        terminal,
+        findings,
+        { checkedAtMs: startedAt, durationMs },
+        undefined,
+      );
+    }
     return this.store.record(terminal, findings, { checkedAtMs: startedAt, durationMs });
   }
 

@@ -1,4 +1,10 @@
-import { Inject, Injectable, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  type OnApplicationBootstrap,
+  type OnApplicationShutdown,
+  type OnModuleInit,
+} from '@nestjs/common';
 import type { KV } from '@nats-io/kv';
 import {
   EVENT_SUBJECTS,
@@ -66,7 +72,7 @@ const MAX_WRITE_ATTEMPTS = 6;
  * is de-duplicated by the stream).
  */
 @Injectable()
-export class HealthStore implements OnModuleInit, OnApplicationShutdown {
+export class HealthStore implements OnModuleInit, OnApplicationBootstrap, OnApplicationShutdown {
   private kv!: KV;
   private mirror!: KvMirror<TerminalHealth>;
 
@@ -91,6 +97,10 @@ export class HealthStore implements OnModuleInit, OnApplicationShutdown {
     );
     this.mirror.start();
     this.metrics.setFleetSource(() => this.fleet());
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    await this.mirror.ready;
   }
 
   async onApplicationShutdown(): Promise<void> {
@@ -183,7 +193,7 @@ export class HealthStore implements OnModuleInit, OnApplicationShutdown {
     };
   }
 
-  private compose(
+  compose(
     terminal: TerminalRecord,
     findings: Findings,
     timing: { checkedAtMs: number; durationMs: number },

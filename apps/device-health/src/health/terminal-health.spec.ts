@@ -21,8 +21,11 @@ describe('statusOf', () => {
     expect(statusOf(reasons)).toBe(status);
   });
 
-  it('makes TAMPERED DOWN whatever comes with it', () => {
-    for (const other of HEALTH_REASON_NAMES) expect(statusOf(['TAMPERED', other])).toBe('DOWN');
+  it('makes TAMPERED DOWN whatever comes with it, and lists it first', () => {
+    for (const other of HEALTH_REASON_NAMES) {
+      expect(statusOf([other, 'TAMPERED'])).toBe('DOWN');
+      expect(normaliseReasons([other, 'TAMPERED'])[0]).toBe('TAMPERED');
+    }
   });
 
   it('gives every reason a meaning and an action', () => {

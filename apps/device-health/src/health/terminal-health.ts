@@ -237,9 +237,10 @@ export function statusOf(reasons: readonly HealthReason[]): HealthStatus {
   return 'READY';
 }
 
-/** Unique, most severe first, then by name: equal sets compare equal as arrays. */
+/** Unique, most severe first (TAMPERED before anything), then by name: equal sets compare equal as arrays. */
 export function normaliseReasons(reasons: readonly HealthReason[]): HealthReason[] {
-  const rank = (reason: HealthReason) => SEVERITY_ORDER.indexOf(HEALTH_REASONS[reason].severity);
+  const rank = (reason: HealthReason) =>
+    SEVERITY_ORDER.indexOf(HEALTH_REASONS[reason].severity) * 2 + (reason === 'TAMPERED' ? 0 : 1);
   return [...new Set(reasons)].sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
 }
 

@@ -116,7 +116,11 @@ export class PollerService implements OnApplicationBootstrap, BeforeApplicationS
 
   private pump(): void {
     const now = this.clock.now();
-    while (!this.stopped && this.active < this.config.POLL_CONCURRENCY && this.head < this.queue.length) {
+    while (
+      !this.stopped &&
+      this.active < this.config.POLL_CONCURRENCY &&
+      this.head < this.queue.length
+    ) {
       const slot = this.queue[this.head++];
       if (this.head > 1024 && this.head * 2 > this.queue.length) {
         this.queue.splice(0, this.head);

@@ -1,4 +1,10 @@
-import { Inject, Injectable, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  type OnApplicationBootstrap,
+  type OnApplicationShutdown,
+  type OnModuleInit,
+} from '@nestjs/common';
 import type { KV } from '@nats-io/kv';
 import { JetStreamSetup, NotFoundError, kvJson, updateWithRevision } from '@tillbus/messaging';
 import { JsonLogger, OpsServer } from '@tillbus/observability';
@@ -11,7 +17,9 @@ type Listener = (terminalId: string, record: TerminalRecord | undefined) => void
 
 /** The terminal registry: one KV bucket every replica reads from memory and writes through compare-and-set. */
 @Injectable()
-export class RegistryService implements OnModuleInit, OnApplicationShutdown {
+export class RegistryService
+  implements OnModuleInit, OnApplicationBootstrap, OnApplicationShutdown
+{
   private kv!: KV;
   private mirror!: KvMirror<TerminalRecord>;
   private readonly listeners: Listener[] = [];
@@ -41,6 +49,11 @@ export class RegistryService implements OnModuleInit, OnApplicationShutdown {
           ? { ok: true }
           : { ok: false, detail: 'terminal registry not loaded yet' },
     });
+  }
+
+  /** The replica answers with the whole registry in memory, not a part of it. */
+  async onApplicationBootstrap(): Promise<void> {
+    await this.mirror.ready;
   }
 
   async onApplicationShutdown(): Promise<void> {
