@@ -360,14 +360,15 @@ export class CommandEngine implements OnApplicationBootstrap, BeforeApplicationS
       }
       timer = setTimeout(wake, waitMs);
       await woken;
-      subscription?.unsubscribe();
       const cached = await this.records.read(key);
       if (cached && cached.value.kind !== 'alias' && isDone(viewOf(cached.value)))
         return viewOf(cached.value);
       return await this.get(request.deviceId, request.requestId);
     } finally {
       clearTimeout(timer);
-      subscription?.unsubscribe();
+      // after the reply has gone out, not in the socket write before it
+      const done = subscription;
+      if (done) setImmediate(() => done.unsubscribe());
       waiters.delete(wake);
       if (waiters.size === 0) this.waiters.delete(key);
     }
