@@ -9,7 +9,6 @@ import {
   parseYamlDocuments,
   renderKustomization,
   ROOT,
-  natsPasswordIsReference,
   schemaProblem,
   SERVICES,
   type K8sObject,
@@ -237,19 +236,7 @@ describe.each(OVERLAYS)('overlay %s', (overlay) => {
       const service = serviceOf(deployment) as Service;
       const password = container.env?.find((e) => e.name === 'NATS_PASSWORD');
       const natsSecret = `tillbus-nats-${service}`;
-      if (natsPasswordIsReference(service)) {
-        // The service resolves NATS_PASSWORD as a reference: a file from the mounted Secret.
-        expect(password).toBeUndefined();
-        const ref = configOf(overlay, deployment).NATS_PASSWORD;
-        const volume = deployment.spec.template.spec.volumes?.find(
-          (v) => v.secret?.secretName === natsSecret,
-        );
-        const mount = container.volumeMounts?.find((m) => m.name === volume?.name);
-        expect(mount?.readOnly).toBe(true);
-        expect(ref).toBe(`file:${mount?.mountPath}/password`);
-      } else {
-        expect(password?.valueFrom?.secretKeyRef).toEqual({ name: natsSecret, key: 'password' });
-      }
+      expect(password?.valueFrom?.secretKeyRef).toEqual({ name: natsSecret, key: 'password' });
       for (const env of container.env ?? []) {
         if (/PASSWORD|SECRET|TOKEN|PRIVATE|KEY$/i.test(env.name)) {
           expect(env.value, `${deployment.metadata.name} ${env.name}`).toBeUndefined();

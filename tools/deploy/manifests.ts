@@ -119,12 +119,3 @@ export function readEnvFile(path: string): Record<string, string> {
   }
   return out;
 }
-
-/**
- * Whether a service reads NATS_PASSWORD as a secret reference (env:, file:, a bare name) rather than as the password.
- * The services disagree today, so the manifests and tests follow each service's code: this reads it.
- */
-export function natsPasswordIsReference(service: Service): boolean {
-  const source = readFileSync(join(ROOT, 'apps', service, 'src', 'app.module.ts'), 'utf8');
-  return /resolve\(\s*config\.NATS_PASSWORD\s*\)/.test(source);
-}

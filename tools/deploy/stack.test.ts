@@ -12,7 +12,7 @@ import { startPhases } from '../stack/stack';
 import { Supervisor, type StopReport } from '../stack/supervisor';
 import { allExpressions } from './expressions';
 import { assembleImages, installedPackages, requireBuilt, type AssembledImages } from './images';
-import { natsPasswordIsReference, ROOT, SERVICES, type Service } from './manifests';
+import { ROOT, SERVICES, type Service } from './manifests';
 import { startConfiguredNats, type ConfiguredNats } from './nats';
 import { exposedNames, metricNames, sampleLabels, selectorLabels } from './promql';
 
@@ -90,13 +90,8 @@ beforeAll(async () => {
       service,
       {
         NATS_USER: service,
-        // As the manifests pass it: the password itself, or a reference for a service that resolves one.
-        ...(natsPasswordIsReference(service)
-          ? {
-              NATS_PASSWORD: 'env:TILLBUS_NATS_PASSWORD',
-              TILLBUS_NATS_PASSWORD: nats.passwords[service],
-            }
-          : { NATS_PASSWORD: nats.passwords[service] }),
+        // As the manifests pass it, from the service's Secret.
+        NATS_PASSWORD: nats.passwords[service],
         NODE_ENV: 'production',
         // Nothing from the test runner: the image's node resolves only what the image holds.
         NODE_OPTIONS: '',

@@ -1,5 +1,4 @@
 import type { DynamicModule } from '@nestjs/common';
-import { SecretResolver } from '@tillbus/config';
 import { EVENT_SUBJECTS, MessagingModule, STREAMS, streamDefaults } from '@tillbus/messaging';
 import { ObservabilityModule } from '@tillbus/observability';
 import {
@@ -47,7 +46,7 @@ export function edcCommandModule({
         servers: config.NATS_URL,
         user: config.NATS_USER,
         // a reference (env:NAME, file:/path, or a name under SECRETS_DIR), never the password itself
-        pass: config.NATS_PASSWORD ? new SecretResolver().resolve(config.NATS_PASSWORD) : undefined,
+        pass: config.NATS_PASSWORD,
         requestTimeoutMs: config.BUS_REQUEST_TIMEOUT_MS,
         shutdownGraceMs: config.SHUTDOWN_GRACE_MS,
         streamReplicas: replicas,
