@@ -1,8 +1,8 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { defaultInboxPrefix } from '@tillbus/messaging';
 import { findNatsServerBinary, freePort, NATS_INSTALL_HINT, waitForPort } from '@tillbus/testing';
@@ -60,29 +60,12 @@ const SERVICE_USERS = new Set<string>([
  * Starts nats-server with deploy/nats/nats-server.conf, the same accounts and permissions production uses, on a
  * free port with a temporary store and freshly generated passwords.
  */
-export async function startConfiguredNats(
-  options: {
-    /**
-     * Treat clients that send no credentials as this user (`no_auth_user`), through a wrapper config that includes
-     * nats-server.conf unchanged. Only for a client that cannot send credentials; production has no such user.
-     */
-    noAuthUser?: NatsUser;
-  } = {},
-): Promise<ConfiguredNats> {
+export async function startConfiguredNats(): Promise<ConfiguredNats> {
   const binary = findNatsServerBinary();
   if (!binary) throw new Error(NATS_INSTALL_HINT);
   const port = await freePort();
   const storeDir = mkdtempSync(join(tmpdir(), 'tillbus-nats-auth-'));
-  let config = NATS_CONFIG;
-  if (options.noAuthUser) {
-    config = join(storeDir, 'with-no-auth-user.conf');
-    // nats-server resolves an include relative to the including file, even when it looks absolute.
-    const included = relative(storeDir, NATS_CONFIG);
-    writeFileSync(
-      config,
-      `include ${JSON.stringify(included)}\nno_auth_user: ${options.noAuthUser}\n`,
-    );
-  }
+
   const passwords = Object.fromEntries(
     Object.keys(NATS_USERS).map((user) => [user, natsPassword()]),
   ) as Record<NatsUser, string>;
@@ -92,7 +75,7 @@ export async function startConfiguredNats(
   }
   const child: ChildProcess = spawn(
     binary,
-    ['-c', config, '-a', '127.0.0.1', '-p', String(port), '-sd', join(storeDir, 'store')],
+    ['-c', NATS_CONFIG, '-a', '127.0.0.1', '-p', String(port), '-sd', join(storeDir, 'store')],
     { env, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let output = '';

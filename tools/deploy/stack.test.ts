@@ -60,9 +60,7 @@ beforeAll(async () => {
   // Started first: the install runs while the server starts.
   const assembling = assembleImages(SERVICES, join(work, 'images'));
   assembling.catch(() => undefined);
-  // The KICC bridge simulator connects without credentials (it has no NATS user setting yet): the server maps
-  // such clients to the `simulators` user, whose permissions auth.conf defines.
-  nats = await startConfiguredNats({ noAuthUser: 'simulators' });
+  nats = await startConfiguredNats();
   assembled = await assembling;
 
   config = loadDemoConfig(join(ROOT, 'demo/tillbus.demo.yaml'));
@@ -85,7 +83,7 @@ beforeAll(async () => {
 
   const stateDir = join(work, 'state');
   const keys = ensureKeys(join(stateDir, 'keys'), demoKeySpecs()).files;
-  const extraEnv = Object.fromEntries(
+  const extraEnv: Record<string, Record<string, string>> = Object.fromEntries(
     SERVICES.map((service) => [
       service,
       {
@@ -98,6 +96,11 @@ beforeAll(async () => {
       },
     ]),
   );
+  // The KICC bridge simulator logs in as the `simulators` user, as a bridge logs in as its own.
+  extraEnv['kicc-bridge'] = {
+    NATS_USER: 'simulators',
+    NATS_PASSWORD: nats.passwords.simulators,
+  };
   const plan = buildPlan({
     root: ROOT,
     stateDir,

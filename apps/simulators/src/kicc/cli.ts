@@ -5,7 +5,8 @@ import { TIMING_PROFILES } from './scenarios';
 const HELP = `kicc-bridge: KICC bridges with their EDC devices, over the bus (docs/bridge-protocol.md)
 
 options:
-  --nats <url>              NATS server (default $NATS_URL or nats://127.0.0.1:4222)
+  --nats <url>              NATS server (default $NATS_URL or nats://127.0.0.1:4222); credentials from
+                            $NATS_USER and $NATS_PASSWORD
   --bridges <n>             number of bridges (default 1)
   --devices <n>             devices per bridge, at most 64 (default 1)
   --prefix <name>           ids are <prefix>-b<i> and <prefix>-b<i>-d<j> (default sim)
@@ -68,6 +69,8 @@ export async function main(argv: string[]): Promise<void> {
   ).flat();
   const sim = await startKiccBridgeSimulator({
     natsUrl: values.nats ?? process.env.NATS_URL ?? 'nats://127.0.0.1:4222',
+    natsUser: process.env.NATS_USER || undefined,
+    natsPassword: process.env.NATS_PASSWORD || undefined,
     generate: { bridges, devicesPerBridge, prefix },
     timing,
     heartbeatIntervalMs: positive('--heartbeat-ms', values['heartbeat-ms']),

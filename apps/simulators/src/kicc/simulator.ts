@@ -66,6 +66,9 @@ export interface DeviceFaults {
 
 export interface KiccSimulatorOptions {
   natsUrl: string;
+  /** NATS credentials: a real bridge logs in as its own user (nats.js ignores user:pass in a URL). */
+  natsUser?: string;
+  natsPassword?: string;
   bridges?: BridgeSpec[];
   /** Or generated: `<prefix>-b<i>` bridges, each with devices `<prefix>-b<i>-d<j>`. */
   generate?: { bridges: number; devicesPerBridge: number; prefix?: string };
@@ -220,6 +223,8 @@ export async function startKiccBridgeSimulator(
 ): Promise<KiccSimulator> {
   const nc = await connect({
     servers: options.natsUrl,
+    user: options.natsUser,
+    pass: options.natsPassword,
     name: 'kicc-bridge-simulator',
     maxReconnectAttempts: -1,
     noAsyncTraces: true,
