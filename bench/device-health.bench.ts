@@ -114,6 +114,7 @@ async function main() {
     let baselineRss = 0;
     const baselineCpu: number[] = [];
     const candidateCpu: number[] = [];
+    const natsCpu: number[] = [];
     const natsPid = findNatsServerPid(nats.port);
     const candidateRuns: number[] = [];
     const memory = { rssMax: 0, heapMin: Number.POSITIVE_INFINITY, heapMax: 0 };
@@ -127,6 +128,7 @@ async function main() {
       await sleep(2500);
       const before = await ok();
       const cpuBefore = cpuSeconds(replica.process.pid!) + cpuSeconds(natsPid);
+      const natsBefore = cpuSeconds(natsPid);
       const started = process.hrtime.bigint();
       const deadline = Date.now() + WINDOW_MS;
       while (Date.now() < deadline) {
@@ -139,6 +141,7 @@ async function main() {
       }
       const after = await ok();
       const cpuAfter = cpuSeconds(replica.process.pid!) + cpuSeconds(natsPid);
+      natsCpu.push(((cpuSeconds(natsPid) - natsBefore) * 1000) / (after - before));
       candidateRuns.push((after - before) / (Number(process.hrtime.bigint() - started) / 1e9));
       candidateCpu.push(((cpuAfter - cpuBefore) * 1000) / (after - before));
       process.stderr.write(
@@ -199,6 +202,7 @@ async function main() {
         candidateRuns,
         baselineCpuMsPerDiagnosis: baselineCpu,
         candidateCpuMsPerDiagnosis: candidateCpu,
+        natsServerCpuMsPerDiagnosis: natsCpu,
         candidateFailures: failures,
         skippedSlots: skipped,
         replicaHeapUsedMiB: { min: memory.heapMin / 2 ** 20, max: memory.heapMax / 2 ** 20 },
@@ -210,6 +214,7 @@ async function main() {
       `/metrics scrape with ${TERMINALS} terminals: idle replica p50 ${idleScrapes.p50.toFixed(1)} ms / p99 ${idleScrapes.p99.toFixed(1)} ms; ` +
         `polling at full load p50 ${busyScrapes.p50.toFixed(1)} ms / p99 ${busyScrapes.p99.toFixed(1)} ms. ` +
         `RSS: polling replica ${(rss / 2 ** 20).toFixed(0)} MiB max while polling (heap used ${(memory.heapMin / 2 ** 20).toFixed(0)}-${(memory.heapMax / 2 ** 20).toFixed(0)} MiB), idle replica ${(idleRss / 2 ** 20).toFixed(0)} MiB. ` +
+        `nats-server CPU per diagnosis ${median(natsCpu).toFixed(2)} ms. ` +
         `Failed diagnoses ${failures}; slots skipped (saturated on purpose) ${skipped}`,
     );
     process.exitCode = pass ? 0 : 1;

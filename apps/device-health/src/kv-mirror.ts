@@ -106,10 +106,13 @@ export class KvMirror<T> {
     this.iterator = iterator;
     if (!initial) finishInitial();
     for await (const entry of iterator) {
-      const value = entry.operation === 'PUT' ? this.decodeEntry(entry) : undefined;
       if (initial) seen.add(entry.key);
       const known = this.entries.get(entry.key);
-      if (!known || known.revision < entry.revision) this.apply(entry.key, value, entry.revision);
+      // Our own writes come back through the watch: already remembered, so not decoded again.
+      if (!known || known.revision < entry.revision) {
+        const value = entry.operation === 'PUT' ? this.decodeEntry(entry) : undefined;
+        this.apply(entry.key, value, entry.revision);
+      }
       if (initial && (entry.delta ?? 0) === 0) finishInitial();
     }
   }
