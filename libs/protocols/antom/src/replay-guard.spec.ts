@@ -45,4 +45,23 @@ describe('InMemoryReplayGuard', () => {
     expect(guard.seen('b', 100)).toBe(true);
     expect(guard.seen('a', 100)).toBe(false);
   });
+
+  it('sweeps the whole guard at most once a second, so a guard full of live keys stays cheap', () => {
+    let now = 0;
+    const guard = new InMemoryReplayGuard({ now: () => now, maxEntries: 3 });
+    guard.seen('live1', 10_000);
+    guard.seen('short1', 5);
+    guard.seen('short2', 5);
+    now = 6;
+    guard.seen('a', 10_000); // full: the sweep finds short1 and short2 behind the live head
+    expect(guard.size).toBe(2);
+    guard.seen('short3', 7);
+    now = 8;
+    guard.seen('c', 10_000); // full again within the second: no sweep, so the oldest insertion (live1) goes
+    expect(guard.seen('live1', 10_000)).toBe(false);
+    now = 1006;
+    guard.seen('d', 10_000);
+    expect(guard.size).toBe(3);
+    for (const key of ['c', 'live1', 'd']) expect(guard.seen(key, 10_000)).toBe(true);
+  });
 });

@@ -14,10 +14,13 @@ export interface InMemoryReplayGuardOptions {
 }
 
 /** One process's memory. Replicas do not share it: the service uses a KV-backed guard for that. */
+const FULL_SWEEP_INTERVAL_MS = 1000;
+
 export class InMemoryReplayGuard implements ReplayGuard {
   private readonly expiries = new Map<string, number>();
   private readonly maxEntries: number;
   private readonly now: () => number;
+  private nextFullSweepAt = 0;
 
   constructor(options: InMemoryReplayGuardOptions = {}) {
     this.maxEntries = Math.max(1, Math.floor(options.maxEntries ?? 100_000));
@@ -34,7 +37,11 @@ export class InMemoryReplayGuard implements ReplayGuard {
     if (known !== undefined && known > now) return true;
     this.expiries.delete(key);
     this.forgetExpiredHead(now);
-    if (this.expiries.size >= this.maxEntries) this.forgetAllExpired(now);
+    // A full sweep is O(n): at most once per second, or a guard full of live keys would scan on every request.
+    if (this.expiries.size >= this.maxEntries && now >= this.nextFullSweepAt) {
+      this.forgetAllExpired(now);
+      this.nextFullSweepAt = now + FULL_SWEEP_INTERVAL_MS;
+    }
     // Full of live keys: drop the oldest insertions, whose messages are the nearest to leaving the window.
     while (this.expiries.size >= this.maxEntries) {
       const oldest = this.expiries.keys().next().value as string;
