@@ -33,6 +33,7 @@ export class TillbusNatsServer extends ServerNats {
   private readonly handlerSubscriptions: Subscription[] = [];
 
   private deps!: TillbusServerDeps;
+  private boundClient?: NatsConnection;
 
   // Nest creates the strategy before the DI container exists, so the dependencies arrive through attach().
   constructor() {
@@ -48,6 +49,7 @@ export class TillbusNatsServer extends ServerNats {
   }
 
   override bindEvents(client: NatsConnection): void {
+    this.boundClient = client;
     for (const [channel, handler] of this.getHandlers()) {
       const queue = (handler.extras?.queue as string | undefined) ?? this.deps.options.service;
       const callback = this.getMessageHandler(channel).bind(this) as (
@@ -56,6 +58,17 @@ export class TillbusNatsServer extends ServerNats {
       ) => void;
       this.handlerSubscriptions.push(client.subscribe(channel, { queue, callback }));
     }
+  }
+
+  // Nest calls back as soon as the subscriptions are queued; flushing first means that when startService returns,
+  // the server knows them, so a request sent at once finds its handler instead of NO_RESPONDERS.
+  override start(callback: (err?: unknown) => void): void {
+    super.start(() => {
+      this.boundClient!.flush().then(
+        () => callback(),
+        (error: unknown) => callback(error),
+      );
+    });
   }
 
   // The connection status is watched by the connection manager; Nest's watcher would only log twice.

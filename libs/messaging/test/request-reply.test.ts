@@ -44,6 +44,30 @@ async function rejection(promise: Promise<unknown>): Promise<BusRequestError> {
 }
 
 describe('request/reply through the messaging lib', () => {
+  it('answers a request sent the moment a service has started (its subscriptions are flushed first)', async () => {
+    const own = await startTestNatsServer();
+    const observer = await connect({ servers: own.url });
+    try {
+      for (let round = 0; round < 5; round++) {
+        const replica = await startEchoReplica({ NATS_URL: own.url }, `fresh-${round}`, () => {});
+        try {
+          const reply = await requestJson<{ id: string }>(
+            { connect: async () => observer },
+            ECHO_SUBJECTS.echo,
+            { id: `first-${round}` },
+            { timeoutMs: 2000 },
+          );
+          expect(reply).toMatchObject({ id: `first-${round}` });
+        } finally {
+          await replica.close();
+        }
+      }
+    } finally {
+      await observer.close();
+      await own.dispose();
+    }
+  });
+
   it('two replicas share 1,000 requests, each handled exactly once', async () => {
     for (const r of replicas) r.replica.handled.length = 0;
     const ids = Array.from({ length: 1000 }, (_, i) => `req-${i}`);
