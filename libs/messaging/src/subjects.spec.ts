@@ -29,6 +29,11 @@ describe('subjects', () => {
     );
   });
 
+  it('names a per-vendor diagnose subject for each device-health vendor', () => {
+    expect(SUBJECTS.deviceHealth.diagnoseAntom).toBe('tillbus.device-health.diagnose.antom');
+    expect(SUBJECTS.deviceHealth.diagnoseAdyen).toBe('tillbus.device-health.diagnose.adyen');
+  });
+
   it('builds event subjects from ids', () => {
     expect(EVENT_SUBJECTS.terminalHealth('antom', 'SN123')).toBe(
       'tillbus.events.terminal.health.antom.SN123',

@@ -16,6 +16,9 @@ export const SUBJECTS = {
   deviceHealth: {
     readiness: 'tillbus.device-health.readiness',
     diagnose: 'tillbus.device-health.diagnose',
+    /** Per-vendor diagnose: answered only by replicas that serve the vendor (DEVICE_HEALTH_VENDORS). */
+    diagnoseAntom: 'tillbus.device-health.diagnose.antom',
+    diagnoseAdyen: 'tillbus.device-health.diagnose.adyen',
     terminalsUpsert: 'tillbus.device-health.terminals.upsert',
     terminalsRemove: 'tillbus.device-health.terminals.remove',
     terminalsList: 'tillbus.device-health.terminals.list',
