@@ -14,6 +14,8 @@ import { AntomAdapter } from './adapters/antom.adapter';
 import { SecretStore } from './adapters/secret-store';
 import { ServiceIdAllocator } from './adapters/service-ids';
 import { DeviceHealthController } from './bus/device-health.controller';
+import { DiagnoseRouter } from './bus/diagnose-router';
+import { VENDOR_DIAGNOSE_CONTROLLERS } from './bus/vendor-diagnose.controller';
 import { CLOCK, systemClock, type Clock } from './clock';
 import { loadDeviceHealthConfig, type DeviceHealthConfig } from './config';
 import { DiagnosisService } from './diagnosis/diagnosis.service';
@@ -78,7 +80,11 @@ export function deviceHealthModule(
         ],
       }),
     ],
-    controllers: [DeviceHealthController],
+    // The per-vendor diagnose subjects are subscribed only for the vendors this deployment serves.
+    controllers: [
+      DeviceHealthController,
+      ...config.DEVICE_HEALTH_VENDORS.map((vendor) => VENDOR_DIAGNOSE_CONTROLLERS[vendor]),
+    ],
     providers: [
       { provide: DEVICE_HEALTH_CONFIG, useValue: config },
       { provide: CLOCK, useValue: options.clock ?? systemClock },
@@ -94,6 +100,7 @@ export function deviceHealthModule(
       AntomAdapter,
       AdyenAdapter,
       DiagnosisService,
+      DiagnoseRouter,
       PollerService,
     ],
   };

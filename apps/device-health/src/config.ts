@@ -1,12 +1,46 @@
 import { BaseServiceConfig, loadConfig } from '@tillbus/config';
 import { Transform, Type } from 'class-transformer';
-import { IsBoolean, IsIn, IsInt, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
+import {
+  ArrayNotEmpty,
+  ArrayUnique,
+  IsArray,
+  IsBoolean,
+  IsIn,
+  IsInt,
+  IsOptional,
+  IsString,
+  Matches,
+  Max,
+  Min,
+} from 'class-validator';
+import { VENDORS, type Vendor } from './health/terminal-health';
 
 const toBoolean = ({ value }: { value: unknown }) =>
   value === 'true' || value === '1' ? true : value === 'false' || value === '0' ? false : value;
 
+/** `antom, adyen` -> ['antom', 'adyen'] (blanks around a name are ignored, empty names are kept to be refused). */
+const toList = ({ value }: { value: unknown }) =>
+  typeof value === 'string' ? value.split(',').map((name) => name.trim()) : value;
+
+const VENDORS_MESSAGE = `DEVICE_HEALTH_VENDORS must be a comma-separated subset of ${VENDORS.join(',')}`;
+
 /** Every setting of device-health; docs/services/device-health.md lists them with their meaning. */
 export class DeviceHealthConfig extends BaseServiceConfig {
+  /**
+   * The vendors whose terminals this deployment polls and diagnoses (its keys are mounted for these only). Two
+   * deployments with disjoint vendors split the fleet; docs/services/device-health.md, "Per-vendor deployments".
+   */
+  @Transform(toList)
+  @IsArray({ message: VENDORS_MESSAGE })
+  @ArrayNotEmpty({ message: `${VENDORS_MESSAGE} (at least one)` })
+  @ArrayUnique({ message: 'DEVICE_HEALTH_VENDORS names a vendor twice' })
+  @IsIn(VENDORS, {
+    each: true,
+    message: ({ value }) =>
+      `${VENDORS_MESSAGE} (lower case), got "${Array.isArray(value) ? value.join(',') : String(value)}"`,
+  })
+  DEVICE_HEALTH_VENDORS: Vendor[] = [...VENDORS];
+
   /** Poll the fleet (off: answer the bus only, e.g. a read-only replica or a test). */
   @Transform(toBoolean)
   @IsBoolean({ message: 'POLL_ENABLED must be true or false' })
@@ -151,6 +185,14 @@ export class DeviceHealthConfig extends BaseServiceConfig {
 
 export class DeviceHealthConfigError extends Error {
   override readonly name = 'DeviceHealthConfigError';
+}
+
+/** Whether this deployment polls and diagnoses terminals of this vendor. */
+export function servesVendor(
+  config: Pick<DeviceHealthConfig, 'DEVICE_HEALTH_VENDORS'>,
+  vendor: Vendor,
+) {
+  return config.DEVICE_HEALTH_VENDORS.includes(vendor);
 }
 
 /** Loads and cross-checks the settings (rules one field cannot express alone). */

@@ -15,7 +15,7 @@ import {
   type ServiceIdGenerator,
 } from '@tillbus/protocols-adyen';
 import { CLOCK, sleep, type Clock } from '../clock';
-import type { DeviceHealthConfig } from '../config';
+import { servesVendor, type DeviceHealthConfig } from '../config';
 import { BUCKETS, DEVICE_HEALTH_CONFIG, REPLICA_ID } from '../tokens';
 
 export class ServiceIdUnavailableError extends Error {
@@ -53,6 +53,8 @@ export class ServiceIdAllocator implements OnApplicationBootstrap, OnApplication
 
   async onApplicationBootstrap(): Promise<void> {
     this.kv = this.setup.bucket(BUCKETS.serviceIdSlots);
+    // A deployment without Adyen terminals holds no slot (one is still taken on first use, should one come).
+    if (!servesVendor(this.config, 'adyen')) return;
     try {
       await this.ensureLease();
     } catch (error) {

@@ -1,12 +1,14 @@
-import { Controller } from '@nestjs/common';
+import { Controller, Inject } from '@nestjs/common';
 import { MessagePattern, Payload } from '@nestjs/microservices';
 import { SUBJECTS } from '@tillbus/messaging';
 import { SecretStore, SecretUnavailableError } from '../adapters/secret-store';
-import { DiagnosisService } from '../diagnosis/diagnosis.service';
+import { servesVendor, type DeviceHealthConfig } from '../config';
 import { HealthStore, type Readiness } from '../diagnosis/health-store.service';
 import type { TerminalHealth } from '../health/terminal-health';
 import { RegistryService } from '../registry/registry.service';
 import { SECRET_FIELDS, TerminalDto, type TerminalRecord } from '../registry/terminal.dto';
+import { DEVICE_HEALTH_CONFIG } from '../tokens';
+import { DiagnoseRouter } from './diagnose-router';
 import { ListTerminalsRequest, RemoveTerminalRequest, TerminalRef } from './requests.dto';
 
 const DEFAULT_PAGE = 100;
@@ -17,8 +19,9 @@ export class DeviceHealthController {
   constructor(
     private readonly registry: RegistryService,
     private readonly store: HealthStore,
-    private readonly diagnosis: DiagnosisService,
+    private readonly router: DiagnoseRouter,
     private readonly secrets: SecretStore,
+    @Inject(DEVICE_HEALTH_CONFIG) private readonly config: DeviceHealthConfig,
   ) {}
 
   /** From the shared health cache; never calls the terminal. */
@@ -30,11 +33,13 @@ export class DeviceHealthController {
     return this.store.readiness(await this.registry.get(request.terminalId), undefined);
   }
 
-  /** A fresh diagnosis through the same adapters as the poller; a busy terminal answers BUSY, not an error. */
+  /**
+   * A fresh diagnosis through the same adapters as the poller; a busy terminal answers BUSY, not an error. Made by a
+   * replica that serves the terminal's vendor: here, or forwarded (DiagnoseRouter).
+   */
   @MessagePattern(SUBJECTS.deviceHealth.diagnose)
-  async diagnose(@Payload() request: TerminalRef): Promise<TerminalHealth> {
-    const terminal = await this.registry.get(request.terminalId);
-    return this.diagnosis.diagnose(terminal, 'request');
+  diagnose(@Payload() request: TerminalRef): Promise<TerminalHealth> {
+    return this.router.diagnose(request.terminalId);
   }
 
   @MessagePattern(SUBJECTS.deviceHealth.terminalsUpsert)
@@ -79,8 +84,12 @@ export class DeviceHealthController {
     };
   }
 
-  /** Secret references that do not resolve on this replica now (the entry is stored anyway). */
+  /**
+   * Secret references that do not resolve on this replica now (the entry is stored anyway). Checked only for a
+   * vendor this replica serves: another vendor's keys are mounted on that vendor's deployment, not here.
+   */
   private unresolved(terminal: TerminalRecord): { field: string; message: string }[] {
+    if (!servesVendor(this.config, terminal.vendor)) return [];
     const connection = terminal.connection as unknown as Record<string, string | undefined>;
     const problems: { field: string; message: string }[] = [];
     for (const field of SECRET_FIELDS[terminal.connection.kind]) {

@@ -16,7 +16,7 @@ import {
 } from '@tillbus/messaging';
 import { JsonLogger } from '@tillbus/observability';
 import { CLOCK, type Clock } from '../clock';
-import type { DeviceHealthConfig } from '../config';
+import { servesVendor, type DeviceHealthConfig } from '../config';
 import {
   describeReasons,
   normaliseReasons,
@@ -269,11 +269,12 @@ export class HealthStore implements OnModuleInit, OnApplicationBootstrap, OnAppl
     }
   }
 
-  /** Fleet counts for the gauges, from the registry and health mirrors. */
+  /** Fleet counts for the gauges, from the registry and health mirrors: this deployment's vendors only. */
   private fleet() {
     const now = this.clock.now();
     const staleAfter = this.staleAfterMs;
-    const items = this.registry.all().map((terminal) => {
+    const terminals = this.registry.all().filter((t) => servesVendor(this.config, t.vendor));
+    const items = terminals.map((terminal) => {
       const health = this.mirror.get(terminal.terminalId)?.value;
       if (!health) {
         return {

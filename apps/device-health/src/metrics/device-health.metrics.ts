@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import {
   DIAGNOSIS_OUTCOMES,
@@ -10,12 +10,18 @@ import {
   type HealthStatus,
   type Vendor,
 } from '../health/terminal-health';
+import type { DeviceHealthConfig } from '../config';
+import { DEVICE_HEALTH_CONFIG } from '../tokens';
 
-/** A view of the whole fleet, computed when Prometheus scrapes (every replica reports the same numbers). */
+/**
+ * A view of the fleet of this deployment's vendors, computed when Prometheus scrapes (every replica of a
+ * deployment reports the same numbers; a deployment reports only the vendors it serves).
+ */
 export interface FleetSnapshot {
   terminals: Map<string, number>;
   reasons: Map<string, number>;
-  oldestDiagnosisAgeSeconds: number;
+  /** Per vendor: the age of the oldest diagnosis among its registered terminals. */
+  oldestDiagnosisAgeSeconds: Map<string, number>;
 }
 
 export type FleetSource = () => FleetSnapshot;
@@ -25,6 +31,10 @@ const key = (vendor: string, other: string) => `${vendor}\u0000${other}`;
 /**
  * device-health metrics. Labels are bounded by construction: vendor (2), status (4), reason (the reason table),
  * outcome (8), result and trigger enums. No terminal id, store id or POIID is ever a label.
+ *
+ * Vendor series exist only for the vendors this deployment serves (DEVICE_HEALTH_VENDORS): with device-health split
+ * per vendor, each vendor's fleet gauges come from its own deployment alone, so `max by (vendor, ...)` over all
+ * replicas of all deployments neither double counts nor mixes a deployment's zeros into another's numbers.
  */
 @Injectable()
 export class DeviceHealthMetrics {
@@ -38,16 +48,17 @@ export class DeviceHealthMetrics {
   private fleet?: FleetSource;
   private snapshot?: FleetSnapshot;
 
-  constructor(registry: Registry) {
+  constructor(registry: Registry, @Inject(DEVICE_HEALTH_CONFIG) config: DeviceHealthConfig) {
     const snapshot = () => this.fleetSnapshot();
+    const vendors = VENDORS.filter((vendor) => config.DEVICE_HEALTH_VENDORS.includes(vendor));
     new Gauge({
       name: 'tillbus_device_health_terminals',
-      help: 'Registered terminals by vendor and current status (UNKNOWN includes stale answers). Fleet-wide: every replica reports the same value, so aggregate with max, not sum.',
+      help: 'Registered terminals by vendor and current status (UNKNOWN includes stale answers), for the vendors this deployment serves. Fleet-wide: every replica serving a vendor reports the same value, so aggregate with max by (vendor, status), not sum.',
       labelNames: ['vendor', 'status'],
       registers: [registry],
       collect() {
         const { terminals } = snapshot();
-        for (const vendor of VENDORS) {
+        for (const vendor of vendors) {
           for (const status of HEALTH_STATUSES) {
             this.set({ vendor, status }, terminals.get(key(vendor, status)) ?? 0);
           }
@@ -56,12 +67,12 @@ export class DeviceHealthMetrics {
     });
     new Gauge({
       name: 'tillbus_device_health_active_reasons',
-      help: 'Terminals for which a reason is active now, by vendor and reason (STALE for answers too old to trust). Fleet-wide: aggregate with max.',
+      help: 'Terminals for which a reason is active now, by vendor and reason (STALE for answers too old to trust), for the vendors this deployment serves. Fleet-wide: aggregate with max by (vendor, reason).',
       labelNames: ['vendor', 'reason'],
       registers: [registry],
       collect() {
         const { reasons } = snapshot();
-        for (const vendor of VENDORS) {
+        for (const vendor of vendors) {
           for (const reason of HEALTH_REASON_NAMES) {
             this.set({ vendor, reason }, reasons.get(key(vendor, reason)) ?? 0);
           }
@@ -70,10 +81,14 @@ export class DeviceHealthMetrics {
     });
     new Gauge({
       name: 'tillbus_device_health_polling_lag_seconds',
-      help: 'Age of the oldest diagnosis among registered terminals (since registration for one never diagnosed). Fleet-wide: aggregate with max.',
+      help: 'Age of the oldest diagnosis among registered terminals of a vendor this deployment serves (since registration for one never diagnosed). Fleet-wide: aggregate with max (or max by (vendor)).',
+      labelNames: ['vendor'],
       registers: [registry],
       collect() {
-        this.set(snapshot().oldestDiagnosisAgeSeconds);
+        const { oldestDiagnosisAgeSeconds } = snapshot();
+        for (const vendor of vendors) {
+          this.set({ vendor }, oldestDiagnosisAgeSeconds.get(vendor) ?? 0);
+        }
       },
     });
     this.diagnosisDuration = new Histogram({
@@ -119,7 +134,7 @@ export class DeviceHealthMetrics {
       registers: [registry],
     });
     // Zero series for every bounded combination, so rate() and absent() behave from the first scrape.
-    for (const vendor of VENDORS) {
+    for (const vendor of vendors) {
       this.diagnosisDuration.zero({ vendor });
       for (const outcome of DIAGNOSIS_OUTCOMES) {
         for (const trigger of ['poll', 'request'])
@@ -158,7 +173,7 @@ export class DeviceHealthMetrics {
     const value = this.fleet?.() ?? {
       terminals: new Map(),
       reasons: new Map(),
-      oldestDiagnosisAgeSeconds: 0,
+      oldestDiagnosisAgeSeconds: new Map(),
     };
     this.snapshot = value;
     queueMicrotask(() => (this.snapshot = undefined));
@@ -176,7 +191,7 @@ export function countFleet(
 ): FleetSnapshot {
   const terminals = new Map<string, number>();
   const reasons = new Map<string, number>();
-  let oldest = 0;
+  const oldest = new Map<string, number>();
   for (const item of items) {
     const statusKey = key(item.vendor, item.status);
     terminals.set(statusKey, (terminals.get(statusKey) ?? 0) + 1);
@@ -184,7 +199,7 @@ export function countFleet(
       const reasonKey = key(item.vendor, reason);
       reasons.set(reasonKey, (reasons.get(reasonKey) ?? 0) + 1);
     }
-    oldest = Math.max(oldest, item.ageSeconds);
+    oldest.set(item.vendor, Math.max(oldest.get(item.vendor) ?? 0, item.ageSeconds));
   }
   return { terminals, reasons, oldestDiagnosisAgeSeconds: oldest };
 }

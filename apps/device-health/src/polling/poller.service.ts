@@ -8,7 +8,7 @@ import type { KV } from '@nats-io/kv';
 import { InFlightTracker, isWrongLastSequence, JetStreamSetup, kvJson } from '@tillbus/messaging';
 import { JsonLogger, newCorrelationId, runWithCorrelation } from '@tillbus/observability';
 import { CLOCK, type Clock } from '../clock';
-import type { DeviceHealthConfig } from '../config';
+import { servesVendor, type DeviceHealthConfig } from '../config';
 import { DiagnosisService } from '../diagnosis/diagnosis.service';
 import { DeviceHealthMetrics } from '../metrics/device-health.metrics';
 import { RegistryService } from '../registry/registry.service';
@@ -19,7 +19,9 @@ import { claimKey, SlotPlan, type Slot } from './schedule';
 /**
  * Fleet polling shared by every replica, with no duplicate and no gap:
  * - every terminal has a slot in each interval (a stable hash of its id), so diagnoses are spread evenly;
- * - every replica walks the whole registry and, when a slot comes due, tries to create the KV key
+ * - every replica walks the registry's terminals of the vendors it serves (DEVICE_HEALTH_VENDORS: all of them by
+ *   default; with per-vendor deployments, each deployment walks its own vendor's terminals, all of them, and no
+ *   other's) and, when a slot comes due, tries to create the KV key
  *   `<interval ms>.<terminal>.<interval index>`; creation is compare-and-set, so exactly one replica wins and
  *   diagnoses, the others move on;
  * - a slot is given up (before claiming) once it is half an interval late, so a claim can never be attempted
@@ -70,6 +72,7 @@ export class PollerService implements OnApplicationBootstrap, BeforeApplicationS
     this.lastScan = this.clock.now();
     this.logger.event('info', 'polling the fleet', {
       replica: this.replica,
+      vendors: this.config.DEVICE_HEALTH_VENDORS,
       intervalMs: this.config.POLL_INTERVAL_MS,
       concurrency: this.config.POLL_CONCURRENCY,
       terminals: this.registry.size,
@@ -100,8 +103,12 @@ export class PollerService implements OnApplicationBootstrap, BeforeApplicationS
     try {
       if (this.planDirty) {
         this.planDirty = false;
+        // Only this deployment's vendors: another deployment plans (and claims) the others.
         this.plan = new SlotPlan(
-          this.registry.all().map((t) => t.terminalId),
+          this.registry
+            .all()
+            .filter((t) => servesVendor(this.config, t.vendor))
+            .map((t) => t.terminalId),
           this.config.POLL_INTERVAL_MS,
         );
       }
@@ -139,7 +146,8 @@ export class PollerService implements OnApplicationBootstrap, BeforeApplicationS
         continue;
       }
       const terminal = this.registry.cached(slot.terminalId);
-      if (!terminal) {
+      // Removed, or moved to a vendor this deployment does not serve, since the plan was made.
+      if (!terminal || !servesVendor(this.config, terminal.vendor)) {
         this.skippedUnregistered.inc();
         continue;
       }

@@ -1,0 +1,37 @@
+import { Controller, type Type } from '@nestjs/common';
+import { MessagePattern, Payload } from '@nestjs/microservices';
+import { SUBJECTS } from '@tillbus/messaging';
+import type { TerminalHealth, Vendor } from '../health/terminal-health';
+import { DiagnoseRouter } from './diagnose-router';
+import { TerminalRef } from './requests.dto';
+
+/*
+ * One controller per vendor, registered only on replicas that serve the vendor (DEVICE_HEALTH_VENDORS), so the
+ * subscription itself is what routes: `tillbus.device-health.diagnose.<vendor>` reaches only replicas holding that
+ * vendor's keys, one of them per request (queue group device-health on that subject).
+ */
+
+@Controller()
+export class AntomDiagnoseController {
+  constructor(private readonly router: DiagnoseRouter) {}
+
+  @MessagePattern(SUBJECTS.deviceHealth.diagnoseAntom)
+  diagnose(@Payload() request: TerminalRef): Promise<TerminalHealth> {
+    return this.router.diagnoseHere(request.terminalId);
+  }
+}
+
+@Controller()
+export class AdyenDiagnoseController {
+  constructor(private readonly router: DiagnoseRouter) {}
+
+  @MessagePattern(SUBJECTS.deviceHealth.diagnoseAdyen)
+  diagnose(@Payload() request: TerminalRef): Promise<TerminalHealth> {
+    return this.router.diagnoseHere(request.terminalId);
+  }
+}
+
+export const VENDOR_DIAGNOSE_CONTROLLERS: Record<Vendor, Type<unknown>> = {
+  antom: AntomDiagnoseController,
+  adyen: AdyenDiagnoseController,
+};
