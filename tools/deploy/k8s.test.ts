@@ -77,14 +77,6 @@ const rendered = new Map<Overlay, K8sObject[]>();
 
 /** Read from the environment by libs/config's SecretResolver, not through a service's DTO. */
 const READ_OUTSIDE_THE_DTO = new Set(['SECRETS_DIR']);
-/**
- * Settings the manifests set that the service does not read yet. device-health has no vendor filter: until it does,
- * the per-vendor deployments both poll every terminal (the split is in docs/deployment.md as pending). The test fails
- * once the service reads the setting, so this list cannot go stale.
- */
-const PENDING_PER_VENDOR: Partial<Record<Service, string[]>> = {
-  'device-health': ['DEVICE_HEALTH_VENDORS'],
-};
 
 /** The service's config loader (load<Service>Config, or loadConfig with its DTO) and the settings its DTO declares. */
 async function configOf_(service: Service) {
@@ -101,7 +93,12 @@ async function configOf_(service: Service) {
       .getTargetValidationMetadatas(dto, '', true, false)
       .map((m) => m.propertyName),
   );
-  return { load: loader ?? ((env: Record<string, string>) => loadConfig(dto, env)), settings };
+  return {
+    load: (loader ?? ((env: Record<string, string>) => loadConfig(dto, env))) as (
+      env: Record<string, string>,
+    ) => Record<string, unknown>,
+    settings,
+  };
 }
 
 beforeAll(() => {
@@ -333,9 +330,33 @@ describe.each(OVERLAYS)('overlay %s', (overlay) => {
         (key) => !settings.has(key) && !READ_OUTSIDE_THE_DTO.has(key),
       );
       expect(unknown, `${deployment.metadata.name}: settings the service does not read`).toEqual(
-        overlay === 'per-vendor' ? (PENDING_PER_VENDOR[service] ?? []) : [],
+        [],
       );
     }
+  });
+
+  it('gives each device-health deployment the vendors its name says, as its config loader reads them', async () => {
+    const { load } = await configOf_('device-health');
+    const deployments = ofKind<Deployment>(overlay, 'Deployment').filter(
+      (d) => serviceOf(d) === 'device-health',
+    );
+    expect(deployments.length).toBeGreaterThan(0);
+    const served = new Map<string, unknown>();
+    for (const deployment of deployments) {
+      const config = configOf(overlay, deployment);
+      const vendors = load({ ...config, NATS_PASSWORD: 'a-value-from-a-secret' })
+        .DEVICE_HEALTH_VENDORS as string[];
+      served.set(deployment.metadata.name, vendors);
+      // The loader refuses what the deployment would refuse at boot: a vendor list that is not a subset.
+      expect(() => load({ ...config, DEVICE_HEALTH_VENDORS: 'antom,verifone' })).toThrow(
+        /DEVICE_HEALTH_VENDORS/,
+      );
+    }
+    expect(Object.fromEntries(served)).toEqual(
+      overlay === 'per-vendor'
+        ? { 'device-health-antom': ['antom'], 'device-health-adyen': ['adyen'] }
+        : { 'device-health': ['antom', 'adyen'] },
+    );
   });
 
   it('connects every service to NATS with its own user', () => {
