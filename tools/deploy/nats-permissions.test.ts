@@ -196,6 +196,21 @@ describe('NATS accounts and permissions (deploy/nats/auth.conf)', () => {
       expect((await kv.get('t1'))?.json()).toEqual({ vendor: 'antom' });
     });
 
+    it("device-health forwards a diagnose to the deployment that serves the terminal's vendor", async () => {
+      const adyenDeployment = await as('device-health');
+      const served = adyenDeployment.subscribe(SUBJECTS.deviceHealth.diagnoseAdyen, { queue: 'q' });
+      (async () => {
+        for await (const msg of served) msg.respond(JSON.stringify({ forwarded: true }));
+      })();
+      await adyenDeployment.flush();
+      const antomDeployment = await as('device-health');
+      const reply = await antomDeployment.request(SUBJECTS.deviceHealth.diagnoseAdyen, '{}', {
+        timeout: 2000,
+      });
+      expect(reply.json()).toEqual({ forwarded: true });
+      served.unsubscribe();
+    });
+
     it('a POS receives the new orders order-reconciliation forwards', async () => {
       const pos = await as('pos');
       const created = pos.subscribe('tillbus.events.orders.created.>', { max: 1 });
