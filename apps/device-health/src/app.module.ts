@@ -3,6 +3,7 @@ import type { DynamicModule } from '@nestjs/common';
 import {
   EVENT_SUBJECTS,
   MessagingModule,
+  messagingOptionsFromConfig,
   startService,
   STREAMS,
   streamDefaults,
@@ -52,33 +53,28 @@ export function deviceHealthModule(
         logLevel: config.LOG_LEVEL,
         logWrite: options.logWrite,
       }),
-      MessagingModule.forRoot({
-        service: SERVICE_NAME,
-        servers: config.NATS_URL,
-        user: config.NATS_USER,
-        pass: config.NATS_PASSWORD,
-        requestTimeoutMs: config.BUS_REQUEST_TIMEOUT_MS,
-        shutdownGraceMs: config.SHUTDOWN_GRACE_MS,
-        streamReplicas: config.STREAM_REPLICAS,
-        streams: [
-          {
-            ...streamDefaults(
-              STREAMS.terminalHealth,
-              [EVENT_SUBJECTS.terminalHealthAll],
-              config.STREAM_REPLICAS,
-            ),
-            max_msgs_per_subject: config.EVENTS_MAX_PER_TERMINAL,
-            max_age: config.EVENTS_MAX_AGE_MS * 1_000_000,
-          },
-        ],
-        buckets: [
-          { name: BUCKETS.terminals, history: 5 },
-          { name: BUCKETS.health },
-          // Claims live two intervals: longer than any replica will still try one (half an interval late).
-          { name: BUCKETS.claims, ttlMs: 2 * config.POLL_INTERVAL_MS },
-          { name: BUCKETS.serviceIdSlots, ttlMs: config.ADYEN_SERVICE_ID_LEASE_MS },
-        ],
-      }),
+      MessagingModule.forRoot(
+        messagingOptionsFromConfig(SERVICE_NAME, config, {
+          streams: [
+            {
+              ...streamDefaults(
+                STREAMS.terminalHealth,
+                [EVENT_SUBJECTS.terminalHealthAll],
+                config.STREAM_REPLICAS,
+              ),
+              max_msgs_per_subject: config.EVENTS_MAX_PER_TERMINAL,
+              max_age: config.EVENTS_MAX_AGE_MS * 1_000_000,
+            },
+          ],
+          buckets: [
+            { name: BUCKETS.terminals, history: 5 },
+            { name: BUCKETS.health },
+            // Claims live two intervals: longer than any replica will still try one (half an interval late).
+            { name: BUCKETS.claims, ttlMs: 2 * config.POLL_INTERVAL_MS },
+            { name: BUCKETS.serviceIdSlots, ttlMs: config.ADYEN_SERVICE_ID_LEASE_MS },
+          ],
+        }),
+      ),
     ],
     // The per-vendor diagnose subjects are subscribed only for the vendors this deployment serves.
     controllers: [

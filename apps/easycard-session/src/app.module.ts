@@ -13,6 +13,7 @@ import {
   EVENT_SUBJECTS,
   JetStreamSetup,
   MessagingModule,
+  messagingOptionsFromConfig,
   NatsConnectionManager,
   STREAMS,
   startService,
@@ -140,26 +141,21 @@ export function easyCardSessionModule(
         logLevel: config.LOG_LEVEL,
         logWrite: deps.logWrite,
       }),
-      MessagingModule.forRoot({
-        service: SERVICE_NAME,
-        servers: config.NATS_URL,
-        user: config.NATS_USER,
-        pass: config.NATS_PASSWORD,
-        requestTimeoutMs: config.BUS_REQUEST_TIMEOUT_MS,
-        shutdownGraceMs: config.SHUTDOWN_GRACE_MS,
-        streamReplicas: config.STREAM_REPLICAS,
-        streams: [
-          {
-            ...streamDefaults(
-              STREAMS.easycard,
-              [EVENT_SUBJECTS.easycardSessionAll],
-              config.STREAM_REPLICAS,
-            ),
-            max_age: EVENTS_MAX_AGE_NS,
-          },
-        ],
-        buckets: [{ name: SESSIONS_BUCKET }, { name: SCHEDULE_BUCKET }],
-      }),
+      MessagingModule.forRoot(
+        messagingOptionsFromConfig(SERVICE_NAME, config, {
+          streams: [
+            {
+              ...streamDefaults(
+                STREAMS.easycard,
+                [EVENT_SUBJECTS.easycardSessionAll],
+                config.STREAM_REPLICAS,
+              ),
+              max_age: EVENTS_MAX_AGE_NS,
+            },
+          ],
+          buckets: [{ name: SESSIONS_BUCKET }, { name: SCHEDULE_BUCKET }],
+        }),
+      ),
     ],
     controllers: [SessionController],
     providers: [

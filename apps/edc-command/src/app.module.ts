@@ -1,5 +1,11 @@
 import type { DynamicModule } from '@nestjs/common';
-import { EVENT_SUBJECTS, MessagingModule, STREAMS, streamDefaults } from '@tillbus/messaging';
+import {
+  EVENT_SUBJECTS,
+  MessagingModule,
+  messagingOptionsFromConfig,
+  STREAMS,
+  streamDefaults,
+} from '@tillbus/messaging';
 import { ObservabilityModule } from '@tillbus/observability';
 import {
   KICC_BRIDGE_DUPLICATE_WINDOW_MS,
@@ -41,33 +47,31 @@ export function edcCommandModule({
         logLevel: config.LOG_LEVEL,
         logWrite,
       }),
-      MessagingModule.forRoot({
-        service: SERVICE_NAME,
-        servers: config.NATS_URL,
-        user: config.NATS_USER,
-        // a reference (env:NAME, file:/path, or a name under SECRETS_DIR), never the password itself
-        pass: config.NATS_PASSWORD,
-        requestTimeoutMs: config.BUS_REQUEST_TIMEOUT_MS,
-        shutdownGraceMs: config.SHUTDOWN_GRACE_MS,
-        streamReplicas: replicas,
-        streams: [
-          {
-            ...streamDefaults(STREAMS.edc, [EVENT_SUBJECTS.edcAll], replicas),
-            max_age: config.EDC_RECORD_TTL_MS * MS_TO_NS,
-          },
-          {
-            ...streamDefaults(KICC_BRIDGE_STREAM, [KICC_BRIDGE_SUBJECT_WILDCARDS.events], replicas),
-            max_age: KICC_BRIDGE_RETENTION_MS * MS_TO_NS,
-            duplicate_window: KICC_BRIDGE_DUPLICATE_WINDOW_MS * MS_TO_NS,
-          },
-        ],
-        buckets: [
-          { name: BUCKETS.commands, ttlMs: config.EDC_RECORD_TTL_MS },
-          { name: BUCKETS.devices, ttlMs: 30 * 86_400_000 },
-          { name: BUCKETS.owners, ttlMs: config.EDC_OWNER_LEASE_MS },
-          { name: BUCKETS.inDoubt, ttlMs: config.EDC_RECORD_TTL_MS },
-        ],
-      }),
+      MessagingModule.forRoot(
+        messagingOptionsFromConfig(SERVICE_NAME, config, {
+          streams: [
+            {
+              ...streamDefaults(STREAMS.edc, [EVENT_SUBJECTS.edcAll], replicas),
+              max_age: config.EDC_RECORD_TTL_MS * MS_TO_NS,
+            },
+            {
+              ...streamDefaults(
+                KICC_BRIDGE_STREAM,
+                [KICC_BRIDGE_SUBJECT_WILDCARDS.events],
+                replicas,
+              ),
+              max_age: KICC_BRIDGE_RETENTION_MS * MS_TO_NS,
+              duplicate_window: KICC_BRIDGE_DUPLICATE_WINDOW_MS * MS_TO_NS,
+            },
+          ],
+          buckets: [
+            { name: BUCKETS.commands, ttlMs: config.EDC_RECORD_TTL_MS },
+            { name: BUCKETS.devices, ttlMs: 30 * 86_400_000 },
+            { name: BUCKETS.owners, ttlMs: config.EDC_OWNER_LEASE_MS },
+            { name: BUCKETS.inDoubt, ttlMs: config.EDC_RECORD_TTL_MS },
+          ],
+        }),
+      ),
     ],
     controllers: [EdcController],
     providers: [

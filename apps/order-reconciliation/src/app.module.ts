@@ -2,6 +2,7 @@ import { Module, type DynamicModule } from '@nestjs/common';
 import { SecretResolver } from '@tillbus/config';
 import {
   MessagingModule,
+  messagingOptionsFromConfig,
   SERVICES,
   startService,
   streamDefaults,
@@ -53,25 +54,20 @@ export function orderReconciliationModule(options: OrderReconciliationOptions): 
         logLevel: config.LOG_LEVEL,
         logWrite: options.logWrite,
       }),
-      MessagingModule.forRoot({
-        service: SERVICES.orderReconciliation,
-        servers: config.NATS_URL,
-        user: config.NATS_USER,
-        pass: config.NATS_PASSWORD,
-        requestTimeoutMs: config.BUS_REQUEST_TIMEOUT_MS,
-        shutdownGraceMs: config.SHUTDOWN_GRACE_MS,
-        streamReplicas: config.STREAM_REPLICAS,
-        streams: [
-          {
-            ...streamDefaults(ORDERS_STREAM, [ORDERS_SUBJECTS], config.STREAM_REPLICAS),
-            max_age: config.ORDERS_STREAM_MAX_AGE_MS * 1_000_000,
-          },
-        ],
-        buckets: [
-          { name: ORDERS_BUCKET, ttlMs: config.ORDER_RETENTION_MS, history: 1 },
-          { name: REPLAY_BUCKET, ttlMs: 2 * config.SIGNATURE_WINDOW_MS, history: 1 },
-        ],
-      }),
+      MessagingModule.forRoot(
+        messagingOptionsFromConfig(SERVICES.orderReconciliation, config, {
+          streams: [
+            {
+              ...streamDefaults(ORDERS_STREAM, [ORDERS_SUBJECTS], config.STREAM_REPLICAS),
+              max_age: config.ORDERS_STREAM_MAX_AGE_MS * 1_000_000,
+            },
+          ],
+          buckets: [
+            { name: ORDERS_BUCKET, ttlMs: config.ORDER_RETENTION_MS, history: 1 },
+            { name: REPLAY_BUCKET, ttlMs: 2 * config.SIGNATURE_WINDOW_MS, history: 1 },
+          ],
+        }),
+      ),
     ],
     controllers: [DStoreEdgeController, OrderBusController],
     providers: [

@@ -1,3 +1,4 @@
+import type { BaseServiceConfig } from '@tillbus/config';
 import type { StreamDeclaration } from './jetstream';
 
 export interface MessagingOptions {
@@ -34,3 +35,36 @@ export interface KvBucketDeclaration {
 }
 
 export const MESSAGING_OPTIONS = Symbol('MESSAGING_OPTIONS');
+
+/** The settings every service config (BaseServiceConfig) holds that the messaging module reads. */
+export type MessagingConfig = Pick<
+  BaseServiceConfig,
+  | 'NATS_URL'
+  | 'NATS_USER'
+  | 'NATS_PASSWORD'
+  | 'BUS_REQUEST_TIMEOUT_MS'
+  | 'SHUTDOWN_GRACE_MS'
+  | 'STREAM_REPLICAS'
+>;
+
+/**
+ * A service's MessagingModule.forRoot options from its validated configuration, the same way for every service:
+ * `MessagingModule.forRoot(messagingOptionsFromConfig(SERVICE_NAME, config, { streams, buckets }))`.
+ */
+export function messagingOptionsFromConfig(
+  service: string,
+  config: MessagingConfig,
+  declarations: Pick<MessagingOptions, 'streams' | 'buckets'> = {},
+): MessagingOptions {
+  return {
+    service,
+    servers: config.NATS_URL,
+    user: config.NATS_USER,
+    pass: config.NATS_PASSWORD,
+    requestTimeoutMs: config.BUS_REQUEST_TIMEOUT_MS,
+    shutdownGraceMs: config.SHUTDOWN_GRACE_MS,
+    streamReplicas: config.STREAM_REPLICAS,
+    ...(declarations.streams ? { streams: declarations.streams } : {}),
+    ...(declarations.buckets ? { buckets: declarations.buckets } : {}),
+  };
+}
