@@ -102,12 +102,19 @@ export function deviceHealthModule(
   };
 }
 
-/** Starts one replica: main.ts in production, tests in-process. */
-export async function startDeviceHealth(
+/** Starts one replica from the environment (tests start replicas in-process this way). */
+export function startDeviceHealth(
   env: Record<string, string | undefined> = process.env,
   options: DeviceHealthOptions = {},
 ): Promise<RunningService & { config: DeviceHealthConfig }> {
-  const config = loadDeviceHealthConfig(env);
+  return startDeviceHealthFromConfig(loadDeviceHealthConfig(env), options);
+}
+
+/** Starts one replica from a loaded configuration (main.ts). */
+export async function startDeviceHealthFromConfig(
+  config: DeviceHealthConfig,
+  options: DeviceHealthOptions = {},
+): Promise<RunningService & { config: DeviceHealthConfig }> {
   // A bad seed file stops the boot before anything connects, with every problem named.
   const seed = config.TERMINALS_FILE ? readSeedFile(config.TERMINALS_FILE) : undefined;
   const running = await startService({ module: deviceHealthModule(config, { ...options, seed }) });

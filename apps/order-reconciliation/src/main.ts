@@ -1,22 +1,6 @@
 import 'reflect-metadata';
-import { runMain } from '@tillbus/messaging';
+import { runServiceMain } from '@tillbus/messaging';
 import { startOrderReconciliation } from './app.module';
-import { loadOrderReconciliationConfig, type OrderReconciliationConfig } from './config';
+import { loadOrderReconciliationConfig } from './config';
 
-let config: OrderReconciliationConfig;
-try {
-  config = loadOrderReconciliationConfig();
-} catch (error) {
-  process.stderr.write(
-    JSON.stringify({
-      level: 'error',
-      msg: 'service failed to start',
-      error: (error as Error).message,
-    }) + '\n',
-  );
-  process.exit(1);
-}
-
-runMain(() => startOrderReconciliation({ config }), {
-  shutdownGraceMs: config.SHUTDOWN_GRACE_MS,
-});
+runServiceMain(loadOrderReconciliationConfig, (config) => startOrderReconciliation({ config }));

@@ -132,11 +132,31 @@ export function runMain(
     .then((service) => {
       running = service;
     })
-    .catch((error: unknown) => {
-      const message = error instanceof Error ? error.message : String(error);
-      process.stderr.write(
-        JSON.stringify({ level: 'error', msg: 'service failed to start', error: message }) + '\n',
-      );
-      process.exit(1);
-    });
+    .catch(exitBootFailed);
+}
+
+/**
+ * The whole main() of a service whose configuration holds SHUTDOWN_GRACE_MS (every BaseServiceConfig does):
+ * loads the configuration first, so an invalid one prints the same one readable line as a failed start (the
+ * loader's message names the variables, never their values) and exits 1; then runMain with the configured grace.
+ */
+export function runServiceMain<C extends { SHUTDOWN_GRACE_MS: number }>(
+  loadConfig: () => C,
+  start: (config: C) => Promise<RunningService>,
+): void {
+  let config: C;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    exitBootFailed(error);
+  }
+  runMain(() => start(config), { shutdownGraceMs: config.SHUTDOWN_GRACE_MS });
+}
+
+function exitBootFailed(error: unknown): never {
+  const message = error instanceof Error ? error.message : String(error);
+  process.stderr.write(
+    JSON.stringify({ level: 'error', msg: 'service failed to start', error: message }) + '\n',
+  );
+  process.exit(1);
 }

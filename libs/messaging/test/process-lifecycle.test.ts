@@ -131,7 +131,11 @@ describe('service process lifecycle', () => {
     const bad = spawnTypeScript(ENTRY, { NATS_URL: 'http://nope', OPS_PORT: 'x' });
     const exit = await bad.exited;
     expect(exit.code).toBe(1);
-    expect(bad.output()).toContain('NATS_URL must be one or more comma-separated');
-    expect(bad.output()).toContain('OPS_PORT');
+    const lines = bad.output().trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(JSON.parse(lines[0])).toMatchObject({ level: 'error', msg: 'service failed to start' });
+    expect(lines[0]).toContain('NATS_URL must be one or more comma-separated');
+    expect(lines[0]).toContain('OPS_PORT');
+    expect(lines[0]).not.toContain('http://nope');
   });
 });
