@@ -3,6 +3,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import {
   EVENT_SUBJECTS,
   HEADERS,
+  orderSubjectToken,
   publishEvent,
   STREAMS,
   SUBJECTS,
@@ -19,7 +20,6 @@ import {
 } from '@tillbus/testing';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { OUTBOX_DEAD_LETTERS } from '../src/orders/names';
-import { orderToken } from '../src/orders/order-key';
 import type { OrderView } from '../src/orders/order-view';
 import type { RedeliverResult, StuckReport } from '../src/orders/orders.service';
 import {
@@ -125,7 +125,7 @@ describe('createOrder forwards the order to the POS', () => {
     await sim.control('/_sim/createOrder', sampleOrder('fwd-1'));
     const events = await readStream(
       STREAMS.orders,
-      EVENT_SUBJECTS.order('created', orderToken('fwd-1')),
+      EVENT_SUBJECTS.order('created', orderSubjectToken('fwd-1')),
     );
     expect(events).toHaveLength(1);
     expect(events[0].json()).toMatchObject({
@@ -138,7 +138,7 @@ describe('createOrder forwards the order to the POS', () => {
   it('forwards an id that is not a subject token under its hashed token', async () => {
     const id = 'pds_2109.weird id/with*chars_1';
     await createOrder(id);
-    const token = orderToken(id);
+    const token = orderSubjectToken(id);
     expect(token).toMatch(/^=[A-Za-z0-9_-]{43}$/);
     const events = await readStream(STREAMS.orders, EVENT_SUBJECTS.order('created', token));
     expect(events[0].json()).toMatchObject({ requestOrderId: id });
@@ -433,7 +433,7 @@ describe('the outbox: delivery state machine', () => {
     for (let i = 0; i < 3; i++)
       await publishEvent(
         jetstream(nc),
-        EVENT_SUBJECTS.order('notify', orderToken(id)),
+        EVENT_SUBJECTS.order('notify', orderSubjectToken(id)),
         { requestOrderId: id, requestId: n.requestId, orderStatus: 'ACCEPTED', seq: 1 },
         { messageId: `manual-${i}` },
       );

@@ -5,13 +5,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { SecretResolver } from '@tillbus/config';
-import { EVENT_SUBJECTS, publishEvent, requestJson, type RunningService } from '@tillbus/messaging';
+import {
+  EVENT_SUBJECTS,
+  orderSubjectToken,
+  publishEvent,
+  requestJson,
+  type RunningService,
+} from '@tillbus/messaging';
 import { freePort, waitFor } from '@tillbus/testing';
 import { jetstream } from '@nats-io/jetstream';
 import { startOrderReconciliation } from '../src/app.module';
 import type { Clock } from '../src/clock';
 import { loadOrderReconciliationConfig, type OrderReconciliationConfig } from '../src/config';
-import { orderToken } from '../src/orders/order-key';
 
 /** Fresh key pairs for one suite: D-Store's and ours (never committed). */
 export interface TestKeys {
@@ -263,7 +268,7 @@ export async function publishLifecycle(
   requestOrderId: string,
   body: Record<string, unknown> = {},
 ): Promise<void> {
-  await publishEvent(jetstream(nc), EVENT_SUBJECTS.order(kind, orderToken(requestOrderId)), {
+  await publishEvent(jetstream(nc), EVENT_SUBJECTS.order(kind, orderSubjectToken(requestOrderId)), {
     requestOrderId,
     ...body,
   });

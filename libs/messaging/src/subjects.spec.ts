@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
@@ -5,6 +6,7 @@ import {
   EVENT_SUBJECTS,
   InvalidSubjectTokenError,
   isSubjectToken,
+  orderSubjectToken,
   SUBJECTS,
   subjectToken,
 } from './subjects';
@@ -54,6 +56,54 @@ describe('subjects', () => {
       fc.property(fc.string(), (s) => {
         if (isSubjectToken(s)) expect(s).not.toMatch(/[.*>\s]/);
       }),
+    );
+  });
+});
+
+// nats.js's own rule for KV keys.
+const KV_KEY = /^[-/=.\w]+$/;
+
+describe('orderSubjectToken', () => {
+  it.each(['pds_2109xxxxxxxxxxxx_2022xxxxxxxxxxxxxxx_1', 'ABC-123', 'A-b_9', 'x'.repeat(128)])(
+    'keeps the plain id %s as it is',
+    (id) => {
+      expect(orderSubjectToken(id)).toBe(id);
+    },
+  );
+
+  it.each([
+    'with.dot',
+    'with space',
+    'wild*card',
+    'a>b',
+    'x'.repeat(129),
+    '주문-1',
+    '=looks-hashed',
+  ])('hashes %s to = and 43 base64url characters', (id) => {
+    expect(orderSubjectToken(id)).toMatch(/^=[A-Za-z0-9_-]{43}$/);
+  });
+
+  it('hashes to = and the unpadded base64url SHA-256 of the UTF-8 bytes, as the POS docs say', () => {
+    const id = 'pds.2109/2022 #1';
+    expect(orderSubjectToken(id)).toBe(`=${createHash('sha256').update(id).digest('base64url')}`);
+    expect(EVENT_SUBJECTS.order('accepted', orderSubjectToken('ABC-123'))).toBe(
+      'tillbus.events.orders.accepted.ABC-123',
+    );
+  });
+
+  it('is always a valid subject token and KV key, and never maps two ids to one token', () => {
+    const seen = new Map<string, string>();
+    fc.assert(
+      fc.property(fc.string({ minLength: 1, maxLength: 255 }), (id) => {
+        const token = orderSubjectToken(id);
+        expect(isSubjectToken(token)).toBe(true);
+        expect(KV_KEY.test(token) && !token.startsWith('.') && !token.endsWith('.')).toBe(true);
+        expect(orderSubjectToken(id)).toBe(token);
+        const previous = seen.get(token);
+        if (previous !== undefined) expect(previous).toBe(id);
+        seen.set(token, id);
+      }),
+      { numRuns: 2000 },
     );
   });
 });

@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+
 /**
  * Every subject, stream and bucket name on the tillbus bus, in one place. Request/reply subjects are
  * `tillbus.<service>.<verb>`; events are JetStream subjects under `tillbus.events.`.
@@ -47,8 +49,9 @@ export const EVENT_SUBJECTS = {
   terminalHealth: (vendor: string, terminalId: string) =>
     `tillbus.events.terminal.health.${subjectToken(vendor)}.${subjectToken(terminalId)}`,
   terminalHealthAll: 'tillbus.events.terminal.health.>',
-  order: (kind: string, requestOrderId: string) =>
-    `tillbus.events.orders.${subjectToken(kind)}.${subjectToken(requestOrderId)}`,
+  /** `orderToken` is orderSubjectToken(requestOrderId): what POS publishers and order-reconciliation both use. */
+  order: (kind: string, orderToken: string) =>
+    `tillbus.events.orders.${subjectToken(kind)}.${subjectToken(orderToken)}`,
   ordersAll: 'tillbus.events.orders.>',
   edc: (deviceId: string, requestId: string) =>
     `tillbus.events.edc.${subjectToken(deviceId)}.${subjectToken(requestId)}`,
@@ -57,6 +60,21 @@ export const EVENT_SUBJECTS = {
     `tillbus.events.easycard.session.${subjectToken(deviceId)}`,
   easycardSessionAll: 'tillbus.events.easycard.session.>',
 } as const;
+
+// Safe as a KV key and as a subject token alike (the intersection of both alphabets), and short enough for both.
+const DIRECT_ORDER_ID = /^[A-Za-z0-9_-]{1,128}$/;
+
+/**
+ * The subject token (and order-reconciliation's KV key) of an order, `<orderToken>` in
+ * `tillbus.events.orders.<kind>.<orderToken>`. `requestOrderId` is any string up to 255 characters, so ids made only
+ * of letters, digits, `_` and `-` (up to 128) are used as they are, and any other id becomes `=` followed by the
+ * unpadded base64url SHA-256 of its UTF-8 bytes. `=` never appears in a direct id, so the two forms cannot collide.
+ * POS developers publishing lifecycle events compute the same token (docs/services/order-reconciliation.md).
+ */
+export function orderSubjectToken(requestOrderId: string): string {
+  if (DIRECT_ORDER_ID.test(requestOrderId)) return requestOrderId;
+  return `=${createHash('sha256').update(requestOrderId, 'utf8').digest('base64url')}`;
+}
 
 /** Where a durable consumer puts a message it gave up on. */
 export const deadLetterSubject = (stream: string, consumer: string) =>

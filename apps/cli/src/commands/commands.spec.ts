@@ -1,35 +1,8 @@
-import { createHash } from 'node:crypto';
-import fc from 'fast-check';
-import { isSubjectToken } from '@tillbus/messaging';
 import { describe, expect, it } from 'vitest';
 import { CliError } from '../errors';
 import { parseCount, parseDuration } from './common';
 import { progressLine, viewText, type EdcCommandView } from './edc';
-import { orderToken } from './orders';
 import { COMMANDS } from './index';
-
-describe('orderToken (the POS-side rule for order event subjects)', () => {
-  it.each([
-    ['pds_2109_2022_1', 'pds_2109_2022_1'],
-    ['A-b_9', 'A-b_9'],
-  ])('keeps a plain id %s as it is', (id, token) => {
-    expect(orderToken(id)).toBe(token);
-  });
-
-  it('hashes any other id: = and the base64url SHA-256', () => {
-    const id = 'pds.2109/2022 #1';
-    expect(orderToken(id)).toBe(`=${createHash('sha256').update(id).digest('base64url')}`);
-    expect(orderToken('x'.repeat(129))).toMatch(/^=[A-Za-z0-9_-]{43}$/);
-  });
-
-  it('always gives a valid subject token', () => {
-    fc.assert(
-      fc.property(fc.string({ minLength: 1, maxLength: 255 }), (id) => {
-        expect(isSubjectToken(orderToken(id))).toBe(true);
-      }),
-    );
-  });
-});
 
 describe('option parsing', () => {
   it.each([

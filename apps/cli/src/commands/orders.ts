@@ -1,5 +1,5 @@
-import { createHash, randomUUID } from 'node:crypto';
-import { EVENT_SUBJECTS, publishEvent, SUBJECTS } from '@tillbus/messaging';
+import { randomUUID } from 'node:crypto';
+import { EVENT_SUBJECTS, orderSubjectToken, publishEvent, SUBJECTS } from '@tillbus/messaging';
 import type { DeliveryFailure } from '@tillbus/result-codes';
 import type { CommandSpec } from '../cli';
 import { hintNotFound, parseCount, parseDuration } from './common';
@@ -76,16 +76,6 @@ export const POS_EVENT_KINDS = {
   cancelled: 'CANCELLED',
   failed: 'ORDER_FAIL',
 } as const;
-
-/**
- * The subject token of an order in `tillbus.events.orders.<kind>.<token>`, as docs/services/order-reconciliation.md
- * tells POS developers to compute it: the id itself when it is 1-128 of A-Z a-z 0-9 _ -, else `=` and the unpadded
- * base64url SHA-256 of its UTF-8 bytes.
- */
-export function orderToken(requestOrderId: string): string {
-  if (/^[A-Za-z0-9_-]{1,128}$/.test(requestOrderId)) return requestOrderId;
-  return `=${createHash('sha256').update(requestOrderId, 'utf8').digest('base64url')}`;
-}
 
 export const ORDER_COMMANDS: CommandSpec[] = [
   {
@@ -228,7 +218,7 @@ export const ORDER_COMMANDS: CommandSpec[] = [
         eventId,
         occurredAt: new Date(ctx.now()).toISOString(),
       };
-      const subject = EVENT_SUBJECTS.order(kind, orderToken(args.requestOrderId));
+      const subject = EVENT_SUBJECTS.order(kind, orderSubjectToken(args.requestOrderId));
       const ack = await publishEvent(await ctx.bus.jetstream(), subject, event, {
         messageId: eventId,
         timeoutMs: ctx.bus.options.timeoutMs,

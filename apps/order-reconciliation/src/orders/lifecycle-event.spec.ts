@@ -1,11 +1,11 @@
 import fc from 'fast-check';
-import { PermanentError } from '@tillbus/messaging';
+import { orderSubjectToken, PermanentError } from '@tillbus/messaging';
 import { describe, expect, it } from 'vitest';
 import { parseLifecycleMessage } from './lifecycle-event';
 import { POS_LIFECYCLE_KINDS } from './names';
-import { orderToken } from './order-key';
 
-const subject = (kind: string, id: string) => `tillbus.events.orders.${kind}.${orderToken(id)}`;
+const subject = (kind: string, id: string) =>
+  `tillbus.events.orders.${kind}.${orderSubjectToken(id)}`;
 
 describe('parseLifecycleMessage', () => {
   it.each(Object.keys(POS_LIFECYCLE_KINDS))('reads a %s event', (kind) => {
@@ -102,7 +102,7 @@ describe('parseLifecycleMessage', () => {
         ),
         (kind, id, body) => {
           try {
-            parseLifecycleMessage(`tillbus.events.orders.${kind}.${orderToken(id)}`, body);
+            parseLifecycleMessage(`tillbus.events.orders.${kind}.${orderSubjectToken(id)}`, body);
           } catch (error) {
             expect(error).toBeInstanceOf(PermanentError);
           }

@@ -1,9 +1,8 @@
-import { PermanentError } from '@tillbus/messaging';
+import { orderSubjectToken, PermanentError } from '@tillbus/messaging';
 import { EXTEND_INFO_MAX, ORDER_ID_MAX, type ExtendInfo } from '@tillbus/protocols-antom';
 import { describeViolations, validatePlain } from '@tillbus/validation';
 import { IsISO8601, IsNotEmpty, IsString, Matches, MaxLength, ValidateIf } from 'class-validator';
 import { isOwnEventKind, isPosLifecycleKind, type PosLifecycleKind } from './names';
-import { orderToken } from './order-key';
 
 /**
  * The body of a POS lifecycle event on `tillbus.events.orders.<kind>.<orderToken>`. The kind in the subject says
@@ -66,7 +65,7 @@ export function parseLifecycleMessage(subject: string, body: unknown): Lifecycle
     throw new PermanentError(`invalid ${kind} event: ${problems.join('; ')}`);
   const event = checked.value;
   if (extendInfo !== undefined) event.extendInfo = extendInfo as ExtendInfo;
-  if (orderToken(event.requestOrderId) !== token)
+  if (orderSubjectToken(event.requestOrderId) !== token)
     throw new PermanentError(
       `the subject token ${token.slice(0, 60)} is not the order token of event.requestOrderId`,
     );

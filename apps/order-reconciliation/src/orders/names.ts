@@ -1,7 +1,7 @@
 import { EVENT_SUBJECTS, STREAMS, deadLetterSubject } from '@tillbus/messaging';
 import type { DStoreOrderStatus } from '@tillbus/result-codes';
 
-/** Orders, keyed by order token (see orderToken): the truth and the outbox. */
+/** Orders, keyed by order token (orderSubjectToken): the truth and the outbox. */
 export const ORDERS_BUCKET = 'tillbus_order_reconciliation_orders';
 /** Signatures already accepted, shared by every replica; entries expire with the signature window. */
 export const REPLAY_BUCKET = 'tillbus_order_reconciliation_replay';

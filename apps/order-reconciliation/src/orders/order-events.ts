@@ -1,9 +1,13 @@
 import { Injectable } from '@nestjs/common';
-import { EVENT_SUBJECTS, NatsConnectionManager, publishEvent } from '@tillbus/messaging';
+import {
+  EVENT_SUBJECTS,
+  NatsConnectionManager,
+  orderSubjectToken,
+  publishEvent,
+} from '@tillbus/messaging';
 import type { ExtendInfo } from '@tillbus/protocols-antom';
 import type { NotifyOrderChangeStatus, PushOrderChangeStatus } from '@tillbus/result-codes';
 import { OWN_EVENT_KINDS } from './names';
-import { orderToken } from './order-key';
 import type { NotificationRecord, OrderDetails, OrderRecord } from './order-record';
 import { StoreAccess } from './order-store';
 
@@ -56,7 +60,7 @@ export class OrderEvents {
       OWN_EVENT_KINDS.created,
       order,
       event,
-      `created.${orderToken(order.requestOrderId)}`,
+      `created.${orderSubjectToken(order.requestOrderId)}`,
     );
   }
 
@@ -79,7 +83,7 @@ export class OrderEvents {
       OWN_EVENT_KINDS.channelChanged,
       order,
       event,
-      `channel.${orderToken(order.requestOrderId)}.${orderStatus}`,
+      `channel.${orderSubjectToken(order.requestOrderId)}.${orderStatus}`,
     );
   }
 
@@ -105,7 +109,7 @@ export class OrderEvents {
     body: unknown,
     messageId: string,
   ): Promise<void> {
-    const subject = EVENT_SUBJECTS.order(kind, orderToken(order.requestOrderId));
+    const subject = EVENT_SUBJECTS.order(kind, orderSubjectToken(order.requestOrderId));
     await this.access.run(`publishing ${subject}`, () =>
       publishEvent(this.connection.jetstream(), subject, body, { messageId }),
     );

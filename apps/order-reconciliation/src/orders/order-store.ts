@@ -5,6 +5,7 @@ import {
   JetStreamSetup,
   kvJson,
   NatsConnectionManager,
+  orderSubjectToken,
   TillbusError,
   updateWithRevision,
   type CreateResult,
@@ -13,7 +14,6 @@ import {
 import { ORDER_RECONCILIATION_CONFIG, type OrderReconciliationConfig } from '../config';
 import { StoreUnavailableError } from './errors';
 import { ORDERS_BUCKET } from './names';
-import { orderToken } from './order-key';
 import type { OrderRecord } from './order-record';
 
 /**
@@ -77,7 +77,7 @@ export class OrderStore {
 
   async get(requestOrderId: string): Promise<StoredOrder | undefined> {
     const entry = await this.access.run('reading the order', () =>
-      this.kv.get(orderToken(requestOrderId)),
+      this.kv.get(orderSubjectToken(requestOrderId)),
     );
     const order = decodeOrder(entry);
     return order && entry ? { order, revision: entry.revision } : undefined;
@@ -86,7 +86,7 @@ export class OrderStore {
   /** Stores a new order unless one is there; returns what is stored either way. */
   create(order: OrderRecord): Promise<CreateResult<OrderRecord>> {
     return this.access.run('storing the order', () =>
-      createIfAbsent(this.kv, orderToken(order.requestOrderId), order),
+      createIfAbsent(this.kv, orderSubjectToken(order.requestOrderId), order),
     );
   }
 
@@ -96,7 +96,7 @@ export class OrderStore {
     mutate: Mutation<OrderRecord>,
   ): Promise<{ value: OrderRecord | undefined; revision: number; changed: boolean }> {
     return this.access.run('updating the order', () =>
-      updateWithRevision(this.kv, orderToken(requestOrderId), mutate),
+      updateWithRevision(this.kv, orderSubjectToken(requestOrderId), mutate),
     );
   }
 
