@@ -1,7 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { DSTORE_ORDER_STATUS_NAMES, type DStoreOrderStatus } from './antom';
 import type { Transition } from './machine';
-import { ORDER_JOURNEY_NEXT, orderJourneyTransition } from './order-journey';
+import {
+  isPosLifecycleKind,
+  ORDER_JOURNEY_NEXT,
+  orderJourneyTransition,
+  POS_LIFECYCLE_KINDS,
+} from './order-journey';
 
 // Written out by hand from protocols.md §3 so the table in the code is checked, not restated.
 const allowed: Array<[DStoreOrderStatus, DStoreOrderStatus]> = [
@@ -99,4 +104,27 @@ describe('orderJourneyTransition', () => {
     const asShared: Transition<DStoreOrderStatus> = orderJourneyTransition('READY', 'PREPARING');
     expect(asShared).toEqual({ ok: false, state: 'READY', reason: 'REGRESSION' });
   });
+});
+
+describe('POS lifecycle kinds', () => {
+  it('name the statuses a POS may report, each a step forward from a new order', () => {
+    expect(POS_LIFECYCLE_KINDS).toEqual({
+      accepted: 'ACCEPTED',
+      preparing: 'PREPARING',
+      ready: 'READY',
+      completed: 'COMPLETED',
+      rejected: 'REJECTED',
+      cancelled: 'CANCELLED',
+      failed: 'ORDER_FAIL',
+    });
+    for (const status of Object.values(POS_LIFECYCLE_KINDS))
+      expect(ORDER_JOURNEY_NEXT.ORDER_SUCCESS).toContain(status);
+  });
+
+  it.each(['created', 'notify', 'ACCEPTED', 'constructor', 'toString', '__proto__', ''])(
+    'are own lower-case keys only: %j is not one',
+    (kind) => {
+      expect(isPosLifecycleKind(kind)).toBe(false);
+    },
+  );
 });

@@ -55,3 +55,24 @@ export function orderJourneyTransition(
     reason: DSTORE_ORDER_STATUSES[state].final ? 'FROM_FINAL' : 'REGRESSION',
   };
 }
+
+/**
+ * `<kind>` in `tillbus.events.orders.<kind>.<orderToken>` for what the POS reports: the lifecycle event name, and the
+ * D-Store status it moves the order to.
+ */
+export const POS_LIFECYCLE_KINDS = {
+  accepted: 'ACCEPTED',
+  preparing: 'PREPARING',
+  ready: 'READY',
+  completed: 'COMPLETED',
+  rejected: 'REJECTED',
+  cancelled: 'CANCELLED',
+  failed: 'ORDER_FAIL',
+} as const satisfies Record<string, DStoreOrderStatus>;
+
+export type PosLifecycleKind = keyof typeof POS_LIFECYCLE_KINDS;
+
+/** Own keys only: `constructor` or `toString` are not kinds. */
+export function isPosLifecycleKind(kind: string): kind is PosLifecycleKind {
+  return Object.prototype.hasOwnProperty.call(POS_LIFECYCLE_KINDS, kind);
+}

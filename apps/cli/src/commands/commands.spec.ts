@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CliError } from '../errors';
+import { CliError, UsageError } from '../errors';
 import { parseCount, parseDuration } from './common';
 import { progressLine, viewText, type EdcCommandView } from './edc';
 import { COMMANDS } from './index';
@@ -119,4 +119,20 @@ describe('the command set', () => {
     }
     expect(new Set(names).size).toBe(names.length);
   });
+});
+
+describe('orders pos-event', () => {
+  const posEvent = COMMANDS.find((c) => c.group === 'orders' && c.verb === 'pos-event')!;
+
+  it.each(['shipped', 'created', 'constructor', 'toString'])(
+    'refuses %j as a kind before it publishes anything',
+    async (kind) => {
+      const run = posEvent.run(
+        {} as never,
+        { args: { requestOrderId: 'o-1', kind }, options: {} } as never,
+      );
+      await expect(run).rejects.toThrow(UsageError);
+      await expect(run).rejects.toThrow(/<kind> must be one of accepted, preparing, ready/);
+    },
+  );
 });

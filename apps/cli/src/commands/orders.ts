@@ -1,6 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { EVENT_SUBJECTS, orderSubjectToken, publishEvent, SUBJECTS } from '@tillbus/messaging';
-import type { DeliveryFailure } from '@tillbus/result-codes';
+import {
+  isPosLifecycleKind,
+  POS_LIFECYCLE_KINDS,
+  type DeliveryFailure,
+} from '@tillbus/result-codes';
 import type { CommandSpec } from '../cli';
 import { hintNotFound, parseCount, parseDuration } from './common';
 import { CliError, EXIT, UsageError } from '../errors';
@@ -65,17 +69,6 @@ export interface RedeliverResult {
 
 const NOT_FOUND_HINT =
   '`tillbus orders stuck` lists orders that need a look; D-Store order ids look like the requestOrderId of createOrder';
-
-/** The POS lifecycle kinds order-reconciliation applies, and the D-Store status each moves an order to. */
-export const POS_EVENT_KINDS = {
-  accepted: 'ACCEPTED',
-  preparing: 'PREPARING',
-  ready: 'READY',
-  completed: 'COMPLETED',
-  rejected: 'REJECTED',
-  cancelled: 'CANCELLED',
-  failed: 'ORDER_FAIL',
-} as const;
 
 export const ORDER_COMMANDS: CommandSpec[] = [
   {
@@ -202,14 +195,16 @@ export const ORDER_COMMANDS: CommandSpec[] = [
         description: 'the POS event id (default: a new one); the same id is applied once',
       },
     },
-    summary: `report an order's progress as the POS would: ${Object.keys(POS_EVENT_KINDS).join(', ')}`,
+    summary: `report an order's progress as the POS would: ${Object.keys(POS_LIFECYCLE_KINDS).join(', ')}`,
     help:
       'Publishes a POS lifecycle event on JetStream (tillbus.events.orders.<kind>.<order token>), the way a POS\n' +
       'integration does; order-reconciliation applies it and notifies D-Store. For demos and tests.',
     run: async (ctx, { args, options }) => {
       const kind = args.kind.toLowerCase();
-      if (!(kind in POS_EVENT_KINDS)) {
-        throw new UsageError(`<kind> must be one of ${Object.keys(POS_EVENT_KINDS).join(', ')}`);
+      if (!isPosLifecycleKind(kind)) {
+        throw new UsageError(
+          `<kind> must be one of ${Object.keys(POS_LIFECYCLE_KINDS).join(', ')}`,
+        );
       }
       const eventId =
         typeof options['event-id'] === 'string' ? options['event-id'] : `cli-${randomUUID()}`;
@@ -230,7 +225,7 @@ export const ORDER_COMMANDS: CommandSpec[] = [
           'is order-reconciliation running? It creates the TILLBUS_ORDERS stream at start',
         );
       });
-      const status = POS_EVENT_KINDS[kind as keyof typeof POS_EVENT_KINDS];
+      const status = POS_LIFECYCLE_KINDS[kind];
       return {
         data: { subject, event, stream: ack.stream, seq: ack.seq, duplicate: ack.duplicate },
         text: `${ack.duplicate ? 'already published' : 'published'} ${kind} for ${args.requestOrderId} (stream ${ack.stream} #${ack.seq}); the order moves to ${status} and D-Store is notified: \`tillbus orders get ${args.requestOrderId}\``,

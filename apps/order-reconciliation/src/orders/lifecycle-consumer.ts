@@ -13,11 +13,12 @@ import {
   MESSAGING_OPTIONS,
 } from '@tillbus/messaging';
 import { JsonLogger } from '@tillbus/observability';
+import { isPosLifecycleKind } from '@tillbus/result-codes';
 import { ORDER_RECONCILIATION_CONFIG, type OrderReconciliationConfig } from '../config';
 import { OrderMetrics } from '../metrics';
 import { OrderNotFoundError } from './errors';
 import { parseLifecycleMessage, type LifecycleMessage } from './lifecycle-event';
-import { isPosLifecycleKind, LIFECYCLE_CONSUMER, ORDERS_STREAM, ORDERS_SUBJECTS } from './names';
+import { LIFECYCLE_CONSUMER, ORDERS_STREAM, ORDERS_SUBJECTS } from './names';
 import { OrdersService } from './orders.service';
 
 /**

@@ -1,8 +1,8 @@
 import fc from 'fast-check';
 import { orderSubjectToken, PermanentError } from '@tillbus/messaging';
+import { POS_LIFECYCLE_KINDS } from '@tillbus/result-codes';
 import { describe, expect, it } from 'vitest';
 import { parseLifecycleMessage } from './lifecycle-event';
-import { POS_LIFECYCLE_KINDS } from './names';
 
 const subject = (kind: string, id: string) =>
   `tillbus.events.orders.${kind}.${orderSubjectToken(id)}`;

@@ -1,8 +1,9 @@
 import { orderSubjectToken, PermanentError } from '@tillbus/messaging';
 import { EXTEND_INFO_MAX, ORDER_ID_MAX, type ExtendInfo } from '@tillbus/protocols-antom';
+import { isPosLifecycleKind, type PosLifecycleKind } from '@tillbus/result-codes';
 import { describeViolations, validatePlain } from '@tillbus/validation';
 import { IsISO8601, IsNotEmpty, IsString, Matches, MaxLength, ValidateIf } from 'class-validator';
-import { isOwnEventKind, isPosLifecycleKind, type PosLifecycleKind } from './names';
+import { isOwnEventKind } from './names';
 
 /**
  * The body of a POS lifecycle event on `tillbus.events.orders.<kind>.<orderToken>`. The kind in the subject says

@@ -1,5 +1,4 @@
 import { EVENT_SUBJECTS, STREAMS, deadLetterSubject } from '@tillbus/messaging';
-import type { DStoreOrderStatus } from '@tillbus/result-codes';
 
 /** Orders, keyed by order token (orderSubjectToken): the truth and the outbox. */
 export const ORDERS_BUCKET = 'tillbus_order_reconciliation_orders';
@@ -11,25 +10,7 @@ export const LIFECYCLE_CONSUMER = 'order-reconciliation-lifecycle';
 /** Delivers notifyOrderChange to D-Store. */
 export const OUTBOX_CONSUMER = 'order-reconciliation-outbox';
 
-/**
- * `<kind>` in `tillbus.events.orders.<kind>.<orderToken>` for what the POS reports: the lifecycle event name, and the
- * D-Store status it moves the order to.
- */
-export const POS_LIFECYCLE_KINDS = {
-  accepted: 'ACCEPTED',
-  preparing: 'PREPARING',
-  ready: 'READY',
-  completed: 'COMPLETED',
-  rejected: 'REJECTED',
-  cancelled: 'CANCELLED',
-  failed: 'ORDER_FAIL',
-} as const satisfies Record<string, DStoreOrderStatus>;
-
-export type PosLifecycleKind = keyof typeof POS_LIFECYCLE_KINDS;
-
-export function isPosLifecycleKind(kind: string): kind is PosLifecycleKind {
-  return Object.prototype.hasOwnProperty.call(POS_LIFECYCLE_KINDS, kind);
-}
+// The POS lifecycle kinds (`<kind>` for what the POS reports) are POS_LIFECYCLE_KINDS in libs/result-codes.
 
 /** `<kind>` values order-reconciliation publishes itself (its lifecycle consumer skips them). */
 export const OWN_EVENT_KINDS = {

@@ -3,8 +3,10 @@ import { JsonLogger } from '@tillbus/observability';
 import type { CreateOrderRequest, PushOrderChangeRequest } from '@tillbus/protocols-antom';
 import {
   deliveryTransition,
+  POS_LIFECYCLE_KINDS,
   type DeliveryPolicy,
   type OrderJourneyRefusal,
+  type PosLifecycleKind,
 } from '@tillbus/result-codes';
 import { CLOCK, type Clock } from '../clock';
 import { ORDER_RECONCILIATION_CONFIG, type OrderReconciliationConfig } from '../config';
@@ -20,7 +22,6 @@ import {
 } from './errors';
 import { KeyedSerializer } from './keyed-serializer';
 import type { OrderLifecycleEvent } from './lifecycle-event';
-import { POS_LIFECYCLE_KINDS, type PosLifecycleKind } from './names';
 import { OrderEvents } from './order-events';
 import {
   applyReport,
