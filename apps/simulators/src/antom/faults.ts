@@ -1,4 +1,14 @@
 import { ANTOM_DIAGNOSIS_CODE_NAMES, type AntomDiagnosisCode } from '@tillbus/result-codes';
+import {
+  booleanFault,
+  FaultError,
+  faultFields,
+  integerFault,
+  MAX_SLOW_MS,
+  oneOfFault,
+} from '../shared/faults';
+
+export { FaultError, MAX_SLOW_MS };
 
 /**
  * What can go wrong with one simulated Antom terminal. An Antom diagnosis answer carries only three Y/N flags and
@@ -49,39 +59,19 @@ const UNEXPRESSIBLE: Record<string, string> = {
   busy: 'an Antom diagnosis has no busy answer',
 };
 
-export const MAX_SLOW_MS = 600_000;
-
-export class FaultError extends Error {
-  override readonly name = 'FaultError';
-}
-
 /** Validates faults from a CLI file or the control endpoint; the message names the field at fault. */
 export function parseAntomFaults(input: unknown, where = 'faults'): AntomFaults {
-  if (input === null || typeof input !== 'object' || Array.isArray(input)) {
-    throw new FaultError(`${where} must be a JSON object`);
-  }
   const faults: AntomFaults = {};
-  for (const [key, value] of Object.entries(input)) {
-    const field = `${where}.${key}`;
+  for (const [key, value, field] of faultFields(input, where)) {
     if (key in UNEXPRESSIBLE) throw new FaultError(`${field}: ${UNEXPRESSIBLE[key]}`);
     if ((BOOLEAN_FAULTS as readonly string[]).includes(key)) {
-      if (typeof value !== 'boolean') throw new FaultError(`${field} must be true or false`);
-      faults[key as (typeof BOOLEAN_FAULTS)[number]] = value;
+      faults[key as (typeof BOOLEAN_FAULTS)[number]] = booleanFault(field, value);
     } else if (key === 'resultCode') {
-      if (!(ANTOM_DIAGNOSIS_CODE_NAMES as readonly unknown[]).includes(value)) {
-        throw new FaultError(`${field} must be one of ${ANTOM_DIAGNOSIS_CODE_NAMES.join(', ')}`);
-      }
-      faults.resultCode = value as AntomDiagnosisCode;
+      faults.resultCode = oneOfFault(field, value, ANTOM_DIAGNOSIS_CODE_NAMES);
     } else if (key === 'slowMs') {
-      if (!Number.isInteger(value) || (value as number) < 0 || (value as number) > MAX_SLOW_MS) {
-        throw new FaultError(`${field} must be an integer from 0 to ${MAX_SLOW_MS}`);
-      }
-      faults.slowMs = value as number;
+      faults.slowMs = integerFault(field, value, MAX_SLOW_MS);
     } else if (key === 'malformed') {
-      if (!(ANTOM_MALFORMATIONS as readonly unknown[]).includes(value)) {
-        throw new FaultError(`${field} must be one of ${ANTOM_MALFORMATIONS.join(', ')}`);
-      }
-      faults.malformed = value as AntomMalformation;
+      faults.malformed = oneOfFault(field, value, ANTOM_MALFORMATIONS);
     } else {
       throw new FaultError(
         `${field} is not an Antom fault; known: ${[...BOOLEAN_FAULTS, 'resultCode', 'slowMs', 'malformed'].join(', ')}`,

@@ -1,6 +1,6 @@
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { setTimeout as delay } from 'node:timers/promises';
 import {
   ANTOM_PATHS,
   DIAGNOSIS_CODE_FOR_SIGNATURE_FAILURE,
@@ -13,14 +13,25 @@ import {
   type AntomKeyInput,
 } from '@tillbus/protocols-antom';
 import { antomDiagnosisResult, type AntomDiagnosisCode } from '@tillbus/result-codes';
+import { answerControl, controlSegments } from '../shared/control';
+import {
+  fleetControl,
+  HangingResponses,
+  type FleetCounters,
+  type FleetFaults,
+  type FleetServerOptions,
+  RequestCounts,
+  spoilBody,
+  TerminalFaults,
+} from '../shared/fleet';
+import { sendJson, withBody } from '../shared/http-body';
+import { listen } from '../shared/http-server';
 import { FaultError, parseAntomFaults, type AntomFaults } from './faults';
 
-export interface AntomFleetOptions {
+export interface AntomFleetOptions extends FleetServerOptions<AntomFaults> {
   /** How many terminals (serial numbers `<serialPrefix><000001>`), or the exact serial numbers. */
   terminals: number | readonly string[];
   serialPrefix?: string;
-  port?: number;
-  host?: string;
   /** The terminals sign their answers with this key; generated when absent. */
   terminalPrivateKey?: AntomKeyInput;
   /** The POS's public key: requests must verify with it. Generated (with its private half) when absent. */
@@ -29,11 +40,6 @@ export interface AntomFleetOptions {
   maxSkewMs?: number;
   /** Signatures remembered against replays (default 2,000,000: enough for 6,000 requests/s over 5 minutes). */
   replayMemory?: number;
-  /** Faults in place from the start, by serial number. */
-  faults?: Readonly<Record<string, AntomFaults>>;
-  /** Keep every diagnosis (serial, time) for tests that count per interval; counts are always kept. */
-  recordRequests?: boolean;
-  now?: () => number;
 }
 
 export interface AntomRequestRecord {
@@ -53,21 +59,10 @@ export interface AntomFleet {
     posPrivateKey?: string;
     posPublicKey: string;
   };
-  faults: {
-    set(serial: string, faults: AntomFaults): void;
-    patch(serial: string, faults: AntomFaults): void;
-    clear(serial: string): void;
-    clearAll(): void;
-    get(serial: string): AntomFaults;
-  };
-  counters: {
-    /** Diagnosis requests received (any answer), fleet-wide and per serial number. */
-    total(): number;
-    of(serial: string): number;
-    /** Every request, when `recordRequests` is on. */
-    records(): readonly AntomRequestRecord[];
-    reset(): void;
-  };
+  /** By serial number. */
+  faults: FleetFaults<AntomFaults>;
+  /** Diagnosis requests received (any answer), fleet-wide and per serial number. */
+  counters: FleetCounters<AntomRequestRecord>;
   close(): Promise<void>;
 }
 
@@ -113,20 +108,17 @@ export async function startAntomFleet(options: AntomFleetOptions): Promise<Antom
     maxEntries: options.replayMemory ?? 2_000_000,
   });
 
-  const faults = new Map<string, AntomFaults>();
-  const checkSerial = (serial: string) => {
-    if (!known.has(serial)) throw new FaultError(`no simulated terminal with serial ${serial}`);
-  };
-  for (const [serial, f] of Object.entries(options.faults ?? {})) {
-    checkSerial(serial);
-    faults.set(serial, parseAntomFaults(f, `faults.${serial}`));
-  }
-
-  const counts = new Map<string, number>();
-  let total = 0;
-  const records: AntomRequestRecord[] = [];
-  const hanging = new Set<ServerResponse>();
-  const sockets = new Set<Socket>();
+  const hanging = new HangingResponses();
+  const faults = new TerminalFaults<AntomFaults>({
+    check(serial) {
+      if (!known.has(serial)) throw new FaultError(`no simulated terminal with serial ${serial}`);
+    },
+    parse: parseAntomFaults,
+    // Terminals that were told to hang stop hanging: their pending requests are dropped.
+    onClearAll: () => hanging.dropAll(),
+  });
+  faults.load(options.faults);
+  const counts = new RequestCounts<AntomRequestRecord>(options.recordRequests === true);
 
   const answer = async (req: IncomingMessage, res: ServerResponse, raw: Buffer) => {
     const path = (req.url ?? '/').split('?')[0];
@@ -138,16 +130,10 @@ export async function startAntomFleet(options: AntomFleetOptions): Promise<Antom
     if (req.method !== 'POST') return reply('METHOD_NOT_SUPPORTED');
     if (!clientId || !known.has(clientId)) return reply('CLIENT_INVALID');
 
-    total += 1;
-    counts.set(clientId, (counts.get(clientId) ?? 0) + 1);
-    if (options.recordRequests) records.push({ serial: clientId, at: now() });
+    counts.add(clientId, () => ({ serial: clientId, at: now() }));
 
-    const fault = faults.get(clientId) ?? {};
-    if (fault.noAnswer) {
-      hanging.add(res);
-      res.on('close', () => hanging.delete(res));
-      return;
-    }
+    const fault = faults.of(clientId) ?? {};
+    if (fault.noAnswer) return hanging.hang(res);
     if (fault.slowMs) await delay(fault.slowMs);
     if (res.destroyed) return;
     // The Encrypt body algorithm is not published (protocols.md §2), so an encrypted request cannot be read.
@@ -211,82 +197,41 @@ export async function startAntomFleet(options: AntomFleetOptions): Promise<Antom
   };
 
   const control = (req: IncomingMessage, res: ServerResponse, raw: Buffer) => {
-    const path = (req.url ?? '/').split('?')[0].slice(CONTROL_PREFIX.length);
-    const parts = path.split('/').filter(Boolean).map(decodeURIComponent);
-    try {
+    const parts = controlSegments(req.url, CONTROL_PREFIX);
+    return answerControl(req, res, 'apps/simulators/src/antom/README.md', () => {
       if (req.method === 'GET' && parts[0] === 'terminals' && parts.length === 1) {
-        return json(res, 200, {
+        return sendJson(res, 200, {
           terminals: serials.map((serial) => ({
             serial,
-            faults: faults.get(serial) ?? {},
-            requests: counts.get(serial) ?? 0,
+            faults: faults.get(serial),
+            requests: counts.of(serial),
           })),
         });
       }
       if (req.method === 'GET' && parts[0] === 'counters') {
-        return json(res, 200, { total, byTerminal: Object.fromEntries(counts) });
+        return sendJson(res, 200, { total: counts.total(), byTerminal: counts.byTerminal() });
       }
-      if (req.method === 'GET' && parts[0] === 'records') {
-        return json(res, 200, {
-          recording: options.recordRequests === true,
-          records: fleet.counters.records(),
-        });
-      }
-      if (req.method === 'POST' && parts[0] === 'counters' && parts[1] === 'reset') {
-        fleet.counters.reset();
-        return json(res, 200, { total });
-      }
-      if (req.method === 'DELETE' && parts[0] === 'faults' && parts.length === 1) {
-        fleet.faults.clearAll();
-        return json(res, 200, { cleared: true });
-      }
-      if (parts[0] === 'terminals' && parts[2] === 'faults' && parts.length === 3) {
-        const serial = parts[1];
-        if (req.method === 'GET') {
-          checkSerial(serial);
-          return json(res, 200, fleet.faults.get(serial));
-        }
-        if (req.method === 'DELETE') {
-          fleet.faults.clear(serial);
-          return json(res, 200, {});
-        }
-        if (req.method === 'PUT' || req.method === 'PATCH') {
-          const input = parseJson(raw);
-          const parsed = parseAntomFaults(input);
-          if (req.method === 'PUT') fleet.faults.set(serial, parsed);
-          else fleet.faults.patch(serial, parsed);
-          return json(res, 200, fleet.faults.get(serial));
-        }
-      }
-      return json(res, 404, {
-        error: `no control route ${req.method} ${CONTROL_PREFIX}${path}; see apps/simulators/src/antom/README.md`,
+      return fleetControl(req.method, parts, raw, res, {
+        faults,
+        counters: fleet.counters,
+        recording: counts.recording,
       });
-    } catch (error) {
-      return json(res, 400, { error: (error as Error).message });
-    }
+    });
   };
 
-  const server: Server = createServer((req, res) => {
-    readBody(req)
-      .then((raw) => {
-        if (raw === undefined) return json(res, 413, { error: 'body too large' });
-        if ((req.url ?? '').startsWith(CONTROL_PREFIX)) return control(req, res, raw);
-        return answer(req, res, raw);
-      })
-      .catch(() => {
-        if (!res.headersSent) json(res, 500, { error: 'simulator error' });
-      });
-  });
+  const server = createServer(
+    withBody(
+      {
+        maxBytes: BODY_LIMIT,
+        onError: (_req, res) => sendJson(res, 500, { error: 'simulator error' }),
+      },
+      (req, res, raw) =>
+        (req.url ?? '').startsWith(CONTROL_PREFIX) ? control(req, res, raw) : answer(req, res, raw),
+    ),
+  );
   server.keepAliveTimeout = 60_000;
-  server.on('connection', (socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => resolve());
-  });
-  const port = (server.address() as AddressInfo).port;
+  const listening = await listen(server, options);
+  const port = listening.port;
   const host = options.host ?? '127.0.0.1';
 
   const fleet: AntomFleet = {
@@ -301,100 +246,32 @@ export async function startAntomFleet(options: AntomFleetOptions): Promise<Antom
       posPublicKey: posPublic.export({ type: 'spki', format: 'pem' }) as string,
       ...(posPrivatePem ? { posPrivateKey: posPrivatePem } : {}),
     },
-    faults: {
-      set(serial, f) {
-        checkSerial(serial);
-        faults.set(serial, parseAntomFaults(f));
-      },
-      patch(serial, f) {
-        checkSerial(serial);
-        faults.set(serial, { ...faults.get(serial), ...parseAntomFaults(f) });
-      },
-      clear(serial) {
-        checkSerial(serial);
-        faults.delete(serial);
-      },
-      clearAll() {
-        faults.clear();
-        // Terminals that were told to hang stop hanging: their pending requests are dropped.
-        for (const res of hanging) res.destroy();
-      },
-      get: (serial) => ({ ...faults.get(serial) }),
-    },
+    faults,
     counters: {
-      total: () => total,
-      of: (serial) => counts.get(serial) ?? 0,
-      records: () => records,
-      reset() {
-        total = 0;
-        counts.clear();
-        records.length = 0;
-      },
+      total: () => counts.total(),
+      of: (serial) => counts.of(serial),
+      records: () => counts.records,
+      reset: () => counts.reset(),
     },
     async close() {
-      for (const res of hanging) res.destroy();
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        for (const socket of sockets) socket.destroy();
-      });
+      hanging.dropAll();
+      await listening.close();
     },
   };
   return fleet;
 }
 
 function malformedBody(kind: AntomFaults['malformed'], body: string): string {
-  switch (kind) {
-    case 'garbage':
-      return '<html><body>502 Bad Gateway</body></html>';
-    case 'truncated':
-      return body.slice(0, Math.floor(body.length / 2));
-    case 'wrong-types':
-      return JSON.stringify({
-        result: { resultStatus: 'S', resultCode: 200 },
-        networkStatus: true,
-        printerStatus: 1,
-        globalStatus: null,
-      });
-    case 'empty':
-      return '';
-    default:
-      return body;
-  }
+  if (kind !== 'wrong-types') return spoilBody(kind, body);
+  return JSON.stringify({
+    result: { resultStatus: 'S', resultCode: 200 },
+    networkStatus: true,
+    printerStatus: 1,
+    globalStatus: null,
+  });
 }
 
 function headerText(value: string | string[] | undefined): string | undefined {
   const text = Array.isArray(value) ? value[0] : value;
   return text && text.trim().length > 0 ? text.trim() : undefined;
-}
-
-function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let tooLarge = false;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > BODY_LIMIT) tooLarge = true;
-      else chunks.push(chunk);
-    });
-    req.on('end', () => resolve(tooLarge ? undefined : Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
-}
-
-function parseJson(raw: Buffer): unknown {
-  try {
-    return JSON.parse(raw.toString('utf8') || '{}');
-  } catch {
-    throw new FaultError('the body is not JSON');
-  }
-}
-
-function json(res: ServerResponse, status: number, body: unknown): void {
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8' });
-  res.end(JSON.stringify(body));
-}
-
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
