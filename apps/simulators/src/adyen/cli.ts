@@ -1,9 +1,16 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { extname, join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
-import { stringify } from 'yaml';
-import { FaultError, parseAdyenFaults, type AdyenFaults } from './faults';
+import { join, resolve } from 'node:path';
+import {
+  fleetCliOptions,
+  integerOption,
+  parseCommandLine,
+  portOption,
+  untilStopSignal,
+} from '../shared/cli';
+import { readFaultFile } from '../shared/faults';
+import { storeIdFor, writeRegistryFile } from '../shared/registry-file';
+import { parseAdyenFaults } from './faults';
 import { startAdyenFleet, type AdyenFleet } from './fleet';
 import { generateSelfSignedCertificate, type TlsMaterial } from './tls';
 
@@ -31,45 +38,38 @@ At run time: PUT/PATCH/DELETE /_sim/terminals/<POIID>/faults, POST/DELETE /_sim/
 GET /_sim/counters. device-health must trust <keys-dir>/cert.pem: ADYEN_TERMINAL_CA_FILE.
 `;
 
-export async function main(argv: string[], stop: Promise<unknown> = untilSignal()): Promise<void> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
+export async function main(
+  argv: string[],
+  stop: Promise<unknown> = untilStopSignal(),
+): Promise<void> {
+  const values = parseCommandLine(
+    argv,
+    {
+      ...fleetCliOptions({ port: '8443', keysDir: '.tillbus/adyen-fleet' }),
       terminals: { type: 'string', default: '5' },
       mobile: { type: 'string', default: '0' },
       model: { type: 'string', default: 'V400m' },
-      host: { type: 'string', default: '127.0.0.1' },
-      port: { type: 'string', default: '8443' },
-      'keys-dir': { type: 'string', default: '.tillbus/adyen-fleet' },
       'key-identifier': { type: 'string', default: 'tillbussim' },
       'key-version': { type: 'string', default: '1' },
       cloud: { type: 'boolean', default: false },
-      faults: { type: 'string' },
-      registry: { type: 'string' },
-      stores: { type: 'string', default: '1' },
-      record: { type: 'boolean', default: false },
-      help: { type: 'boolean', default: false },
     },
-    strict: true,
-  });
-  if (values.help) {
-    process.stdout.write(HELP);
-    return;
-  }
+    HELP,
+  );
+  if (!values) return;
   const keysDir = resolve(values['keys-dir']);
   const material = ensureMaterial(keysDir, values.cloud);
   const fleet = await startAdyenFleet({
-    terminals: integer(values.terminals, '--terminals', 0),
-    mobile: integer(values.mobile, '--mobile', 0),
+    terminals: integerOption(values.terminals, '--terminals', 0, 1_000_000),
+    mobile: integerOption(values.mobile, '--mobile', 0, 1_000_000),
     model: values.model,
     host: values.host,
-    port: integer(values.port, '--port', 0, 65535),
+    port: portOption(values.port),
     keyIdentifier: values['key-identifier'],
-    keyVersion: integer(values['key-version'], '--key-version', 0),
+    keyVersion: integerOption(values['key-version'], '--key-version', 0, 1_000_000),
     passphrase: material.passphrase,
     tls: material.tls,
     cloudApiKey: material.cloudApiKey,
-    faults: values.faults ? readFaults(values.faults) : undefined,
+    faults: values.faults ? readFaultFile(values.faults, 'POIID', parseAdyenFaults) : undefined,
     recordRequests: values.record,
   });
   if (values.registry) {
@@ -77,7 +77,7 @@ export async function main(argv: string[], stop: Promise<unknown> = untilSignal(
       resolve(values.registry),
       fleet,
       keysDir,
-      integer(values.stores, '--stores', 1),
+      integerOption(values.stores, '--stores', 1, 1_000_000),
       values.cloud,
     );
   }
@@ -114,21 +114,6 @@ function ensureMaterial(
   };
 }
 
-function readFaults(path: string): Record<string, AdyenFaults> {
-  let input: unknown;
-  try {
-    input = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (error) {
-    throw new FaultError(`--faults ${path}: ${(error as Error).message}`);
-  }
-  if (input === null || typeof input !== 'object' || Array.isArray(input)) {
-    throw new FaultError(`--faults ${path}: must be a JSON object keyed by POIID`);
-  }
-  return Object.fromEntries(
-    Object.entries(input).map(([poiId, f]) => [poiId, parseAdyenFaults(f, poiId)]),
-  );
-}
-
 /** The registry device-health seeds from (TERMINALS_FILE); secrets are file references into the keys dir. */
 function writeRegistry(
   path: string,
@@ -141,7 +126,7 @@ function writeRegistry(
     terminalId: `adyen-${poiId.replace(/[^A-Za-z0-9_-]/g, '_')}`,
     vendor: 'adyen',
     vendorId: poiId,
-    storeId: `store-${String((i % stores) + 1).padStart(3, '0')}`,
+    storeId: storeIdFor(i, stores),
     labels: { simulator: 'adyen-fleet' },
     connection: cloud
       ? {
@@ -157,29 +142,5 @@ function writeRegistry(
           keyVersion: fleet.security.keyVersion,
         },
   }));
-  writeFileSync(
-    path,
-    extname(path) === '.json' ? JSON.stringify({ terminals }, null, 2) : stringify({ terminals }),
-  );
-  process.stdout.write(`adyen-fleet: wrote ${terminals.length} registry entries to ${path}\n`);
-}
-
-function integer(text: string, name: string, min: number, max = 1_000_000): number {
-  const value = Number(text);
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw new Error(`${name} must be an integer from ${min} to ${max}`);
-  }
-  return value;
-}
-
-function untilSignal(): Promise<void> {
-  return new Promise((resolveSignal) => {
-    const stop = () => {
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
-      resolveSignal();
-    };
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
-  });
+  writeRegistryFile(path, terminals, 'adyen-fleet');
 }

@@ -6,6 +6,16 @@ import {
   type AdyenErrorCondition,
   type AdyenForwardAttemptStatus,
 } from '@tillbus/result-codes';
+import {
+  booleanFault,
+  FaultError,
+  faultFields,
+  integerFault,
+  MAX_SLOW_MS,
+  oneOfFault,
+} from '../shared/faults';
+
+export { FaultError, MAX_SLOW_MS };
 
 /** What can go wrong with one simulated Adyen terminal or Mobile SDK installation. */
 export interface AdyenFaults {
@@ -70,53 +80,31 @@ const BOOLEANS = [
   'badSignature',
 ] as const;
 
-export const MAX_SLOW_MS = 600_000;
-
-export class FaultError extends Error {
-  override readonly name = 'FaultError';
-}
-
 /** Validates faults from a CLI file or the control endpoint; the message names the field at fault. */
 export function parseAdyenFaults(input: unknown, where = 'faults'): AdyenFaults {
-  if (input === null || typeof input !== 'object' || Array.isArray(input)) {
-    throw new FaultError(`${where} must be a JSON object`);
-  }
   const faults: AdyenFaults = {};
-  const oneOf = <T extends string>(field: string, value: unknown, names: readonly T[]): T => {
-    if (!(names as readonly unknown[]).includes(value)) {
-      throw new FaultError(`${field} must be one of ${names.join(', ')}`);
-    }
-    return value as T;
-  };
-  const integer = (field: string, value: unknown, max: number): number => {
-    if (!Number.isInteger(value) || (value as number) < 0 || (value as number) > max) {
-      throw new FaultError(`${field} must be an integer from 0 to ${max}`);
-    }
-    return value as number;
-  };
-  for (const [key, value] of Object.entries(input)) {
-    const field = `${where}.${key}`;
+  for (const [key, value, field] of faultFields(input, where)) {
     switch (key) {
       case 'errorCondition':
-        faults.errorCondition = oneOf(field, value, ADYEN_ERROR_CONDITION_NAMES);
+        faults.errorCondition = oneOfFault(field, value, ADYEN_ERROR_CONDITION_NAMES);
         break;
       case 'attestation':
-        faults.attestation = oneOf(field, value, ADYEN_ATTESTATION_STATUS_NAMES);
+        faults.attestation = oneOfFault(field, value, ADYEN_ATTESTATION_STATUS_NAMES);
         break;
       case 'forwardAttemptStatus':
-        faults.forwardAttemptStatus = oneOf(field, value, ADYEN_FORWARD_ATTEMPT_STATUS_NAMES);
+        faults.forwardAttemptStatus = oneOfFault(field, value, ADYEN_FORWARD_ATTEMPT_STATUS_NAMES);
         break;
       case 'malformed':
-        faults.malformed = oneOf(field, value, ADYEN_MALFORMATIONS);
+        faults.malformed = oneOfFault(field, value, ADYEN_MALFORMATIONS);
         break;
       case 'slowMs':
-        faults.slowMs = integer(field, value, MAX_SLOW_MS);
+        faults.slowMs = integerFault(field, value, MAX_SLOW_MS);
         break;
       case 'batteryLevel':
-        faults.batteryLevel = integer(field, value, 100);
+        faults.batteryLevel = integerFault(field, value, 100);
         break;
       case 'unconfirmedBatches':
-        faults.unconfirmedBatches = integer(field, value, 1_000_000);
+        faults.unconfirmedBatches = integerFault(field, value, 1_000_000);
         break;
       case 'sdkExpiry':
         if (typeof value !== 'string' || Number.isNaN(Date.parse(value))) {
@@ -133,8 +121,7 @@ export function parseAdyenFaults(input: unknown, where = 'faults'): AdyenFaults 
             `${field} is not an Adyen fault; known: ${[...BOOLEANS, 'errorCondition', 'attestation', 'forwardAttemptStatus', 'malformed', 'slowMs', 'batteryLevel', 'unconfirmedBatches', 'sdkExpiry', 'resolvableIssues'].join(', ')}`,
           );
         }
-        if (typeof value !== 'boolean') throw new FaultError(`${field} must be true or false`);
-        faults[key as (typeof BOOLEANS)[number]] = value;
+        faults[key as (typeof BOOLEANS)[number]] = booleanFault(field, value);
     }
   }
   return faults;

@@ -1,10 +1,10 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import { createServer, type Server } from 'node:https';
+import { createServer } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
 import NexoCrypto from '@adyen/api-library/lib/src/security/nexoCrypto';
 import type {
   MessageHeader,
@@ -19,6 +19,19 @@ import {
   type DiagnosisAsk,
   type SimulatedPoi,
 } from './diagnosis';
+import { answerControl, controlSegments } from '../shared/control';
+import {
+  fleetControl,
+  HangingResponses,
+  type FleetCounters,
+  type FleetFaults,
+  type FleetServerOptions,
+  RequestCounts,
+  spoilBody,
+  TerminalFaults,
+} from '../shared/fleet';
+import { parseJsonBody, sendJson, withBody } from '../shared/http-body';
+import { listen } from '../shared/http-server';
 import { FaultError, parseAdyenFaults, type AdyenFaults } from './faults';
 import { generateSelfSignedCertificate, type TlsMaterial } from './tls';
 
@@ -35,7 +48,7 @@ export interface AdyenSimTerminalSpec {
   printer?: boolean;
 }
 
-export interface AdyenFleetOptions {
+export interface AdyenFleetOptions extends FleetServerOptions<AdyenFaults> {
   /** How many payment terminals (`<model>-<serial>`), or their POIIDs / specs. */
   terminals?: number | readonly (string | AdyenSimTerminalSpec)[];
   /** How many Mobile SDK installations (POIID = installation id). */
@@ -51,12 +64,6 @@ export interface AdyenFleetOptions {
   /** Certificate and key to serve; otherwise one is generated with openssl into `tlsDir` (or a temp dir). */
   tls?: TlsMaterial;
   tlsDir?: string;
-  port?: number;
-  host?: string;
-  faults?: Readonly<Record<string, AdyenFaults>>;
-  /** Keep every diagnosis (POIID, time, host flag) for tests that count per interval. */
-  recordRequests?: boolean;
-  now?: () => number;
 }
 
 export interface AdyenRequestRecord {
@@ -78,26 +85,18 @@ export interface AdyenFleet {
   caCertPath: string;
   caCert: string;
   security: { keyIdentifier: string; passphrase: string; keyVersion: number };
-  faults: {
-    set(poiId: string, faults: AdyenFaults): void;
-    patch(poiId: string, faults: AdyenFaults): void;
-    clear(poiId: string): void;
-    clearAll(): void;
-    get(poiId: string): AdyenFaults;
-  };
+  /** By POIID. */
+  faults: FleetFaults<AdyenFaults>;
   /** A POI in a transaction answers Busy until it ends (or `durationMs` passes). */
   transactions: {
     start(poiId: string, durationMs?: number): void;
     end(poiId: string): void;
     active(poiId: string): boolean;
   };
-  counters: {
-    total(): number;
-    of(poiId: string): number;
+  /** Diagnoses (local and cloud) by POIID; records carry the host flag and the channel. */
+  counters: FleetCounters<AdyenRequestRecord> & {
     /** ServiceIDs that a POI saw twice (a real terminal requires them unique for 48 h). */
     duplicateServiceIds(): number;
-    records(): readonly AdyenRequestRecord[];
-    reset(): void;
   };
   close(): Promise<void>;
 }
@@ -152,19 +151,20 @@ export async function startAdyenFleet(options: AdyenFleetOptions): Promise<Adyen
     if (!pois.has(poiId)) throw new FaultError(`no simulated POI with POIID ${poiId}`);
   };
 
-  const faults = new Map<string, AdyenFaults>();
-  for (const [poiId, f] of Object.entries(options.faults ?? {})) {
-    checkPoi(poiId);
-    faults.set(poiId, parseAdyenFaults(f, `faults.${poiId}`));
-  }
   const transactions = new Map<string, number>();
+  const hanging = new HangingResponses();
+  const faults = new TerminalFaults<AdyenFaults>({
+    check: checkPoi,
+    parse: parseAdyenFaults,
+    onClearAll() {
+      transactions.clear();
+      hanging.dropAll();
+    },
+  });
+  faults.load(options.faults);
   const serviceIds = new Map<string, Set<string>>();
-  const counts = new Map<string, number>();
-  let total = 0;
+  const counts = new RequestCounts<AdyenRequestRecord>(options.recordRequests === true);
   let duplicates = 0;
-  const records: AdyenRequestRecord[] = [];
-  const hanging = new Set<ServerResponse>();
-  const sockets = new Set<Socket>();
 
   let tlsDir: string | undefined;
   let tls = options.tls;
@@ -199,20 +199,15 @@ export async function startAdyenFleet(options: AdyenFleetOptions): Promise<Adyen
     channel: AdyenRequestRecord['channel'],
     res: ServerResponse,
   ): Promise<object | undefined> => {
-    total += 1;
-    counts.set(poi.poiId, (counts.get(poi.poiId) ?? 0) + 1);
-    if (options.recordRequests) {
-      records.push({
-        poiId: poi.poiId,
-        at: now(),
-        hostDiagnosis: ask.ok && ask.hostDiagnosis,
-        channel,
-      });
-    }
-    const fault = faults.get(poi.poiId) ?? {};
+    counts.add(poi.poiId, () => ({
+      poiId: poi.poiId,
+      at: now(),
+      hostDiagnosis: ask.ok && ask.hostDiagnosis,
+      channel,
+    }));
+    const fault = faults.of(poi.poiId) ?? {};
     if (fault.noAnswer) {
-      hanging.add(res);
-      res.on('close', () => hanging.delete(res));
+      hanging.hang(res);
       return undefined;
     }
     if (fault.slowMs) await delay(fault.slowMs);
@@ -229,27 +224,31 @@ export async function startAdyenFleet(options: AdyenFleetOptions): Promise<Adyen
   };
 
   const local = async (req: IncomingMessage, res: ServerResponse, raw: Buffer) => {
-    const secured = field(parseJson(raw), 'SaleToPOIRequest') as
+    const secured = field(parseJsonBody(raw), 'SaleToPOIRequest') as
       SaleToPOISecuredMessage | undefined;
     const poiId = field(field(secured, 'MessageHeader'), 'POIID');
     const poi = typeof poiId === 'string' ? pois.get(poiId) : undefined;
     if (!secured || !poi) {
-      return json(res, 404, { error: 'not a secured Terminal API request for a simulated POIID' });
+      return sendJson(res, 404, {
+        error: 'not a secured Terminal API request for a simulated POIID',
+      });
     }
     const trailer = secured.SecurityTrailer ?? {};
     if (trailer.KeyIdentifier !== poi.keyIdentifier || trailer.KeyVersion !== poi.keyVersion) {
-      return json(res, 401, { error: 'unknown KeyIdentifier or KeyVersion for this terminal' });
+      return sendJson(res, 401, { error: 'unknown KeyIdentifier or KeyVersion for this terminal' });
     }
     const key = securityKey(poi);
     let plain: string;
     try {
       plain = new NexoCrypto().decrypt(secured, key);
     } catch {
-      return json(res, 401, { error: 'the request does not decrypt or its HMAC does not verify' });
+      return sendJson(res, 401, {
+        error: 'the request does not decrypt or its HMAC does not verify',
+      });
     }
     const answer = await handle(poi, readDiagnosisAsk(parseJsonOrUndefined(plain)), 'local', res);
     if (answer === undefined || res.destroyed) return;
-    const fault = faults.get(poi.poiId) ?? {};
+    const fault = faults.of(poi.poiId) ?? {};
     const body = malformedPlain(fault.malformed, JSON.stringify(answer));
     const header = (answer as { SaleToPOIResponse: { MessageHeader: MessageHeader } })
       .SaleToPOIResponse.MessageHeader;
@@ -257,16 +256,14 @@ export async function startAdyenFleet(options: AdyenFleetOptions): Promise<Adyen
     if (fault.badSignature) {
       sealed.SecurityTrailer.Hmac = randomBytes(32).toString('base64');
     }
-    return sendBody(
-      res,
-      malformedOuter(fault.malformed, JSON.stringify({ SaleToPOIResponse: sealed })),
-    );
+    return sendBody(res, spoilBody(fault.malformed, JSON.stringify({ SaleToPOIResponse: sealed })));
   };
 
   const cloud = async (req: IncomingMessage, res: ServerResponse, raw: Buffer) => {
-    if (!options.cloudApiKey) return json(res, 404, { error: 'the cloud endpoint is not enabled' });
+    if (!options.cloudApiKey)
+      return sendJson(res, 404, { error: 'the cloud endpoint is not enabled' });
     const refused = () =>
-      json(res, 401, {
+      sendJson(res, 401, {
         status: 401,
         errorCode: '000',
         message: 'HTTP Status Response - Unauthorized',
@@ -276,127 +273,84 @@ export async function startAdyenFleet(options: AdyenFleetOptions): Promise<Adyen
     const input = parseJsonOrUndefined(raw.toString('utf8'));
     const ask = readDiagnosisAsk(input);
     const poi = ask.poiId ? pois.get(ask.poiId) : undefined;
-    if (!poi) return json(res, 404, { error: 'no simulated POI with this POIID' });
-    if (faults.get(poi.poiId)?.badSignature) return refused();
+    if (!poi) return sendJson(res, 404, { error: 'no simulated POI with this POIID' });
+    if (faults.of(poi.poiId)?.badSignature) return refused();
     const answer = await handle(poi, ask, 'cloud', res);
     if (answer === undefined || res.destroyed) return;
-    const fault = faults.get(poi.poiId) ?? {};
+    const fault = faults.of(poi.poiId) ?? {};
     return sendBody(
       res,
-      malformedOuter(fault.malformed, malformedPlain(fault.malformed, JSON.stringify(answer))),
+      spoilBody(fault.malformed, malformedPlain(fault.malformed, JSON.stringify(answer))),
     );
   };
 
   const control = (req: IncomingMessage, res: ServerResponse, raw: Buffer) => {
-    const parts = (req.url ?? '/')
-      .split('?')[0]
-      .slice(CONTROL_PREFIX.length)
-      .split('/')
-      .filter(Boolean)
-      .map(decodeURIComponent);
-    try {
+    const parts = controlSegments(req.url, CONTROL_PREFIX);
+    return answerControl(req, res, 'apps/simulators/src/adyen/README.md', () => {
       if (req.method === 'GET' && parts[0] === 'terminals' && parts.length === 1) {
-        return json(res, 200, {
+        return sendJson(res, 200, {
           terminals: poiIds.map((poiId) => ({
             poiId,
             kind: pois.get(poiId)!.kind,
-            faults: faults.get(poiId) ?? {},
+            faults: faults.get(poiId),
             inTransaction: inTransaction(poiId),
-            requests: counts.get(poiId) ?? 0,
+            requests: counts.of(poiId),
           })),
         });
       }
       if (req.method === 'GET' && parts[0] === 'counters') {
-        return json(res, 200, {
-          total,
+        return sendJson(res, 200, {
+          total: counts.total(),
           duplicateServiceIds: duplicates,
-          byTerminal: Object.fromEntries(counts),
+          byTerminal: counts.byTerminal(),
         });
       }
-      if (req.method === 'GET' && parts[0] === 'records') {
-        return json(res, 200, {
-          recording: options.recordRequests === true,
-          records: fleet.counters.records(),
-        });
-      }
-      if (req.method === 'POST' && parts[0] === 'counters' && parts[1] === 'reset') {
-        fleet.counters.reset();
-        return json(res, 200, { total });
-      }
-      if (req.method === 'DELETE' && parts[0] === 'faults' && parts.length === 1) {
-        fleet.faults.clearAll();
-        return json(res, 200, { cleared: true });
-      }
-      if (parts[0] === 'terminals' && parts.length === 3) {
+      if (parts[0] === 'terminals' && parts[2] === 'transaction' && parts.length === 3) {
         const poiId = parts[1];
-        if (parts[2] === 'faults') {
-          if (req.method === 'GET') {
-            checkPoi(poiId);
-            return json(res, 200, fleet.faults.get(poiId));
+        if (req.method === 'POST') {
+          const body = parseJsonBody(raw) as { durationMs?: unknown };
+          const duration = body.durationMs;
+          if (duration !== undefined && (!Number.isInteger(duration) || (duration as number) < 1)) {
+            throw new FaultError('durationMs must be a positive integer');
           }
-          if (req.method === 'DELETE') {
-            fleet.faults.clear(poiId);
-            return json(res, 200, {});
-          }
-          if (req.method === 'PUT' || req.method === 'PATCH') {
-            const parsed = parseAdyenFaults(parseJson(raw));
-            if (req.method === 'PUT') fleet.faults.set(poiId, parsed);
-            else fleet.faults.patch(poiId, parsed);
-            return json(res, 200, fleet.faults.get(poiId));
-          }
+          fleet.transactions.start(poiId, duration as number | undefined);
+          return sendJson(res, 200, { inTransaction: true });
         }
-        if (parts[2] === 'transaction') {
-          if (req.method === 'POST') {
-            const body = parseJson(raw) as { durationMs?: unknown };
-            const duration = body.durationMs;
-            if (
-              duration !== undefined &&
-              (!Number.isInteger(duration) || (duration as number) < 1)
-            ) {
-              throw new FaultError('durationMs must be a positive integer');
-            }
-            fleet.transactions.start(poiId, duration as number | undefined);
-            return json(res, 200, { inTransaction: true });
-          }
-          if (req.method === 'DELETE') {
-            fleet.transactions.end(poiId);
-            return json(res, 200, { inTransaction: false });
-          }
+        if (req.method === 'DELETE') {
+          fleet.transactions.end(poiId);
+          return sendJson(res, 200, { inTransaction: false });
         }
       }
-      return json(res, 404, {
-        error: `no control route ${req.method} ${req.url}; see apps/simulators/src/adyen/README.md`,
+      return fleetControl(req.method, parts, raw, res, {
+        faults,
+        counters: fleet.counters,
+        recording: counts.recording,
       });
-    } catch (error) {
-      return json(res, 400, { error: (error as Error).message });
-    }
+    });
   };
 
-  const server: Server = createServer({ cert: tls.cert, key: tls.key }, (req, res) => {
-    readBody(req)
-      .then((raw) => {
-        if (raw === undefined) return json(res, 413, { error: 'body too large' });
+  const server = createServer(
+    { cert: tls.cert, key: tls.key },
+    withBody(
+      {
+        maxBytes: BODY_LIMIT,
+        onError: (_req, res) => sendJson(res, 400, { error: 'malformed request' }),
+      },
+      (req, res, raw) => {
         const path = (req.url ?? '/').split('?')[0];
         if (path.startsWith(CONTROL_PREFIX)) return control(req, res, raw);
-        if (req.method !== 'POST') return json(res, 405, { error: 'use POST' });
+        if (req.method !== 'POST') return sendJson(res, 405, { error: 'use POST' });
         if (path === '/nexo' || path === '/nexo/') return local(req, res, raw);
         if (path === '/sync') return cloud(req, res, raw);
-        return json(res, 404, { error: `no route ${path}: use /nexo (local) or /sync (cloud)` });
-      })
-      .catch(() => {
-        if (!res.headersSent) json(res, 400, { error: 'malformed request' });
-      });
-  });
+        return sendJson(res, 404, {
+          error: `no route ${path}: use /nexo (local) or /sync (cloud)`,
+        });
+      },
+    ),
+  );
   server.keepAliveTimeout = 60_000;
-  server.on('connection', (socket: Socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => resolve());
-  });
-  const port = (server.address() as AddressInfo).port;
+  const listening = await listen(server, options);
+  const port = listening.port;
   const host = options.host ?? '127.0.0.1';
   const url = `https://${host.includes(':') ? `[${host}]` : host}:${port}`;
 
@@ -410,26 +364,7 @@ export async function startAdyenFleet(options: AdyenFleetOptions): Promise<Adyen
     caCertPath: tls.certPath,
     caCert: tls.cert,
     security,
-    faults: {
-      set(poiId, f) {
-        checkPoi(poiId);
-        faults.set(poiId, parseAdyenFaults(f));
-      },
-      patch(poiId, f) {
-        checkPoi(poiId);
-        faults.set(poiId, { ...faults.get(poiId), ...parseAdyenFaults(f) });
-      },
-      clear(poiId) {
-        checkPoi(poiId);
-        faults.delete(poiId);
-      },
-      clearAll() {
-        faults.clear();
-        transactions.clear();
-        for (const res of hanging) res.destroy();
-      },
-      get: (poiId) => ({ ...faults.get(poiId) }),
-    },
+    faults,
     transactions: {
       start(poiId, durationMs) {
         checkPoi(poiId);
@@ -445,23 +380,18 @@ export async function startAdyenFleet(options: AdyenFleetOptions): Promise<Adyen
       active: (poiId) => inTransaction(poiId),
     },
     counters: {
-      total: () => total,
-      of: (poiId) => counts.get(poiId) ?? 0,
+      total: () => counts.total(),
+      of: (poiId) => counts.of(poiId),
       duplicateServiceIds: () => duplicates,
-      records: () => records,
+      records: () => counts.records,
       reset() {
-        total = 0;
+        counts.reset();
         duplicates = 0;
-        counts.clear();
-        records.length = 0;
       },
     },
     async close() {
-      for (const res of hanging) res.destroy();
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        for (const socket of sockets) socket.destroy();
-      });
+      hanging.dropAll();
+      await listening.close();
       if (tlsDir && !options.tlsDir) rmSync(tlsDir, { recursive: true, force: true });
     },
   };
@@ -482,20 +412,6 @@ function malformedPlain(kind: AdyenFaults['malformed'], body: string): string {
   return kind === 'inner-garbage' ? 'this is not JSON' : body;
 }
 
-/** The HTTP body, spoiled as asked. */
-function malformedOuter(kind: AdyenFaults['malformed'], body: string): string {
-  switch (kind) {
-    case 'garbage':
-      return '<html><body>502 Bad Gateway</body></html>';
-    case 'truncated':
-      return body.slice(0, Math.floor(body.length / 2));
-    case 'empty':
-      return '';
-    default:
-      return body;
-  }
-}
-
 function field(value: unknown, name: string): unknown {
   return value !== null && typeof value === 'object' && !Array.isArray(value)
     ? (value as Record<string, unknown>)[name]
@@ -510,39 +426,7 @@ function parseJsonOrUndefined(text: string): unknown {
   }
 }
 
-function parseJson(raw: Buffer): unknown {
-  try {
-    return JSON.parse(raw.toString('utf8') || '{}');
-  } catch {
-    throw new FaultError('the body is not JSON');
-  }
-}
-
-function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let tooLarge = false;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > BODY_LIMIT) tooLarge = true;
-      else chunks.push(chunk);
-    });
-    req.on('end', () => resolve(tooLarge ? undefined : Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
-}
-
 function sendBody(res: ServerResponse, body: string): void {
   res.writeHead(200, { 'content-type': 'application/json; charset=utf-8' });
   res.end(body);
-}
-
-function json(res: ServerResponse, status: number, body: unknown): void {
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8' });
-  res.end(JSON.stringify(body));
-}
-
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
