@@ -1,7 +1,6 @@
-import { generateKeyPairSync } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
+import { integerOption, parseCommandLine, portOption, untilStopSignal } from '../shared/cli';
+import { ensureRsaKeyPairs } from '../shared/key-files';
 import { checkFaults, DEFAULT_FAULTS, startDStoreSimulator, type NotifyAnswer } from './simulator';
 
 const HELP = `dstore: the D-Store cloud. It calls the POS edge (order-reconciliation) with signed createOrder,
@@ -28,10 +27,13 @@ Run-time control (JSON over HTTP on the same port): GET /_sim/state; POST /_sim/
 /_sim/createOrder, /_sim/pushOrderChange, /_sim/inquireOrderDetail, /_sim/lost-notification. See README.md.
 `;
 
-export async function main(argv: string[], stop: Promise<unknown> = untilSignal()): Promise<void> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
+export async function main(
+  argv: string[],
+  stop: Promise<unknown> = untilStopSignal(),
+): Promise<void> {
+  const values = parseCommandLine(
+    argv,
+    {
       host: { type: 'string', default: '127.0.0.1' },
       port: { type: 'string', default: '8083' },
       'pos-url': { type: 'string', default: 'http://127.0.0.1:8080' },
@@ -47,12 +49,9 @@ export async function main(argv: string[], stop: Promise<unknown> = untilSignal(
       'bad-signature': { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
-    strict: true,
-  });
-  if (values.help) {
-    process.stdout.write(HELP);
-    return;
-  }
+    HELP,
+  );
+  if (!values) return;
   const faults = {
     ...DEFAULT_FAULTS,
     script: values.answers
@@ -61,25 +60,25 @@ export async function main(argv: string[], stop: Promise<unknown> = untilSignal(
       .filter((a) => a.length > 0) as NotifyAnswer[],
     defaultAnswer: values['default-answer'] as NotifyAnswer,
     dropNextFor: [],
-    delayMs: integer(values['delay-ms'], '--delay-ms'),
-    slowMs: integer(values['slow-ms'], '--slow-ms'),
+    delayMs: integerOption(values['delay-ms'], '--delay-ms', 0),
+    slowMs: integerOption(values['slow-ms'], '--slow-ms', 0),
     hold: values.hold,
-    duplicates: integer(values.duplicates, '--duplicates'),
+    duplicates: integerOption(values.duplicates, '--duplicates', 0),
     badSignature: values['bad-signature'],
   };
   checkFaults(faults);
-  const port = integer(values.port, '--port');
-  if (port > 65535) throw new Error('--port must be 0-65535');
+  const port = portOption(values.port);
   const keysDir = resolve(values['keys-dir']);
-  const keys = ensureKeys(keysDir);
+  // Both key pairs, so the POS side can be pointed at the same files.
+  const keys = ensureRsaKeyPairs(keysDir, ['dstore', 'pos']);
   const simulator = await startDStoreSimulator({
     host: values.host,
     port,
     posUrl: values['pos-url'],
     clientId: values['client-id'],
     ...(values['pos-client-id'] ? { posClientId: values['pos-client-id'] } : {}),
-    privateKey: keys.dstorePrivate,
-    posPublicKey: keys.posPublic,
+    privateKey: keys.dstore.privateKey,
+    posPublicKey: keys.pos.publicKey,
     faults,
   });
   process.stdout.write(
@@ -90,36 +89,4 @@ export async function main(argv: string[], stop: Promise<unknown> = untilSignal(
   await stop;
   await simulator.close();
   process.stdout.write('dstore: closed\n');
-}
-
-/** Both key pairs as PEM files; generated once, so the POS side can be pointed at the same files. */
-function ensureKeys(dir: string): { dstorePrivate: string; posPublic: string } {
-  mkdirSync(dir, { recursive: true });
-  for (const who of ['dstore', 'pos']) {
-    const privatePath = join(dir, `${who}-private.pem`);
-    const publicPath = join(dir, `${who}-public.pem`);
-    if (existsSync(privatePath) && existsSync(publicPath)) continue;
-    const pair = generateKeyPairSync('rsa', { modulusLength: 2048 });
-    writeFileSync(privatePath, pair.privateKey.export({ type: 'pkcs8', format: 'pem' }), {
-      mode: 0o600,
-    });
-    writeFileSync(publicPath, pair.publicKey.export({ type: 'spki', format: 'pem' }));
-  }
-  return {
-    dstorePrivate: readFileSync(join(dir, 'dstore-private.pem'), 'utf8'),
-    posPublic: readFileSync(join(dir, 'pos-public.pem'), 'utf8'),
-  };
-}
-
-function integer(text: string, option: string): number {
-  if (!/^[0-9]{1,9}$/.test(text))
-    throw new Error(`${option} must be a whole number, got "${text}"`);
-  return Number(text);
-}
-
-function untilSignal(): Promise<NodeJS.Signals> {
-  return new Promise((resolve) => {
-    process.once('SIGINT', () => resolve('SIGINT'));
-    process.once('SIGTERM', () => resolve('SIGTERM'));
-  });
 }

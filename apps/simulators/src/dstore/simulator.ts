@@ -1,5 +1,5 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
   ANTOM_PATHS,
   DSTORE_CODE_FOR_SIGNATURE_FAILURE,
@@ -17,6 +17,11 @@ import {
 } from '@tillbus/protocols-antom';
 import { DSTORE_RESULT_CODES, dstoreResult, isDStoreResultCode } from '@tillbus/result-codes';
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { answerControl, controlSegments } from '../shared/control';
+import { parseJsonBody, sendJson, withBody } from '../shared/http-body';
+import { listen } from '../shared/http-server';
+
+const CONTROL_PREFIX = '/_sim/';
 
 /**
  * How the simulator answers one verified notifyOrderChange:
@@ -319,51 +324,42 @@ export async function startDStoreSimulator(
     if (!res.socket?.destroyed) send();
   }
 
-  async function onControl(req: IncomingMessage, res: ServerResponse, raw: Buffer): Promise<void> {
-    const path = (req.url ?? '/').split('?')[0];
-    const json = (status: number, body: unknown) => {
-      res.writeHead(status, { 'content-type': 'application/json; charset=utf-8' });
-      res.end(JSON.stringify(body));
-    };
-    let input: Record<string, unknown> = {};
-    if (raw.length > 0) {
-      try {
-        input = JSON.parse(raw.toString('utf8')) as Record<string, unknown>;
-      } catch {
-        return json(400, { error: 'the body must be JSON' });
-      }
-    }
-    try {
-      if (req.method === 'GET' && path === '/_sim/state') return json(200, state());
-      if (req.method !== 'POST') return json(405, { error: 'use GET /_sim/state or POST' });
+  function onControl(req: IncomingMessage, res: ServerResponse, raw: Buffer): Promise<void> {
+    const path = controlSegments(req.url, CONTROL_PREFIX).join('/');
+    return answerControl(req, res, 'apps/simulators/src/dstore/README.md', async () => {
+      const input = parseJsonBody(raw) as Record<string, unknown>;
+      if (req.method === 'GET' && path === 'state') return sendJson(res, 200, state());
+      if (req.method !== 'POST')
+        return sendJson(res, 405, { error: 'use GET /_sim/state or POST' });
       switch (path) {
-        case '/_sim/faults':
-          return json(200, simulator.setFaults(input as Partial<DStoreFaults>));
-        case '/_sim/release':
-          return json(200, { released: simulator.release() });
-        case '/_sim/reset':
+        case 'faults':
+          return sendJson(res, 200, simulator.setFaults(input as Partial<DStoreFaults>));
+        case 'release':
+          return sendJson(res, 200, { released: simulator.release() });
+        case 'reset':
           simulator.reset();
-          return json(200, state());
-        case '/_sim/createOrder':
-          return json(200, await simulator.createOrder(input));
-        case '/_sim/pushOrderChange':
-          return json(200, await simulator.pushOrderChange(input));
-        case '/_sim/inquireOrderDetail':
-          return json(200, await simulator.inquireOrderDetail(String(input.requestOrderId ?? '')));
-        case '/_sim/lost-notification':
-          return json(
+          return sendJson(res, 200, state());
+        case 'createOrder':
+          return sendJson(res, 200, await simulator.createOrder(input));
+        case 'pushOrderChange':
+          return sendJson(res, 200, await simulator.pushOrderChange(input));
+        case 'inquireOrderDetail':
+          return sendJson(
+            res,
+            200,
+            await simulator.inquireOrderDetail(String(input.requestOrderId ?? '')),
+          );
+        case 'lost-notification':
+          return sendJson(
+            res,
             200,
             await simulator.lostNotification(
               String(input.requestOrderId ?? ''),
               typeof input.timeoutMs === 'number' ? input.timeoutMs : undefined,
             ),
           );
-        default:
-          return json(404, { error: `no control endpoint ${path}` });
       }
-    } catch (error) {
-      return json(400, { error: (error as Error).message });
-    }
+    });
   }
 
   const state = () => ({
@@ -374,43 +370,40 @@ export async function startDStoreSimulator(
     beliefs: Object.fromEntries(beliefs),
   });
 
-  const server: Server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => {
-      const raw = Buffer.concat(chunks);
-      const path = (req.url ?? '/').split('?')[0];
-      const work = path.startsWith('/_sim/')
-        ? onControl(req, res, raw)
-        : path !== ANTOM_PATHS.NOTIFY_ORDER_CHANGE
-          ? Promise.resolve(
-              respond(req, res, 200, {
-                result: dstoreResult('INVALID_API', `no D-Store API at ${path.slice(0, 80)}`),
-              }),
-            )
-          : req.method !== 'POST'
-            ? Promise.resolve(
-                respond(req, res, 405, {
-                  result: dstoreResult('INVALID_API', `${req.method} is not supported: use POST`),
-                }),
-              )
-            : onNotify(req, res, raw);
-      work.catch((error: unknown) => {
-        if (!res.headersSent && !res.destroyed)
-          respond(req, res, 200, {
-            result: dstoreResult(
-              'UNKNOWN_EXCEPTION',
-              String((error as Error).message).slice(0, 200),
-            ),
+  const server = createServer(
+    // No body limit: D-Store reads whatever the POS edge sends it.
+    withBody(
+      {
+        maxBytes: Number.POSITIVE_INFINITY,
+        onError(req, res, error) {
+          if (!res.headersSent && !res.destroyed)
+            respond(req, res, 200, {
+              result: dstoreResult(
+                'UNKNOWN_EXCEPTION',
+                String((error as Error).message).slice(0, 200),
+              ),
+            });
+        },
+      },
+      (req, res, raw) => {
+        const path = (req.url ?? '/').split('?')[0];
+        if (path.startsWith(CONTROL_PREFIX)) return onControl(req, res, raw);
+        if (path !== ANTOM_PATHS.NOTIFY_ORDER_CHANGE) {
+          return respond(req, res, 200, {
+            result: dstoreResult('INVALID_API', `no D-Store API at ${path.slice(0, 80)}`),
           });
-      });
-    });
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => resolve());
-  });
-  const port = (server.address() as AddressInfo).port;
+        }
+        if (req.method !== 'POST') {
+          return respond(req, res, 405, {
+            result: dstoreResult('INVALID_API', `${req.method} is not supported: use POST`),
+          });
+        }
+        return onNotify(req, res, raw);
+      },
+    ),
+  );
+  const listening = await listen(server, options);
+  const port = listening.port;
   const host = options.host && options.host !== '0.0.0.0' ? options.host : '127.0.0.1';
 
   async function callOnce(
@@ -542,10 +535,7 @@ export async function startDStoreSimulator(
     },
     async close() {
       simulator.release();
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
+      await listening.close();
     },
   };
 
@@ -619,8 +609,4 @@ function emptyCounters(): DStoreCounters {
 function headerOf(req: IncomingMessage, name: string): string | undefined {
   const value = req.headers[name];
   return typeof value === 'string' && value.length > 0 ? value : undefined;
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
