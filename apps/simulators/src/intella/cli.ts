@@ -17,6 +17,7 @@ import {
 } from 'class-validator';
 import { describeViolations, validatePlain } from '@tillbus/validation';
 import { parse as parseYaml } from 'yaml';
+import { CliError, integerOption, portOption, untilStopSignal } from '../shared/cli';
 import { parseFaultFlag, parseFaultSpec, INTELLA_FAULTS, type IntellaFaultSpec } from './faults';
 import {
   startIntellaSimulator,
@@ -125,9 +126,7 @@ class SimulatorFile {
   faults?: unknown[];
 }
 
-export class CliError extends Error {
-  override readonly name = 'CliError';
-}
+export { CliError };
 
 function merchantOptions(file: MerchantFile, env: NodeJS.ProcessEnv): SimMerchantOptions {
   const password =
@@ -160,11 +159,9 @@ function readConfigFile(path: string): SimulatorFile {
   return result.value;
 }
 
-function positiveInt(value: string | undefined, flag: string): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) throw new CliError(`${flag} must be a whole number`);
-  return n;
+/** An optional whole-number option: undefined when it is not given. */
+function wholeNumber(value: string | undefined, flag: string): number | undefined {
+  return value === undefined ? undefined : integerOption(value, flag, 0);
 }
 
 /** Parses the command line (and the optional config file) into simulator options. */
@@ -221,8 +218,8 @@ export function parseCli(
         ),
       ].map((merchant) => ({
         ...merchant,
-        readerCount: positiveInt(v.readers, '--readers') ?? 10,
-        readerStart: positiveInt(v['reader-start'], '--reader-start') ?? 1,
+        readerCount: wholeNumber(v.readers, '--readers') ?? 10,
+        readerStart: wholeNumber(v['reader-start'], '--reader-start') ?? 1,
       }));
   if (merchants.length === 0) throw new CliError('configure at least one merchant');
   let faults: IntellaFaultSpec[];
@@ -254,7 +251,7 @@ export function parseCli(
     help: false,
     publicKeyOut: v['public-key-out'],
     options: {
-      port: positiveInt(v.port, '--port') ?? file?.port ?? 8088,
+      port: (v.port === undefined ? undefined : portOption(v.port)) ?? file?.port ?? 8088,
       host: v.host ?? file?.host,
       path: v.path ?? file?.path,
       iv: v.iv ?? file?.iv,
@@ -267,7 +264,7 @@ export function parseCli(
       faults,
       clock: {
         rate,
-        epochMs: positiveInt(v['clock-epoch-ms'], '--clock-epoch-ms'),
+        epochMs: wholeNumber(v['clock-epoch-ms'], '--clock-epoch-ms'),
         offsetFile: v['clock-offset-file'],
       },
       logLevel: level as IntellaSimulatorOptions['logLevel'],
@@ -314,16 +311,7 @@ export async function main(argv: string[], until?: Promise<unknown>): Promise<vo
       publicKeyFile: cli.publicKeyOut,
     }) + '\n',
   );
-  await (until ??
-    new Promise<void>((resolve) => {
-      const stop = () => {
-        process.off('SIGINT', stop);
-        process.off('SIGTERM', stop);
-        resolve();
-      };
-      process.once('SIGINT', stop);
-      process.once('SIGTERM', stop);
-    }));
+  await (until ?? untilStopSignal());
   await simulator.close();
   process.stdout.write(JSON.stringify({ msg: 'intella simulator stopped' }) + '\n');
 }

@@ -144,24 +144,24 @@ describe.skipIf(!openssl)(
       if (result.status !== 0) throw new Error(result.stderr.toString());
       return result.stdout;
     };
+    /** `openssl enc` AES-128-CBC with this key and the IV, Base64 on one line. */
+    const aes = (aesKey: Buffer, ...mode: string[]) => [
+      'enc',
+      ...mode,
+      '-aes-128-cbc',
+      '-K',
+      aesKey.toString('hex'),
+      '-iv',
+      Buffer.from(IV).toString('hex'),
+      '-base64',
+      '-A',
+    ];
 
     it('opens a request sealed by the openssl command line', () => {
       const aesKey = randomBytes(16);
       const publicPem = join(dir, 'intella.pub.pem');
       writeFileSync(publicPem, publicKey.export({ type: 'spki', format: 'pem' }));
-      const request = run(
-        [
-          'enc',
-          '-aes-128-cbc',
-          '-K',
-          aesKey.toString('hex'),
-          '-iv',
-          Buffer.from(IV).toString('hex'),
-          '-base64',
-          '-A',
-        ],
-        JSON.stringify(PLAIN),
-      ).toString();
+      const request = run(aes(aesKey), JSON.stringify(PLAIN)).toString();
       const apiKey = run(
         [
           'pkeyutl',
@@ -182,20 +182,7 @@ describe.skipIf(!openssl)(
     it('seals an answer the openssl command line decrypts', () => {
       const aesKey = randomBytes(16);
       const sealed = sealResponse({ Header: { StatusCode: '0000' } }, aesKey, IV);
-      const clear = run(
-        [
-          'enc',
-          '-d',
-          '-aes-128-cbc',
-          '-K',
-          aesKey.toString('hex'),
-          '-iv',
-          Buffer.from(IV).toString('hex'),
-          '-base64',
-          '-A',
-        ],
-        sealed.Response,
-      ).toString();
+      const clear = run(aes(aesKey, '-d'), sealed.Response).toString();
       expect(JSON.parse(clear)).toEqual({ Header: { StatusCode: '0000' } });
     });
   },

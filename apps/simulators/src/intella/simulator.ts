@@ -5,8 +5,8 @@ import {
   randomBytes,
   type KeyObject,
 } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
   DEVICE_QUERY_DEVICE_ID,
   EASYCARD_METHOD,
@@ -22,6 +22,9 @@ import {
   type JsonObject,
 } from '@tillbus/protocols-intella';
 import { JsonLogger, type JsonLogLevel } from '@tillbus/observability';
+import { answerControl, controlSegments } from '../shared/control';
+import { parseJsonBody, sendJson, withBody } from '../shared/http-body';
+import { listen } from '../shared/http-server';
 import { createSimClock, type SimClock, type SimClockOptions } from './clock';
 import { EnvelopeOpenError, openRequest, sealResponse } from './envelope-server';
 import {
@@ -412,22 +415,12 @@ export async function startIntellaSimulator(
     sendJson(res, 200, sealed);
   };
 
-  const control = async (
-    method: string,
-    route: string,
-    body: Buffer,
-    res: ServerResponse,
-  ): Promise<void> => {
-    const json = () => {
-      try {
-        return body.length === 0 ? {} : (JSON.parse(body.toString('utf8')) as unknown);
-      } catch {
-        throw new FaultSpecError('the body is not JSON');
-      }
-    };
-    const parts = route.split('/').filter(Boolean);
-    try {
-      if (method === 'GET' && route === '/state') {
+  const control = (req: IncomingMessage, res: ServerResponse, body: Buffer) => {
+    const method = req.method ?? 'GET';
+    const parts = controlSegments(req.url, `${CONTROL_PREFIX}/`);
+    const route = parts.join('/');
+    return answerControl(req, res, 'apps/simulators/src/intella/README.md', () => {
+      if (method === 'GET' && route === 'state') {
         return sendJson(res, 200, {
           merchants: [...merchants.values()].map((m) => ({ mchId: m.mchId, iv: m.iv })),
           readers: readerStats(),
@@ -435,22 +428,22 @@ export async function startIntellaSimulator(
           counters,
         });
       }
-      if (method === 'GET' && route === '/counters')
+      if (method === 'GET' && route === 'counters')
         return sendJson(res, 200, { ...counters, readers: readerStats() });
-      if (method === 'POST' && route === '/counters/reset') {
+      if (method === 'POST' && route === 'counters/reset') {
         resetCounters();
         return sendJson(res, 200, { ok: true });
       }
-      if (method === 'GET' && route === '/public-key') {
+      if (method === 'GET' && route === 'public-key') {
         res.writeHead(200, { 'Content-Type': 'application/x-pem-file' });
         res.end(publicKeyPem);
         return;
       }
-      if (method === 'GET' && route === '/issued-keys') return sendJson(res, 200, issuedKeys());
+      if (method === 'GET' && route === 'issued-keys') return sendJson(res, 200, issuedKeys());
       if (parts[0] === 'faults') {
         if (method === 'GET' && parts.length === 1) return sendJson(res, 200, faults.list());
         if (method === 'POST' && parts.length === 1)
-          return sendJson(res, 201, faults.add(parseFaultSpec(json())));
+          return sendJson(res, 201, faults.add(parseFaultSpec(parseJsonBody(body))));
         if (method === 'DELETE' && parts.length === 1) {
           faults.clear();
           return sendJson(res, 200, { ok: true });
@@ -462,7 +455,7 @@ export async function startIntellaSimulator(
       }
       if (parts[0] === 'readers') {
         if (method === 'POST' && parts.length === 1) {
-          const input = json() as { mchId?: unknown; deviceId?: unknown };
+          const input = parseJsonBody(body) as { mchId?: unknown; deviceId?: unknown };
           if (typeof input.mchId !== 'string' || typeof input.deviceId !== 'string')
             throw new FaultSpecError('expected {"mchId": string, "deviceId": string}');
           addReader(input.mchId, input.deviceId);
@@ -473,12 +466,7 @@ export async function startIntellaSimulator(
           return sendJson(res, removed ? 200 : 404, { ok: removed });
         }
       }
-      return sendJson(res, 404, {
-        error: `no control route ${method} ${route}; see apps/simulators/src/intella/README.md`,
-      });
-    } catch (error) {
-      return sendJson(res, 400, { error: (error as Error).message });
-    }
+    });
   };
 
   const readerStats = (): SimReaderStats[] =>
@@ -499,35 +487,27 @@ export async function startIntellaSimulator(
     }
   };
 
-  const sockets = new Set<Socket>();
-  const server: Server = createServer((req, res) => {
-    void route(req, res).catch((error: unknown) => {
-      logger.event('error', 'simulator request failed', { error: String(error) });
-      if (!res.headersSent) sendJson(res, 500, { error: 'simulator error' });
-    });
-  });
-  server.on('connection', (socket) => {
-    sockets.add(socket);
-    socket.once('close', () => sockets.delete(socket));
-  });
-
-  const route = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    const url = (req.url ?? '/').split('?')[0];
-    const body = await readBody(req);
-    if (body === undefined) return sendJson(res, 413, { error: 'body too large' });
-    if (url.startsWith(`${CONTROL_PREFIX}/`))
-      return control(req.method ?? 'GET', url.slice(CONTROL_PREFIX.length), body, res);
-    if (url !== path)
-      return sendJson(res, 404, { error: `no route ${url}; intella is at ${path}` });
-    if (req.method !== 'POST') return sendJson(res, 405, { error: 'use POST' });
-    return handleIntella(body, res);
-  };
-
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => resolve());
-  });
-  const port = (server.address() as AddressInfo).port;
+  const server = createServer(
+    withBody(
+      {
+        maxBytes: MAX_BODY_BYTES,
+        onError(_req, res, error) {
+          logger.event('error', 'simulator request failed', { error: String(error) });
+          sendJson(res, 500, { error: 'simulator error' });
+        },
+      },
+      (req, res, body) => {
+        const url = (req.url ?? '/').split('?')[0];
+        if (url.startsWith(`${CONTROL_PREFIX}/`)) return control(req, res, body);
+        if (url !== path)
+          return sendJson(res, 404, { error: `no route ${url}; intella is at ${path}` });
+        if (req.method !== 'POST') return sendJson(res, 405, { error: 'use POST' });
+        return handleIntella(body, res);
+      },
+    ),
+  );
+  const listening = await listen(server, options);
+  const port = listening.port;
   const host = options.host && options.host !== '0.0.0.0' ? options.host : '127.0.0.1';
   const base = `http://${host}:${port}`;
   return {
@@ -551,11 +531,7 @@ export async function startIntellaSimulator(
     addReader,
     removeReader: (deviceId) => readers.delete(deviceId),
     resetCounters,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        for (const socket of sockets) socket.destroy();
-      }),
+    close: () => listening.close(),
   };
 }
 
@@ -580,29 +556,4 @@ function corrupt(base64: string): string {
   const bytes = Buffer.from(base64, 'base64');
   for (let i = Math.max(0, bytes.length - 16); i < bytes.length; i++) bytes[i] ^= 0x5a;
   return bytes.toString('base64');
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let tooLarge = false;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > MAX_BODY_BYTES) tooLarge = true;
-      else chunks.push(chunk);
-    });
-    req.on('end', () => resolve(tooLarge ? undefined : Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
-}
-
-function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  if (res.headersSent || res.destroyed) return;
-  res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8' });
-  res.end(JSON.stringify(body));
 }
