@@ -1,4 +1,4 @@
-import { parseArgs } from 'node:util';
+import { integerOption, parseCommandLine, untilStopSignal } from '../shared/cli';
 import { KICC_SIM_CONTROL_SUBJECT, startKiccBridgeSimulator, type DeviceFaults } from './simulator';
 import { TIMING_PROFILES } from './scenarios';
 
@@ -27,9 +27,9 @@ Failure codes by amount: business failure i of the seed at 900+i KRW, command fa
 `;
 
 export async function main(argv: string[]): Promise<void> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
+  const values = parseCommandLine(
+    argv,
+    {
       nats: { type: 'string' },
       bridges: { type: 'string', default: '1' },
       devices: { type: 'string', default: '1' },
@@ -45,24 +45,21 @@ export async function main(argv: string[]): Promise<void> {
       'skip-codec-checks': { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
-    strict: true,
-  });
-  if (values.help) {
-    process.stdout.write(HELP);
-    return;
-  }
+    HELP,
+  );
+  if (!values) return;
   const timing = values.timing as keyof typeof TIMING_PROFILES;
   if (!(timing in TIMING_PROFILES))
     throw new Error(`--timing must be one of ${Object.keys(TIMING_PROFILES).join(', ')}`);
-  const bridges = positive('--bridges', values.bridges);
-  const devicesPerBridge = positive('--devices', values.devices);
+  const bridges = integerOption(values.bridges, '--bridges', 1);
+  const devicesPerBridge = integerOption(values.devices, '--devices', 1);
   if (devicesPerBridge > 64) throw new Error('--devices: a bridge drives at most 64 devices');
   const faults: DeviceFaults = {};
   if (values['hold-at']) faults.holdAt = values['hold-at'] as DeviceFaults['holdAt'];
   if (values['drop-results'])
-    faults.dropResults = positive('--drop-results', values['drop-results']);
+    faults.dropResults = integerOption(values['drop-results'], '--drop-results', 1);
   if (values['delay-result-ms'])
-    faults.delayResultMs = positive('--delay-result-ms', values['delay-result-ms']);
+    faults.delayResultMs = integerOption(values['delay-result-ms'], '--delay-result-ms', 1);
   const prefix = values.prefix ?? 'sim';
   const deviceIds = Array.from({ length: bridges }, (_, b) =>
     Array.from({ length: devicesPerBridge }, (_, d) => `${prefix}-b${b}-d${d}`),
@@ -73,7 +70,7 @@ export async function main(argv: string[]): Promise<void> {
     natsPassword: process.env.NATS_PASSWORD || undefined,
     generate: { bridges, devicesPerBridge, prefix },
     timing,
-    heartbeatIntervalMs: positive('--heartbeat-ms', values['heartbeat-ms']),
+    heartbeatIntervalMs: integerOption(values['heartbeat-ms'], '--heartbeat-ms', 1),
     lastTransactionRequestId: values['glt-request-id'],
     faults:
       Object.keys(faults).length > 0
@@ -86,18 +83,8 @@ export async function main(argv: string[]): Promise<void> {
   process.stdout.write(
     `kicc-bridge simulator ready: ${sim.bridgeIds.length} bridges, ${sim.deviceIds.length} devices; control on ${values['control-subject'] ?? KICC_SIM_CONTROL_SUBJECT}\n`,
   );
-  await new Promise<void>((resolve) => {
-    process.once('SIGINT', () => resolve());
-    process.once('SIGTERM', () => resolve());
-  });
+  await untilStopSignal();
   await sim.close();
-}
-
-function positive(name: string, value: string | undefined): number {
-  const number = Number(value);
-  if (!Number.isInteger(number) || number < 1)
-    throw new Error(`${name} must be a positive integer`);
-  return number;
 }
 
 // `node -r @swc-node/register cli.ts ...` runs it directly (benchmarks and tests spawn it this way)
