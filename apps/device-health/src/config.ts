@@ -13,7 +13,7 @@ import {
   Max,
   Min,
 } from 'class-validator';
-import { VENDORS, type Vendor } from './health/terminal-health';
+import { HEALTH_VENDORS, type HealthVendor } from '@tillbus/result-codes';
 
 const toBoolean = ({ value }: { value: unknown }) =>
   value === 'true' || value === '1' ? true : value === 'false' || value === '0' ? false : value;
@@ -22,7 +22,7 @@ const toBoolean = ({ value }: { value: unknown }) =>
 const toList = ({ value }: { value: unknown }) =>
   typeof value === 'string' ? value.split(',').map((name) => name.trim()) : value;
 
-const VENDORS_MESSAGE = `DEVICE_HEALTH_VENDORS must be a comma-separated subset of ${VENDORS.join(',')}`;
+const VENDORS_MESSAGE = `DEVICE_HEALTH_VENDORS must be a comma-separated subset of ${HEALTH_VENDORS.join(',')}`;
 
 /** Every setting of device-health; docs/services/device-health.md lists them with their meaning. */
 export class DeviceHealthConfig extends BaseServiceConfig {
@@ -34,12 +34,12 @@ export class DeviceHealthConfig extends BaseServiceConfig {
   @IsArray({ message: VENDORS_MESSAGE })
   @ArrayNotEmpty({ message: `${VENDORS_MESSAGE} (at least one)` })
   @ArrayUnique({ message: 'DEVICE_HEALTH_VENDORS names a vendor twice' })
-  @IsIn(VENDORS, {
+  @IsIn(HEALTH_VENDORS, {
     each: true,
     message: ({ value }) =>
       `${VENDORS_MESSAGE} (lower case), got "${Array.isArray(value) ? value.join(',') : String(value)}"`,
   })
-  DEVICE_HEALTH_VENDORS: Vendor[] = [...VENDORS];
+  DEVICE_HEALTH_VENDORS: HealthVendor[] = [...HEALTH_VENDORS];
 
   /** Poll the fleet (off: answer the bus only, e.g. a read-only replica or a test). */
   @Transform(toBoolean)
@@ -190,7 +190,7 @@ export class DeviceHealthConfigError extends Error {
 /** Whether this deployment polls and diagnoses terminals of this vendor. */
 export function servesVendor(
   config: Pick<DeviceHealthConfig, 'DEVICE_HEALTH_VENDORS'>,
-  vendor: Vendor,
+  vendor: HealthVendor,
 ) {
   return config.DEVICE_HEALTH_VENDORS.includes(vendor);
 }

@@ -1,11 +1,15 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BusRequestError, EVENT_SUBJECTS, SUBJECTS } from '@tillbus/messaging';
+import {
+  BusRequestError,
+  EVENT_SUBJECTS,
+  SUBJECTS,
+  type Readiness,
+  type TerminalHealth,
+} from '@tillbus/messaging';
 import { findPromtool, promtoolCheckMetrics } from '@tillbus/testing';
 import { DeviceHealthController } from '../src/bus/device-health.controller';
-import type { Readiness } from '../src/diagnosis/health-store.service';
-import type { TerminalHealth } from '../src/health/terminal-health';
 import { ManualClock } from './manual-clock';
 import { eventsOn, metric, startReplica, startStack, type Stack } from './harness';
 

@@ -1,15 +1,16 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EVENT_SUBJECTS, SUBJECTS } from '@tillbus/messaging';
-import { ANTOM_DIAGNOSIS_CODE_NAMES, ADYEN_ERROR_CONDITION_NAMES } from '@tillbus/result-codes';
-import { ANTOM_CODE_HEALTH } from '../src/health/antom-health';
-import { ADYEN_CONDITION_HEALTH } from '../src/health/adyen-health';
+import { EVENT_SUBJECTS, SUBJECTS, type TerminalHealth } from '@tillbus/messaging';
 import {
-  statusOf,
+  ADYEN_ERROR_CONDITION_NAMES,
+  ANTOM_DIAGNOSIS_CODE_NAMES,
   type HealthReason,
   type HealthStatus,
-  type TerminalHealth,
-} from '../src/health/terminal-health';
+  type HealthVendor,
+} from '@tillbus/result-codes';
+import { ANTOM_CODE_HEALTH } from '../src/health/antom-health';
+import { ADYEN_CONDITION_HEALTH } from '../src/health/adyen-health';
+import { statusOf } from '../src/health/terminal-health';
 import { eventsOn, metric, startReplica, startStack, type Stack } from './harness';
 
 /**
@@ -33,10 +34,9 @@ afterAll(async () => {
   await stack?.close();
 });
 
-type Vendor = 'antom' | 'adyen';
 interface Row {
   name: string;
-  vendor: Vendor;
+  vendor: HealthVendor;
   kind?: 'terminal' | 'mobile' | 'cloud';
   faults?: Record<string, unknown>;
   connection?: Record<string, unknown>;

@@ -1,8 +1,7 @@
-import { SUBJECTS } from '@tillbus/messaging';
+import { SUBJECTS, type SessionView } from '@tillbus/messaging';
 import { startTestNatsServer, waitFor, type TestNatsServer } from '@tillbus/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { METRICS } from '../src/sessions/session-metrics';
-import type { SessionView } from '../src/sessions/session-record';
 import { randomIv, startSimulatorProcess, type SimProcess } from './support/intella-sim';
 import {
   BusProbe,

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SUBJECTS } from '@tillbus/messaging';
+import { SUBJECTS, type SessionView } from '@tillbus/messaging';
 import {
   promtoolCheckMetrics,
   spawnTypeScript,
@@ -12,7 +12,6 @@ import {
 } from '@tillbus/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { METRICS } from '../src/sessions/session-metrics';
-import type { SessionView } from '../src/sessions/session-record';
 import type { KeyRelease } from '../src/sessions/session.service';
 import { randomIv, startSimulatorProcess, type SimProcess } from './support/intella-sim';
 import { BusProbe, HOUR, metricValue, serviceEnv } from './support/service';

@@ -1,7 +1,7 @@
 import { Kvm } from '@nats-io/kv';
 import fc from 'fast-check';
 import { jetstream } from '@nats-io/jetstream';
-import { SUBJECTS } from '@tillbus/messaging';
+import { SUBJECTS, type SessionView } from '@tillbus/messaging';
 import { SIGN_ON_VALIDITY_MS } from '@tillbus/result-codes';
 import {
   promtoolCheckMetrics,
@@ -11,7 +11,6 @@ import {
 } from '@tillbus/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { METRICS } from '../src/sessions/session-metrics';
-import type { SessionView } from '../src/sessions/session-record';
 import { SESSIONS_BUCKET } from '../src/sessions/session-store';
 import type { KeyRelease } from '../src/sessions/session.service';
 import { randomIv, startSimulatorProcess, type SimProcess } from './support/intella-sim';

@@ -1,10 +1,9 @@
 import { Controller } from '@nestjs/common';
 import { MessagePattern, Payload } from '@nestjs/microservices';
-import { SUBJECTS, TillbusError, UnavailableError } from '@tillbus/messaging';
+import { SUBJECTS, TillbusError, UnavailableError, type EdcCommandView } from '@tillbus/messaging';
 import { JsonLogger } from '@tillbus/observability';
 import { GetCommandRequest, SubmitAndWaitRequest, SubmitCommandRequest } from './dto';
 import { CommandEngine } from './engine';
-import type { EdcCommandView } from './model';
 
 /** The bus API for POS clients; the work is in CommandEngine. */
 @Controller()

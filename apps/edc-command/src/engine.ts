@@ -9,13 +9,15 @@ import type { KV } from '@nats-io/kv';
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import {
   BusMetrics,
+  decodeJsonPayload,
   DurableConsumer,
   EVENT_SUBJECTS,
   JetStreamSetup,
   NatsConnectionManager,
   NotFoundError,
   PayloadInvalidError,
-  decodeJsonPayload,
+  type EdcCommandView,
+  type EdcPublicEvent,
 } from '@tillbus/messaging';
 import { JsonLogger, OpsServer } from '@tillbus/observability';
 import {
@@ -50,12 +52,10 @@ import {
 } from './machine';
 import { EdcMetrics } from './metrics';
 import {
-  RECORD_VERSION,
   isDone,
   isSettled,
+  RECORD_VERSION,
   viewOf,
-  type EdcCommandView,
-  type EdcPublicEvent,
   type StoredAlias,
   type StoredCancel,
   type StoredCommand,

@@ -1,3 +1,4 @@
+import type { EdcPublicEvent } from '@tillbus/messaging';
 import {
   bridgeMessageToEdcEvent,
   classifySeq,
@@ -22,7 +23,6 @@ import {
   cancelOutcome,
   isSettled,
   publicResult,
-  type EdcPublicEvent,
   type StoredCancel,
   type StoredCommand,
 } from './model';

@@ -1,3 +1,4 @@
+import type { EdcCommandView, EdcPublicEvent, PurchaseRef } from '@tillbus/messaging';
 import { redactKiccResult } from '@tillbus/protocols-kicc';
 import {
   EDC_PHASES,
@@ -6,16 +7,10 @@ import {
   type EdcCommandRecord,
   type EdcPhase,
   type EdcRecordCommand,
-  type KiccCommandName,
   type Outcome,
 } from '@tillbus/result-codes';
 
 export const RECORD_VERSION = 1;
-
-export interface PurchaseRef {
-  deviceId: string;
-  requestId: string;
-}
 
 interface StoredBase {
   v: typeof RECORD_VERSION;
@@ -98,69 +93,8 @@ export interface StoredAlias extends StoredBase {
 
 export type StoredRecord = StoredCommand | StoredCancel | StoredAlias;
 
-// ---------------------------------------------------------------- public events
-
-export type EdcPublicEventType = 'device_event' | 'phase' | 'cancel' | 'recovery' | 'outcome';
-
-/**
- * What edc-command publishes on `tillbus.events.edc.<deviceId>.<requestId>`: every device event, every lifecycle
- * change, and the outcome. Never acquirerMetaData, signData or card data beyond the BIN.
- */
-export interface EdcPublicEvent {
-  v: 1;
-  /** 1, 2, 3... per command; also the `Nats-Msg-Id` suffix. */
-  seq: number;
-  at: number;
-  deviceId: string;
-  requestId: string;
-  commandName: KiccCommandName;
-  type: EdcPublicEventType;
-  /** The command's phase after this event. */
-  phase: string;
-  previousPhase?: string;
-  code?: string;
-  message?: string;
-  status?: string;
-  attempt?: number;
-  verdict?: string;
-  reason?: string;
-  outcome?: Outcome | null;
-  final?: boolean;
-  resolution?: string | null;
-  failure?: { type: string; code: string } | null;
-  late?: boolean;
-  /** The result without private fields, on `outcome` events. */
-  result?: Record<string, unknown>;
-}
-
 // ---------------------------------------------------------------- the public view
-
-export interface EdcCommandView {
-  deviceId: string;
-  requestId: string;
-  commandName: KiccCommandName;
-  phase: string;
-  /** SUCCESS, FAILED, RETRYABLE, UNKNOWN or CONFIG_ERROR; null while the command runs or recovers. */
-  outcome: Outcome | null;
-  /** True once nothing but an operator can change the outcome (a late result can still reconcile in_doubt). */
-  final: boolean;
-  acceptedAt: number;
-  sentAt: number | null;
-  deadlineAt: number | null;
-  countdownEndsAt: number | null;
-  finishedAt: number | null;
-  lastDeviceEvent: { code: string; at: number } | null;
-  notices: Record<string, number>;
-  cancel: { status: string; code: string | null; requestId?: string } | null;
-  unknownCause: string | null;
-  recoveryAttempts: number;
-  failure: { type: string; code: string; message?: string } | null;
-  resolution: string | null;
-  contradicted: string | null;
-  targetRequestId?: string;
-  purchase?: PurchaseRef;
-  result?: Record<string, unknown>;
-}
+// The public events (EdcPublicEvent) and the view (EdcCommandView) are the bus contract, in @tillbus/messaging.
 
 export function isFinalPhase(phase: EdcPhase): boolean {
   return EDC_PHASES[phase].final;

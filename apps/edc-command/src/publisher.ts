@@ -1,8 +1,7 @@
 import type { JetStreamClient } from '@nats-io/jetstream';
-import { EVENT_SUBJECTS, publishEvent } from '@tillbus/messaging';
+import { EVENT_SUBJECTS, publishEvent, type EdcPublicEvent } from '@tillbus/messaging';
 import type { JsonLogger } from '@tillbus/observability';
 import type { EdcMetrics } from './metrics';
-import type { EdcPublicEvent } from './model';
 
 const RETRY_DELAYS_MS = [50, 250, 1_000, 5_000];
 

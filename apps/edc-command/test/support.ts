@@ -5,10 +5,12 @@ import { connect, type NatsConnection, type Subscription } from '@nats-io/transp
 import { loadConfig } from '@tillbus/config';
 import {
   BusRequestError,
-  SUBJECTS,
   requestJson,
   safeConnectionOptions,
   startService,
+  SUBJECTS,
+  type EdcCommandView,
+  type EdcPublicEvent,
   type RunningService,
 } from '@tillbus/messaging';
 import { waitFor } from '@tillbus/testing';
@@ -18,7 +20,7 @@ import { ShiftableClock } from '../src/clock';
 import { EdcCommandConfig } from '../src/config';
 import { CommandEngine } from '../src/engine';
 import { BUCKETS, recordKey } from '../src/keys';
-import type { EdcCommandView, EdcPublicEvent, StoredRecord } from '../src/model';
+import type { StoredRecord } from '../src/model';
 
 export const SIMULATORS_MAIN = join(__dirname, '../../simulators/src/main.ts');
 export const SERVICE_MAIN = join(__dirname, '../src/main.ts');

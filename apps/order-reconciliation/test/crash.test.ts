@@ -1,5 +1,5 @@
 import type { NatsConnection } from '@nats-io/transport-node';
-import { SUBJECTS } from '@tillbus/messaging';
+import { SUBJECTS, type OrderView } from '@tillbus/messaging';
 import {
   freePort,
   spawnTypeScript,
@@ -10,7 +10,6 @@ import {
 } from '@tillbus/testing';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { OrderView } from '../src/orders/order-view';
 import {
   busClient,
   busRequest,

@@ -8,6 +8,9 @@ import {
   STREAMS,
   SUBJECTS,
   type BusRequestError,
+  type OrderView,
+  type RedeliverResult,
+  type StuckReport,
 } from '@tillbus/messaging';
 import { OpsServer } from '@tillbus/observability';
 import {
@@ -20,8 +23,6 @@ import {
 } from '@tillbus/testing';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { OUTBOX_DEAD_LETTERS } from '../src/orders/names';
-import type { OrderView } from '../src/orders/order-view';
-import type { RedeliverResult, StuckReport } from '../src/orders/orders.service';
 import {
   busClient,
   busRequest,

@@ -1,9 +1,8 @@
+import { SUBJECTS, type OrderView } from '@tillbus/messaging';
 import { ANTOM_PATHS } from '@tillbus/protocols-antom';
 import { OpsServer } from '@tillbus/observability';
-import { SUBJECTS } from '@tillbus/messaging';
 import { freePort, startTestNatsServer, waitFor, type TestNatsServer } from '@tillbus/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { OrderView } from '../src/orders/order-view';
 import {
   answerSignatureValid,
   busClient,

@@ -14,3 +14,4 @@ export * from './durable-consumer';
 export * from './messaging.module';
 export * from './bootstrap';
 export * from './payload';
+export * from './contracts';

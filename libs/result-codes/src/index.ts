@@ -9,3 +9,4 @@ export * from './kicc';
 export * from './edc-lifecycle';
 export * from './intella';
 export * from './easycard-session';
+export * from './device-health';

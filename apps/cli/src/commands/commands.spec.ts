@@ -1,7 +1,8 @@
+import type { EdcCommandView } from '@tillbus/messaging';
 import { describe, expect, it } from 'vitest';
 import { CliError, UsageError } from '../errors';
 import { parseCount, parseDuration } from './common';
-import { progressLine, viewText, type EdcCommandView } from './edc';
+import { progressLine, viewText } from './edc';
 import { COMMANDS } from './index';
 
 describe('option parsing', () => {
@@ -76,8 +77,10 @@ describe('EDC output', () => {
       acceptedAt: 0,
       sentAt: 0,
       deadlineAt: null,
+      countdownEndsAt: null,
       finishedAt: 1,
       lastDeviceEvent: null,
+      notices: {},
       cancel: null,
       unknownCause: null,
       recoveryAttempts: 1,

@@ -1,49 +1,14 @@
-import { SUBJECTS } from '@tillbus/messaging';
-import { EASYCARD_SESSION_STATES, type Outcome } from '@tillbus/result-codes';
+import {
+  SUBJECTS,
+  type SessionListReply,
+  type SessionView,
+  type SignOnReply,
+} from '@tillbus/messaging';
+import { EASYCARD_SESSION_STATES } from '@tillbus/result-codes';
 import type { CommandSpec } from '../cli';
 import { UsageError } from '../errors';
 import { block, duration, relative, table } from '../format';
 import { hintNotFound, parseCount } from './common';
-
-/** A reader's session as easycard-session shows it (apps/easycard-session/src/sessions/session-record.ts). */
-export interface SessionView {
-  deviceId: string;
-  mchId: string;
-  state: string;
-  usable: boolean;
-  signedAt: string | null;
-  expiresAt: string | null;
-  secondsUntilExpiry: number | null;
-  reader: { deviceID: string | null; newDeviceId: string | null; dongleDeviceId: string | null };
-  hasKey: boolean;
-  inFlight: 'signon' | 'settlement' | null;
-  failure: {
-    operation: string;
-    outcome: Outcome;
-    reason: string;
-    at: string;
-    retryAt: string | null;
-    needsOperator: boolean;
-  } | null;
-  settlement: {
-    lastSettledAt: string | null;
-    lastAttempt: { at: string; day: string; outcome: Outcome; reason: string } | null;
-    nextAttemptAt: string | null;
-  };
-  signOns: number;
-  renewals: number;
-  source: string;
-  registeredAt: string;
-  updatedAt: string;
-}
-
-export interface SignOnReply {
-  deviceId: string;
-  attempted: boolean;
-  outcome: string | null;
-  reason: string | null;
-  session: SessionView;
-}
 
 const NOT_FOUND_HINT = '`tillbus easycard sessions` lists the readers easycard-session knows';
 
@@ -72,10 +37,7 @@ export const EASYCARD_COMMANDS: CommandSpec[] = [
       if (typeof options.merchant === 'string') payload.mchId = options.merchant;
       if (typeof options.limit === 'string')
         payload.limit = parseCount(options.limit, '--limit', 1, 10_000);
-      const reply = await ctx.bus.request<{ sessions: SessionView[]; total: number }>(
-        SUBJECTS.easycard.sessionList,
-        payload,
-      );
+      const reply = await ctx.bus.request<SessionListReply>(SUBJECTS.easycard.sessionList, payload);
       const now = ctx.now();
       const usable = reply.sessions.filter((s) => s.usable).length;
       const text = [

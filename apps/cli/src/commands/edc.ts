@@ -1,59 +1,17 @@
 import { randomBytes } from 'node:crypto';
 import { DeliverPolicy } from '@nats-io/jetstream';
-import { EVENT_SUBJECTS, STREAMS, SUBJECTS } from '@tillbus/messaging';
+import {
+  EVENT_SUBJECTS,
+  STREAMS,
+  SUBJECTS,
+  type EdcCommandView,
+  type EdcPublicEvent,
+} from '@tillbus/messaging';
 import { EDC_PHASES, KICC_EVENT_CODES, type KiccEventCode } from '@tillbus/result-codes';
 import type { CommandContext, CommandResult, CommandSpec } from '../cli';
 import { CliError, EXIT, UsageError } from '../errors';
 import { block, money } from '../format';
 import { parseCount } from './common';
-
-/** edc-command's view of a command (apps/edc-command/src/model.ts, EdcCommandView). */
-export interface EdcCommandView {
-  deviceId: string;
-  requestId: string;
-  commandName: string;
-  phase: string;
-  outcome: string | null;
-  final: boolean;
-  acceptedAt: number;
-  sentAt: number | null;
-  deadlineAt: number | null;
-  finishedAt: number | null;
-  lastDeviceEvent: { code: string; at: number } | null;
-  cancel: { status: string; code: string | null; requestId?: string } | null;
-  unknownCause: string | null;
-  recoveryAttempts: number;
-  failure: { type: string; code: string; message?: string } | null;
-  resolution: string | null;
-  contradicted: string | null;
-  targetRequestId?: string;
-  purchase?: { deviceId: string; requestId: string };
-  result?: Record<string, unknown>;
-}
-
-/** What edc-command publishes on tillbus.events.edc.<deviceId>.<requestId> (EdcPublicEvent). */
-export interface EdcEvent {
-  seq: number;
-  at: number;
-  deviceId: string;
-  requestId: string;
-  commandName: string;
-  type: 'device_event' | 'phase' | 'cancel' | 'recovery' | 'outcome';
-  phase: string;
-  previousPhase?: string;
-  code?: string;
-  message?: string;
-  status?: string;
-  attempt?: number;
-  verdict?: string;
-  reason?: string;
-  outcome?: string | null;
-  final?: boolean;
-  resolution?: string | null;
-  failure?: { type: string; code: string } | null;
-  late?: boolean;
-  result?: Record<string, unknown>;
-}
 
 const WAIT_OPTION = {
   type: 'string' as const,
@@ -277,8 +235,8 @@ async function runAndFollow(ctx: CommandContext, submission: Submission): Promis
     .request<EdcCommandView>(SUBJECTS.edc.submit, request)
     .catch(notFoundHint(DEVICE_HINT));
   ctx.progress(`${accepted.commandName} ${accepted.requestId} accepted on ${accepted.deviceId}`);
-  const events: EdcEvent[] = [];
-  let outcome: EdcEvent | undefined;
+  const events: EdcPublicEvent[] = [];
+  let outcome: EdcPublicEvent | undefined;
   if (!accepted.final) {
     outcome = await follow(ctx, accepted.deviceId, accepted.requestId, waitMs, (event) => {
       events.push(event);
@@ -304,8 +262,8 @@ async function follow(
   deviceId: string,
   requestId: string,
   waitMs: number,
-  onEvent: (event: EdcEvent) => void,
-): Promise<EdcEvent | undefined> {
+  onEvent: (event: EdcPublicEvent) => void,
+): Promise<EdcPublicEvent | undefined> {
   const js = await ctx.bus.jetstream();
   const consumer = await js.consumers.get(STREAMS.edc, {
     filter_subjects: EVENT_SUBJECTS.edc(deviceId, requestId),
@@ -315,7 +273,7 @@ async function follow(
   const timer = setTimeout(() => void messages.close(), waitMs);
   try {
     for await (const message of messages) {
-      const event = message.json<EdcEvent>();
+      const event = message.json<EdcPublicEvent>();
       onEvent(event);
       if (event.type === 'outcome') return event;
     }
@@ -348,7 +306,7 @@ async function deviceOfRequest(ctx: CommandContext, requestId: string): Promise<
   return message.subject.split('.')[3];
 }
 
-export function progressLine(event: EdcEvent, startedAt: number): string {
+export function progressLine(event: EdcPublicEvent, startedAt: number): string {
   const t = `+${((event.at - startedAt) / 1000).toFixed(1)}s`.padStart(8);
   switch (event.type) {
     case 'device_event': {
@@ -364,7 +322,7 @@ export function progressLine(event: EdcEvent, startedAt: number): string {
     case 'outcome':
       return `${t}  ${`= ${event.outcome ?? event.phase}`.padEnd(22)} ${event.phase}${event.resolution ? ` (resolved by ${event.resolution})` : ''}${event.failure ? `: ${event.failure.type} ${event.failure.code}` : ''}${event.late ? ', late result' : ''}`;
     default:
-      return `${t}  ${String((event as EdcEvent).type)}`;
+      return `${t}  ${String((event as EdcPublicEvent).type)}`;
   }
 }
 

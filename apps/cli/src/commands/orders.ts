@@ -1,71 +1,18 @@
 import { randomUUID } from 'node:crypto';
-import { EVENT_SUBJECTS, orderSubjectToken, publishEvent, SUBJECTS } from '@tillbus/messaging';
 import {
-  isPosLifecycleKind,
-  POS_LIFECYCLE_KINDS,
-  type DeliveryFailure,
-} from '@tillbus/result-codes';
+  EVENT_SUBJECTS,
+  orderSubjectToken,
+  publishEvent,
+  SUBJECTS,
+  type OrderView,
+  type RedeliverResult,
+  type StuckReport,
+} from '@tillbus/messaging';
+import { isPosLifecycleKind, POS_LIFECYCLE_KINDS } from '@tillbus/result-codes';
 import type { CommandSpec } from '../cli';
 import { hintNotFound, parseCount, parseDuration } from './common';
 import { CliError, EXIT, UsageError } from '../errors';
 import { block, duration, money, relative, table } from '../format';
-
-/** `tillbus.order-reconciliation.get` answers this (apps/order-reconciliation/src/orders/order-view.ts). */
-export interface OrderView {
-  requestOrderId: string;
-  posOrderId: string;
-  status: string;
-  final: boolean;
-  createdAt: string;
-  updatedAt: string;
-  order: {
-    orderChannel: string;
-    serviceType: string;
-    posStoreId: string;
-    channelOrderId: string;
-    orderAmount: { value: number; currency: string };
-  };
-  history: { status: string; source: string; at: string; ref?: string }[];
-  refused: { reported: string; current: string; reason: string; source: string; at: string }[];
-  notifications: {
-    requestId: string;
-    seq: number;
-    orderStatus: string;
-    deliveryStatus: string;
-    attempts: number;
-    redeliveries: number;
-    nextAttemptAt?: string;
-    lastFailure?: DeliveryFailure;
-  }[];
-}
-
-export interface StuckReport {
-  olderThanMs: number;
-  scanned: number;
-  truncated: boolean;
-  orders: {
-    requestOrderId: string;
-    posOrderId: string;
-    status: string;
-    createdAt: string;
-    updatedAt: string;
-    reasons: string[];
-    undelivered: {
-      requestId: string;
-      orderStatus: string;
-      deliveryStatus: string;
-      attempts: number;
-    }[];
-  }[];
-}
-
-export interface RedeliverResult {
-  requestOrderId: string;
-  requestId: string;
-  orderStatus: string;
-  deliveryStatus: string;
-  requeued: boolean;
-}
 
 const NOT_FOUND_HINT =
   '`tillbus orders stuck` lists orders that need a look; D-Store order ids look like the requestOrderId of createOrder';

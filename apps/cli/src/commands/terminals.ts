@@ -1,69 +1,15 @@
-import { SUBJECTS } from '@tillbus/messaging';
+import {
+  SUBJECTS,
+  type Readiness,
+  type TerminalHealth,
+  type TerminalListEntry,
+  type TerminalListReply,
+} from '@tillbus/messaging';
+import { HEALTH_STATUSES, HEALTH_VENDORS } from '@tillbus/result-codes';
 import type { CommandSpec } from '../cli';
 import { UsageError } from '../errors';
 import { block, duration, relative, table } from '../format';
 import { hintNotFound, parseCount } from './common';
-
-const STATUSES = ['READY', 'DEGRADED', 'DOWN', 'UNKNOWN'] as const;
-const VENDORS = ['antom', 'adyen'] as const;
-
-/** `tillbus.device-health.terminals.list` (apps/device-health/src/bus/device-health.controller.ts). */
-export interface TerminalRow {
-  terminalId: string;
-  vendor: string;
-  vendorId: string;
-  storeId: string;
-  labels: Record<string, string>;
-  connection: { kind: string };
-  health: { status: string; reasons: string[]; stale: boolean; checkedAt?: string };
-}
-
-/** `tillbus.device-health.readiness`: from the shared cache, without calling the terminal. */
-export interface Readiness {
-  terminalId: string;
-  vendor: string;
-  vendorId: string;
-  storeId: string;
-  status: string;
-  reasons: string[];
-  stale: boolean;
-  checkedAt?: string;
-  ageMs?: number;
-  details?: HealthDetails;
-  lastKnown?: { status: string; reasons: string[]; checkedAt: string };
-}
-
-export interface HealthDetails {
-  message?: string;
-  error?: string;
-  batteryLevel?: number;
-  firmwareVersion?: string;
-  printerStatus?: string;
-  globalStatus?: string;
-  communicationOk?: boolean;
-  unconfirmedBatchCount?: number;
-  hostReachable?: boolean;
-  tamperStatus?: string;
-  sdkExpiry?: string;
-  attestationStatus?: string;
-  resolvableIssues?: { name?: string; message?: string }[];
-}
-
-/** `tillbus.device-health.diagnose`: a fresh TerminalHealth. */
-export interface TerminalHealth {
-  terminalId: string;
-  vendor: string;
-  vendorId: string;
-  storeId: string;
-  status: string;
-  reasons: string[];
-  outcome: string;
-  details: HealthDetails;
-  raw: Record<string, unknown>;
-  checkedAt: string;
-  changedAt: string;
-  durationMs: number;
-}
 
 const NOT_FOUND_HINT =
   '`tillbus terminals list` shows the registered terminals (ids look like antom-ANTOMSIM000001 or adyen-V400m-000000001)';
@@ -74,9 +20,9 @@ export const TERMINAL_COMMANDS: CommandSpec[] = [
     verb: 'list',
     args: [],
     options: {
-      vendor: { type: 'string', description: `only this vendor: ${VENDORS.join(', ')}` },
+      vendor: { type: 'string', description: `only this vendor: ${HEALTH_VENDORS.join(', ')}` },
       store: { type: 'string', description: 'only this store id' },
-      status: { type: 'string', description: `only this status: ${STATUSES.join(', ')}` },
+      status: { type: 'string', description: `only this status: ${HEALTH_STATUSES.join(', ')}` },
       limit: {
         type: 'string',
         description: 'at most this many (default: every terminal, 1000 per request)',
@@ -85,26 +31,28 @@ export const TERMINAL_COMMANDS: CommandSpec[] = [
     summary: 'the registered terminals with their health, from the shared cache',
     run: async (ctx, { options }) => {
       const filter: Record<string, unknown> = {};
-      if (options.vendor !== undefined) filter.vendor = oneOf(options.vendor, VENDORS, '--vendor');
+      if (options.vendor !== undefined)
+        filter.vendor = oneOf(options.vendor, HEALTH_VENDORS, '--vendor');
       if (typeof options.store === 'string') filter.storeId = options.store;
       if (options.status !== undefined)
-        filter.status = oneOf(String(options.status).toUpperCase(), STATUSES, '--status');
+        filter.status = oneOf(String(options.status).toUpperCase(), HEALTH_STATUSES, '--status');
       const max =
         typeof options.limit === 'string'
           ? parseCount(options.limit, '--limit', 1, 100_000)
           : Infinity;
-      const rows: TerminalRow[] = [];
+      const rows: TerminalListEntry[] = [];
       let cursor: string | undefined;
       do {
-        const page = await ctx.bus.request<{ terminals: TerminalRow[]; nextCursor?: string }>(
-          SUBJECTS.deviceHealth.terminalsList,
-          { ...filter, limit: Math.min(1000, max - rows.length), ...(cursor ? { cursor } : {}) },
-        );
+        const page = await ctx.bus.request<TerminalListReply>(SUBJECTS.deviceHealth.terminalsList, {
+          ...filter,
+          limit: Math.min(1000, max - rows.length),
+          ...(cursor ? { cursor } : {}),
+        });
         rows.push(...page.terminals);
         cursor = page.nextCursor;
       } while (cursor && rows.length < max);
       const now = ctx.now();
-      const counts = STATUSES.map(
+      const counts = HEALTH_STATUSES.map(
         (s) => `${rows.filter((r) => r.health.status === s).length} ${s}`,
       ).join(', ');
       const text = [

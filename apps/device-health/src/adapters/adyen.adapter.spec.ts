@@ -1,8 +1,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { AdyenProtocolError, parseDiagnosisResponse } from '@tillbus/protocols-adyen';
+import { DIAGNOSIS_OUTCOMES } from '@tillbus/result-codes';
 import { adyenFindings } from '../health/adyen-health';
-import { DIAGNOSIS_OUTCOMES, statusOf } from '../health/terminal-health';
+import { statusOf } from '../health/terminal-health';
 import { classify, MalformedAnswerError } from './adyen.adapter';
 
 describe('classify', () => {

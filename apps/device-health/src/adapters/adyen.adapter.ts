@@ -17,10 +17,11 @@ import {
   type TerminalApiRequest,
   type TerminalApiResponse,
 } from '@tillbus/protocols-adyen';
+import type { DiagnosisOutcome } from '@tillbus/result-codes';
 import { CLOCK, type Clock } from '../clock';
 import type { DeviceHealthConfig } from '../config';
 import { adyenFindings } from '../health/adyen-health';
-import { failedExchange, type DiagnosisOutcome, type Findings } from '../health/terminal-health';
+import { failedExchange, type Findings } from '../health/terminal-health';
 import type {
   AdyenCloudConnection,
   AdyenLocalConnection,

@@ -2,7 +2,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ANTOM_PATHS, signResponse } from '@tillbus/protocols-antom';
-import { DIAGNOSIS_OUTCOMES, HEALTH_REASON_NAMES } from '../health/terminal-health';
+import { DIAGNOSIS_OUTCOMES, HEALTH_REASON_NAMES } from '@tillbus/result-codes';
 import { diagnosisUrl, readAntomAnswer } from './antom.adapter';
 
 const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });

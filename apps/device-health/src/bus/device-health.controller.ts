@@ -1,10 +1,14 @@
 import { Controller, Inject } from '@nestjs/common';
 import { MessagePattern, Payload } from '@nestjs/microservices';
-import { SUBJECTS } from '@tillbus/messaging';
+import {
+  SUBJECTS,
+  type Readiness,
+  type TerminalHealth,
+  type TerminalListReply,
+} from '@tillbus/messaging';
 import { SecretStore, SecretUnavailableError } from '../adapters/secret-store';
 import { servesVendor, type DeviceHealthConfig } from '../config';
-import { HealthStore, type Readiness } from '../diagnosis/health-store.service';
-import type { TerminalHealth } from '../health/terminal-health';
+import { HealthStore } from '../diagnosis/health-store.service';
 import { RegistryService } from '../registry/registry.service';
 import { SECRET_FIELDS, TerminalDto, type TerminalRecord } from '../registry/terminal.dto';
 import { DEVICE_HEALTH_CONFIG } from '../tokens';
@@ -56,7 +60,7 @@ export class DeviceHealthController {
   }
 
   @MessagePattern(SUBJECTS.deviceHealth.terminalsList)
-  list(@Payload() request: ListTerminalsRequest) {
+  list(@Payload() request: ListTerminalsRequest): TerminalListReply {
     const limit = request.limit ?? DEFAULT_PAGE;
     const rows = this.registry
       .all()

@@ -1,13 +1,19 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { BusClient, BusRequestError, SUBJECTS, TillbusError } from '@tillbus/messaging';
+import {
+  BusClient,
+  BusRequestError,
+  SUBJECTS,
+  TillbusError,
+  type TerminalHealth,
+} from '@tillbus/messaging';
+import type { HealthVendor } from '@tillbus/result-codes';
 import { servesVendor, type DeviceHealthConfig } from '../config';
 import { DiagnosisService } from '../diagnosis/diagnosis.service';
-import type { TerminalHealth, Vendor } from '../health/terminal-health';
 import { RegistryService } from '../registry/registry.service';
 import { DEVICE_HEALTH_CONFIG } from '../tokens';
 
 /** Where a diagnose for a terminal of each vendor goes: only replicas serving the vendor subscribe these. */
-export const VENDOR_DIAGNOSE_SUBJECTS: Record<Vendor, string> = {
+export const VENDOR_DIAGNOSE_SUBJECTS: Record<HealthVendor, string> = {
   antom: SUBJECTS.deviceHealth.diagnoseAntom,
   adyen: SUBJECTS.deviceHealth.diagnoseAdyen,
 };
@@ -15,7 +21,10 @@ export const VENDOR_DIAGNOSE_SUBJECTS: Record<Vendor, string> = {
 /** No replica that serves the terminal's vendor took the request (or it reached one that does not serve it). */
 export class VendorNotServedError extends TillbusError {
   override readonly name = 'VendorNotServedError';
-  constructor(message: string, details: { terminalId: string; vendor: Vendor; servedBy: string }) {
+  constructor(
+    message: string,
+    details: { terminalId: string; vendor: HealthVendor; servedBy: string },
+  ) {
     super('VENDOR_NOT_SERVED', message, details);
   }
 }

@@ -2,10 +2,10 @@ import { Type } from 'class-transformer';
 import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
 import {
   HEALTH_STATUSES,
-  VENDORS,
+  HEALTH_VENDORS,
   type HealthStatus,
-  type Vendor,
-} from '../health/terminal-health';
+  type HealthVendor,
+} from '@tillbus/result-codes';
 import { TERMINAL_ID_PATTERN } from '../registry/terminal.dto';
 
 const TERMINAL_ID_MESSAGE = { message: 'terminalId must be 1-64 of A-Z a-z 0-9 _ -' };
@@ -22,8 +22,8 @@ export class RemoveTerminalRequest extends TerminalRef {}
 /** `tillbus.device-health.terminals.list`: filters, then a page in terminalId order. */
 export class ListTerminalsRequest {
   @IsOptional()
-  @IsIn(VENDORS)
-  vendor?: Vendor;
+  @IsIn(HEALTH_VENDORS)
+  vendor?: HealthVendor;
 
   @IsOptional()
   @IsString()

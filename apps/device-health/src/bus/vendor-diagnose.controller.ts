@@ -1,7 +1,7 @@
 import { Controller, type Type } from '@nestjs/common';
 import { MessagePattern, Payload } from '@nestjs/microservices';
-import { SUBJECTS } from '@tillbus/messaging';
-import type { TerminalHealth, Vendor } from '../health/terminal-health';
+import { SUBJECTS, type TerminalHealth } from '@tillbus/messaging';
+import type { HealthVendor } from '@tillbus/result-codes';
 import { DiagnoseRouter } from './diagnose-router';
 import { TerminalRef } from './requests.dto';
 
@@ -31,7 +31,7 @@ export class AdyenDiagnoseController {
   }
 }
 
-export const VENDOR_DIAGNOSE_CONTROLLERS: Record<Vendor, Type<unknown>> = {
+export const VENDOR_DIAGNOSE_CONTROLLERS: Record<HealthVendor, Type<unknown>> = {
   antom: AntomDiagnoseController,
   adyen: AdyenDiagnoseController,
 };

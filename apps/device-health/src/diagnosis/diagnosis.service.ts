@@ -1,10 +1,11 @@
 import { Inject, Injectable } from '@nestjs/common';
+import type { TerminalHealth } from '@tillbus/messaging';
 import { JsonLogger } from '@tillbus/observability';
 import { AdyenAdapter } from '../adapters/adyen.adapter';
 import { AntomAdapter } from '../adapters/antom.adapter';
 import { CLOCK, type Clock } from '../clock';
 import type { DeviceHealthConfig } from '../config';
-import { failedExchange, type Findings, type TerminalHealth } from '../health/terminal-health';
+import { failedExchange, type Findings } from '../health/terminal-health';
 import { DeviceHealthMetrics } from '../metrics/device-health.metrics';
 import { RegistryService } from '../registry/registry.service';
 import type { TerminalRecord } from '../registry/terminal.dto';

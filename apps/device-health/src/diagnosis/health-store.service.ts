@@ -13,8 +13,12 @@ import {
   kvJson,
   NatsConnectionManager,
   publishEvent,
+  type Readiness,
+  type TerminalHealth,
+  type TerminalHealthChanged,
 } from '@tillbus/messaging';
 import { JsonLogger } from '@tillbus/observability';
+import type { HealthReason, HealthStatus } from '@tillbus/result-codes';
 import { CLOCK, type Clock } from '../clock';
 import { servesVendor, type DeviceHealthConfig } from '../config';
 import {
@@ -24,44 +28,12 @@ import {
   statusOf,
   STICKY_REASONS,
   type Findings,
-  type HealthReason,
-  type HealthStatus,
-  type TerminalHealth,
 } from '../health/terminal-health';
 import { KvMirror } from '../kv-mirror';
 import { countFleet, DeviceHealthMetrics } from '../metrics/device-health.metrics';
 import { RegistryService } from '../registry/registry.service';
 import type { TerminalRecord } from '../registry/terminal.dto';
 import { BUCKETS, DEVICE_HEALTH_CONFIG } from '../tokens';
-
-/** Published on `tillbus.events.terminal.health.<vendor>.<terminalId>` when status or reasons change. */
-export interface TerminalHealthChanged {
-  terminalId: string;
-  vendor: TerminalHealth['vendor'];
-  vendorId: string;
-  storeId: string;
-  status: HealthStatus;
-  reasons: HealthReason[];
-  previous: { status: HealthStatus; reasons: HealthReason[]; checkedAt: string } | null;
-  details: TerminalHealth['details'];
-  checkedAt: string;
-}
-
-/** What readiness answers: the cached health, or UNKNOWN with STALE / NOT_YET_DIAGNOSED. */
-export interface Readiness {
-  terminalId: string;
-  vendor: TerminalHealth['vendor'];
-  vendorId: string;
-  storeId: string;
-  status: HealthStatus;
-  reasons: HealthReason[];
-  stale: boolean;
-  checkedAt?: string;
-  ageMs?: number;
-  details?: TerminalHealth['details'];
-  /** Present when stale: what the last diagnosis said. */
-  lastKnown?: { status: HealthStatus; reasons: HealthReason[]; checkedAt: string };
-}
 
 const MAX_WRITE_ATTEMPTS = 6;
 

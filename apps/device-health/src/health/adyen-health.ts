@@ -1,3 +1,4 @@
+import type { HealthDetails } from '@tillbus/messaging';
 import {
   attestationVerdict,
   hostReachability,
@@ -11,15 +12,10 @@ import {
   type AdyenErrorCondition,
   type AdyenGlobalStatus,
   type AdyenPrinterStatus,
-} from '@tillbus/result-codes';
-import {
-  describeReasons,
-  normaliseReasons,
   type DiagnosisOutcome,
-  type Findings,
-  type HealthDetails,
   type HealthReason,
-} from './terminal-health';
+} from '@tillbus/result-codes';
+import { describeReasons, normaliseReasons, type Findings } from './terminal-health';
 
 /** Every ErrorCondition of a Failure answer. A diagnosis changes nothing, so "occupied" conditions are BUSY. */
 export const ADYEN_CONDITION_HEALTH: Record<

@@ -1,12 +1,11 @@
 import type { AntomDeviceStatusField, DiagnosisResponse } from '@tillbus/protocols-antom';
-import { isAntomDiagnosisCode, type AntomDiagnosisCode } from '@tillbus/result-codes';
 import {
-  describeReasons,
-  normaliseReasons,
+  isAntomDiagnosisCode,
+  type AntomDiagnosisCode,
   type DiagnosisOutcome,
-  type Findings,
   type HealthReason,
-} from './terminal-health';
+} from '@tillbus/result-codes';
+import { describeReasons, normaliseReasons, type Findings } from './terminal-health';
 
 /** Every Antom diagnosis code: the reason it means, and how the exchange counts (SUCCESS reads the flags). */
 export const ANTOM_CODE_HEALTH: Record<

@@ -1,12 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import {
-  HEALTH_REASON_NAMES,
-  HEALTH_REASONS,
-  failedExchange,
-  normaliseReasons,
-  sameReasons,
-  statusOf,
-} from './terminal-health';
+import { HEALTH_REASON_NAMES } from '@tillbus/result-codes';
+import { failedExchange, normaliseReasons, sameReasons, statusOf } from './terminal-health';
 
 describe('statusOf', () => {
   it.each([
@@ -25,13 +19,6 @@ describe('statusOf', () => {
     for (const other of HEALTH_REASON_NAMES) {
       expect(statusOf([other, 'TAMPERED'])).toBe('DOWN');
       expect(normaliseReasons([other, 'TAMPERED'])[0]).toBe('TAMPERED');
-    }
-  });
-
-  it('gives every reason a meaning and an action', () => {
-    for (const reason of HEALTH_REASON_NAMES) {
-      expect(HEALTH_REASONS[reason].meaning.length).toBeGreaterThan(10);
-      expect(HEALTH_REASONS[reason].action.length).toBeGreaterThan(5);
     }
   });
 });

@@ -1,6 +1,6 @@
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
-import type { Vendor } from '../health/terminal-health';
+import type { HealthVendor } from '@tillbus/result-codes';
 import { countFleet, DeviceHealthMetrics } from './device-health.metrics';
 
 const fleet = countFleet([
@@ -9,7 +9,7 @@ const fleet = countFleet([
   { vendor: 'adyen', status: 'DEGRADED', reasons: ['BUSY'], ageSeconds: 70 },
 ]);
 
-async function exposition(vendors: Vendor[]): Promise<string> {
+async function exposition(vendors: HealthVendor[]): Promise<string> {
   const registry = new Registry();
   const metrics = new DeviceHealthMetrics(registry, { DEVICE_HEALTH_VENDORS: vendors } as never);
   metrics.setFleetSource(() => fleet);
@@ -34,7 +34,7 @@ describe('device-health metrics per deployment', () => {
     expect(text).toContain('tillbus_device_health_polling_lag_seconds{vendor="adyen"} 70');
   });
 
-  it.each<[Vendor, Vendor]>([
+  it.each<[HealthVendor, HealthVendor]>([
     ['antom', 'adyen'],
     ['adyen', 'antom'],
   ])('a %s-only deployment exposes no %s series at all', async (own, other) => {

@@ -4,12 +4,12 @@ import {
   DIAGNOSIS_OUTCOMES,
   HEALTH_REASON_NAMES,
   HEALTH_STATUSES,
-  VENDORS,
+  HEALTH_VENDORS,
   type DiagnosisOutcome,
   type HealthReason,
   type HealthStatus,
-  type Vendor,
-} from '../health/terminal-health';
+  type HealthVendor,
+} from '@tillbus/result-codes';
 import type { DeviceHealthConfig } from '../config';
 import { DEVICE_HEALTH_CONFIG } from '../tokens';
 
@@ -50,7 +50,9 @@ export class DeviceHealthMetrics {
 
   constructor(registry: Registry, @Inject(DEVICE_HEALTH_CONFIG) config: DeviceHealthConfig) {
     const snapshot = () => this.fleetSnapshot();
-    const vendors = VENDORS.filter((vendor) => config.DEVICE_HEALTH_VENDORS.includes(vendor));
+    const vendors = HEALTH_VENDORS.filter((vendor) =>
+      config.DEVICE_HEALTH_VENDORS.includes(vendor),
+    );
     new Gauge({
       name: 'tillbus_device_health_terminals',
       help: 'Registered terminals by vendor and current status (UNKNOWN includes stale answers), for the vendors this deployment serves. Fleet-wide: every replica serving a vendor reports the same value, so aggregate with max by (vendor, status), not sum.',
@@ -155,7 +157,7 @@ export class DeviceHealthMetrics {
   }
 
   recordDiagnosis(
-    vendor: Vendor,
+    vendor: HealthVendor,
     outcome: DiagnosisOutcome,
     trigger: 'poll' | 'request',
     seconds: number,
@@ -183,7 +185,7 @@ export class DeviceHealthMetrics {
 
 export function countFleet(
   items: Iterable<{
-    vendor: Vendor;
+    vendor: HealthVendor;
     status: HealthStatus;
     reasons: readonly HealthReason[];
     ageSeconds: number;

@@ -16,7 +16,7 @@ import {
   ValidateNested,
   type ValidationArguments,
 } from 'class-validator';
-import { VENDORS, type Vendor } from '../health/terminal-health';
+import { HEALTH_VENDORS, type HealthVendor } from '@tillbus/result-codes';
 
 /** Our id for a terminal: a subject token and a KV key, so only these characters. */
 export const TERMINAL_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
@@ -26,7 +26,7 @@ export const ANTOM_SERIAL_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 export const CONNECTION_KINDS = ['antom', 'adyen-local', 'adyen-cloud'] as const;
 export type ConnectionKind = (typeof CONNECTION_KINDS)[number];
 
-const KIND_OF_VENDOR: Record<Vendor, readonly ConnectionKind[]> = {
+const KIND_OF_VENDOR: Record<HealthVendor, readonly ConnectionKind[]> = {
   antom: ['antom'],
   adyen: ['adyen-local', 'adyen-cloud'],
 };
@@ -146,11 +146,11 @@ function VendorMatchesConnection(): PropertyDecorator {
     validator: {
       validate: (vendor: unknown, args?: ValidationArguments) => {
         const kind = (args?.object as TerminalDto | undefined)?.connection?.kind;
-        const kinds = KIND_OF_VENDOR[vendor as Vendor];
+        const kinds = KIND_OF_VENDOR[vendor as HealthVendor];
         return !kinds || !kind || !CONNECTION_KINDS.includes(kind) || kinds.includes(kind);
       },
       defaultMessage: (args?: ValidationArguments) =>
-        `vendor ${args?.value} takes a connection of kind ${KIND_OF_VENDOR[args?.value as Vendor]?.join(' or ')}`,
+        `vendor ${args?.value} takes a connection of kind ${KIND_OF_VENDOR[args?.value as HealthVendor]?.join(' or ')}`,
     },
   });
 }
@@ -198,9 +198,9 @@ export class TerminalDto {
   @Matches(TERMINAL_ID_PATTERN, { message: 'terminalId must be 1-64 of A-Z a-z 0-9 _ -' })
   terminalId!: string;
 
-  @IsIn(VENDORS)
+  @IsIn(HEALTH_VENDORS)
   @VendorMatchesConnection()
-  vendor!: Vendor;
+  vendor!: HealthVendor;
 
   @IsVendorId()
   vendorId!: string;
@@ -245,7 +245,7 @@ export type Connection = AntomConnection | AdyenLocalConnection | AdyenCloudConn
 /** What the registry stores: references only, never a secret. */
 export interface TerminalRecord {
   terminalId: string;
-  vendor: Vendor;
+  vendor: HealthVendor;
   vendorId: string;
   storeId: string;
   labels: Record<string, string>;

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { SessionView } from '@tillbus/messaging';
 import {
   EASYCARD_SESSION_FAILURES,
   SETTLEMENT_BLOCK_REASON,
@@ -562,38 +563,7 @@ export function dropPublished(
   return outbox.length === record.outbox.length ? undefined : { ...record, outbox };
 }
 
-/** What the bus API shows about a session: everything but the key. */
-export interface SessionView {
-  deviceId: string;
-  mchId: string;
-  state: EasyCardSessionStateKind;
-  usable: boolean;
-  signedAt: string | null;
-  expiresAt: string | null;
-  secondsUntilExpiry: number | null;
-  reader: { deviceID: string | null; newDeviceId: string | null; dongleDeviceId: string | null };
-  hasKey: boolean;
-  inFlight: 'signon' | 'settlement' | null;
-  failure: {
-    operation: 'signon' | 'settlement';
-    outcome: Outcome;
-    reason: string;
-    at: string;
-    retryAt: string | null;
-    needsOperator: boolean;
-  } | null;
-  settlement: {
-    lastSettledAt: string | null;
-    lastAttempt: { at: string; day: string; outcome: Outcome; reason: string } | null;
-    nextAttemptAt: string | null;
-  };
-  signOns: number;
-  renewals: number;
-  source: SessionRecord['source'];
-  registeredAt: string;
-  updatedAt: string;
-}
-
+/** What the bus API shows about a session (the bus contract SessionView): everything but the key. */
 export function sessionView(record: SessionRecord, now: number, realNow: number): SessionView {
   const state = record.state;
   const expiresAt = easyCardSessionExpiry(state);

@@ -1,13 +1,18 @@
 import { Controller, Inject } from '@nestjs/common';
 import { MessagePattern, Payload } from '@nestjs/microservices';
-import { SUBJECTS } from '@tillbus/messaging';
+import {
+  SUBJECTS,
+  type SessionListReply,
+  type SessionView,
+  type SignOnReply,
+} from '@tillbus/messaging';
 import { EASYCARD_SESSION_STATES, type EasyCardSessionStateKind } from '@tillbus/result-codes';
 import { Type } from 'class-transformer';
 import { IsBoolean, IsIn, IsInt, IsOptional, Matches, Max, Min } from 'class-validator';
 import { CLOCK, type Clock } from '../clock';
 import { EasyCardSessionError } from '../errors';
 import { MCH_ID } from '../merchants';
-import { READER_ID, sessionView, type SessionView } from './session-record';
+import { READER_ID, sessionView } from './session-record';
 import { SessionService, type KeyRelease } from './session.service';
 import { SessionStore } from './session-store';
 
@@ -55,15 +60,6 @@ export class RegisterReaderRequest {
   mchId?: string;
 }
 
-export interface SignOnReply {
-  deviceId: string;
-  /** False when no SignOn was sent (the reader is signed on and not due: pass force). */
-  attempted: boolean;
-  outcome: string | null;
-  reason: string | null;
-  session: SessionView;
-}
-
 /** The bus API. The key leaves only through sessionKey, whose subject deployments restrict. */
 @Controller()
 export class SessionController {
@@ -85,7 +81,7 @@ export class SessionController {
   }
 
   @MessagePattern(SUBJECTS.easycard.sessionList)
-  list(@Payload() request: SessionListRequest): { sessions: SessionView[]; total: number } {
+  list(@Payload() request: SessionListRequest): SessionListReply {
     const matching = this.store
       .cached()
       .filter((record) => request.mchId === undefined || record.mchId === request.mchId)

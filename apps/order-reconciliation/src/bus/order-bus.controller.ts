@@ -1,8 +1,12 @@
 import { Controller } from '@nestjs/common';
 import { MessagePattern, Payload } from '@nestjs/microservices';
-import { SUBJECTS } from '@tillbus/messaging';
-import { OrdersService, type RedeliverResult, type StuckReport } from '../orders/orders.service';
-import type { OrderView } from '../orders/order-view';
+import {
+  SUBJECTS,
+  type OrderView,
+  type RedeliverResult,
+  type StuckReport,
+} from '@tillbus/messaging';
+import { OrdersService } from '../orders/orders.service';
 import { GetOrderRequest, RedeliverRequest, StuckOrdersRequest } from './dto';
 
 /** The operator and POS API on the bus; errors leave as `{code, message, details}` envelopes. */

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { OrderDetailsView, StuckReason } from '@tillbus/messaging';
 import type {
   AntomAmount,
   CreateOrderRequest,
@@ -74,14 +75,11 @@ export interface NotificationRecord {
   skipped?: { reason: string; atMs: number };
 }
 
-export interface OrderDetails {
+/** The order as stored: the bus view's shape, with D-Store's enums typed. */
+export interface OrderDetails extends OrderDetailsView {
   orderChannel: OrderChannel;
   serviceType: ServiceType;
-  posAccountId: string;
-  posStoreId: string;
-  channelOrderId: string;
   orderProducts: OrderProduct[];
-  orderAmount: { value: number; currency: string };
 }
 
 export interface OrderRecord {
@@ -294,8 +292,6 @@ export function withNotification(
     notifications: order.notifications.map((n) => (n.requestId === requestId ? change(n) : n)),
   };
 }
-
-export type StuckReason = 'NOT_FINAL' | 'UNDELIVERED';
 
 /**
  * Why an order needs a look: NOT_FINAL when it is not final and was created `olderThanMs` ago or more; UNDELIVERED

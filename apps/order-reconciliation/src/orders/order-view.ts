@@ -1,46 +1,9 @@
-import type { ExtendInfo } from '@tillbus/protocols-antom';
-import type { DeliveryFailure } from '@tillbus/result-codes';
-import { isFinalStatus, type OrderDetails, type OrderRecord } from './order-record';
-
-/** The reply of `tillbus.order-reconciliation.get`: the stored order with times as ISO-8601 text. */
-export interface OrderView {
-  requestOrderId: string;
-  posOrderId: string;
-  status: string;
-  final: boolean;
-  createdAt: string;
-  updatedAt: string;
-  order: OrderDetails;
-  extendInfo?: ExtendInfo;
-  history: Array<{ status: string; source: string; at: string; ref?: string }>;
-  refused: Array<{
-    reported: string;
-    current: string;
-    reason: string;
-    source: string;
-    at: string;
-    ref?: string;
-  }>;
-  pushes: Array<{ requestId: string; orderStatus: string; outcome: string; at: string }>;
-  notifications: NotificationView[];
-}
-
-export interface NotificationView {
-  requestId: string;
-  seq: number;
-  orderStatus: string;
-  deliveryStatus: string;
-  attempts: number;
-  redeliveries: number;
-  createdAt: string;
-  updatedAt: string;
-  nextAttemptAt?: string;
-  lastFailure?: DeliveryFailure;
-  skipped?: { reason: string; at: string };
-}
+import type { OrderView } from '@tillbus/messaging';
+import { isFinalStatus, type OrderRecord } from './order-record';
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
+/** The reply of `tillbus.order-reconciliation.get`: the stored order with times as ISO-8601 text. */
 export function orderView(order: OrderRecord): OrderView {
   return {
     requestOrderId: order.requestOrderId,

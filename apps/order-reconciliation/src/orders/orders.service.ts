@@ -1,4 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
+import type { OrderView, RedeliverResult, StuckReason, StuckReport } from '@tillbus/messaging';
 import { JsonLogger } from '@tillbus/observability';
 import type { CreateOrderRequest, PushOrderChangeRequest } from '@tillbus/protocols-antom';
 import {
@@ -34,10 +35,9 @@ import {
   type NotificationRecord,
   type OrderRecord,
   type PushOutcome,
-  type StuckReason,
 } from './order-record';
 import { OrderStore } from './order-store';
-import { orderView, type OrderView } from './order-view';
+import { orderView } from './order-view';
 
 export const DELIVERY_POLICY = Symbol('DELIVERY_POLICY');
 
@@ -52,37 +52,6 @@ export function deliveryPolicyOf(config: OrderReconciliationConfig): DeliveryPol
 }
 
 export type LifecycleResult = 'applied' | 'duplicate' | 'refused';
-
-export interface StuckOrder {
-  requestOrderId: string;
-  posOrderId: string;
-  status: string;
-  createdAt: string;
-  updatedAt: string;
-  reasons: StuckReason[];
-  undelivered: Array<{
-    requestId: string;
-    orderStatus: string;
-    deliveryStatus: string;
-    attempts: number;
-  }>;
-}
-
-export interface StuckReport {
-  olderThanMs: number;
-  scanned: number;
-  truncated: boolean;
-  orders: StuckOrder[];
-}
-
-export interface RedeliverResult {
-  requestOrderId: string;
-  requestId: string;
-  orderStatus: string;
-  deliveryStatus: string;
-  /** false when the notification was already queued: its outbox message was published again, nothing else. */
-  requeued: boolean;
-}
 
 /**
  * Everything that changes or reads an order: D-Store's createOrder and pushOrderChange, the POS lifecycle events, the

@@ -1,0 +1,86 @@
+import type { DeliveryFailure } from '@tillbus/result-codes';
+
+/** The D-Store order as createOrder gave it (D-Store's own names and values). */
+export interface OrderDetailsView {
+  orderChannel: string;
+  serviceType: string;
+  posAccountId: string;
+  posStoreId: string;
+  channelOrderId: string;
+  orderProducts: Record<string, unknown>[];
+  orderAmount: { value: number; currency: string };
+}
+
+/** One notifyOrderChange D-Store must receive, and how its delivery goes. */
+export interface NotificationView {
+  requestId: string;
+  seq: number;
+  orderStatus: string;
+  deliveryStatus: string;
+  attempts: number;
+  redeliveries: number;
+  createdAt: string;
+  updatedAt: string;
+  nextAttemptAt?: string;
+  lastFailure?: DeliveryFailure;
+  skipped?: { reason: string; at: string };
+}
+
+/** `tillbus.order-reconciliation.get`: the stored order with times as ISO-8601 text. */
+export interface OrderView {
+  requestOrderId: string;
+  posOrderId: string;
+  status: string;
+  final: boolean;
+  createdAt: string;
+  updatedAt: string;
+  order: OrderDetailsView;
+  extendInfo?: string | Record<string, unknown>;
+  history: Array<{ status: string; source: string; at: string; ref?: string }>;
+  refused: Array<{
+    reported: string;
+    current: string;
+    reason: string;
+    source: string;
+    at: string;
+    ref?: string;
+  }>;
+  pushes: Array<{ requestId: string; orderStatus: string; outcome: string; at: string }>;
+  notifications: NotificationView[];
+}
+
+/** NOT_FINAL: not final after `olderThanMs`. UNDELIVERED: a notification failed for good or is late. */
+export type StuckReason = 'NOT_FINAL' | 'UNDELIVERED';
+
+export interface StuckOrder {
+  requestOrderId: string;
+  posOrderId: string;
+  status: string;
+  createdAt: string;
+  updatedAt: string;
+  reasons: StuckReason[];
+  undelivered: Array<{
+    requestId: string;
+    orderStatus: string;
+    deliveryStatus: string;
+    attempts: number;
+  }>;
+}
+
+/** `tillbus.order-reconciliation.stuck`. */
+export interface StuckReport {
+  olderThanMs: number;
+  scanned: number;
+  truncated: boolean;
+  orders: StuckOrder[];
+}
+
+/** `tillbus.order-reconciliation.redeliver`. */
+export interface RedeliverResult {
+  requestOrderId: string;
+  requestId: string;
+  orderStatus: string;
+  deliveryStatus: string;
+  /** false when the notification was already queued: its outbox message was published again, nothing else. */
+  requeued: boolean;
+}
