@@ -9,19 +9,14 @@ import { headers as natsHeaders } from '@nats-io/transport-node';
 import { JsonLogger, newCorrelationId, runWithCorrelation } from '@tillbus/observability';
 import type { BusMetrics } from './bus-metrics';
 import type { NatsConnectionManager } from './connection';
-import { TillbusError } from './errors';
+import { codedError } from './errors';
 import { correlationIdOf, HEADERS } from './headers';
 import { InFlightTracker } from './in-flight';
 import { decodeJsonPayload } from './payload';
 import { deadLetterSubject } from './subjects';
 
 /** Thrown by a handler (or a parser) when retrying cannot help: the message goes to the dead letters at once. */
-export class PermanentError extends TillbusError {
-  override readonly name = 'PermanentError';
-  constructor(message: string, details?: unknown) {
-    super('PERMANENT_FAILURE', message, details);
-  }
-}
+export class PermanentError extends codedError('PERMANENT_FAILURE', 'PermanentError') {}
 
 export interface DurableConsumerSpec<T> {
   stream: string;

@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { NotFoundError, PayloadInvalidError, TillbusError, toErrorEnvelope } from './errors';
+import { PermanentError } from './durable-consumer';
+import {
+  codedError,
+  NotFoundError,
+  PayloadInvalidError,
+  TillbusError,
+  toErrorEnvelope,
+  UnavailableError,
+} from './errors';
 
 describe('toErrorEnvelope', () => {
   it.each([
@@ -26,4 +34,52 @@ describe('toErrorEnvelope', () => {
       });
     },
   );
+});
+
+describe('codedError', () => {
+  class SupersededError extends codedError('SUPERSEDED', 'SupersededError') {}
+  class RefusedError extends codedError('REFUSED', 'RefusedError') {
+    constructor(
+      readonly reason: string,
+      message: string,
+    ) {
+      super(message, { reason });
+    }
+  }
+
+  it('makes a named TillbusError with a fixed code', () => {
+    const error = new SupersededError('older than what D-Store has', { seq: 2 });
+    expect(error).toBeInstanceOf(TillbusError);
+    expect(error).toBeInstanceOf(Error);
+    expect(error).toMatchObject({ name: 'SupersededError', code: 'SUPERSEDED' });
+    expect(error.message).toBe('older than what D-Store has');
+    expect(toErrorEnvelope(error)).toEqual({
+      code: 'SUPERSEDED',
+      message: 'older than what D-Store has',
+      details: { seq: 2 },
+    });
+    expect(toErrorEnvelope(new SupersededError('x'))).toEqual({ code: 'SUPERSEDED', message: 'x' });
+  });
+
+  it('can be extended with its own constructor', () => {
+    const error = new RefusedError('REGRESSION', 'READY -> ACCEPTED');
+    expect(error.reason).toBe('REGRESSION');
+    expect(error.name).toBe('RefusedError');
+    expect(error.toEnvelope()).toEqual({
+      code: 'REFUSED',
+      message: 'READY -> ACCEPTED',
+      details: { reason: 'REGRESSION' },
+    });
+  });
+
+  it.each([
+    [new PayloadInvalidError('m'), 'PayloadInvalidError', 'PARAM_ILLEGAL'],
+    [new NotFoundError('m'), 'NotFoundError', 'NOT_FOUND'],
+    [new UnavailableError('m'), 'UnavailableError', 'UNAVAILABLE'],
+    [new PermanentError('m'), 'PermanentError', 'PERMANENT_FAILURE'],
+  ])('keeps the names and codes of the messaging errors: %o', (error, name, code) => {
+    expect(error).toBeInstanceOf(TillbusError);
+    expect(error.name).toBe(name);
+    expect(error.code).toBe(code);
+  });
 });

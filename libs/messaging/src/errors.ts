@@ -40,26 +40,24 @@ export class TillbusError extends Error {
   }
 }
 
-export class PayloadInvalidError extends TillbusError {
-  override readonly name = 'PayloadInvalidError';
-  constructor(message: string, details?: unknown) {
-    super('PARAM_ILLEGAL', message, details);
-  }
+/**
+ * The base of a named error with one fixed code, constructed from `(message, details?)`:
+ * `export class SupersededError extends codedError('SUPERSEDED', 'SupersededError') {}`.
+ */
+export function codedError(code: string, name: string) {
+  return class CodedError extends TillbusError {
+    override readonly name: string = name;
+    constructor(message: string, details?: unknown) {
+      super(code, message, details);
+    }
+  };
 }
 
-export class NotFoundError extends TillbusError {
-  override readonly name = 'NotFoundError';
-  constructor(message: string, details?: unknown) {
-    super('NOT_FOUND', message, details);
-  }
-}
+export class PayloadInvalidError extends codedError('PARAM_ILLEGAL', 'PayloadInvalidError') {}
 
-export class UnavailableError extends TillbusError {
-  override readonly name = 'UnavailableError';
-  constructor(message: string, details?: unknown) {
-    super('UNAVAILABLE', message, details);
-  }
-}
+export class NotFoundError extends codedError('NOT_FOUND', 'NotFoundError') {}
+
+export class UnavailableError extends codedError('UNAVAILABLE', 'UnavailableError') {}
 
 /** A request this process made failed: locally (timeout, no responders) or remotely (an envelope). */
 export class BusRequestError extends TillbusError {

@@ -1,4 +1,4 @@
-import { NotFoundError, TillbusError, UnavailableError } from '@tillbus/messaging';
+import { codedError, NotFoundError, UnavailableError } from '@tillbus/messaging';
 import type { OrderJourneyRefusal } from '@tillbus/result-codes';
 
 /** JetStream (KV or stream) did not answer: transient by nature, so D-Store gets U and the bus UNAVAILABLE. */
@@ -21,38 +21,25 @@ export class NotificationNotFoundError extends NotFoundError {
 }
 
 /** The same idempotency key came back with different content. */
-export class OrderConflictError extends TillbusError {
-  override readonly name = 'OrderConflictError';
-  constructor(message: string, details?: unknown) {
-    super('CONFLICT', message, details);
-  }
-}
+export class OrderConflictError extends codedError('CONFLICT', 'OrderConflictError') {}
 
 /** The order journey refused a reported status; the refusal is recorded on the order. */
-export class OrderRefusedError extends TillbusError {
-  override readonly name = 'OrderRefusedError';
+export class OrderRefusedError extends codedError('REFUSED', 'OrderRefusedError') {
   constructor(
     readonly reason: OrderJourneyRefusal,
     message: string,
   ) {
-    super('REFUSED', message, { reason });
+    super(message, { reason });
   }
 }
 
-export class NotRedeliverableError extends TillbusError {
-  override readonly name = 'NotRedeliverableError';
-  constructor(message: string, details?: unknown) {
-    super('NOT_REDELIVERABLE', message, details);
-  }
-}
+export class NotRedeliverableError extends codedError(
+  'NOT_REDELIVERABLE',
+  'NotRedeliverableError',
+) {}
 
 /** Redelivering would tell D-Store an older status after a newer one it already has. */
-export class SupersededError extends TillbusError {
-  override readonly name = 'SupersededError';
-  constructor(message: string, details?: unknown) {
-    super('SUPERSEDED', message, details);
-  }
-}
+export class SupersededError extends codedError('SUPERSEDED', 'SupersededError') {}
 
 /** Ids in messages are cut short: they are D-Store's and harmless, but unbounded. */
 export function clip(text: string, max = 80): string {
