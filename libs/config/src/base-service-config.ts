@@ -1,5 +1,6 @@
 import { Type } from 'class-transformer';
-import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
+import { IsIn, IsInt, IsOptional, IsString, Matches } from 'class-validator';
+import { IntSetting } from './settings';
 
 export const LOG_LEVELS = ['error', 'warn', 'info', 'debug'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -25,24 +26,15 @@ export class BaseServiceConfig {
   NATS_PASSWORD?: string;
 
   /** Port of the operations HTTP server (/metrics, /healthz, /readyz). */
-  @Type(() => Number)
-  @IsInt()
-  @Min(0)
-  @Max(65535)
+  @IntSetting(0, 65535)
   OPS_PORT = 9464;
 
   /** Upper bound for every outgoing bus request. */
-  @Type(() => Number)
-  @IsInt()
-  @Min(50)
-  @Max(600_000)
+  @IntSetting(50, 600_000)
   BUS_REQUEST_TIMEOUT_MS = 5000;
 
   /** How long SIGTERM waits for in-flight work before draining the connection anyway. */
-  @Type(() => Number)
-  @IsInt()
-  @Min(0)
-  @Max(900_000)
+  @IntSetting(0, 900_000)
   SHUTDOWN_GRACE_MS = 25_000;
 
   /** Replicas of the JetStream streams and KV buckets the service declares: 1 locally, 3 in production. */
