@@ -1,22 +1,15 @@
-import { BaseServiceConfig, loadConfig } from '@tillbus/config';
-import { Transform, Type } from 'class-transformer';
+import { BaseServiceConfig, BooleanSetting, IntSetting, loadConfig } from '@tillbus/config';
+import { Transform } from 'class-transformer';
 import {
   ArrayNotEmpty,
   ArrayUnique,
   IsArray,
-  IsBoolean,
   IsIn,
-  IsInt,
   IsOptional,
   IsString,
   Matches,
-  Max,
-  Min,
 } from 'class-validator';
 import { HEALTH_VENDORS, type HealthVendor } from '@tillbus/result-codes';
-
-const toBoolean = ({ value }: { value: unknown }) =>
-  value === 'true' || value === '1' ? true : value === 'false' || value === '0' ? false : value;
 
 /** `antom, adyen` -> ['antom', 'adyen'] (blanks around a name are ignored, empty names are kept to be refused). */
 const toList = ({ value }: { value: unknown }) =>
@@ -42,57 +35,35 @@ export class DeviceHealthConfig extends BaseServiceConfig {
   DEVICE_HEALTH_VENDORS: HealthVendor[] = [...HEALTH_VENDORS];
 
   /** Poll the fleet (off: answer the bus only, e.g. a read-only replica or a test). */
-  @Transform(toBoolean)
-  @IsBoolean({ message: 'POLL_ENABLED must be true or false' })
+  @BooleanSetting({ message: 'POLL_ENABLED must be true or false' })
   POLL_ENABLED = true;
 
   /** Every terminal is diagnosed once per interval; all replicas must use the same value. */
-  @Type(() => Number)
-  @IsInt()
-  @Min(1000)
-  @Max(86_400_000)
+  @IntSetting(1000, 86_400_000)
   POLL_INTERVAL_MS = 30_000;
 
   /** Diagnoses in flight at once on one replica. */
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(4096)
+  @IntSetting(1, 4096)
   POLL_CONCURRENCY = 32;
 
   /** How often the scheduler looks for slots that came due. */
-  @Type(() => Number)
-  @IsInt()
-  @Min(10)
-  @Max(5000)
+  @IntSetting(10, 5000)
   POLL_TICK_MS = 100;
 
   /** Upper bound of one diagnosis (both Adyen steps together); must be below half the interval. */
-  @Type(() => Number)
-  @IsInt()
-  @Min(100)
-  @Max(600_000)
+  @IntSetting(100, 600_000)
   DIAGNOSIS_TIMEOUT_MS = 5000;
 
   /** A cached answer older than this many intervals is reported as UNKNOWN / STALE. */
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(1000)
+  @IntSetting(1, 1000)
   STALE_AFTER_INTERVALS = 3;
 
   /** Battery below this percentage is BATTERY_LOW. */
-  @Type(() => Number)
-  @IsInt()
-  @Min(0)
-  @Max(100)
+  @IntSetting(0, 100)
   BATTERY_LOW_PERCENT = 20;
 
   /** A Mobile SDK whose sdkExpiry is closer than this is SDK_EXPIRING. */
-  @Type(() => Number)
-  @IsInt()
-  @Min(0)
-  @Max(365)
+  @IntSetting(0, 365)
   SDK_EXPIRY_WARNING_DAYS = 14;
 
   /** Seed the registry from this YAML or JSON file at boot. */
@@ -105,17 +76,11 @@ export class DeviceHealthConfig extends BaseServiceConfig {
   TERMINALS_FILE_MODE: 'create' | 'overwrite' = 'create';
 
   /** Resolved secrets (keys, passphrases, API keys) are re-read after this long, so rotation needs no restart. */
-  @Type(() => Number)
-  @IsInt()
-  @Min(0)
-  @Max(86_400_000)
+  @IntSetting(0, 86_400_000)
   SECRET_CACHE_MS = 60_000;
 
   /** Response-Time window when verifying Antom terminal answers. */
-  @Type(() => Number)
-  @IsInt()
-  @Min(1000)
-  @Max(86_400_000)
+  @IntSetting(1000, 86_400_000)
   ANTOM_MAX_SKEW_MS = 300_000;
 
   /** Request-Time format sent to Antom terminals. */
@@ -152,29 +117,18 @@ export class DeviceHealthConfig extends BaseServiceConfig {
   ADYEN_CLOUD_CA_FILE?: string;
 
   /** Largest clock error of any replica: a new ServiceID slot holder waits twice this long. */
-  @Type(() => Number)
-  @IsInt()
-  @Min(0)
-  @Max(3_600_000)
+  @IntSetting(0, 3_600_000)
   ADYEN_MAX_CLOCK_SKEW_MS = 1000;
 
   /** Lease of this replica's ServiceID slot; renewed every third of it. */
-  @Type(() => Number)
-  @IsInt()
-  @Min(1000)
-  @Max(3_600_000)
+  @IntSetting(1000, 3_600_000)
   ADYEN_SERVICE_ID_LEASE_MS = 30_000;
 
   /** Health events kept in the stream (per terminal subject, and in total age). */
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(100_000)
+  @IntSetting(1, 100_000)
   EVENTS_MAX_PER_TERMINAL = 100;
 
-  @Type(() => Number)
-  @IsInt()
-  @Min(60_000)
+  @IntSetting(60_000)
   EVENTS_MAX_AGE_MS = 7 * 86_400_000;
 
   /** Names this replica in claims and logs; defaults to host name and process id. */

@@ -1,23 +1,17 @@
-import { Transform, Type } from 'class-transformer';
+import { IsOptional, IsString, Matches } from 'class-validator';
 import {
-  IsBoolean,
-  IsInt,
-  IsNumber,
-  IsOptional,
-  IsString,
-  Matches,
-  Max,
-  Min,
-} from 'class-validator';
-import { BaseServiceConfig, ConfigError, loadConfig } from '@tillbus/config';
+  BaseServiceConfig,
+  BooleanSetting,
+  ConfigError,
+  IntSetting,
+  loadConfig,
+  NumberSetting,
+} from '@tillbus/config';
 import { SIGN_ON_VALIDITY_MS } from '@tillbus/result-codes';
 import type { Violation } from '@tillbus/validation';
 
 const HH_MM = /^([01]\d|2[0-3]):[0-5]\d$/;
 const FIELD_NAME = /^\w{1,64}$/;
-
-const toBoolean = ({ value }: { value: unknown }) =>
-  value === 'true' || value === '1' ? true : value === 'false' || value === '0' ? false : value;
 
 /**
  * Everything easycard-session reads from the environment (docs/services/easycard-session.md has the table).
@@ -40,17 +34,11 @@ export class EasyCardSessionConfig extends BaseServiceConfig {
   INTELLA_DEVICE_LIST_ID_FIELD = 'DeviceId';
 
   /** Upper bound of one HTTP call to intella (connect, send, answer). */
-  @Type(() => Number)
-  @IsInt()
-  @Min(100)
-  @Max(120_000)
+  @IntSetting(100, 120_000)
   INTELLA_TIMEOUT_MS = 10_000;
 
   /** The Retry rule's bound: requests per operation, the first included (protocols.md: 3). */
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(10)
+  @IntSetting(1, 10)
   INTELLA_MAX_TRIES = 3;
 
   /** Secret reference to the 32-byte key (Base64 or hex) that encrypts NewAESKey at rest (AES-256-GCM). */
@@ -63,65 +51,40 @@ export class EasyCardSessionConfig extends BaseServiceConfig {
   EASYCARD_KEY_ENCRYPTION_KEY_PREVIOUS?: string;
 
   /** Renewal starts this long before the 30 h sign-on expires. */
-  @Type(() => Number)
-  @IsInt()
-  @Min(60_000)
-  @Max(SIGN_ON_VALIDITY_MS - 60_000)
+  @IntSetting(60_000, SIGN_ON_VALIDITY_MS - 60_000)
   EASYCARD_RENEWAL_MARGIN_MS = 2 * 3_600_000;
 
   /** An `expiring` event goes out when a sign-on is this close to expiry and still not renewed. */
-  @Type(() => Number)
-  @IsInt()
-  @Min(60_000)
-  @Max(SIGN_ON_VALIDITY_MS)
+  @IntSetting(60_000, SIGN_ON_VALIDITY_MS)
   EASYCARD_EXPIRING_NOTICE_MS = 3_600_000;
 
   /** DeviceQuery runs at boot and then this often (per merchant, by one replica). */
-  @Type(() => Number)
-  @IsInt()
-  @Min(1000)
+  @IntSetting(1000)
   EASYCARD_DISCOVERY_INTERVAL_MS = 3_600_000;
 
   /** How often each replica looks for work (sign-ons, settlements, expiry). Real time. */
-  @Type(() => Number)
-  @IsInt()
-  @Min(10)
-  @Max(60_000)
+  @IntSetting(10, 60_000)
   EASYCARD_TICK_MS = 5000;
 
   /** A replica's claim on a reader's sign-on or settlement; after this (real time) another replica takes over. */
-  @Type(() => Number)
-  @IsInt()
-  @Min(1000)
-  @Max(3_600_000)
+  @IntSetting(1000, 3_600_000)
   EASYCARD_LEASE_MS = 60_000;
 
   /** Sign-ons and settlements this replica runs at once. */
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(256)
+  @IntSetting(1, 256)
   EASYCARD_MAX_CONCURRENT = 8;
 
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
+  @IntSetting(1)
   EASYCARD_BACKOFF_BASE_MS = 30_000;
 
-  @Type(() => Number)
-  @IsNumber()
-  @Min(1)
-  @Max(10)
+  @NumberSetting(1, 10)
   EASYCARD_BACKOFF_FACTOR = 2;
 
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
+  @IntSetting(1)
   EASYCARD_BACKOFF_MAX_MS = 15 * 60_000;
 
   /** Run the daily Settlement per reader (and the catch-up one after a 010117). */
-  @Transform(toBoolean)
-  @IsBoolean()
+  @BooleanSetting()
   EASYCARD_SETTLEMENT_ENABLED = true;
 
   /** Local time (HH:mm, at EASYCARD_UTC_OFFSET_MINUTES) from which the daily Settlement runs. */
@@ -133,23 +96,15 @@ export class EasyCardSessionConfig extends BaseServiceConfig {
   EASYCARD_CLOSING_TIME = '23:30';
 
   /** The business day's time zone as minutes east of UTC: Taiwan, +08:00. */
-  @Type(() => Number)
-  @IsInt()
-  @Min(-720)
-  @Max(840)
+  @IntSetting(-720, 840)
   EASYCARD_UTC_OFFSET_MINUTES = 480;
 
   /** Demo and test only: simulated ms per real ms, counted from EASYCARD_CLOCK_EPOCH_MS. */
-  @Type(() => Number)
-  @IsNumber()
-  @Min(0.001)
-  @Max(1_000_000)
+  @NumberSetting(0.001, 1_000_000)
   EASYCARD_CLOCK_RATE = 1;
 
   @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
+  @IntSetting(1)
   EASYCARD_CLOCK_EPOCH_MS?: number;
 
   /** Demo and test only: a file holding ms added to the clock, re-read when it changes. Never in production. */

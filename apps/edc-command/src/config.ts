@@ -1,8 +1,7 @@
 import { hostname } from 'node:os';
-import { Type } from 'class-transformer';
-import { IsBoolean, IsIn, IsInt, Matches, Max, Min } from 'class-validator';
 import { Transform } from 'class-transformer';
-import { BaseServiceConfig } from '@tillbus/config';
+import { IsBoolean, IsIn, Matches } from 'class-validator';
+import { BaseServiceConfig, IntSetting } from '@tillbus/config';
 
 const MS = { min: 1, max: 3_600_000 };
 
@@ -21,55 +20,31 @@ export class EdcCommandConfig extends BaseServiceConfig {
       .replace(/[^A-Za-z0-9_-]/g, '-')
       .slice(0, 64) || 'edc-command';
 
-  @Type(() => Number)
-  @IsInt()
-  @Min(1_000)
-  @Max(600_000)
+  @IntSetting(1_000, 600_000)
   EDC_TIMEOUT_PURCHASE_MS = 95_000;
 
-  @Type(() => Number)
-  @IsInt()
-  @Min(1_000)
-  @Max(600_000)
+  @IntSetting(1_000, 600_000)
   EDC_TIMEOUT_PURCHASE_SIGNATURE_MS = 115_000;
 
-  @Type(() => Number)
-  @IsInt()
-  @Min(1_000)
-  @Max(600_000)
+  @IntSetting(1_000, 600_000)
   EDC_TIMEOUT_PURCHASE_CANCEL_MS = 85_000;
 
-  @Type(() => Number)
-  @IsInt()
-  @Min(1_000)
-  @Max(600_000)
+  @IntSetting(1_000, 600_000)
   EDC_TIMEOUT_GET_LAST_TRANSACTION_MS = 5_000;
 
-  @Type(() => Number)
-  @IsInt()
-  @Min(1_000)
-  @Max(600_000)
+  @IntSetting(1_000, 600_000)
   EDC_TIMEOUT_COMMAND_CANCEL_MS = 5_000;
 
   /** How long a command waits for the bridge's ack before it is sent again (same requestId). */
-  @Type(() => Number)
-  @IsInt()
-  @Min(100)
-  @Max(30_000)
+  @IntSetting(100, 30_000)
   EDC_ACK_TIMEOUT_MS = 2_000;
 
   /** `notAfter` of a command: the bridge must not start it later than this after it was sent. */
-  @Type(() => Number)
-  @IsInt()
-  @Min(1_000)
-  @Max(120_000)
+  @IntSetting(1_000, 120_000)
   EDC_DISPATCH_WINDOW_MS = 10_000;
 
   /** GetLastTransaction attempts per unknown result before the command is in doubt. */
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(10)
+  @IntSetting(1, 10)
   EDC_RECOVERY_MAX_ATTEMPTS = 3;
 
   /** Delay before recovery attempt n (1-based); the last value repeats. */
@@ -79,10 +54,7 @@ export class EdcCommandConfig extends BaseServiceConfig {
   EDC_RECOVERY_BACKOFF_MS = '0,10000,30000';
 
   /** While the bridge is offline, recovery waits this long for it to come back before it uses up its attempts. */
-  @Type(() => Number)
-  @IsInt()
-  @Min(0)
-  @Max(86_400_000)
+  @IntSetting(0, 86_400_000)
   EDC_RECOVERY_OFFLINE_WAIT_MS = 600_000;
 
   /**
@@ -99,58 +71,34 @@ export class EdcCommandConfig extends BaseServiceConfig {
   EDC_AUTO_CANCEL_ON_EXPIRY = true;
 
   /** An owner that has not renewed its lease for this long is dead; other replicas take its commands. */
-  @Type(() => Number)
-  @IsInt()
-  @Min(1_000)
-  @Max(300_000)
+  @IntSetting(1_000, 300_000)
   EDC_OWNER_LEASE_MS = 15_000;
 
   /** How often a replica looks for commands whose owner died. */
-  @Type(() => Number)
-  @IsInt()
-  @Min(200)
-  @Max(300_000)
+  @IntSetting(200, 300_000)
   EDC_SWEEP_INTERVAL_MS = 5_000;
 
   /** A full pass over every device lock, as a safety net (0: only on start and when an owner dies). */
-  @Type(() => Number)
-  @IsInt()
-  @Min(0)
-  @Max(3_600_000)
+  @IntSetting(0, 3_600_000)
   EDC_FULL_SCAN_INTERVAL_MS = 60_000;
 
   /** After start, a device no heartbeat has named yet is not refused as offline until this has passed. */
-  @Type(() => Number)
-  @IsInt()
-  @Min(0)
-  @Max(600_000)
+  @IntSetting(0, 600_000)
   EDC_PRESENCE_WARMUP_MS = 15_000;
 
   /** submit-and-wait: the wait when the request names none, and the most it may name. */
-  @Type(() => Number)
-  @IsInt()
-  @Min(MS.min)
-  @Max(MS.max)
+  @IntSetting(MS.min, MS.max)
   EDC_WAIT_DEFAULT_MS = 130_000;
 
-  @Type(() => Number)
-  @IsInt()
-  @Min(MS.min)
-  @Max(MS.max)
+  @IntSetting(MS.min, MS.max)
   EDC_WAIT_MAX_MS = 300_000;
 
   /** Command records live this long after their last change. */
-  @Type(() => Number)
-  @IsInt()
-  @Min(60_000)
-  @Max(30 * 86_400_000)
+  @IntSetting(60_000, 30 * 86_400_000)
   EDC_RECORD_TTL_MS = 72 * 3_600_000;
 
   /** Bridge messages processed at once by this replica. */
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(1_024)
+  @IntSetting(1, 1_024)
   EDC_CONSUMER_CONCURRENCY = 64;
 }
 

@@ -1,32 +1,13 @@
-import { BaseServiceConfig, ConfigError, isSecretRef, loadConfig } from '@tillbus/config';
-import { Transform, Type } from 'class-transformer';
 import {
-  ArrayMaxSize,
-  ArrayMinSize,
-  IsArray,
-  IsInt,
-  IsNumber,
-  IsString,
-  Matches,
-  Max,
-  Min,
-  ValidateBy,
-} from 'class-validator';
-
-const SECRET_REF_MESSAGE =
-  'must be a secret reference (env:NAME, file:/absolute/path or a bare name under SECRETS_DIR), never a key';
-
-function IsSecretRef(): PropertyDecorator {
-  return ValidateBy({
-    name: 'isSecretRef',
-    validator: {
-      validate: (value: unknown) => typeof value === 'string' && isSecretRef(value),
-      defaultMessage: (args) => `${args?.property} ${SECRET_REF_MESSAGE}`,
-    },
-  });
-}
-
-const Int = () => Type(() => Number);
+  BaseServiceConfig,
+  ConfigError,
+  IntSetting,
+  IsSecretRef,
+  loadConfig,
+  NumberSetting,
+} from '@tillbus/config';
+import { Transform } from 'class-transformer';
+import { ArrayMaxSize, ArrayMinSize, IsArray, IsString, Matches } from 'class-validator';
 
 /**
  * The whole configuration of order-reconciliation, read once at boot. Every variable is documented in
@@ -34,10 +15,7 @@ const Int = () => Type(() => Number);
  */
 export class OrderReconciliationConfig extends BaseServiceConfig {
   /** Port of the D-Store HTTP edge (POST /v2/pos/*). */
-  @Int()
-  @IsInt()
-  @Min(0)
-  @Max(65535)
+  @IntSetting(0, 65535)
   HTTP_PORT = 8080;
 
   @IsString()
@@ -86,131 +64,74 @@ export class OrderReconciliationConfig extends BaseServiceConfig {
   DSTORE_BASE_URL!: string;
 
   /** Accepted Request-Time (and D-Store Response-Time) skew in either direction. */
-  @Int()
-  @IsInt()
-  @Min(1000)
-  @Max(3_600_000)
+  @IntSetting(1000, 3_600_000)
   SIGNATURE_WINDOW_MS = 300_000;
 
   /** Sustained requests per second per Client-Id, per replica. */
-  @Type(() => Number)
-  @IsNumber()
-  @Min(0.01)
-  @Max(1_000_000)
+  @NumberSetting(0.01, 1_000_000)
   RATE_LIMIT_PER_SECOND = 100;
 
   /** Burst size per Client-Id, per replica. */
-  @Int()
-  @IsInt()
-  @Min(1)
-  @Max(1_000_000)
+  @IntSetting(1, 1_000_000)
   RATE_LIMIT_BURST = 200;
 
   /** Largest request body accepted; a larger one answers PARAM_ILLEGAL. */
-  @Int()
-  @IsInt()
-  @Min(1024)
-  @Max(1024 * 1024)
+  @IntSetting(1024, 1024 * 1024)
   MAX_BODY_BYTES = 256 * 1024;
 
   /** Upper bound on one KV read or write made while answering D-Store; beyond it the answer is U. */
-  @Int()
-  @IsInt()
-  @Min(50)
-  @Max(60_000)
+  @IntSetting(50, 60_000)
   STORE_TIMEOUT_MS = 3000;
 
   /** Timeout of one notifyOrderChange attempt (connect, send, answer). */
-  @Int()
-  @IsInt()
-  @Min(100)
-  @Max(120_000)
+  @IntSetting(100, 120_000)
   NOTIFY_TIMEOUT_MS = 10_000;
 
   /** Attempts per round before a notification is dead-lettered. */
-  @Int()
-  @IsInt()
-  @Min(1)
-  @Max(1000)
+  @IntSetting(1, 1000)
   NOTIFY_MAX_ATTEMPTS = 8;
 
-  @Int()
-  @IsInt()
-  @Min(0)
-  @Max(3_600_000)
+  @IntSetting(0, 3_600_000)
   NOTIFY_BASE_DELAY_MS = 1000;
 
-  @Int()
-  @IsInt()
-  @Min(0)
-  @Max(86_400_000)
+  @IntSetting(0, 86_400_000)
   NOTIFY_MAX_DELAY_MS = 300_000;
 
-  @Type(() => Number)
-  @IsNumber()
-  @Min(1)
-  @Max(10)
+  @NumberSetting(1, 10)
   NOTIFY_BACKOFF_MULTIPLIER = 2;
 
-  @Type(() => Number)
-  @IsNumber()
-  @Min(0)
-  @Max(1)
+  @NumberSetting(0, 1)
   NOTIFY_JITTER_RATIO = 0.2;
 
   /** Notifications this replica sends at once (different orders; one order is always sequential). */
-  @Int()
-  @IsInt()
-  @Min(1)
-  @Max(256)
+  @IntSetting(1, 256)
   OUTBOX_CONCURRENCY = 16;
 
   /** Redelivery of an outbox message whose replica died; keep it above NOTIFY_TIMEOUT_MS. */
-  @Int()
-  @IsInt()
-  @Min(500)
-  @Max(600_000)
+  @IntSetting(500, 600_000)
   OUTBOX_ACK_WAIT_MS = 30_000;
 
   /** Deliveries of one POS lifecycle event before it is dead-lettered. */
-  @Int()
-  @IsInt()
-  @Min(1)
-  @Max(1000)
+  @IntSetting(1, 1000)
   EVENTS_MAX_DELIVER = 20;
 
-  @Int()
-  @IsInt()
-  @Min(500)
-  @Max(600_000)
+  @IntSetting(500, 600_000)
   EVENTS_ACK_WAIT_MS = 30_000;
 
   /** Default age after which a non-final order counts as stuck (the stuck query can override it). */
-  @Int()
-  @IsInt()
-  @Min(0)
-  @Max(365 * 86_400_000)
+  @IntSetting(0, 365 * 86_400_000)
   STUCK_AFTER_MS = 3_600_000;
 
   /** How long an order stays in KV after its last change. */
-  @Int()
-  @IsInt()
-  @Min(60_000)
-  @Max(3650 * 86_400_000)
+  @IntSetting(60_000, 3650 * 86_400_000)
   ORDER_RETENTION_MS = 30 * 86_400_000;
 
   /** How long the TILLBUS_ORDERS stream keeps events. */
-  @Int()
-  @IsInt()
-  @Min(60_000)
-  @Max(3650 * 86_400_000)
+  @IntSetting(60_000, 3650 * 86_400_000)
   ORDERS_STREAM_MAX_AGE_MS = 7 * 86_400_000;
 
   /** The orders-by-status gauge rebuilds from KV this often (KV expiry sends no delete to watchers). */
-  @Int()
-  @IsInt()
-  @Min(1000)
-  @Max(86_400_000)
+  @IntSetting(1000, 86_400_000)
   ORDERS_GAUGE_RESYNC_MS = 3_600_000;
 }
 
