@@ -329,13 +329,16 @@ describe('easycard-session: every scripted intella fault', () => {
     ).toBe(1);
     for (const deviceId of ['W0001', 'W0002'])
       await pos.request(SUBJECTS.easycard.readersRegister, { deviceId, mchId: 'WRONGPW' });
-    await waitFor(async () => (await get('W0002')).failure?.reason === 'BAD_TRADE_KEY', {
-      what: '7105 on W0002',
-    });
-    expect((await get('W0001')).failure).toMatchObject({
-      outcome: 'CONFIG_ERROR',
-      needsOperator: true,
-    });
+    // Both readers are signed on concurrently; neither order of their answers is guaranteed.
+    for (const deviceId of ['W0001', 'W0002']) {
+      await waitFor(async () => (await get(deviceId)).failure?.reason === 'BAD_TRADE_KEY', {
+        what: `7105 on ${deviceId}`,
+      });
+      expect((await get(deviceId)).failure).toMatchObject({
+        outcome: 'CONFIG_ERROR',
+        needsOperator: true,
+      });
+    }
     await app.close();
     app = await startInProcess({ ...env, TEST_TP_WRONGPW: 'the-right-one' }, app.clock);
     await waitFor(
