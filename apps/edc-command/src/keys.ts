@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { canonicalJson } from '@tillbus/messaging';
 
 /** KV buckets of edc-command (`tillbus_<service>_<what>`). */
 export const BUCKETS = {
@@ -31,18 +32,7 @@ export function shortHash(...parts: string[]): string {
   return createHash('sha256').update(parts.join('\u0000')).digest('hex').slice(0, 20);
 }
 
-/** JSON with sorted keys: the same params always hash the same, whatever order the POS wrote them in. */
-export function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (value !== null && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
-  }
-  return JSON.stringify(value);
-}
-
+/** The same params always hash the same, whatever order the POS wrote them in. */
 export function paramsHash(submission: unknown): string {
   return createHash('sha256').update(canonicalJson(submission)).digest('hex');
 }

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decodeJsonPayload } from './payload';
+import { canonicalJson, decodeJsonPayload } from './payload';
 
 const bytes = (text: string) => new TextEncoder().encode(text);
 
@@ -26,5 +26,28 @@ describe('decodeJsonPayload', () => {
       }),
     );
     expect(decodeJsonPayload(bytes('{"id": "x",'), null).ok).toBe(false);
+  });
+});
+
+describe('canonicalJson', () => {
+  it('does not depend on the order the keys were written in, at any depth', () => {
+    expect(canonicalJson({ b: 1, a: [{ d: 2, c: 3 }] })).toBe('{"a":[{"c":3,"d":2}],"b":1}');
+    const a = { commandName: 'Purchase', params: { b: { y: 1, x: 2 }, a: [1, { d: 1, c: 2 }] } };
+    const b = { params: { a: [1, { c: 2, d: 1 }], b: { x: 2, y: 1 } }, commandName: 'Purchase' };
+    expect(canonicalJson(a)).toBe(canonicalJson(b));
+  });
+
+  it('drops undefined members and writes null for an undefined value', () => {
+    expect(canonicalJson({ a: undefined, b: null })).toBe('{"b":null}');
+    expect(canonicalJson([undefined, 1])).toBe('[null,1]');
+    expect(canonicalJson(undefined)).toBe('null');
+  });
+
+  it('reads back as the same JSON', () => {
+    fc.assert(
+      fc.property(fc.jsonValue(), (value) => {
+        expect(JSON.parse(canonicalJson(value))).toEqual(JSON.parse(JSON.stringify(value)));
+      }),
+    );
   });
 });

@@ -18,3 +18,18 @@ export function decodeJsonPayload(data: Uint8Array, whenEmpty: unknown): Decoded
     return { ok: false, reason: (error as Error).message };
   }
 }
+
+/**
+ * JSON with sorted keys and no undefined members: the same content always gives the same text (and hash), whatever
+ * order its writer put the keys in. For idempotency keys and fingerprints of what a caller sent.
+ */
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'null';
+}

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { OrderDetailsView, StuckReason } from '@tillbus/messaging';
+import { canonicalJson, type OrderDetailsView, type StuckReason } from '@tillbus/messaging';
 import type {
   AntomAmount,
   CreateOrderRequest,
@@ -130,17 +130,6 @@ export function fingerprintOf(requestOrderId: string, details: OrderDetails): st
   return createHash('sha256')
     .update(canonicalJson({ requestOrderId, ...details }))
     .digest('hex');
-}
-
-export function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (value !== null && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
-  }
-  return JSON.stringify(value) ?? 'null';
 }
 
 /** A new order: the POS has it, so its status is ORDER_SUCCESS. */
