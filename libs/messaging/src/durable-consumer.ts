@@ -44,9 +44,7 @@ export interface DurableConsumerSpec<T> {
  * The dead-letter stream is declared by MessagingModule (or `deadLetterStream()` where there is no module).
  */
 export class DurableConsumer<T = unknown> {
-  private messages?: ConsumerMessages;
-  private loop?: Promise<void>;
-  private readonly inFlight = new InFlightTracker();
+  private consuming?: Consuming;
 
   constructor(
     private readonly connection: NatsConnectionManager,
@@ -56,8 +54,7 @@ export class DurableConsumer<T = unknown> {
   ) {}
 
   async start(): Promise<void> {
-    const jsm = await this.connection.jetstreamManager();
-    const config: Partial<ConsumerConfig> = {
+    const config: Partial<ConsumerConfig> & { durable_name: string } = {
       durable_name: this.spec.durable,
       ack_policy: AckPolicy.Explicit,
       deliver_policy: this.spec.deliverPolicy ?? DeliverPolicy.All,
@@ -67,37 +64,18 @@ export class DurableConsumer<T = unknown> {
       filter_subject: this.spec.filterSubject,
       max_ack_pending: Math.max(1, (this.spec.concurrency ?? 16) * 4),
     };
-    try {
-      await jsm.consumers.info(this.spec.stream, this.spec.durable);
-      await jsm.consumers.update(this.spec.stream, this.spec.durable, config);
-    } catch {
-      await jsm.consumers.add(this.spec.stream, config);
-    }
-    const consumer = await this.connection
-      .jetstream()
-      .consumers.get(this.spec.stream, this.spec.durable);
-    const concurrency = this.spec.concurrency ?? 16;
-    this.messages = await consumer.consume({ max_messages: concurrency });
-    this.loop = this.run(this.messages, concurrency);
+    this.consuming = await consumeDurable(
+      this.connection,
+      this.spec.stream,
+      config,
+      this.spec.concurrency ?? 16,
+      (msg) => this.process(msg),
+    );
   }
 
   /** Stops pulling, lets in-flight messages finish (bounded), and leaves the rest for other replicas. */
   async stop(graceMs: number): Promise<boolean> {
-    this.messages?.stop();
-    const settled = await this.inFlight.settle(graceMs);
-    await this.loop?.catch(() => undefined);
-    return settled;
-  }
-
-  private async run(messages: ConsumerMessages, concurrency: number): Promise<void> {
-    const slots = new Set<Promise<void>>();
-    for await (const msg of messages) {
-      const work = this.inFlight.track(() => this.process(msg));
-      slots.add(work);
-      void work.finally(() => slots.delete(work));
-      if (slots.size >= concurrency) await Promise.race(slots);
-    }
-    await Promise.allSettled(slots);
+    return this.consuming ? this.consuming.stop(graceMs) : true;
   }
 
   private process(msg: JsMsg): Promise<void> {
@@ -177,4 +155,62 @@ export class DurableConsumer<T = unknown> {
       result,
     });
   }
+}
+
+/** A running durable consumer, from consumeDurable. */
+export interface Consuming {
+  /** Stops pulling, waits (at most graceMs) for the messages in hand; true when they all finished. */
+  stop(graceMs: number): Promise<boolean>;
+}
+
+/**
+ * Creates the durable consumer `config.durable_name` on `stream`, or updates it to `config` (idempotent, from every
+ * replica), then pulls its messages and runs `handle` on each, at most `concurrency` at once. `handle` acks or naks.
+ */
+export async function consumeDurable(
+  connection: NatsConnectionManager,
+  stream: string,
+  config: Partial<ConsumerConfig> & { durable_name: string },
+  concurrency: number,
+  handle: (msg: JsMsg) => Promise<void>,
+): Promise<Consuming> {
+  const jsm = await connection.jetstreamManager();
+  try {
+    await jsm.consumers.info(stream, config.durable_name);
+    await jsm.consumers.update(stream, config.durable_name, config);
+  } catch {
+    await jsm.consumers.add(stream, config);
+  }
+  const consumer = await connection.jetstream().consumers.get(stream, config.durable_name);
+  const messages: ConsumerMessages = await consumer.consume({ max_messages: concurrency });
+  const inFlight = new InFlightTracker();
+  const loop = runBounded(messages, concurrency, inFlight, handle);
+  return {
+    stop: async (graceMs) => {
+      messages.stop();
+      const settled = await inFlight.settle(graceMs);
+      await loop.catch(() => undefined);
+      return settled;
+    },
+  };
+}
+
+/**
+ * Runs `handle` on each item as it arrives, at most `concurrency` at once, each tracked in `inFlight`; resolves once
+ * the items end and every handler has settled.
+ */
+export async function runBounded<M>(
+  items: AsyncIterable<M>,
+  concurrency: number,
+  inFlight: InFlightTracker,
+  handle: (item: M) => Promise<void>,
+): Promise<void> {
+  const slots = new Set<Promise<void>>();
+  for await (const item of items) {
+    const work = inFlight.track(() => handle(item));
+    slots.add(work);
+    void work.finally(() => slots.delete(work));
+    if (slots.size >= concurrency) await Promise.race(slots);
+  }
+  await Promise.allSettled(slots);
 }

@@ -4,20 +4,15 @@ import {
   type BeforeApplicationShutdown,
   type OnApplicationBootstrap,
 } from '@nestjs/common';
-import {
-  AckPolicy,
-  DeliverPolicy,
-  type ConsumerConfig,
-  type ConsumerMessages,
-  type JsMsg,
-} from '@nats-io/jetstream';
+import { AckPolicy, DeliverPolicy, type ConsumerConfig, type JsMsg } from '@nats-io/jetstream';
 import { headers as natsHeaders } from '@nats-io/transport-node';
 import {
+  consumeDurable,
   HEADERS,
-  InFlightTracker,
   MESSAGING_OPTIONS,
   NatsConnectionManager,
   decodeJsonPayload,
+  type Consuming,
   type MessagingOptions,
 } from '@tillbus/messaging';
 import { JsonLogger, newCorrelationId, runWithCorrelation } from '@tillbus/observability';
@@ -72,9 +67,7 @@ const TROUBLE_DELAY_MS = 1000;
  */
 @Injectable()
 export class OutboxDispatcher implements OnApplicationBootstrap, BeforeApplicationShutdown {
-  private messages?: ConsumerMessages;
-  private loop?: Promise<void>;
-  private readonly inFlight = new InFlightTracker();
+  private consuming?: Consuming;
   running = false;
 
   constructor(
@@ -95,9 +88,8 @@ export class OutboxDispatcher implements OnApplicationBootstrap, BeforeApplicati
   }
 
   async onApplicationBootstrap(): Promise<void> {
-    const jsm = await this.connection.jetstreamManager();
     const concurrency = this.config.OUTBOX_CONCURRENCY;
-    const config: Partial<ConsumerConfig> = {
+    const config: Partial<ConsumerConfig> & { durable_name: string } = {
       durable_name: OUTBOX_CONSUMER,
       ack_policy: AckPolicy.Explicit,
       deliver_policy: DeliverPolicy.All,
@@ -107,36 +99,19 @@ export class OutboxDispatcher implements OnApplicationBootstrap, BeforeApplicati
       filter_subject: OUTBOX_FILTER,
       max_ack_pending: concurrency * 64,
     };
-    try {
-      await jsm.consumers.info(ORDERS_STREAM, OUTBOX_CONSUMER);
-      await jsm.consumers.update(ORDERS_STREAM, OUTBOX_CONSUMER, config);
-    } catch {
-      await jsm.consumers.add(ORDERS_STREAM, config);
-    }
-    const consumer = await this.connection
-      .jetstream()
-      .consumers.get(ORDERS_STREAM, OUTBOX_CONSUMER);
-    this.messages = await consumer.consume({ max_messages: concurrency });
-    this.loop = this.run(this.messages, concurrency);
+    this.consuming = await consumeDurable(
+      this.connection,
+      ORDERS_STREAM,
+      config,
+      concurrency,
+      (msg) => this.process(msg),
+    );
     this.running = true;
   }
 
   async beforeApplicationShutdown(): Promise<void> {
     this.running = false;
-    this.messages?.stop();
-    await this.inFlight.settle(this.messaging.shutdownGraceMs);
-    await this.loop?.catch(() => undefined);
-  }
-
-  private async run(messages: ConsumerMessages, concurrency: number): Promise<void> {
-    const slots = new Set<Promise<void>>();
-    for await (const msg of messages) {
-      const work = this.inFlight.track(() => this.process(msg));
-      slots.add(work);
-      void work.finally(() => slots.delete(work));
-      if (slots.size >= concurrency) await Promise.race(slots);
-    }
-    await Promise.allSettled(slots);
+    await this.consuming?.stop(this.messaging.shutdownGraceMs);
   }
 
   private process(msg: JsMsg): Promise<void> {

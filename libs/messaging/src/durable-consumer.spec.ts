@@ -1,0 +1,39 @@
+import { describe, expect, it } from 'vitest';
+import { runBounded } from './durable-consumer';
+import { InFlightTracker } from './in-flight';
+
+async function* numbers(count: number): AsyncGenerator<number> {
+  for (let i = 0; i < count; i++) yield i;
+}
+
+describe('runBounded', () => {
+  it.each([1, 3, 16])(
+    'never runs more than %i handlers at once, and runs every one',
+    async (limit) => {
+      const inFlight = new InFlightTracker();
+      let running = 0;
+      let most = 0;
+      const done: number[] = [];
+      await runBounded(numbers(40), limit, inFlight, async (n) => {
+        running++;
+        most = Math.max(most, running);
+        expect(inFlight.size).toBe(running);
+        await new Promise((resolve) => setTimeout(resolve, n % 4));
+        running--;
+        done.push(n);
+      });
+      expect(most).toBe(Math.min(limit, 40));
+      expect(done.sort((a, b) => a - b)).toEqual([...Array(40).keys()]);
+      expect(inFlight.size).toBe(0);
+    },
+  );
+
+  it('keeps the order of arrival when one at a time', async () => {
+    const seen: number[] = [];
+    await runBounded(numbers(10), 1, new InFlightTracker(), async (n) => {
+      await new Promise((resolve) => setTimeout(resolve, 10 - n));
+      seen.push(n);
+    });
+    expect(seen).toEqual([...Array(10).keys()]);
+  });
+});
