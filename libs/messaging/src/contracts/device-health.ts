@@ -24,12 +24,16 @@ export interface HealthDetails {
   offline?: Record<string, unknown>;
 }
 
-/** `tillbus.device-health.diagnose` (and the per-vendor subjects): a fresh diagnosis. */
-export interface TerminalHealth {
+/** Which terminal: tillbus's id for it, its vendor, the vendor's id for it, and its store. */
+export interface TerminalIdentity {
   terminalId: string;
   vendor: HealthVendor;
   vendorId: string;
   storeId: string;
+}
+
+/** `tillbus.device-health.diagnose` (and the per-vendor subjects): a fresh diagnosis. */
+export interface TerminalHealth extends TerminalIdentity {
   status: HealthStatus;
   reasons: HealthReason[];
   outcome: DiagnosisOutcome;
@@ -43,11 +47,7 @@ export interface TerminalHealth {
 }
 
 /** `tillbus.device-health.readiness`: the cached health, or UNKNOWN with STALE / NOT_YET_DIAGNOSED. */
-export interface Readiness {
-  terminalId: string;
-  vendor: HealthVendor;
-  vendorId: string;
-  storeId: string;
+export interface Readiness extends TerminalIdentity {
   status: HealthStatus;
   reasons: HealthReason[];
   stale: boolean;
@@ -59,11 +59,7 @@ export interface Readiness {
 }
 
 /** Published on `tillbus.events.terminal.health.<vendor>.<terminalId>` when status or reasons change. */
-export interface TerminalHealthChanged {
-  terminalId: string;
-  vendor: HealthVendor;
-  vendorId: string;
-  storeId: string;
+export interface TerminalHealthChanged extends TerminalIdentity {
   status: HealthStatus;
   reasons: HealthReason[];
   previous: { status: HealthStatus; reasons: HealthReason[]; checkedAt: string } | null;
@@ -72,11 +68,7 @@ export interface TerminalHealthChanged {
 }
 
 /** One row of `tillbus.device-health.terminals.list`: the registry entry (references only) and its health. */
-export interface TerminalListEntry {
-  terminalId: string;
-  vendor: HealthVendor;
-  vendorId: string;
-  storeId: string;
+export interface TerminalListEntry extends TerminalIdentity {
   labels: Record<string, string>;
   /** The connection: its `kind` and that kind's fields (URLs, key references; never a secret). */
   connection: { kind: string };
