@@ -19,6 +19,23 @@ describe('EdcCommandConfig', () => {
     expect(recoveryBackoff(config)).toEqual([0, 10_000, 30_000]);
   });
 
+  it.each([
+    ['true', true],
+    ['1', true],
+    ['false', false],
+    ['0', false],
+  ])('reads EDC_AUTO_CANCEL_ON_EXPIRY=%s as %s, like every boolean setting', (raw, expected) => {
+    expect(
+      loadConfig(EdcCommandConfig, { EDC_AUTO_CANCEL_ON_EXPIRY: raw }).EDC_AUTO_CANCEL_ON_EXPIRY,
+    ).toBe(expected);
+  });
+
+  it('refuses a boolean setting that is neither true/false nor 1/0', () => {
+    expect(() => loadConfig(EdcCommandConfig, { EDC_AUTO_CANCEL_ON_EXPIRY: 'yes' })).toThrow(
+      /EDC_AUTO_CANCEL_ON_EXPIRY/,
+    );
+  });
+
   it('reads its variables and names every bad one, never the value', () => {
     expect(
       loadConfig(EdcCommandConfig, {

@@ -1,7 +1,6 @@
 import { hostname } from 'node:os';
-import { Transform } from 'class-transformer';
-import { IsBoolean, IsIn, Matches } from 'class-validator';
-import { BaseServiceConfig, IntSetting } from '@tillbus/config';
+import { IsIn, Matches } from 'class-validator';
+import { BaseServiceConfig, BooleanSetting, IntSetting } from '@tillbus/config';
 
 const MS = { min: 1, max: 3_600_000 };
 
@@ -66,8 +65,7 @@ export class EdcCommandConfig extends BaseServiceConfig {
   EDC_RECOVERY_WITHOUT_REQUEST_ID: 'fresh-transaction' | 'never' = 'fresh-transaction';
 
   /** Send CommandCancel when the card countdown (`paymentExpiryTime`) ends before the card was read. */
-  @Transform(({ value }) => (typeof value === 'string' ? value === 'true' : value))
-  @IsBoolean()
+  @BooleanSetting()
   EDC_AUTO_CANCEL_ON_EXPIRY = true;
 
   /** An owner that has not renewed its lease for this long is dead; other replicas take its commands. */
