@@ -1,4 +1,9 @@
-import { startTestNatsServer, waitFor, type TestNatsServer } from '@tillbus/testing';
+import {
+  spawnTypeScript,
+  startTestNatsServer,
+  waitFor,
+  type TestNatsServer,
+} from '@tillbus/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { StoredCommand } from '../src/model';
 import {
@@ -7,7 +12,6 @@ import {
   posClient,
   privateValues,
   purchase,
-  spawnWithArgs,
   startSim,
   type Child,
   type Pos,
@@ -38,7 +42,7 @@ const ENV = {
 };
 
 function startReplica(name: string): Child {
-  const child = spawnWithArgs(SERVICE_MAIN, [], { ...ENV, NATS_URL: nats.url, REPLICA_ID: name });
+  const child = spawnTypeScript(SERVICE_MAIN, { ...ENV, NATS_URL: nats.url, REPLICA_ID: name });
   replicas.set(name, child);
   everyReplica.push(child);
   return child;
@@ -210,7 +214,7 @@ describe('three replicas', () => {
   });
 
   it('refuse to start on an invalid configuration, with one line naming the variables', async () => {
-    const bad = spawnWithArgs(SERVICE_MAIN, [], {
+    const bad = spawnTypeScript(SERVICE_MAIN, {
       NATS_URL: nats.url,
       EDC_TIMEOUT_PURCHASE_MS: '5',
       EDC_RECOVERY_WITHOUT_REQUEST_ID: 'guess',

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { Kvm } from '@nats-io/kv';
 import { connect, type NatsConnection, type Subscription } from '@nats-io/transport-node';
@@ -13,7 +12,7 @@ import {
   type EdcPublicEvent,
   type RunningService,
 } from '@tillbus/messaging';
-import { waitFor } from '@tillbus/testing';
+import { spawnTypeScript, waitFor, type ChildService } from '@tillbus/testing';
 import { Registry } from 'prom-client';
 import { edcCommandModule } from '../src/app.module';
 import { ShiftableClock } from '../src/clock';
@@ -24,44 +23,8 @@ import type { StoredRecord } from '../src/model';
 
 export const SIMULATORS_MAIN = join(__dirname, '../../simulators/src/main.ts');
 export const SERVICE_MAIN = join(__dirname, '../src/main.ts');
-const REGISTER = require.resolve('@swc-node/register');
 
-export type Child = ReturnType<typeof spawnWithArgs>;
-
-/** A TypeScript entry point as a real process, with arguments (the simulators take flags). */
-export function spawnWithArgs(entry: string, args: string[], env: Record<string, string> = {}) {
-  const child = spawn(
-    process.execPath,
-    ['--conditions=tillbus-source', '-r', REGISTER, entry, ...args],
-    {
-      env: { ...process.env, ...env, TS_NODE_PROJECT: join(__dirname, '../../../tsconfig.json') },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  let output = '';
-  const append = (chunk: Buffer) => {
-    output = (output + chunk.toString()).slice(-2_000_000);
-  };
-  child.stdout?.on('data', append);
-  child.stderr?.on('data', append);
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.once('exit', (code, signal) => resolve({ code, signal })),
-  );
-  return {
-    process: child,
-    exited,
-    output: () => output,
-    kill: (signal: NodeJS.Signals = 'SIGTERM') => {
-      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
-    },
-    waitForOutput: (pattern: RegExp, timeoutMs = 60_000) =>
-      waitFor(() => pattern.exec(output)?.[0], {
-        timeoutMs,
-        intervalMs: 50,
-        what: `output matching ${pattern} (output so far: ${output.slice(-1500)})`,
-      }),
-  };
-}
+export type Child = ChildService;
 
 // ---------------------------------------------------------------- the simulator, as a process
 
@@ -83,7 +46,7 @@ export async function startSim(
   options: { prefix: string; bridges: number; devices: number; args?: string[] },
 ): Promise<SimHandle> {
   const controlSubject = `tillbus.sim.kicc-bridge.${options.prefix}`;
-  const child = spawnWithArgs(SIMULATORS_MAIN, [
+  const child = spawnTypeScript(SIMULATORS_MAIN, {}, [
     'kicc-bridge',
     '--nats',
     natsUrl,
@@ -101,7 +64,7 @@ export async function startSim(
     controlSubject,
     ...(options.args ?? []),
   ]);
-  await child.waitForOutput(/kicc-bridge simulator ready/);
+  await child.waitForOutput(/kicc-bridge simulator ready/, 60_000);
   const control = async <T>(request: Record<string, unknown>): Promise<T> => {
     const reply = await nc.request(controlSubject, JSON.stringify(request), { timeout: 5_000 });
     const body = JSON.parse(Buffer.from(reply.data).toString()) as { ok: boolean; error?: string };

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { constants, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,7 +11,7 @@ import {
   requestJson,
   type RunningService,
 } from '@tillbus/messaging';
-import { freePort, waitFor } from '@tillbus/testing';
+import { freePort, spawnTypeScript, waitFor, type ChildService } from '@tillbus/testing';
 import { jetstream } from '@nats-io/jetstream';
 import { startOrderReconciliation } from '../src/app.module';
 import type { Clock } from '../src/clock';
@@ -318,7 +317,7 @@ export async function startSimProcess(
 ): Promise<SimProcess> {
   const keysDir = writeSimKeys(keys);
   const port = await freePort();
-  const child = spawnWithArgs(SIMULATORS_MAIN, [
+  const child = spawnTypeScript(SIMULATORS_MAIN, {}, [
     'dstore',
     '--port',
     String(port),
@@ -359,46 +358,7 @@ export async function startSimProcess(
   };
 }
 
-const REGISTER = require.resolve('@swc-node/register');
-
-/** spawnTypeScript with command-line arguments (the simulators take their options as flags). */
-export function spawnWithArgs(entry: string, args: string[], env: Record<string, string> = {}) {
-  const child = spawn(
-    process.execPath,
-    ['--conditions=tillbus-source', '-r', REGISTER, entry, ...args],
-    {
-      env: { ...process.env, ...env, TS_NODE_PROJECT: join(__dirname, '../../../tsconfig.json') },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  let output = '';
-  const listeners = new Set<() => void>();
-  const append = (chunk: Buffer) => {
-    output = (output + chunk.toString()).slice(-1_000_000);
-    listeners.forEach((notify) => notify());
-  };
-  child.stdout?.on('data', append);
-  child.stderr?.on('data', append);
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.once('exit', (code, signal) => resolve({ code, signal })),
-  );
-  return {
-    process: child,
-    exited,
-    output: () => output,
-    kill: (signal: NodeJS.Signals = 'SIGTERM') => {
-      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
-    },
-    waitForOutput: (pattern: RegExp, timeoutMs = 30_000) =>
-      waitFor(() => pattern.exec(output)?.[0], {
-        timeoutMs,
-        intervalMs: 50,
-        what: `output matching ${pattern} (output so far: ${output.slice(-500)})`,
-      }),
-  };
-}
-
-export type ArgsChild = ReturnType<typeof spawnWithArgs>;
+export type ArgsChild = ChildService;
 
 export async function waitForState(
   sim: SimProcess,

@@ -19,10 +19,11 @@ const REGISTER = require.resolve('@swc-node/register');
 export function spawnTypeScript(
   entry: string,
   env: Record<string, string | undefined> = {},
+  args: string[] = [],
 ): ChildService {
   const child = spawn(
     process.execPath,
-    ['--conditions=tillbus-source', '-r', REGISTER, resolve(entry)],
+    ['--conditions=tillbus-source', '-r', REGISTER, resolve(entry), ...args],
     {
       env: {
         ...process.env,
@@ -49,7 +50,7 @@ export function spawnTypeScript(
     output: () => output,
     exited,
     kill: (signal = 'SIGTERM') => {
-      if (child.exitCode === null) child.kill(signal);
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
     },
     waitForOutput: (pattern, timeoutMs = 30_000) =>
       new Promise<string>((resolveWait, reject) => {
