@@ -156,6 +156,23 @@ describe('intella simulator CLI: main', () => {
     stop();
     await running;
     expect(lines.join('')).toContain('intella simulator stopped');
-    await expect(fetch(started.url, { method: 'POST' })).rejects.toThrow();
+    // No IV was given, so the generated one is printed for the operator to configure the service with.
+    expect(
+      JSON.parse(lines.find((l) => l.includes('listening'))!).merchants[0].generatedIv,
+    ).toMatch(/^.{16}$/);
+  });
+
+  it('never prints an IV the operator supplied', async () => {
+    const lines = captured();
+    let stop!: () => void;
+    const stopped = new Promise<void>((resolve) => (stop = resolve));
+    const running = main(
+      ['--port', '0', '--trade-password', 'x', '--iv', 'operator-iv-0001'],
+      stopped,
+    );
+    await vi.waitFor(() => expect(lines.join('')).toContain('intella simulator listening'));
+    stop();
+    await running;
+    expect(lines.join('')).not.toContain('operator-iv-0001');
   });
 });

@@ -298,6 +298,10 @@ export async function main(argv: string[], until?: Promise<unknown>): Promise<vo
     return;
   }
   if (cli.publicKeyOut) writeFileSync(cli.publicKeyOut, simulator.publicKeyPem);
+  // An IV the operator chose is configuration they already hold: only one generated here is printed, once.
+  const chosenIv = new Set(
+    cli.options.merchants.filter((m) => (m.iv ?? cli.options.iv) !== undefined).map((m) => m.mchId),
+  );
   process.stdout.write(
     JSON.stringify({
       msg: 'intella simulator listening',
@@ -305,7 +309,7 @@ export async function main(argv: string[], until?: Promise<unknown>): Promise<vo
       control: simulator.controlUrl,
       merchants: Object.entries(simulator.ivs).map(([mchId, iv]) => ({
         mchId,
-        iv,
+        ...(chosenIv.has(mchId) ? {} : { generatedIv: iv }),
         readers: simulator.readers().filter((reader) => reader.mchId === mchId).length,
       })),
       publicKeyFile: cli.publicKeyOut,
