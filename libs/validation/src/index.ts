@@ -1,2 +1,3 @@
 export * from './validate';
 export * from './protocol-error';
+export * from './tolerant';
