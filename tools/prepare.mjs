@@ -22,8 +22,9 @@ function run(command, args) {
 const installed = join(root, 'node_modules', '.package-lock.json');
 const lockfile = join(root, 'package-lock.json');
 if (!existsSync(installed) || statSync(installed).mtimeMs < statSync(lockfile).mtimeMs) {
-  process.stdout.write('installing the locked dependencies (npm install)\n');
-  run(npm, ['install', '--no-audit', '--no-fund']);
+  // `npm ci`: exactly the committed lockfile, never a rewritten one (a fresh checkout stays clean).
+  process.stdout.write('installing the locked dependencies (npm ci)\n');
+  run(npm, ['ci', '--no-audit', '--no-fund']);
 }
 if (process.argv.includes('--build')) {
   run(process.execPath, [

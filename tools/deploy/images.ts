@@ -88,7 +88,7 @@ async function npmCi(manifestDir: string, dir: string): Promise<void> {
   if (online.code === 0) return;
   throw new Error(
     `npm ci could not install the production dependencies (offline: exit ${offline.code}; with the registry: ` +
-      `exit ${online.code}). Run \`npm install\` in the workspace once (it fills the npm cache).\n${online.stderr}`,
+      `exit ${online.code}). Run \`npm ci\` in the workspace once (it fills the npm cache).\n${online.stderr}`,
   );
 }
 

@@ -1,5 +1,6 @@
+import { createProjectGraphAsync } from '@nx/devkit';
 import { ESLint } from 'eslint';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 
 // Lints code as if it were a file in a given project, so each boundary is shown to fail lint, not just declared.
 const eslint = new ESLint({ cwd: `${__dirname}/../..` });
@@ -12,6 +13,12 @@ async function boundaryErrors(filePath: string, code: string): Promise<string[]>
 }
 
 describe('module boundaries (lint)', () => {
+  // The rule reads Nx's cached graph and skips silently without one (see tools/lint/lint.mjs).
+  beforeAll(async () => {
+    process.env.NX_DAEMON = 'false';
+    await createProjectGraphAsync({ exitOnError: false });
+  }, 120_000);
+
   it.each([
     [
       'result-codes is pure: no Nest',
