@@ -169,6 +169,9 @@ export function assemble(app, outDir) {
     private: true,
     license: rootPackage.license,
     dependencies,
+    // The same pins as the workspace (one Nest; Node-20-compatible transitive versions), or npm ci finds the
+    // pruned lockfile out of step with the manifest.
+    ...(rootPackage.overrides ? { overrides: rootPackage.overrides } : {}),
   };
   const prunedLock = {
     name: manifest.name,

@@ -63,15 +63,33 @@ describe.each(SERVICES)('the %s image', (svc) => {
       .instructions.filter((i) => i.keyword === 'RUN')
       .map((i) => i.args);
 
-  it('is multi-stage on a Node LTS slim base pinned by version', () => {
+  it('is multi-stage on a Node LTS slim base pinned by digest, the tag beside it', () => {
     expect(stages.map((s) => s.name)).toEqual(['build', 'deps', 'runtime']);
     for (const s of stages) expect(s.from).toBe('${NODE_IMAGE}');
-    const match = /^node:(\d+)\.\d+\.\d+-(bookworm|trixie)-slim$/.exec(args.NODE_IMAGE ?? '');
+    const match = /^node:(\d+)\.\d+\.\d+-(bookworm|trixie)-slim@sha256:[0-9a-f]{64}$/.exec(
+      args.NODE_IMAGE ?? '',
+    );
     expect(match, `NODE_IMAGE=${args.NODE_IMAGE}`).not.toBeNull();
     const major = Number(match![1]);
-    // LTS lines are the even majors; the runtime dependencies need Node >= 22.
+    // LTS lines are the even majors, and the project's dependencies support Node >= 20.19.
     expect(major % 2).toBe(0);
-    expect(major).toBeGreaterThanOrEqual(22);
+    expect(major).toBeGreaterThanOrEqual(20);
+    expect(read(svc).split('\n')[0]).toMatch(
+      /^# syntax=docker\/dockerfile:[\d.]+@sha256:[0-9a-f]{64}$/,
+    );
+  });
+
+  it('installs the workspace with npm ci: exactly the committed lockfile, engines enforced', () => {
+    expect(runs('build')[0]).toBe('npm ci --no-audit --no-fund');
+    const copied = stage('build').instructions.find((i) => i.keyword === 'COPY')?.args ?? '';
+    for (const file of ['package.json', 'package-lock.json', '.npmrc'])
+      expect(copied.split(/\s+/)).toContain(file);
+    expect(readFileSync(join(ROOT, '.npmrc'), 'utf8')).toMatch(/^engine-strict=true$/m);
+  });
+
+  it('cites only tests that exist', () => {
+    for (const cited of read(svc).match(/tools\/[\w/.-]+\.test\.ts/g) ?? [])
+      expect(existsSync(join(ROOT, cited)), cited).toBe(true);
   });
 
   it('builds the service and assembles the image with tools/deploy/assemble.mjs', () => {
@@ -128,11 +146,17 @@ describe.each(SERVICES)('the %s image', (svc) => {
     expect(exposed.sort()).toEqual(ports.sort());
   });
 
-  it('keeps local state out of the build context', () => {
-    const ignore = readFileSync(`${dockerfile(svc)}.dockerignore`, 'utf8');
-    for (const entry of ['**/node_modules', '**/dist', '.git', '.tillbus']) {
-      expect(ignore.split('\n')).toContain(entry);
+  it('keeps local state out of the build context, with BuildKit and without it', () => {
+    const entries = (file: string) =>
+      readFileSync(file, 'utf8')
+        .split('\n')
+        .filter((l) => l && !l.startsWith('#'));
+    const own = entries(`${dockerfile(svc)}.dockerignore`);
+    for (const entry of ['**/node_modules', '**/dist', '.git', '.nx', '.tillbus']) {
+      expect(own).toContain(entry);
     }
+    // The classic builder reads only the context root's .dockerignore.
+    expect(entries(join(ROOT, '.dockerignore'))).toEqual(own);
   });
 });
 

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SUBJECTS } from '@tillbus/messaging';
@@ -11,13 +11,15 @@ import { buildPlan, demoKeySpecs } from '../stack/plan';
 import { startPhases } from '../stack/stack';
 import { Supervisor, type StopReport } from '../stack/supervisor';
 import { allExpressions } from './expressions';
-import { assembleImages, installedPackages, requireBuilt, type AssembledImages } from './images';
-import { ROOT, SERVICES, type Service } from './manifests';
+import { installedPackages, requireBuilt } from './images';
+import { DEPLOY, ROOT, SERVICES, type Service } from './manifests';
 import { startConfiguredNats, type ConfiguredNats } from './nats';
+import { buildContext, DockerfileReplayer, imageCommand, type ReplayedImage } from './replay';
 import { exposedNames, metricNames, sampleLabels, selectorLabels } from './promql';
 
 /**
- * The deployment as it will run: every service from its assembled image contents (what its Dockerfile ships), each
+ * The deployment as it will run: every service's image built by replaying its Dockerfile from the tracked files
+ * (tools/deploy/replay.ts: no Docker engine here), run as the image's non-root user from its read-only root, each
  * connected with its own NATS user to a nats-server running deploy/nats/auth.conf, next to the simulators of the
  * demo stack (tools/stack). Then: health and readiness, no permission refusals, and every metric the alerts and
  * dashboards use is really exported.
@@ -25,7 +27,7 @@ import { exposedNames, metricNames, sampleLabels, selectorLabels } from './promq
 let work: string;
 let nats: ConfiguredNats;
 let supervisor: Supervisor;
-let assembled: AssembledImages;
+const images = new Map<Service, ReplayedImage>();
 let config: DemoConfig;
 let stopped: StopReport | undefined;
 
@@ -55,13 +57,15 @@ function total(exposition: string, name: string): number {
 }
 
 beforeAll(async () => {
-  requireBuilt([...SERVICES, 'simulators']);
+  requireBuilt(['simulators']);
   work = mkdtempSync(join(tmpdir(), 'tillbus-deploy-stack-'));
-  // Started first: the install runs while the server starts.
-  const assembling = assembleImages(SERVICES, join(work, 'images'));
-  assembling.catch(() => undefined);
+  const context = join(work, 'context');
+  buildContext(ROOT, context);
+  const replayer = new DockerfileReplayer(join(work, 'images'), context);
+  for (const service of SERVICES) {
+    images.set(service, replayer.replay(join(DEPLOY, 'docker', service, 'Dockerfile')));
+  }
   nats = await startConfiguredNats();
-  assembled = await assembling;
 
   config = loadDemoConfig(join(ROOT, 'demo/tillbus.demo.yaml'));
   const port = () => freePort();
@@ -90,9 +94,6 @@ beforeAll(async () => {
         NATS_USER: service,
         // As the manifests pass it, from the service's Secret.
         NATS_PASSWORD: nats.passwords[service],
-        NODE_ENV: 'production',
-        // Nothing from the test runner: the image's node resolves only what the image holds.
-        NODE_OPTIONS: '',
       },
     ]),
   );
@@ -111,15 +112,15 @@ beforeAll(async () => {
     extraEnv,
   });
   for (const process_ of plan.processes) {
-    const image = assembled.images.find((i) => i.service === process_.name);
+    const image = images.get(process_.name as Service);
     if (image) {
-      // The image's ENTRYPOINT, from the image's WORKDIR.
-      process_.command = process.execPath;
-      process_.args = ['--enable-source-maps', 'dist/main.js'];
-      process_.cwd = image.dir;
+      // The image's ENTRYPOINT as its USER, with only the planned environment; the keys and registries the stack
+      // generates are mounted read-only where the environment names them, as a Secret or ConfigMap would be.
+      Object.assign(process_, imageCommand(image, process_.env ?? {}, [stateDir]));
+      process_.cwd = work;
     }
   }
-  expect(plan.processes.filter((p) => p.cwd?.startsWith(work))).toHaveLength(4);
+  expect(plan.processes.filter((p) => p.command === 'unshare')).toHaveLength(4);
 
   supervisor = new Supervisor({ logDir: join(work, 'logs'), stackId: randomUUID() });
   const started = await startPhases(plan, supervisor, {
@@ -135,16 +136,39 @@ beforeAll(async () => {
       `the stack did not come up (${started.notUp?.map((p) => p.name).join(', ') ?? 'a process exited'}):\n${report}\n--- nats:\n${nats.log().slice(-3000)}`,
     );
   }
-}, 300_000);
+}, 900_000);
 
 afterAll(async () => {
   if (supervisor && !stopped) await supervisor.stopAll(10_000);
   await nats?.dispose();
   if (work) rmSync(work, { recursive: true, force: true });
-}, 60_000);
+}, 300_000);
 
 describe('the deployment, run locally', () => {
-  it('runs every service from its image contents, answering /healthz and /readyz', async () => {
+  it('replays every instruction of each Dockerfile, sharing the install layers as the layer cache of Docker would', () => {
+    for (const image of images.values()) {
+      expect(image.steps.map((step) => step.stage)).toEqual(
+        expect.arrayContaining(['build', 'deps', 'runtime']),
+      );
+      expect(image.user).toBe('10001:10001');
+    }
+    const installs = [...images.values()].flatMap((image) =>
+      image.steps.filter((step) => step.instruction === 'RUN npm ci --no-audit --no-fund'),
+    );
+    expect(installs.map((step) => step.cached)).toEqual([false, true, true, true]);
+  });
+
+  it('builds with npm ci from the committed lockfile and ships no package manager', () => {
+    for (const image of images.values()) {
+      for (const tool of ['npm', 'npx', 'corepack', 'yarn']) {
+        expect(existsSync(join(image.usrLocal, 'bin', tool)), tool).toBe(false);
+      }
+      expect(existsSync(join(image.root, 'app/dist/main.js'))).toBe(true);
+      expect(existsSync(join(image.root, 'app/src'))).toBe(false);
+    }
+  });
+
+  it('runs every service from its image, as its non-root user, answering /healthz and /readyz', async () => {
     for (const service of SERVICES) {
       expect((await fetch(`${opsUrl(service)}/healthz`)).status, service).toBe(200);
       expect((await fetch(`${opsUrl(service)}/readyz`)).status, service).toBe(200);
@@ -156,23 +180,23 @@ describe('the deployment, run locally', () => {
       dependencies: Record<string, string>;
       devDependencies: Record<string, string>;
     };
-    const installed = installedPackages(assembled.runtimeDir);
+    const someImage = join(images.get(SERVICES[0])!.root, 'app');
+    const installed = installedPackages(someImage).filter((n) => !n.startsWith('@tillbus/'));
     expect(installed.length).toBeGreaterThan(50);
     const devOnly = Object.keys(pkg.devDependencies).filter((name) => !pkg.dependencies[name]);
     for (const name of devOnly) expect(installed, `the image ships ${name}`).not.toContain(name);
-    expect(Object.keys(assembled.dependencies).sort()).toEqual(
-      Object.keys(pkg.dependencies).sort(),
-    );
+    const shipped = JSON.parse(readFileSync(join(someImage, 'package.json'), 'utf8')) as {
+      dependencies: Record<string, string>;
+    };
+    expect(Object.keys(shipped.dependencies).sort()).toEqual(Object.keys(pkg.dependencies).sort());
     for (const name of Object.keys(pkg.dependencies)) expect(installed).toContain(name);
-    expect(installed.filter((n) => n.startsWith('@tillbus/'))).toEqual([]);
-    for (const image of assembled.images) {
-      const libs = installedPackages(image.dir);
-      expect(libs).toContain('@tillbus/messaging');
-      expect(
-        libs.every((n) => n.startsWith('@tillbus/')),
-        image.service,
-      ).toBe(true);
-      expect(libs).not.toContain('@tillbus/testing');
+    for (const [service, image] of images) {
+      const libs = installedPackages(join(image.root, 'app')).filter((n) =>
+        n.startsWith('@tillbus/'),
+      );
+      expect(libs, service).toContain('@tillbus/messaging');
+      expect(libs, service).not.toContain('@tillbus/testing');
+      expect(libs, service).not.toContain(`@tillbus/${SERVICES.find((s) => s !== service)}`);
     }
   });
 

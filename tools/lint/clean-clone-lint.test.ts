@@ -89,7 +89,7 @@ beforeAll(() => {
   linkDependencies(clone);
   for (const probe of PROBES) writeFileSync(join(clone, probe.file), probe.code);
 
-  const env = { ...process.env, NX_DAEMON: 'false', CI: 'true' };
+  const env: NodeJS.ProcessEnv = { ...process.env, NX_DAEMON: 'false', CI: 'true' };
   delete env.NX_WORKSPACE_DATA_DIRECTORY;
   const lint = spawnSync(
     process.execPath,
