@@ -446,36 +446,3 @@ describe('NATS accounts and permissions (deploy/nats/auth.conf)', () => {
     });
   });
 });
-
-describe('a gap nats-server leaves open (measured on 2.9.10; nats-server issue #8274)', () => {
-  // KV watch and keys need ephemeral consumers on the service's own KV stream, and nats-server does not check a
-  // push consumer's deliver subject against its creator's permissions. So a service can have the server deliver
-  // its OWN bucket's entries to any subject of the TILLBUS account. It captures nothing (nothing of anyone else's
-  // is read); it can inject. docs/deployment.md lists it. When this test fails, the server closed the gap:
-  // update the docs and turn this into a refusal.
-  it('device-health can still point a push consumer of its own bucket at a bridge command subject', async () => {
-    const dh = await as('device-health');
-    const kv = await openKvBucket(
-      await jetstreamManager(dh),
-      new Kvm(dh),
-      BUCKETS.deviceHealth.health,
-    );
-    await kv.put('gap', '{"forged":true}');
-    const bridge = await as('bridge-store0001');
-    const received: string[] = [];
-    const sub = bridge.subscribe('tillbus.edc.bridge.store0001-edc2.command', {
-      callback: (_e, m) => received.push(m.string()),
-    });
-    await bridge.flush();
-    await (
-      await jetstreamManager(dh)
-    ).consumers.add(`KV_${BUCKETS.deviceHealth.health}`, {
-      deliver_subject: 'tillbus.edc.bridge.store0001-edc2.command',
-      filter_subject: `$KV.${BUCKETS.deviceHealth.health}.gap`,
-      ack_policy: AckPolicy.None,
-    });
-    await waitFor(() => received.length > 0, { what: 'the injected entry' });
-    expect(received[0]).toBe('{"forged":true}');
-    sub.unsubscribe();
-  });
-});
