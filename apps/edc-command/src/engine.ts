@@ -709,7 +709,9 @@ export class CommandEngine implements OnApplicationBootstrap, BeforeApplicationS
   private async joinLock(
     deviceId: string,
     key: string,
-  ): Promise<{ kind: 'taken'; previous: DeviceState | null } | { kind: 'exists'; record: StoredRecord }> {
+  ): Promise<
+    { kind: 'taken'; previous: DeviceState | null } | { kind: 'exists'; record: StoredRecord }
+  > {
     for (let i = 0; i < 80; i++) {
       const found = await this.records.read(key, { fresh: true });
       if (found) return { kind: 'exists', record: found.value };
