@@ -101,6 +101,8 @@ async function sameRequestIdOnTwoDevices(deviceA: string, deviceB: string): Prom
     phase: 'succeeded',
     outcome: 'SUCCESS',
   });
+  for (const replica of replicas)
+    expect(await replica.metrics()).toMatch(/^tillbus_edc_command_in_doubt 0$/m);
 }
 
 describe('one payment per requestId', () => {
