@@ -40,7 +40,7 @@ import { CLOCK, type Clock } from './clock';
 import { EdcCommandConfig, recoveryBackoff } from './config';
 import type { SubmitAndWaitRequest, SubmitCommandRequest } from './dto';
 import { EdcError } from './errors';
-import { BUCKETS, paramsHash, recordKey, shortHash } from './keys';
+import { BUCKETS, inDoubtKey, paramsHash, recordKey, shortHash } from './keys';
 import {
   stepCancel,
   stepCommand,
@@ -63,7 +63,14 @@ import {
 } from './model';
 import { BridgePresence } from './presence';
 import { EventPublisher } from './publisher';
-import { DeviceStore, RecordStore, WatchedKeys, type Acquired, type Written } from './stores';
+import {
+  DeviceStore,
+  RecordStore,
+  WatchedKeys,
+  type DeviceState,
+  type Holder,
+  type Written,
+} from './stores';
 
 export const EDC_CONFIG = Symbol('EDC_CONFIG');
 
@@ -285,7 +292,7 @@ export class CommandEngine implements OnApplicationBootstrap, BeforeApplicationS
   // ---------------------------------------------------------------- the bus API
 
   async get(deviceId: string, requestId: string): Promise<EdcCommandView> {
-    const found = await this.records.read(recordKey(deviceId, requestId), { fresh: true });
+    const found = await this.readOn(deviceId, requestId);
     if (!found || found.value.kind === 'alias') {
       throw new NotFoundError(`no command ${requestId} on device ${deviceId}`, {
         deviceId,
@@ -329,7 +336,7 @@ export class CommandEngine implements OnApplicationBootstrap, BeforeApplicationS
       request.waitMs ?? this.config.EDC_WAIT_DEFAULT_MS,
       this.config.EDC_WAIT_MAX_MS,
     );
-    const key = recordKey(request.deviceId, request.requestId);
+    const key = recordKey(request.requestId);
     let wake!: () => void;
     const woken = new Promise<void>((resolve) => (wake = resolve));
     // woken by this replica's own write, or by the outcome event when another replica writes it
@@ -382,7 +389,7 @@ export class CommandEngine implements OnApplicationBootstrap, BeforeApplicationS
   ): Promise<EdcCommandView> {
     const { deviceId, requestId } = request;
     const commandName = request.commandName as EdcRecordCommand;
-    const key = recordKey(deviceId, requestId);
+    const key = recordKey(requestId);
     const hash = paramsHash({
       commandName,
       params: request.params ?? {},
@@ -403,28 +410,15 @@ export class CommandEngine implements OnApplicationBootstrap, BeforeApplicationS
     const offline = this.presenceRefusal(deviceId);
     if (offline) {
       const existing = await this.records.read(key, { fresh: true });
-      if (existing) return this.idempotent(existing.value, hash);
+      if (existing) return this.idempotent(existing.value, hash, deviceId);
       throw offline;
     }
     const now = this.clock.now();
     const holder = { requestId, commandName, since: now };
-    let lock: Acquired | undefined;
-    for (let attempt = 1; attempt <= 3 && !lock?.acquired; attempt++) {
-      lock = await this.devices.acquire(deviceId, holder, now);
-      if (lock.acquired) break;
-      if (attempt === 1) {
-        const existing = await this.records.read(key, { fresh: true });
-        if (existing) return this.idempotent(existing.value, hash);
-        if (lock.holder.requestId === requestId)
-          return this.idempotent(await this.awaitRecord(key), hash);
-      }
-      // its command is over and its release was lost, or is on its way: take the device, or look again
-      if (!(await this.holderIsOver(deviceId, lock.holder))) break;
-      const previous = await this.devices.takeOver(deviceId, holder, lock.revision, now);
-      if (previous) lock = { acquired: true, previous };
-    }
-    if (!lock?.acquired) {
-      const running = lock?.holder;
+    const lock = await this.takeDevice(deviceId, key, holder, now);
+    if (lock.kind === 'exists') return this.idempotent(lock.record, hash, deviceId);
+    if (lock.kind === 'busy') {
+      const running = lock.holder;
       this.metrics.busyRejections.inc({ source: 'lock' });
       throw new EdcError(
         'DEVICE_BUSY',
@@ -448,8 +442,12 @@ export class CommandEngine implements OnApplicationBootstrap, BeforeApplicationS
     );
     const created = await this.records.create(key, record);
     if (!created.created) {
-      await this.devices.release(deviceId, requestId, undefined, now);
-      return this.idempotent(created.existing, hash);
+      const existing = created.existing;
+      // a running command of this requestId on this device holds the lock too: it is its lock, not ours to free
+      const itsLock =
+        existing.kind === 'command' && existing.deviceId === deviceId && !isSettled(existing);
+      if (!itsLock) await this.devices.release(deviceId, requestId, undefined, now);
+      return this.idempotent(existing, hash, deviceId);
     }
     this.own(key, record);
     this.logger.event('info', 'command accepted', { deviceId, requestId, commandName });
@@ -524,7 +522,7 @@ export class CommandEngine implements OnApplicationBootstrap, BeforeApplicationS
 
   private async purchaseMetaData(request: SubmitCommandRequest): Promise<string> {
     const ref = request.purchase!;
-    const found = await this.records.read(recordKey(ref.deviceId, ref.requestId), { fresh: true });
+    const found = await this.readOn(ref.deviceId, ref.requestId);
     if (!found || found.value.kind !== 'command' || found.value.commandName !== 'Purchase') {
       throw new NotFoundError(`no Purchase ${ref.requestId} on device ${ref.deviceId}`, {
         purchase: ref,
@@ -629,7 +627,22 @@ export class CommandEngine implements OnApplicationBootstrap, BeforeApplicationS
     }
   }
 
-  private idempotent(existing: StoredRecord, hash: string): EdcCommandView {
+  /**
+   * One payment per requestId across every device: the same requestId and params on the same device answer the
+   * command; other params, or another device, are a conflicting reuse.
+   */
+  private idempotent(existing: StoredRecord, hash: string, deviceId: string): EdcCommandView {
+    if (existing.deviceId !== deviceId) {
+      throw new EdcError(
+        'REPEAT_REQ_REJECT',
+        `requestId ${existing.requestId} is already a command on device ${existing.deviceId}; a requestId names one payment on one device; nothing was started`,
+        {
+          deviceId: existing.deviceId,
+          requestId: existing.requestId,
+          submittedDeviceId: deviceId,
+        },
+      );
+    }
     if (existing.kind === 'alias' || existing.paramsHash !== hash) {
       throw new EdcError(
         'REPEAT_REQ_REJECT',
@@ -640,14 +653,71 @@ export class CommandEngine implements OnApplicationBootstrap, BeforeApplicationS
     return viewOf(existing);
   }
 
-  /** Another submit of the same requestId holds the device and is about to write its record. */
-  private async awaitRecord(key: string): Promise<StoredRecord> {
+  /** The record of `requestId` if it is a command on `deviceId`, read fresh. */
+  private async readOn(
+    deviceId: string,
+    requestId: string,
+  ): Promise<{ value: StoredRecord; revision: number } | null> {
+    const found = await this.records.read(recordKey(requestId), { fresh: true });
+    return found && found.value.deviceId === deviceId ? found : null;
+  }
+
+  /**
+   * Takes the device lock for `holder`. DEVICE_BUSY only when another requestId holds it: a lock held by this
+   * requestId belongs to this payment (an earlier submit of it, maybe on another replica), whose command is
+   * answered; and every refusal is decided on the holder as KV has it after the failed take-over, never on a
+   * cached one.
+   */
+  private async takeDevice(
+    deviceId: string,
+    key: string,
+    holder: Holder,
+    now: number,
+  ): Promise<
+    | { kind: 'taken'; previous: DeviceState | null }
+    | { kind: 'exists'; record: StoredRecord }
+    | { kind: 'busy'; holder: Holder | null }
+  > {
+    let running: Holder | null = null;
+    for (let attempt = 1; attempt <= 4; attempt++) {
+      const lock = await this.devices.acquire(deviceId, holder, now);
+      if (lock.acquired) return { kind: 'taken', previous: lock.previous };
+      const existing = await this.records.read(key, { fresh: true });
+      if (existing) return { kind: 'exists', record: existing.value };
+      if (lock.holder.requestId === holder.requestId) return this.joinLock(deviceId, key);
+      // its command is over and its release was lost, or is on its way: take the device
+      const over = await this.holderIsOver(deviceId, lock.holder);
+      if (over) {
+        const previous = await this.devices.takeOver(deviceId, holder, lock.revision, now);
+        if (previous) return { kind: 'taken', previous };
+      }
+      // refused, or the take-over lost a race: look at the device afresh before saying busy
+      const fresh = (await this.devices.read(deviceId)).state?.holder ?? null;
+      if (fresh?.requestId === holder.requestId) return this.joinLock(deviceId, key);
+      running = fresh;
+      const unchanged =
+        fresh?.requestId === lock.holder.requestId && fresh.since === lock.holder.since;
+      if (unchanged && !over) break;
+    }
+    return { kind: 'busy', holder: running };
+  }
+
+  /**
+   * An earlier submit of this requestId holds the device and is about to write its record: answer that command.
+   * If the record never comes (that submit died between the two writes), the lock is this payment's: take it.
+   */
+  private async joinLock(
+    deviceId: string,
+    key: string,
+  ): Promise<
+    { kind: 'taken'; previous: DeviceState | null } | { kind: 'exists'; record: StoredRecord }
+  > {
     for (let i = 0; i < 80; i++) {
       const found = await this.records.read(key, { fresh: true });
-      if (found) return found.value;
+      if (found) return { kind: 'exists', record: found.value };
       await new Promise((resolve) => setTimeout(resolve, 25));
     }
-    throw new EdcError('DEVICE_BUSY', 'the same requestId is being submitted elsewhere; retry', {});
+    return { kind: 'taken', previous: (await this.devices.read(deviceId)).state };
   }
 
   private presenceRefusal(deviceId: string): EdcError | null {
@@ -680,8 +750,10 @@ export class CommandEngine implements OnApplicationBootstrap, BeforeApplicationS
     deviceId: string,
     holder: { requestId: string; since: number },
   ): Promise<boolean> {
-    const found = await this.records.read(recordKey(deviceId, holder.requestId), { fresh: true });
+    const found = await this.records.read(recordKey(holder.requestId), { fresh: true });
     if (!found) return this.clock.now() - holder.since > ORPHAN_LOCK_MS;
+    // the requestId is another device's command: this lock's submit lost the record and is letting go
+    if (found.value.deviceId !== deviceId) return true;
     return found.value.kind !== 'command' || isSettled(found.value);
   }
 
@@ -805,22 +877,22 @@ export class CommandEngine implements OnApplicationBootstrap, BeforeApplicationS
     } catch {
       throw invalidParams('(root)', 'CommandCancel takes no params ({})');
     }
-    const key = recordKey(deviceId, requestId);
+    const key = recordKey(requestId);
     const hash = paramsHash({
       commandName: 'CommandCancel',
       params: {},
       targetRequestId: request.targetRequestId ?? null,
     });
     const existing = await this.records.read(key, { fresh: true });
-    if (existing) return this.idempotent(existing.value, hash);
+    if (existing) return this.idempotent(existing.value, hash, deviceId);
     const targetId =
       request.targetRequestId ?? (await this.devices.read(deviceId)).state?.holder?.requestId;
     if (!targetId)
       throw new EdcError('NOT_RUNNING', `no command is running on device ${deviceId}`, {
         deviceId,
       });
-    const targetKey = recordKey(deviceId, targetId);
-    const found = await this.records.read(targetKey, { fresh: true });
+    const targetKey = recordKey(targetId);
+    const found = await this.readOn(deviceId, targetId);
     const target = found?.value;
     if (!target || target.kind !== 'command') {
       throw new EdcError(
@@ -854,7 +926,7 @@ export class CommandEngine implements OnApplicationBootstrap, BeforeApplicationS
       outbox: [],
     };
     const created = await this.records.create(key, cancel);
-    if (!created.created) return this.idempotent(created.existing, hash);
+    if (!created.created) return this.idempotent(created.existing, hash, deviceId);
     const requested = await this.apply(targetKey, {
       type: 'cancel_requested',
       cancelRequestId: requestId,
@@ -964,7 +1036,7 @@ export class CommandEngine implements OnApplicationBootstrap, BeforeApplicationS
     const done = await this.applyCancel(key, { type: 'deadline' });
     const cancel = done.record;
     if (!done.changed || !cancel) return;
-    await this.apply(recordKey(cancel.deviceId, cancel.targetRequestId), {
+    await this.apply(recordKey(cancel.targetRequestId), {
       type: 'cancel_result',
       cancelRequestId: cancel.requestId,
       confirmed: false,
@@ -1000,9 +1072,10 @@ export class CommandEngine implements OnApplicationBootstrap, BeforeApplicationS
   }
 
   async applyBridgeMessage(message: BridgeTraffic): Promise<void> {
-    const key = recordKey(message.deviceId, message.requestId);
+    const key = recordKey(message.requestId);
     const found = await this.records.read(key);
-    const record = found?.value;
+    // a requestId names one command on one device: traffic from another device is not that command's
+    const record = found?.value.deviceId === message.deviceId ? found.value : undefined;
     if (!record) {
       this.metrics.bridgeMessages.inc({ type: message.type, result: 'unknown_command' });
       this.logger.event('warn', 'bridge traffic for a command tillbus does not know', {
@@ -1018,7 +1091,7 @@ export class CommandEngine implements OnApplicationBootstrap, BeforeApplicationS
       notes = (await this.apply(key, { type: 'bridge', message })).notes;
     } else if (record.kind === 'alias') {
       notes = (
-        await this.apply(recordKey(message.deviceId, record.aliasOf), {
+        await this.apply(recordKey(record.aliasOf), {
           type: 'recovery_message',
           message,
         })
@@ -1027,7 +1100,7 @@ export class CommandEngine implements OnApplicationBootstrap, BeforeApplicationS
       const done = await this.applyCancel(key, { type: 'bridge', message });
       notes = done.notes;
       if (done.changed && done.record && done.record.phase !== 'sent') {
-        await this.apply(recordKey(record.deviceId, record.targetRequestId), {
+        await this.apply(recordKey(record.targetRequestId), {
           type: 'cancel_result',
           cancelRequestId: record.requestId,
           confirmed: done.record.phase === 'succeeded',
@@ -1137,7 +1210,7 @@ export class CommandEngine implements OnApplicationBootstrap, BeforeApplicationS
       this.metrics.lateResults.inc({ command: after.commandName, outcome });
     }
     await this.releaseDevice(after, now);
-    const key = recordKey(after.deviceId, after.requestId);
+    const key = inDoubtKey(after.deviceId, after.requestId);
     if (life.phase === 'in_doubt') {
       await this.inDoubtKv.put(key, JSON.stringify({ at: now }));
       this.logger.event('warn', 'command in doubt: an operator must check it with KICC', {
@@ -1150,7 +1223,7 @@ export class CommandEngine implements OnApplicationBootstrap, BeforeApplicationS
       await this.inDoubtKv.delete(key).catch(() => undefined);
     }
     if (after.cancelRequestId && before.lifecycle.cancel?.status === 'pending') {
-      await this.applyCancel(recordKey(after.deviceId, after.cancelRequestId), {
+      await this.applyCancel(recordKey(after.cancelRequestId), {
         type: 'target_settled',
         cancelled: life.phase === 'cancelled',
         phase: life.phase,
@@ -1376,14 +1449,14 @@ export class CommandEngine implements OnApplicationBootstrap, BeforeApplicationS
       updatedAt: now,
       owner: this.replicaId,
     };
-    const created = await this.records.create(recordKey(record.deviceId, gltId), alias);
+    const created = await this.records.create(recordKey(gltId), alias);
     if (
       !created.created &&
       (created.existing.kind !== 'alias' || created.existing.aliasOf !== record.requestId)
     ) {
       // a POS used this id for a command of its own: pick another
       gltId = `${gltId}-${shortHash(gltId, String(now)).slice(0, 8)}`;
-      await this.records.create(recordKey(record.deviceId, gltId), { ...alias, requestId: gltId });
+      await this.records.create(recordKey(gltId), { ...alias, requestId: gltId });
     }
     const notAfter = now + this.config.EDC_DISPATCH_WINDOW_MS;
     const started = await this.apply(key, { type: 'recovery_started', requestId: gltId, notAfter });
@@ -1503,9 +1576,10 @@ export class CommandEngine implements OnApplicationBootstrap, BeforeApplicationS
       const { state } = await this.devices.read(deviceId);
       const holder = state?.holder;
       if (!holder) continue;
-      const key = recordKey(deviceId, holder.requestId);
-      const found = await this.records.read(key, { fresh: true });
+      const key = recordKey(holder.requestId);
+      const found = await this.readOn(deviceId, holder.requestId);
       if (!found) {
+        // no record, or the requestId is another device's: a submit took the lock and never wrote its record
         if (this.clock.now() - holder.since > ORPHAN_LOCK_MS)
           await this.devices.release(deviceId, holder.requestId, undefined, this.clock.now());
         continue;
@@ -1517,7 +1591,10 @@ export class CommandEngine implements OnApplicationBootstrap, BeforeApplicationS
         if (!this.isLive(record.owner) || record.owner === this.replicaId) {
           await this.releaseDevice(record, this.clock.now());
           if (record.lifecycle.phase === 'in_doubt')
-            await this.inDoubtKv.put(key, JSON.stringify({ at: this.clock.now() }));
+            await this.inDoubtKv.put(
+              inDoubtKey(deviceId, holder.requestId),
+              JSON.stringify({ at: this.clock.now() }),
+            );
           void this.publisher.publish(record.outbox);
         }
         continue;

@@ -3,28 +3,42 @@ import { canonicalJson } from '@tillbus/messaging';
 
 /** KV buckets of edc-command (`tillbus_<service>_<what>`). */
 export const BUCKETS = {
-  /** Command records, keyed `<deviceId>.<requestId>`: any replica can answer `get` and resume them. */
+  /**
+   * Command records, keyed by requestId alone (`recordKey`): one payment per requestId across every device, so any
+   * replica can answer `get` and resume them, and the same requestId on another device is a conflicting reuse.
+   */
   commands: 'tillbus_edc_command_commands',
   /** One entry per device: the command holding it (at most one in flight) and its last transaction id. */
   devices: 'tillbus_edc_command_devices',
   /** Live replicas: each renews its own key; the bucket's max age is the lease. */
   owners: 'tillbus_edc_command_owners',
-  /** Commands in doubt, keyed like `commands`: the `in_doubt` gauge counts them. */
+  /** Commands in doubt, keyed `<deviceId>.<requestId>` (`inDoubtKey`): the `in_doubt` gauge counts them. */
   inDoubt: 'tillbus_edc_command_in_doubt',
 } as const;
 
 /**
- * KV keys allow `[-/_=.A-Za-z0-9]`. A requestId may hold `:` (it is a subject token) but never `=`, so `:` → `=` is
- * one to one.
+ * KV keys allow `[-/_=.A-Za-z0-9]`. A requestId may hold `:` (it is a subject token) but never `=` or `.`, so
+ * `:` → `=` is one to one.
  */
-export function recordKey(deviceId: string, requestId: string): string {
-  return `${deviceId}.${requestId.replace(/:/g, '=')}`;
+function kvToken(requestId: string): string {
+  return requestId.replace(/:/g, '=');
 }
 
-export function parseRecordKey(key: string): { deviceId: string; requestId: string } | null {
-  const dot = key.indexOf('.');
-  if (dot <= 0 || dot === key.length - 1) return null;
-  return { deviceId: key.slice(0, dot), requestId: key.slice(dot + 1).replace(/=/g, ':') };
+/**
+ * The idempotency key of a command: its requestId alone, whatever the device. Creating it (create-if-absent) is the
+ * one moment a requestId becomes a command; a second device asking for the same requestId finds it taken.
+ */
+export function recordKey(requestId: string): string {
+  return kvToken(requestId);
+}
+
+export function requestIdOfRecordKey(key: string): string {
+  return key.replace(/=/g, ':');
+}
+
+/** An entry of the in-doubt index: operators look for the device first. */
+export function inDoubtKey(deviceId: string, requestId: string): string {
+  return `${deviceId}.${kvToken(requestId)}`;
 }
 
 /** A short stable hash, for ids derived from other ids. */

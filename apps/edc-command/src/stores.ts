@@ -231,10 +231,14 @@ export class DeviceStore {
     return read;
   }
 
-  /** Takes the device for `holder` by compare-and-set, or says who holds it. */
+  /**
+   * Takes the device for `holder` by compare-and-set, or says who holds it. The cached entry only saves a read
+   * when it shows the device free; a holder is always reported as read from KV, never from the cache.
+   */
   async acquire(deviceId: string, holder: Holder, now: number): Promise<Acquired> {
     for (let attempt = 1; attempt <= MAX_CAS_ATTEMPTS; attempt++) {
-      const known = (attempt === 1 && this.revisions.get(deviceId)) || (await this.read(deviceId));
+      const cached = attempt === 1 ? this.revisions.get(deviceId) : undefined;
+      const known = (cached && !cached.state?.holder && cached) || (await this.read(deviceId));
       const current = known.state;
       if (current?.holder)
         return { acquired: false, holder: current.holder, revision: known.revision };

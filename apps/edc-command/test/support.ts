@@ -198,8 +198,9 @@ export async function posClient(natsUrl: string): Promise<Pos> {
         what: `the outcome event of ${requestId}`,
       }),
     stored: async (deviceId, requestId) => {
-      const entry = await kv.get(recordKey(deviceId, requestId));
-      return entry && entry.operation === 'PUT' ? entry.json<StoredRecord>() : null;
+      const entry = await kv.get(recordKey(requestId));
+      const record = entry && entry.operation === 'PUT' ? entry.json<StoredRecord>() : null;
+      return record?.deviceId === deviceId ? record : null;
     },
     close: async () => {
       sub.unsubscribe();

@@ -193,6 +193,31 @@ describe('KICC bridge simulator', () => {
     expect(sim!.counters.executed.Purchase).toBe(1);
   });
 
+  it('dedupes by device and requestId: one requestId on two devices runs on each, and the stream keeps both', async () => {
+    await start();
+    const id = newId('shared');
+    expect((await send('edc-1', id, 'Purchase', purchaseParams(id))).body.status).toBe('accepted');
+    expect((await send('edc-2', id, 'Purchase', purchaseParams(id))).body.status).toBe('accepted');
+    const on = (deviceId: string) => of(id).filter((m) => m.deviceId === deviceId);
+    await waitFor(() => ['edc-1', 'edc-2'].every((d) => on(d).some((m) => m.type === 'result')), {
+      what: 'both results',
+    });
+    expect(sim!.executed().filter((c) => c.requestId === id)).toHaveLength(2);
+    await sim!.flushed();
+    // Nats-Msg-Id names the device: neither device's events are dropped as the other's duplicates
+    const jsm = await jetstreamManager(nc);
+    for (const deviceId of ['edc-1', 'edc-2']) {
+      const last = await jsm.streams.getMessage(KICC_BRIDGE_STREAM, {
+        last_by_subj: kiccBridgeSubject('events', deviceId),
+      });
+      expect(parseBridgeMessage(last!.data)).toMatchObject({
+        type: 'result',
+        deviceId,
+        requestId: id,
+      });
+    }
+  });
+
   it('cancels before the card is read and refuses with CommandInvalid after', async () => {
     await start({
       faults: { 'edc-1': { holdAt: 'CARD_DETECTED' }, 'edc-2': { holdAt: 'CARD_READ_COMPLETED' } },

@@ -11,6 +11,7 @@ import {
   BRIDGE_PROTOCOL_VERSION,
   HEARTBEAT_INTERVAL_MS,
   KiccProtocolError,
+  bridgeDedupeKey,
   bridgeMessageId,
   encodeBridgeMessage,
   kiccBridgeSubject,
@@ -130,7 +131,7 @@ interface OutgoingMessage {
   data: string;
 }
 
-/** The bridge's durable dedupe record of one requestId (docs/bridge-protocol.md §7). */
+/** The bridge's durable dedupe record of one requestId on one device (docs/bridge-protocol.md §7). */
 interface StoreEntry {
   requestId: string;
   commandName: KiccCommandName;
@@ -170,6 +171,7 @@ class SimDevice {
 
 class SimBridge {
   readonly devices = new Map<string, SimDevice>();
+  /** Keyed `bridgeDedupeKey(deviceId, requestId)`. */
   readonly store = new Map<string, StoreEntry>();
   readonly outbox: OutgoingMessage[] = [];
   online = true;
@@ -409,7 +411,7 @@ class Simulator implements KiccSimulator {
     if (command.deviceId !== device.id) return ack('unknown_device');
     if (this.now() > command.body.notAfter) return ack('expired');
     const bridge = device.bridge;
-    const seen = bridge.store.get(command.requestId);
+    const seen = bridge.store.get(bridgeDedupeKey(device.id, command.requestId));
     if (seen) {
       ack('duplicate');
       // replay what the store holds, with the original seq and Nats-Msg-Id
@@ -489,7 +491,7 @@ class Simulator implements KiccSimulator {
       nextSeq: 1,
       published: [],
     };
-    device.bridge.store.set(requestId, entry);
+    device.bridge.store.set(bridgeDedupeKey(device.id, requestId), entry);
     return entry;
   }
 
@@ -774,7 +776,7 @@ class Simulator implements KiccSimulator {
     } as unknown as BridgeMessage;
     const outgoing: OutgoingMessage = {
       subject: kiccBridgeSubject('events', device.id),
-      msgId: bridgeMessageId(run.requestId, seq),
+      msgId: bridgeMessageId(device.id, run.requestId, seq),
       data: this.encode(message),
     };
     run.entry.published.push(outgoing);

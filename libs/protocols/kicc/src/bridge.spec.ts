@@ -5,6 +5,7 @@ import {
   BRIDGE_ACK_STATUSES,
   KICC_BRIDGE_STREAM,
   KICC_BRIDGE_SUBJECT_WILDCARDS,
+  bridgeDedupeKey,
   bridgeMessageId,
   bridgeMessageToEdcEvent,
   classifySeq,
@@ -742,7 +743,22 @@ describe('reading bridge traffic', () => {
 describe('stream', () => {
   it('names the stream and a Nats-Msg-Id that is the same on every retry of one message', () => {
     expect(KICC_BRIDGE_STREAM).toBe('TILLBUS_EDC_BRIDGE');
-    expect(bridgeMessageId('123456XXXX', 5)).toBe('123456XXXX:5');
-    expect(bridgeMessageId('a:b', 1)).not.toBe(bridgeMessageId('a', 1));
+    expect(bridgeMessageId('dev-1', '123456XXXX', 5)).toBe('dev-1:123456XXXX:5');
+    expect(bridgeMessageId('d', 'a:b', 1)).not.toBe(bridgeMessageId('d', 'a', 1));
+  });
+
+  it('names the device in message ids and dedupe keys: one requestId on two devices never collides', () => {
+    const deviceId = fc.stringMatching(/^[A-Za-z0-9_-]{1,64}$/);
+    const requestId = fc.stringMatching(/^[A-Za-z0-9_:-]{1,128}$/);
+    const seq = fc.integer({ min: 1, max: 1_000_000 });
+    fc.assert(
+      fc.property(deviceId, requestId, seq, deviceId, requestId, seq, (d1, r1, s1, d2, r2, s2) => {
+        const same = d1 === d2 && r1 === r2;
+        expect(bridgeDedupeKey(d1, r1) === bridgeDedupeKey(d2, r2)).toBe(same);
+        expect(bridgeMessageId(d1, r1, s1) === bridgeMessageId(d2, r2, s2)).toBe(same && s1 === s2);
+      }),
+    );
+    expect(bridgeMessageId('dev-a', 'pay-1', 1)).not.toBe(bridgeMessageId('dev-b', 'pay-1', 1));
+    expect(bridgeDedupeKey('dev-a', 'pay-1')).not.toBe(bridgeDedupeKey('dev-b', 'pay-1'));
   });
 });

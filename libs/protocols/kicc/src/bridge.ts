@@ -122,9 +122,20 @@ export const KICC_BRIDGE_RETENTION_MS = 72 * 3_600_000;
 /** The stream's duplicate window: a republished `Nats-Msg-Id` within it is stored once. */
 export const KICC_BRIDGE_DUPLICATE_WINDOW_MS = 2 * 60_000;
 
-/** `Nats-Msg-Id` of an event or result: `<requestId>:<seq>`, the same on every retry (§4, step 7). */
-export function bridgeMessageId(requestId: string, seq: number): string {
-  return `${requestId}:${seq}`;
+/**
+ * `Nats-Msg-Id` of an event or result: `<deviceId>:<requestId>:<seq>`, the same on every retry (§4, step 7). It
+ * names the device, so one device's messages can never be dropped as duplicates of another's.
+ */
+export function bridgeMessageId(deviceId: string, requestId: string, seq: number): string {
+  return `${deviceId}:${requestId}:${seq}`;
+}
+
+/**
+ * The key of the bridge's dedupe store (§7): the device and the requestId. A deviceId holds no `:`, so the key is
+ * one to one.
+ */
+export function bridgeDedupeKey(deviceId: string, requestId: string): string {
+  return `${deviceId}:${requestId}`;
 }
 
 /** Ids that would make one subject family match another family's wildcard. */
