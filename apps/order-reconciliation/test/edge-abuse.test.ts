@@ -383,15 +383,8 @@ describe('a client that disconnects mid-body', () => {
       await sleep(100);
       conn.socket.destroy();
     }
-    await waitFor(
-      async () => ((await refusals('client_aborted')) - abortedBefore >= 5 ? true : undefined),
-      {
-        what: 'five client_aborted refusals',
-        timeoutMs: 5000,
-      },
-    );
-    await sleep(300);
-    expect((await refusals('client_aborted')) - abortedBefore).toBe(5);
+    // The service had time to see every disconnect; then nothing was answered U, nothing logged as an error.
+    await sleep(1000);
     expect(
       await metric(
         'dstore_requests_total',
@@ -401,6 +394,7 @@ describe('a client that disconnects mid-body', () => {
     const after = service.output().slice(outputBefore);
     expect(after).not.toMatch(/"level":"error"/);
     expect(after).not.toMatch(/"level":"warn"/);
+    expect((await refusals('client_aborted')) - abortedBefore).toBe(5);
   }, 30_000);
 });
 
