@@ -90,7 +90,7 @@ export class OrderMetrics {
       labelNames: ['reason'],
       registers,
     });
-    for (const reason of EDGE_REFUSAL_REASONS) this.edgeRefusals.labels(reason);
+    for (const reason of EDGE_REFUSAL_REASONS) this.edgeRefusals.inc({ reason }, 0);
     this.notificationAttempts = new Counter({
       name: `${PREFIX}notification_attempts_total`,
       help: "notifyOrderChange attempts, by D-Store's result code or by why no readable answer came.",
