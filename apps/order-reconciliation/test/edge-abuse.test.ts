@@ -254,6 +254,7 @@ describe('slowloris: slow headers and slow bodies', () => {
     const before = processStats();
     const timeoutsBefore = await refusals('timeout');
     const capBefore = await refusals('connection_cap');
+    const abortedBefore = await refusals('client_aborted');
     const SLOW_BODY = 50;
     const SLOW_HEADERS = 50;
     const attack = async () => {
@@ -300,6 +301,8 @@ describe('slowloris: slow headers and slow bodies', () => {
     expect(timedOut.length).toBeGreaterThan(0);
     expect((await refusals('timeout')) - timeoutsBefore).toBe(timedOut.length);
     expect((await refusals('connection_cap')) - capBefore).toBeGreaterThanOrEqual(dropped.length);
+    // A slow body cut by its timeout is counted once, as a timeout, not also as a client that went away.
+    expect((await refusals('client_aborted')) - abortedBefore).toBe(0);
     expect(legit.failures).toEqual([]);
     expectUsualLatency(legit.latencies, baselineP90);
     // Bounded: at most the cap's worth of descriptors, and little memory; all released afterwards.
