@@ -1,7 +1,4 @@
-import { Worker } from 'node:worker_threads';
-import { readdirSync, readFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
-import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { ANTOM_PATHS } from '@tillbus/protocols-antom';
 import {
@@ -21,6 +18,18 @@ import {
   sendSigned,
   serviceEnv,
 } from './support';
+import {
+  counterValue,
+  headerOf,
+  peakWhile,
+  processStats,
+  quantile,
+  rawConnection,
+  rawExchange,
+  sleep,
+  unsignedFlood,
+  type RawConnection,
+} from './hostile-clients';
 
 /**
  * Hostile load on the D-Store edge, against the service as a real process (its CPU, RSS and open file descriptors
@@ -157,101 +166,15 @@ function expectUsualLatency(under: number[], baselineP90: number) {
   expect(quantile(under, 0.9)).toBeLessThanOrEqual(Math.max(20, baselineP90) * 5);
 }
 
-// ---- the service process, seen from outside ----
-
-function processStats(): { rssBytes: number; fds: number; cpuSeconds: number } {
-  const pid = service.process.pid!;
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const rssKb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1]);
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return {
-    rssBytes: rssKb * 1024,
-    fds: readdirSync(`/proc/${pid}/fd`).length,
-    cpuSeconds: (Number(stat[11]) + Number(stat[12])) / 100,
-  };
-}
-
-/** Samples the process every 100 ms while `during` runs; the highest RSS and descriptor count seen. */
-async function peakWhile<T>(
-  during: Promise<T>,
-): Promise<{ result: T; rssBytes: number; fds: number }> {
-  let rssBytes = 0;
-  let fds = 0;
-  let done = false;
-  const sampler = (async () => {
-    while (!done) {
-      const stats = processStats();
-      rssBytes = Math.max(rssBytes, stats.rssBytes);
-      fds = Math.max(fds, stats.fds);
-      await sleep(100);
-    }
-  })();
-  const result = await during.finally(() => (done = true));
-  await sampler;
-  return { result, rssBytes, fds };
-}
-
-async function metric(name: string, labels: string): Promise<number> {
-  const text = await (await fetch(`http://127.0.0.1:${opsPort}/metrics`)).text();
-  const line = text
-    .split('\n')
-    .find((l) => l.startsWith(`tillbus_order_reconciliation_${name}{${labels}}`));
-  return line === undefined ? 0 : Number(line.split(' ').pop());
-}
-
-const refusals = (reason: string) => metric('edge_refusals_total', `reason="${reason}"`);
-
-// ---- raw connections ----
-
-interface RawConnection {
-  socket: Socket;
-  openedAt: number;
-  closedAt?: number;
-  received: Buffer;
-}
-
-function rawConnection(localAddress: string): Promise<RawConnection> {
-  return new Promise((resolve) => {
-    const socket = connect({ host: '127.0.0.1', port: httpPort, localAddress });
-    const conn: RawConnection = { socket, openedAt: Date.now(), received: Buffer.alloc(0) };
-    socket.on('data', (c: Buffer) => (conn.received = Buffer.concat([conn.received, c])));
-    socket.on('error', () => undefined);
-    socket.on('close', () => (conn.closedAt ??= Date.now()));
-    socket.once('connect', () => resolve(conn));
-    socket.once('close', () => resolve(conn));
-  });
-}
-
-/** One request written in full over a new connection; the raw answer once the server closes it. */
-async function rawExchange(localAddress: string, head: string, body = ''): Promise<string> {
-  const conn = await rawConnection(localAddress);
-  conn.socket.write(Buffer.from(head + body, 'latin1'));
-  await waitFor(() => conn.closedAt !== undefined || undefined, {
-    what: 'the answer',
-    timeoutMs: 10_000,
-  });
-  return conn.received.toString('latin1');
-}
-
-function headerOf(raw: string, name: string): string | undefined {
-  const head = raw.split('\r\n\r\n')[0];
-  const line = head.split('\r\n').find((l) => l.toLowerCase().startsWith(`${name}:`));
-  return line?.slice(name.length + 1).trim();
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function quantile(values: number[], q: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))];
-}
+const refusals = (reason: string) =>
+  counterValue(opsPort, 'edge_refusals_total', `reason="${reason}"`);
 
 // ---- the tests ----
 
 describe('slowloris: slow headers and slow bodies', () => {
   it('closes every slow connection by its timeout, refuses those past the cap at once, and D-Store is still answered', async () => {
     const baselineP90 = await baselineLatency();
-    const before = processStats();
+    const before = processStats(service.process.pid!);
     const timeoutsBefore = await refusals('timeout');
     const capBefore = await refusals('connection_cap');
     const abortedBefore = await refusals('client_aborted');
@@ -260,7 +183,7 @@ describe('slowloris: slow headers and slow bodies', () => {
     const attack = async () => {
       const conns: RawConnection[] = [];
       for (let i = 0; i < SLOW_BODY + SLOW_HEADERS; i++) {
-        const conn = await rawConnection('127.0.0.3');
+        const conn = await rawConnection(httpPort, '127.0.0.3');
         conns.push(conn);
         const head =
           i < SLOW_BODY
@@ -283,7 +206,10 @@ describe('slowloris: slow headers and slow bodies', () => {
     };
     let attacking = true;
     const [{ result: conns, rssBytes, fds }, legit] = await Promise.all([
-      peakWhile(attack().finally(() => (attacking = false))),
+      peakWhile(
+        service.process.pid!,
+        attack().finally(() => (attacking = false)),
+      ),
       legitLoop(100, () => !attacking),
     ]);
     // The server closed every one (none lived to the end of the attack), each within its timeout.
@@ -308,7 +234,7 @@ describe('slowloris: slow headers and slow bodies', () => {
     // Bounded: at most the cap's worth of descriptors, and little memory; all released afterwards.
     expect(fds - before.fds).toBeLessThanOrEqual(LIMITS.HTTP_MAX_CONNECTIONS + 8);
     expect(rssBytes - before.rssBytes).toBeLessThan(64 * 2 ** 20);
-    await waitFor(() => processStats().fds <= before.fds + 4 || undefined, {
+    await waitFor(() => processStats(service.process.pid!).fds <= before.fds + 4 || undefined, {
       what: 'descriptors released',
       timeoutMs: 5000,
     });
@@ -318,18 +244,28 @@ describe('slowloris: slow headers and slow bodies', () => {
 describe('unsigned flood', () => {
   it('refuses unsigned and unauthenticated requests without signing, limits the source, logs one line per 100, and D-Store is still answered', async () => {
     const baselineP90 = await baselineLatency();
-    const before = processStats();
+    const before = processStats(service.process.pid!);
     const sourceBefore = await refusals('source_rate_limit');
     const logLinesBefore = countLines(/"msg":"D-Store edge refused requests"/);
     const failureLinesBefore = countLines(/answered D-Store with a failure/);
     const FLOOD_MS = 3000;
     const stopAt = Date.now() + FLOOD_MS;
-    const cpuBefore = processStats().cpuSeconds;
+    const cpuBefore = processStats(service.process.pid!).cpuSeconds;
     const [{ result: flood, rssBytes, fds }, legit] = await Promise.all([
-      peakWhile(unsignedFlood(FLOOD_MS, 16)),
+      peakWhile(
+        service.process.pid!,
+        unsignedFlood({
+          port: httpPort,
+          path: INQUIRE,
+          clientId: DSTORE_CLIENT,
+          orderId: ORDER_ID,
+          durationMs: FLOOD_MS,
+          concurrency: 16,
+        }),
+      ),
       legitLoop(50, () => Date.now() >= stopAt),
     ]);
-    const cpu = processStats().cpuSeconds - cpuBefore;
+    const cpu = processStats(service.process.pid!).cpuSeconds - cpuBefore;
     const { sent, signedAnswers } = flood;
     const codes = new Map(Object.entries(flood.codes));
     const answered = [...codes.values()].reduce((a, b) => a + b, 0);
@@ -365,7 +301,8 @@ describe('unsigned flood', () => {
 
 describe('a client that disconnects mid-body', () => {
   it('is no answer, no U, no error log: one client_aborted refusal', async () => {
-    const uBefore = await metric(
+    const uBefore = await counterValue(
+      opsPort,
       'dstore_requests_total',
       'api="inquireOrderDetail",result_status="U",result_code="UNKNOWN_EXCEPTION"',
     );
@@ -374,7 +311,7 @@ describe('a client that disconnects mid-body', () => {
     const body = Buffer.from(JSON.stringify({ requestOrderId: ORDER_ID }));
     for (let i = 0; i < 5; i++) {
       const headers = signedHeaders(INQUIRE, body);
-      const conn = await rawConnection('127.0.0.4');
+      const conn = await rawConnection(httpPort, '127.0.0.4');
       conn.socket.write(
         `POST ${INQUIRE} HTTP/1.1\r\nHost: x\r\n` +
           Object.entries(headers)
@@ -389,7 +326,8 @@ describe('a client that disconnects mid-body', () => {
     // The service had time to see every disconnect; then nothing was answered U, nothing logged as an error.
     await sleep(1000);
     expect(
-      await metric(
+      await counterValue(
+        opsPort,
         'dstore_requests_total',
         'api="inquireOrderDetail",result_status="U",result_code="UNKNOWN_EXCEPTION"',
       ),
@@ -410,6 +348,7 @@ describe('the client-id answer header', () => {
     ['an accepted id with a suffix', `${DSTORE_CLIENT}, ${DSTORE_CLIENT}`],
   ])('echoes nothing for a Client-Id with %s', async (_what, hostile) => {
     const raw = await rawExchange(
+      httpPort,
       '127.0.0.5',
       `POST ${INQUIRE} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nClient-Id: ${hostile}\r\n` +
         `Request-Time: ${Date.now()}\r\nSignature: algorithm=RSA256,keyVersion=1,signature=AAAA\r\n` +
@@ -424,6 +363,7 @@ describe('the client-id answer header', () => {
 
   it('echoes an accepted Client-Id, even on an unsigned refusal', async () => {
     const raw = await rawExchange(
+      httpPort,
       '127.0.0.5',
       `POST ${INQUIRE} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nClient-Id: ${DSTORE_CLIENT}\r\n` +
         `Request-Time: ${Date.now()}\r\nSignature: algorithm=RSA256,keyVersion=1,signature=AAAA\r\n` +
@@ -435,74 +375,6 @@ describe('the client-id answer header', () => {
     expect(headerOf(raw, 'signature')).toBeUndefined();
   });
 });
-
-/**
- * The flood runs in a worker thread, so that its own event loop does not delay the legitimate requests' timing.
- * Three kinds in turn: no Client-Id at all; a stranger's Client-Id; D-Store's Client-Id with a forged signature of
- * the right length (so that one costs a real RSA verification).
- */
-function unsignedFlood(
-  durationMs: number,
-  concurrency: number,
-): Promise<{ sent: number; signedAnswers: number; codes: Record<string, number> }> {
-  const worker = new Worker(FLOOD_WORKER, {
-    eval: true,
-    workerData: {
-      port: httpPort,
-      path: INQUIRE,
-      clientId: DSTORE_CLIENT,
-      durationMs,
-      concurrency,
-      orderId: ORDER_ID,
-    },
-  });
-  return new Promise((resolve, reject) => {
-    worker.once('message', resolve);
-    worker.once('error', reject);
-  });
-}
-
-const FLOOD_WORKER = `
-const { parentPort, workerData } = require('node:worker_threads');
-const http = require('node:http');
-const { randomBytes } = require('node:crypto');
-const { port, path, clientId, durationMs, concurrency, orderId } = workerData;
-const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
-const forged = 'algorithm=RSA256,keyVersion=1,signature=' + encodeURIComponent(randomBytes(256).toString('base64'));
-const body = Buffer.from(JSON.stringify({ requestOrderId: orderId }));
-const kinds = [
-  () => ({ 'Content-Type': 'application/json' }),
-  () => ({ 'Client-Id': 'NOT-DSTORE', 'Request-Time': String(Date.now()), Signature: forged }),
-  () => ({ 'Client-Id': clientId, 'Request-Time': String(Date.now()), Signature: forged }),
-];
-const codes = {};
-let sent = 0;
-let signedAnswers = 0;
-const one = (i) => new Promise((resolve, reject) => {
-  const req = http.request(
-    { host: '127.0.0.1', port, path, method: 'POST', agent, localAddress: '127.0.0.2', headers: kinds[i % 3]() },
-    (res) => {
-      if (res.headers.signature !== undefined) signedAnswers++;
-      const chunks = [];
-      res.on('data', (c) => chunks.push(c));
-      res.on('end', () => {
-        const code = JSON.parse(Buffer.concat(chunks).toString('utf8')).result.resultCode;
-        codes[code] = (codes[code] || 0) + 1;
-        resolve();
-      });
-    },
-  );
-  req.on('error', reject);
-  req.end(body);
-});
-const stopAt = Date.now() + durationMs;
-Promise.all(Array.from({ length: concurrency }, async () => {
-  while (Date.now() < stopAt) await one(sent++);
-})).then(() => {
-  agent.destroy();
-  parentPort.postMessage({ sent, signedAnswers, codes });
-});
-`;
 
 function countLines(pattern: RegExp): number {
   return service
