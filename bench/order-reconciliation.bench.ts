@@ -1,12 +1,26 @@
 import 'reflect-metadata';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { constants, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { Agent, request, type IncomingHttpHeaders } from 'node:http';
-import { cpus } from 'node:os';
+import { spawnSync } from 'node:child_process';
+import { constants, generateKeyPairSync, verify } from 'node:crypto';
+import { Agent } from 'node:http';
 import { join } from 'node:path';
 import { freePort, startTestNatsServer, waitFor } from '@tillbus/testing';
 import { compare, median, percentile, report } from './harness';
+import {
+  benchServiceEnv,
+  CLIENT,
+  cpuSeconds,
+  createBenchOrder,
+  hasTaskset,
+  INQUIRE_PATH as PATH,
+  outputOf,
+  pinned,
+  post,
+  presign,
+  signInquiry,
+  tsArgs,
+  uniqueTime,
+  type Signed,
+} from './order-reconciliation-process';
 
 /**
  * inquireOrderDetail on the D-Store edge, on one core, against the raw crypto limit of the same core.
@@ -24,34 +38,6 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const THROUGHPUT_MS = Number(process.env.BENCH_THROUGHPUT_MS ?? 5000);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
 const LATENCY_ITERATIONS = Number(process.env.BENCH_ITERATIONS ?? 1000);
-const ORDER_ID = 'pds_2109xxxxxxxxxxxx_2022xxxxxxxxxxxxxxx_1';
-const PATH = '/v2/pos/inquireOrderDetail';
-const CLIENT = 'DSTORE-BENCH';
-
-const hasTaskset = spawnSync('sh', ['-c', 'command -v taskset']).status === 0 && cpus().length > 1;
-
-function pinned(core: number, args: string[], env: Record<string, string>): ChildProcess {
-  const command = hasTaskset ? 'taskset' : process.execPath;
-  const argv = hasTaskset ? ['-c', String(core), process.execPath, ...args] : args;
-  return spawn(command, argv, {
-    env: { ...process.env, ...env, TS_NODE_PROJECT: join(__dirname, '..', 'tsconfig.json') },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-}
-
-const tsArgs = (entry: string) => [
-  '--conditions=tillbus-source',
-  '-r',
-  require.resolve('@swc-node/register'),
-  entry,
-];
-
-function outputOf(child: ChildProcess): () => string {
-  let text = '';
-  child.stdout?.on('data', (c: Buffer) => (text += c.toString()));
-  child.stderr?.on('data', (c: Buffer) => (text += c.toString()));
-  return () => text;
-}
 
 async function cryptoLimit(
   durationMs: number,
@@ -65,68 +51,6 @@ async function cryptoLimit(
   return JSON.parse(line) as { opsPerSecond: number; cpuUsPerOp: number };
 }
 
-interface Signed {
-  headers: Record<string, string>;
-  body: Buffer;
-}
-
-function signInquiry(key: KeyObject, time: number): Signed {
-  const body = Buffer.from(JSON.stringify({ requestOrderId: ORDER_ID }));
-  const content = Buffer.concat([Buffer.from(`POST ${PATH}\n${CLIENT}.${time}.`), body]);
-  const signature = sign('sha256', content, { key, padding: constants.RSA_PKCS1_PADDING });
-  return {
-    body,
-    headers: {
-      'Content-Type': 'application/json; charset=UTF-8',
-      'Client-Id': CLIENT,
-      'Request-Time': String(time),
-      Signature: `algorithm=RSA256,keyVersion=1,signature=${encodeURIComponent(signature.toString('base64'))}`,
-    },
-  };
-}
-
-/** Request-Times that never repeat (so no signature is a replay): now, or one millisecond before the last one. */
-let lastTime = Number.MAX_SAFE_INTEGER;
-function uniqueTime(): number {
-  lastTime = Math.min(Date.now(), lastTime - 1);
-  return lastTime;
-}
-
-function presign(key: KeyObject, count: number): Signed[] {
-  return Array.from({ length: count }, () => signInquiry(key, uniqueTime()));
-}
-
-function post(
-  agent: Agent,
-  port: number,
-  path: string,
-  signed: Signed,
-): Promise<{ headers: IncomingHttpHeaders; body: Buffer }> {
-  return new Promise((resolve, reject) => {
-    const req = request(
-      { host: '127.0.0.1', port, path, method: 'POST', agent, headers: signed.headers },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ headers: res.headers, body: Buffer.concat(chunks) }));
-        res.on('error', reject);
-      },
-    );
-    req.on('error', reject);
-    req.end(signed.body);
-  });
-}
-
-/** User + system CPU seconds of a process so far (Linux /proc). */
-function cpuSeconds(pid: number): number {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return NaN;
-  }
-}
-
 async function main() {
   if (hasTaskset) spawnSync('taskset', ['-pc', '1', String(process.pid)]);
   const nats = await startTestNatsServer(); // inherits core 1 from this process
@@ -134,63 +58,21 @@ async function main() {
   const dstore = generateKeyPairSync('rsa', { modulusLength: 2048 });
   const httpPort = await freePort();
   const base = `http://127.0.0.1:${httpPort}`;
-  const service = pinned(0, tsArgs(join(__dirname, '../apps/order-reconciliation/src/main.ts')), {
-    NATS_URL: nats.url,
-    OPS_PORT: '0',
-    HTTP_PORT: String(httpPort),
-    HTTP_HOST: '127.0.0.1',
-    LOG_LEVEL: 'warn',
-    DSTORE_CLIENT_IDS: CLIENT,
-    DSTORE_PUBLIC_KEY_REF: 'env:BENCH_DSTORE_PUBLIC_KEY',
-    POS_PRIVATE_KEY_REF: 'env:BENCH_POS_PRIVATE_KEY',
-    BENCH_DSTORE_PUBLIC_KEY: dstore.publicKey.export({ format: 'pem', type: 'spki' }).toString(),
-    BENCH_POS_PRIVATE_KEY: pos.privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(),
-    POS_CLIENT_ID: 'POS-BENCH',
-    DSTORE_BASE_URL: 'http://127.0.0.1:9',
-    RATE_LIMIT_PER_SECOND: '1000000',
-    RATE_LIMIT_BURST: '1000000',
-  });
+  const service = pinned(
+    0,
+    tsArgs(join(__dirname, '../apps/order-reconciliation/src/main.ts')),
+    benchServiceEnv(nats.url, httpPort, {
+      dstorePublic: dstore.publicKey,
+      posPrivate: pos.privateKey,
+    }),
+  );
   const serviceOutput = outputOf(service);
   try {
     await waitFor(() => fetch(`${base}/`).then(() => true), {
       timeoutMs: 60_000,
       what: `the service (output: ${serviceOutput().slice(-500)})`,
     });
-    // The stored order: one createOrder, signed the same way.
-    const order = Buffer.from(
-      JSON.stringify({
-        orderChannel: 'GRABFOOD',
-        serviceType: 'DELIVERY',
-        requestOrderId: ORDER_ID,
-        posAccountId: 'acct-1',
-        posStoreId: 'store-7',
-        channelOrderId: 'GF-0001',
-        orderProducts: [{ sku: 'latte', qty: 2 }],
-        orderAmount: { value: 9800, currency: 'KRW' },
-      }),
-    );
-    const time = Date.now();
-    const content = Buffer.concat([
-      Buffer.from(`POST /v2/pos/createOrder\n${CLIENT}.${time}.`),
-      order,
-    ]);
-    const created = await fetch(`${base}/v2/pos/createOrder`, {
-      method: 'POST',
-      body: order,
-      headers: {
-        'Client-Id': CLIENT,
-        'Request-Time': String(time),
-        Signature: `algorithm=RSA256,keyVersion=1,signature=${encodeURIComponent(
-          sign('sha256', content, {
-            key: dstore.privateKey,
-            padding: constants.RSA_PKCS1_PADDING,
-          }).toString('base64'),
-        )}`,
-      },
-    });
-    const createdBody = (await created.json()) as { result: { resultCode: string } };
-    if (createdBody.result.resultCode !== 'SUCCESS')
-      throw new Error(`createOrder failed: ${JSON.stringify(createdBody)}`);
+    await createBenchOrder(base, dstore.privateKey);
 
     let failures = 0;
     // node:http with keep-alive: a lighter client than fetch, since it shares its core with nats-server.

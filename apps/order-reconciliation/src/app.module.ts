@@ -14,8 +14,10 @@ import { CLOCK, systemClock, type Clock } from './clock';
 import { ORDER_RECONCILIATION_CONFIG, type OrderReconciliationConfig } from './config';
 import { DStoreEdgeController } from './edge/dstore-edge.controller';
 import { DStoreEdge } from './edge/dstore-edge.service';
+import { EdgeGate } from './edge/edge-gate';
 import { configureEdgeHttp, EdgeRoutes } from './edge/edge-http';
 import { KvReplayGuard } from './edge/kv-replay-guard';
+import { EdgeRefusals } from './edge/refusals';
 import { KEY_MATERIAL, loadKeyMaterial } from './keys';
 import { OrderMetrics } from './metrics';
 import { LifecycleConsumer } from './orders/lifecycle-consumer';
@@ -82,6 +84,8 @@ export function orderReconciliationModule(options: OrderReconciliationOptions): 
       OrderEvents,
       OrdersService,
       KvReplayGuard,
+      EdgeRefusals,
+      EdgeGate,
       DStoreEdge,
       EdgeRoutes,
       Notifier,

@@ -33,6 +33,24 @@ describe('order-reconciliation configuration', () => {
     });
   });
 
+  it('bounds the HTTP edge by default: timeouts, a connection cap and a per-source limit', () => {
+    expect(loadOrderReconciliationConfig(REQUIRED)).toMatchObject({
+      HTTP_HEADERS_TIMEOUT_MS: 10_000,
+      HTTP_REQUEST_TIMEOUT_MS: 30_000,
+      HTTP_KEEP_ALIVE_TIMEOUT_MS: 65_000,
+      HTTP_MAX_CONNECTIONS: 1024,
+      SOURCE_RATE_LIMIT_PER_SECOND: 200,
+      SOURCE_RATE_LIMIT_BURST: 400,
+      SOURCE_RATE_LIMIT_MAX_SOURCES: 100_000,
+      SOURCE_FROM_FORWARDED_FOR: false,
+      REFUSAL_LOG_EVERY: 1000,
+    });
+    expect(
+      loadOrderReconciliationConfig({ ...REQUIRED, SOURCE_FROM_FORWARDED_FOR: '1' })
+        .SOURCE_FROM_FORWARDED_FOR,
+    ).toBe(true);
+  });
+
   it('names every missing setting at once', () => {
     const message = problems({});
     for (const name of Object.keys(REQUIRED)) expect(message).toContain(name);
@@ -54,6 +72,9 @@ describe('order-reconciliation configuration', () => {
     expect(
       problems({ ...REQUIRED, NOTIFY_BASE_DELAY_MS: '5000', NOTIFY_MAX_DELAY_MS: '10' }),
     ).toContain('NOTIFY_MAX_DELAY_MS must be >= NOTIFY_BASE_DELAY_MS');
+    expect(
+      problems({ ...REQUIRED, HTTP_HEADERS_TIMEOUT_MS: '5000', HTTP_REQUEST_TIMEOUT_MS: '1000' }),
+    ).toContain('HTTP_REQUEST_TIMEOUT_MS must be >= HTTP_HEADERS_TIMEOUT_MS');
   });
 
   it.each([
@@ -62,6 +83,12 @@ describe('order-reconciliation configuration', () => {
     ['NOTIFY_JITTER_RATIO', '2'],
     ['HTTP_PORT', '70000'],
     ['MAX_BODY_BYTES', '2000000'],
+    ['HTTP_REQUEST_TIMEOUT_MS', '0'],
+    ['HTTP_HEADERS_TIMEOUT_MS', '0'],
+    ['HTTP_KEEP_ALIVE_TIMEOUT_MS', '0'],
+    ['HTTP_MAX_CONNECTIONS', '0'],
+    ['SOURCE_RATE_LIMIT_PER_SECOND', '0'],
+    ['SOURCE_FROM_FORWARDED_FOR', 'yes'],
   ])('refuses %s=%s', (name, value) => {
     expect(problems({ ...REQUIRED, [name]: value })).toContain(name);
   });

@@ -1,5 +1,6 @@
 import {
   BaseServiceConfig,
+  BooleanSetting,
   ConfigError,
   IntSetting,
   IsSecretRef,
@@ -75,6 +76,48 @@ export class OrderReconciliationConfig extends BaseServiceConfig {
   @IntSetting(1, 1_000_000)
   RATE_LIMIT_BURST = 200;
 
+  /**
+   * Sustained requests per second per source address, per replica: counted before anything else, so a flood from
+   * one address is refused before it costs a signature check or a signed answer. Keep it above the Client-Id limit.
+   */
+  @NumberSetting(0.01, 1_000_000)
+  SOURCE_RATE_LIMIT_PER_SECOND = 200;
+
+  /** Burst size per source address, per replica. */
+  @IntSetting(1, 1_000_000)
+  SOURCE_RATE_LIMIT_BURST = 400;
+
+  /**
+   * 1: the source is the last X-Forwarded-For address (the one our ingress appended), for an edge that only the
+   * ingress can reach (the shipped NetworkPolicy); 0: the connection's own remote address.
+   */
+  @BooleanSetting({ message: 'SOURCE_FROM_FORWARDED_FOR must be 1 or 0' })
+  SOURCE_FROM_FORWARDED_FOR = false;
+
+  /** Source addresses the limiter remembers at once; beyond it the oldest are forgotten (bounded memory). */
+  @IntSetting(16, 10_000_000)
+  SOURCE_RATE_LIMIT_MAX_SOURCES = 100_000;
+
+  /** Time a connection has to send a request's headers; then it is answered 408 and closed. */
+  @IntSetting(100, 600_000)
+  HTTP_HEADERS_TIMEOUT_MS = 10_000;
+
+  /** Time a connection has to send a whole request, headers and body; then it is answered 408 and closed. */
+  @IntSetting(100, 600_000)
+  HTTP_REQUEST_TIMEOUT_MS = 30_000;
+
+  /** An idle keep-alive connection is closed after this; keep it above the ingress's upstream idle timeout. */
+  @IntSetting(100, 600_000)
+  HTTP_KEEP_ALIVE_TIMEOUT_MS = 65_000;
+
+  /** Open connections at once, per replica; beyond it a new connection is closed at once. */
+  @IntSetting(1, 1_000_000)
+  HTTP_MAX_CONNECTIONS = 1024;
+
+  /** Refusals of one reason are logged as one line per this many (carrying the count), or one a minute. */
+  @IntSetting(1, 100_000_000)
+  REFUSAL_LOG_EVERY = 1000;
+
   /** Largest request body accepted; a larger one answers PARAM_ILLEGAL. */
   @IntSetting(1024, 1024 * 1024)
   MAX_BODY_BYTES = 256 * 1024;
@@ -142,6 +185,8 @@ export function crossFieldProblems(config: OrderReconciliationConfig): string[] 
   const problems: string[] = [];
   if (config.NOTIFY_MAX_DELAY_MS < config.NOTIFY_BASE_DELAY_MS)
     problems.push('NOTIFY_MAX_DELAY_MS must be >= NOTIFY_BASE_DELAY_MS');
+  if (config.HTTP_REQUEST_TIMEOUT_MS < config.HTTP_HEADERS_TIMEOUT_MS)
+    problems.push('HTTP_REQUEST_TIMEOUT_MS must be >= HTTP_HEADERS_TIMEOUT_MS');
   if (config.OUTBOX_ACK_WAIT_MS <= config.NOTIFY_TIMEOUT_MS)
     problems.push('OUTBOX_ACK_WAIT_MS must be greater than NOTIFY_TIMEOUT_MS');
   return problems;

@@ -18,6 +18,25 @@ export type AttemptResultLabel =
   | 'UNREADABLE_RESPONSE'
   | 'BAD_SIGNATURE';
 
+/**
+ * Why the edge refused a request or a connection before it was proven to come from D-Store (or, for
+ * client_rate_limit, because D-Store itself sent too much). Bounded: this list is the whole label set.
+ */
+export const EDGE_REFUSAL_REASONS = [
+  'source_rate_limit',
+  'access_denied',
+  'invalid_signature',
+  'client_rate_limit',
+  'body_too_large',
+  'unreadable_body',
+  'client_aborted',
+  'timeout',
+  'bad_request',
+  'connection_cap',
+] as const;
+
+export type EdgeRefusalReason = (typeof EDGE_REFUSAL_REASONS)[number];
+
 const PREFIX = 'tillbus_order_reconciliation_';
 
 /**
@@ -29,6 +48,7 @@ export class OrderMetrics {
   readonly dstoreRequests: Counter<'api' | 'result_status' | 'result_code'>;
   readonly dstoreRequestDuration: Histogram<'api'>;
   readonly signatureFailures: Counter<'direction' | 'reason'>;
+  readonly edgeRefusals: Counter<'reason'>;
   readonly notificationAttempts: Counter<'result'>;
   readonly notificationRetries: Counter;
   readonly notificationsSettled: Counter<'outcome'>;
@@ -64,6 +84,13 @@ export class OrderMetrics {
       labelNames: ['direction', 'reason'],
       registers,
     });
+    this.edgeRefusals = new Counter({
+      name: `${PREFIX}edge_refusals_total`,
+      help: 'Requests and connections the D-Store edge refused before they cost a signed answer, by reason (see docs/services/order-reconciliation.md).',
+      labelNames: ['reason'],
+      registers,
+    });
+    for (const reason of EDGE_REFUSAL_REASONS) this.edgeRefusals.inc({ reason }, 0);
     this.notificationAttempts = new Counter({
       name: `${PREFIX}notification_attempts_total`,
       help: "notifyOrderChange attempts, by D-Store's result code or by why no readable answer came.",

@@ -174,6 +174,7 @@ export async function sendSigned(
     ? body
     : Buffer.from(typeof body === 'string' ? body : JSON.stringify(body), 'utf8');
   const method = options.method ?? 'POST';
+  const bodySent = method === 'GET' || method === 'HEAD' ? Buffer.alloc(0) : raw;
   const clientId = options.clientId ?? DSTORE_CLIENT;
   const time = options.time ?? String(Date.now());
   const signature =
@@ -184,7 +185,7 @@ export async function sendSigned(
           options.signPath ?? path,
           options.signClientId ?? clientId,
           options.signTime ?? time,
-          options.signBody ?? raw,
+          options.signBody ?? bodySent,
         )
       : options.signature;
   const headers: Record<string, string> = {

@@ -1,20 +1,16 @@
 import { HttpException, Inject, Injectable } from '@nestjs/common';
 import { JsonLogger } from '@tillbus/observability';
 import {
-  ANTOM_CONTENT_TYPE,
   ANTOM_PATHS,
   AntomProtocolError,
   DSTORE_CODE_FOR_SIGNATURE_FAILURE,
   ORDER_ID_MAX,
-  RESULT_MESSAGE_MAX,
   parseCreateOrderRequest,
   parseInquireOrderDetailRequest,
   parsePushOrderChangeRequest,
   signResponse,
   verifyRequest,
-  type AntomSignatureFailure,
 } from '@tillbus/protocols-antom';
-import { dstoreResult, type DStoreResultCode } from '@tillbus/result-codes';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { CLOCK, type Clock } from '../clock';
 import { ORDER_RECONCILIATION_CONFIG, type OrderReconciliationConfig } from '../config';
@@ -28,8 +24,19 @@ import {
 } from '../orders/errors';
 import type { OrderRecord } from '../orders/order-record';
 import { OrdersService } from '../orders/orders.service';
+import {
+  acceptedClientId,
+  answer,
+  answerBytes,
+  unavailable,
+  writeAnswer,
+  writeUnsigned,
+  type EdgeAnswer,
+} from './edge-answer';
+import { clientGone, httpStatusOf, timedOut } from './client-connection';
 import { KvReplayGuard } from './kv-replay-guard';
 import { RateLimiter } from './rate-limiter';
+import { EdgeRefusals } from './refusals';
 import { TurnBatch } from './turn-batch';
 
 /** The D-Store → POS APIs the edge serves. */
@@ -48,34 +55,30 @@ const API_BY_LOWER_PATH = new Map<string, EdgeApi>(
   ]),
 );
 
-/** What the edge answers: always a body with `result`, signed; HTTP 200 except 405 for a method other than POST. */
-export interface EdgeAnswer {
-  httpStatus: 200 | 405;
-  code: DStoreResultCode;
-  body: Record<string, unknown>;
-}
-
-export function answer(
-  code: DStoreResultCode,
-  message?: string,
-  extra: Record<string, unknown> = {},
-  httpStatus: 200 | 405 = 200,
-): EdgeAnswer {
-  const text = message === undefined ? undefined : message.slice(0, RESULT_MESSAGE_MAX);
-  return { httpStatus, code, body: { result: dstoreResult(code, text), ...extra } };
+/**
+ * What process() decided: the answer, and the Client-Id it is signed for. Only a request whose signature verified
+ * (fresh, not a replay) gets a signed answer; every other one is answered unsigned (see EdgeGate and docs).
+ */
+interface Outcome {
+  result: EdgeAnswer;
+  signFor?: string;
 }
 
 /**
- * The D-Store edge, in the order every request goes through it:
- * 1. the path names one of our APIs (INVALID_API), and the method is POST (405, INVALID_API);
- * 2. the Client-Id is one D-Store may use (ACCESS_DENIED);
- * 3. the signature verifies over the exact bytes received, the Request-Time is inside the window and the
- *    signature was never accepted before, on any replica (INVALID_SIGNATURE);
- * 4. the Client-Id is under its rate limit (REQUEST_TRAFFIC_EXCEED_LIMIT);
- * 5. the body is the API's schema, nothing more (PARAM_ILLEGAL);
- * 6. the API itself: PROCESS_FAIL for an order never stored (and conflicts and refused changes), U only when our
+ * The D-Store edge, in the order every request goes through it (the first three in EdgeGate, on the headers):
+ * 1. the source address is under its rate limit (REQUEST_TRAFFIC_EXCEED_LIMIT, unsigned);
+ * 2. the Client-Id is one D-Store may use (ACCESS_DENIED, unsigned);
+ * 3. a Signature header is present (INVALID_SIGNATURE, unsigned);
+ * 4. the body arrives in time (HTTP_REQUEST_TIMEOUT_MS) and within MAX_BODY_BYTES (PARAM_ILLEGAL, unsigned);
+ * 5. the signature verifies over the exact bytes received, the Request-Time is inside the window and the
+ *    signature was never accepted before, on any replica (INVALID_SIGNATURE, unsigned);
+ * 6. the path names one of our APIs (INVALID_API), and the method is POST (405, INVALID_API);
+ * 7. the Client-Id is under its rate limit (REQUEST_TRAFFIC_EXCEED_LIMIT);
+ * 8. the body is the API's schema, nothing more (PARAM_ILLEGAL);
+ * 9. the API itself: PROCESS_FAIL for an order never stored (and conflicts and refused changes), U only when our
  *    store or bus does not answer.
- * Every answer is signed with our key (`response-time`, `signature`) over the exact bytes sent.
+ * From step 6 on the request is D-Store's, and the answer is signed with our key (`response-time`, `signature`)
+ * over the exact bytes sent.
  */
 @Injectable()
 export class DStoreEdge {
@@ -90,6 +93,7 @@ export class DStoreEdge {
     private readonly replayGuard: KvReplayGuard,
     private readonly orders: OrdersService,
     private readonly metrics: OrderMetrics,
+    private readonly refusals: EdgeRefusals,
     private readonly logger: JsonLogger,
   ) {
     this.allowedClientIds = new Set(config.DSTORE_CLIENT_IDS);
@@ -99,63 +103,68 @@ export class DStoreEdge {
   /** `api` is set by the API's own route; the fallback route passes undefined and the path decides. */
   async handle(api: EdgeApi | undefined, req: FastifyRequest, reply: FastifyReply): Promise<void> {
     const started = process.hrtime.bigint();
-    const path = req.url;
-    const routePath = path.split('?')[0];
-    const resolved = api ?? API_BY_LOWER_PATH.get(routePath.toLowerCase());
-    let result: EdgeAnswer;
+    const resolved = api ?? API_BY_LOWER_PATH.get(req.url.split('?')[0].toLowerCase());
+    let outcome: Outcome;
+    const verified: { clientId?: string } = {};
     try {
-      if (resolved === undefined) {
-        result = answer(
-          'INVALID_API',
-          `no D-Store API at ${routePath.slice(0, 80)}: POST /v2/pos/createOrder, /v2/pos/inquireOrderDetail or /v2/pos/pushOrderChange`,
-        );
-      } else if (req.method !== 'POST') {
-        result = answer(
-          'INVALID_API',
-          `${req.method} is not supported on ${EDGE_APIS[resolved]}: use POST`,
-          {},
-          405,
-        );
-      } else {
-        result = await this.process(resolved, path, req);
-      }
+      outcome = await this.process(resolved, req, verified);
     } catch (error) {
+      outcome = { result: this.unexpected(error), signFor: verified.clientId };
+    }
+    if (outcome.signFor === undefined)
+      writeUnsigned(reply, outcome.result, acceptedClientId(req, this.allowedClientIds));
+    else this.sendSigned(req, reply, resolved ?? 'unknown', outcome, started);
+  }
+
+  /**
+   * For errors raised before a handler ran: an oversized or unreadable body (unsigned PARAM_ILLEGAL, nothing about
+   * it is verified), or a client that went away mid-body (no answer at all: nobody is there to read it).
+   */
+  answerError(error: unknown, req: FastifyRequest, reply: FastifyReply): void {
+    if (clientGone(req, error)) {
+      if (!timedOut(req)) this.refusals.record('client_aborted');
+      return;
+    }
+    const status = error instanceof HttpException ? error.getStatus() : httpStatusOf(error);
+    let result: EdgeAnswer;
+    if (status === 413) {
+      this.refusals.record('body_too_large');
+      result = answer(
+        'PARAM_ILLEGAL',
+        `the body is larger than ${this.config.MAX_BODY_BYTES} bytes`,
+      );
+    } else if (status >= 400 && status < 500) {
+      this.refusals.record('unreadable_body');
+      result = answer('PARAM_ILLEGAL', `the request cannot be read: ${(error as Error).message}`);
+    } else {
       result = this.unexpected(error);
     }
-    this.send(req, reply, resolved ?? 'unknown', result, started);
+    writeUnsigned(reply, result, acceptedClientId(req, this.allowedClientIds));
   }
 
-  /** For errors raised before a handler ran (an oversized body): still a signed D-Store answer. */
-  answerError(error: unknown, req: FastifyRequest, reply: FastifyReply): void {
-    const started = process.hrtime.bigint();
-    const resolved = API_BY_LOWER_PATH.get(req.url.split('?')[0].toLowerCase()) ?? 'unknown';
-    const status = error instanceof HttpException ? error.getStatus() : 500;
-    const result =
-      status === 413
-        ? answer('PARAM_ILLEGAL', `the body is larger than ${this.config.MAX_BODY_BYTES} bytes`)
-        : status >= 400 && status < 500
-          ? answer('PARAM_ILLEGAL', `the request cannot be read: ${(error as Error).message}`)
-          : this.unexpected(error);
-    this.send(req, reply, resolved, result, started);
-  }
-
-  private async process(api: EdgeApi, path: string, req: FastifyRequest): Promise<EdgeAnswer> {
+  private async process(
+    resolved: EdgeApi | undefined,
+    req: FastifyRequest,
+    verified: { clientId?: string },
+  ): Promise<Outcome> {
+    const path = req.url;
     const rawBody = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-    const clientHeader = req.headers['client-id'];
-    if (clientHeader === undefined || clientHeader === '')
-      return this.refuseSignature('MISSING_CLIENT_ID');
-    if (typeof clientHeader === 'string' && !this.allowedClientIds.has(clientHeader))
-      return this.refuseSignature(
-        'CLIENT_ID_MISMATCH',
-        'the Client-Id is not one this POS provider accepts',
-      );
+    const clientId = acceptedClientId(req, this.allowedClientIds);
+    if (clientId === undefined) {
+      // EdgeGate refuses these first; kept so that this handler never verifies for an unknown Client-Id.
+      this.refusals.signatureFailure('CLIENT_ID_MISMATCH');
+      return {
+        result: answer('ACCESS_DENIED', 'the Client-Id is not one this POS provider accepts'),
+      };
+    }
+    const inquiring = resolved === 'inquireOrderDetail' && req.method === 'POST';
     // verifyRequest checks the signature synchronously, then records it with the KV replay guard; an inquiry's
     // order read is issued in the same pass, and so are those of every request that arrived in this loop turn, so
     // their JetStream requests leave in one socket write. A read's result is used only once the signature, the
     // window, the replay check and the rate limit have passed.
     const { verifying, inquiry } = await this.batch.run(() => ({
       verifying: verifyRequest({
-        method: 'POST',
+        method: req.method,
         path,
         headers: req.headers,
         rawBody,
@@ -163,24 +172,69 @@ export class DStoreEdge {
         now: this.clock.now(),
         maxSkewMs: this.config.SIGNATURE_WINDOW_MS,
         replayGuard: this.replayGuard,
-        ...(typeof clientHeader === 'string' ? { expectedClientId: clientHeader } : {}),
+        expectedClientId: clientId,
       }),
-      inquiry: api === 'inquireOrderDetail' ? this.startInquiry(rawBody) : undefined,
+      inquiry: inquiring ? this.startInquiry(rawBody) : undefined,
     }));
     let verification;
     try {
       verification = await verifying;
     } catch (error) {
-      if (error instanceof StoreUnavailableError) return unavailable(error);
+      // Only the replay guard throws, after the signature itself verified: D-Store's, so signed.
+      if (error instanceof StoreUnavailableError)
+        return { result: unavailable(error), signFor: clientId };
       throw error;
     }
-    if (!verification.ok) return this.refuseSignature(verification.reason, verification.message);
-    if (!this.limiter.take(verification.clientId, this.clock.now())) {
-      return answer(
-        'REQUEST_TRAFFIC_EXCEED_LIMIT',
-        `more than ${this.config.RATE_LIMIT_PER_SECOND} requests per second for this Client-Id; slow down`,
-      );
+    if (!verification.ok) {
+      this.refusals.signatureFailure(verification.reason);
+      return {
+        result: answer(
+          DSTORE_CODE_FOR_SIGNATURE_FAILURE[verification.reason],
+          verification.message,
+        ),
+      };
     }
+    verified.clientId = verification.clientId;
+    const signFor = verification.clientId;
+    if (resolved === undefined) {
+      const routePath = path.split('?')[0];
+      return {
+        signFor,
+        result: answer(
+          'INVALID_API',
+          `no D-Store API at ${routePath.slice(0, 80)}: POST /v2/pos/createOrder, /v2/pos/inquireOrderDetail or /v2/pos/pushOrderChange`,
+        ),
+      };
+    }
+    if (req.method !== 'POST') {
+      return {
+        signFor,
+        result: answer(
+          'INVALID_API',
+          `${req.method} is not supported on ${EDGE_APIS[resolved]}: use POST`,
+          {},
+          405,
+        ),
+      };
+    }
+    if (!this.limiter.take(verification.clientId, this.clock.now())) {
+      this.refusals.record('client_rate_limit');
+      return {
+        signFor,
+        result: answer(
+          'REQUEST_TRAFFIC_EXCEED_LIMIT',
+          `more than ${this.config.RATE_LIMIT_PER_SECOND} requests per second for this Client-Id; slow down`,
+        ),
+      };
+    }
+    return { signFor, result: await this.apiAnswer(resolved, rawBody, inquiry) };
+  }
+
+  private async apiAnswer(
+    api: EdgeApi,
+    rawBody: Buffer,
+    inquiry: { order?: Promise<OrderRecord>; error?: unknown } | undefined,
+  ): Promise<EdgeAnswer> {
     try {
       switch (api) {
         case 'inquireOrderDetail':
@@ -233,12 +287,6 @@ export class DStoreEdge {
     return this.unexpected(error);
   }
 
-  private refuseSignature(reason: AntomSignatureFailure, message?: string): EdgeAnswer {
-    this.metrics.signatureFailures.inc({ direction: 'request', reason });
-    const code = DSTORE_CODE_FOR_SIGNATURE_FAILURE[reason];
-    return answer(code, message);
-  }
-
   /**
    * A bug, not an outage: logged in full. D-Store gets U so that it keeps the order and asks again, rather than F,
    * which would make it give up on an order because of our defect; the metric and the log make it visible.
@@ -253,36 +301,29 @@ export class DStoreEdge {
     return answer('UNKNOWN_EXCEPTION', 'internal error; retry');
   }
 
-  private send(
+  /** D-Store's request: the answer is signed for its (verified) Client-Id, counted, and a failure logged. */
+  private sendSigned(
     req: FastifyRequest,
     reply: FastifyReply,
     api: EdgeApiLabel,
-    result: EdgeAnswer,
+    { result, signFor }: Outcome,
     started: bigint,
   ): void {
-    const body = Buffer.from(JSON.stringify(result.body), 'utf8');
-    const header = req.headers['client-id'];
-    const clientId =
-      typeof header === 'string' && header.length > 0 && header.length <= 256
-        ? header
-        : this.config.DSTORE_CLIENT_IDS[0];
+    const body = answerBytes(result);
     const signed = signResponse({
       method: req.method,
       path: req.url,
-      clientId,
+      clientId: signFor!,
       body,
       privateKey: this.keys.posPrivateKey,
       keyVersion: this.config.POS_KEY_VERSION,
       responseTime: this.clock.now(),
     });
-    reply.status(result.httpStatus).headers({
-      'content-type': ANTOM_CONTENT_TYPE,
+    writeAnswer(reply, result, body, {
       'client-id': signed['client-id'],
       'response-time': signed['response-time'],
       signature: signed.signature,
-      ...(result.httpStatus === 405 ? { allow: 'POST' } : {}),
     });
-    reply.send(body);
     const status = (result.body.result as { resultStatus: 'S' | 'F' | 'U' }).resultStatus;
     this.metrics.answered(
       api,
@@ -290,7 +331,11 @@ export class DStoreEdge {
       result.code,
       Number(process.hrtime.bigint() - started) / 1e9,
     );
-    if (status !== 'S' && result.code !== 'PROCESS_FAIL') {
+    if (
+      status !== 'S' &&
+      result.code !== 'PROCESS_FAIL' &&
+      result.code !== 'REQUEST_TRAFFIC_EXCEED_LIMIT'
+    ) {
       this.logger.event(status === 'U' ? 'warn' : 'info', 'answered D-Store with a failure', {
         api,
         resultCode: result.code,
@@ -320,8 +365,4 @@ export function plainInquiry(rawBody: Buffer): string | undefined {
   if (keys.length !== 1 || keys[0] !== 'requestOrderId') return undefined;
   const id = (value as { requestOrderId: unknown }).requestOrderId;
   return typeof id === 'string' && id.length > 0 && id.length <= ORDER_ID_MAX ? id : undefined;
-}
-
-function unavailable(error: StoreUnavailableError): EdgeAnswer {
-  return answer('UNKNOWN_EXCEPTION', `temporarily unavailable (${error.message})`);
 }

@@ -25,3 +25,22 @@ describe('RateLimiter', () => {
     expect(limiter.take('a', 0)).toBe(false);
   });
 });
+
+describe('RateLimiter with a bound on keys', () => {
+  it('never holds more than maxKeys buckets, however many keys come', () => {
+    const limiter = new RateLimiter(1, 2, 100);
+    for (let i = 0; i < 10_000; i++) limiter.take(`source-${i}`, i);
+    expect(limiter.size).toBeLessThanOrEqual(100);
+  });
+
+  it('forgets the least recently used key first, and keeps limiting the busy one', () => {
+    const limiter = new RateLimiter(0.001, 2, 3);
+    expect([limiter.take('busy', 0), limiter.take('busy', 0)]).toEqual([true, true]);
+    for (const key of ['a', 'b', 'c', 'd']) {
+      limiter.take(key, 0);
+      // The busy key stays the most recently used one.
+      expect(limiter.take('busy', 0)).toBe(false);
+    }
+    expect(limiter.size).toBeLessThanOrEqual(3);
+  });
+});
