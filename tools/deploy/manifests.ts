@@ -119,3 +119,19 @@ export function readEnvFile(path: string): Record<string, string> {
   }
   return out;
 }
+
+/** GitHub's anchor for a Markdown heading. */
+export const markdownAnchor = (heading: string) =>
+  heading
+    .trim()
+    .toLowerCase()
+    .replace(/[^\w\- ]/g, '')
+    .replace(/ /g, '-');
+
+/** The anchors of docs/operations.md's sections (where every alert's runbook_url points). */
+export function operationsAnchors(): string[] {
+  return readFileSync(join(ROOT, 'docs/operations.md'), 'utf8')
+    .split('\n')
+    .filter((line) => /^#{2,4} /.test(line))
+    .map((line) => markdownAnchor(line.replace(/^#+ /, '')));
+}
