@@ -9,6 +9,7 @@ import {
   ADYEN_ERROR_CONDITION_NAMES,
   ADYEN_GLOBAL_STATUS_NAMES,
   ADYEN_PRINTER_STATUS_NAMES,
+  HEALTH_REASONS,
 } from '@tillbus/result-codes';
 import {
   ADYEN_ATTESTATION_HEALTH,
@@ -291,6 +292,29 @@ describe('adyenFindings: one row per vendor state', () => {
         expect(statusOf(result.reasons)).toBe(status);
       },
     );
+
+    // issue 16 §3: an installation that says it is offline right now read READY with no reason
+    it('is OFFLINE_MODE while store-and-forward is active, even with the host reported reachable', () => {
+      const until = '2026-12-08T10:00:00Z';
+      const result = mobile({
+        storeAndForwardStatus: { raw: { available: true, active: true, expiresAt: until } },
+      });
+      expect(result.reasons).toEqual(['OFFLINE_MODE']);
+      expect(statusOf(result.reasons)).toBe('DEGRADED');
+      expect(result.details.storeAndForwardUntil).toBe(until);
+      expect(result.details.message).toBe(
+        `${HEALTH_REASONS.OFFLINE_MODE.meaning}; card payments go store-and-forward until ${until}`,
+      );
+    });
+
+    it('says when the store-and-forward window has already closed', () => {
+      const until = new Date(NOW - DAY).toISOString();
+      const result = mobile({
+        storeAndForwardStatus: { raw: { available: true, active: true, expiresAt: until } },
+      });
+      expect(result.reasons).toEqual(['HOST_UNREACHABLE', 'OFFLINE_MODE']);
+      expect(result.details.message).toContain(`store-and-forward ended at ${until}`);
+    });
 
     it('reports forwarding details', () => {
       const result = mobile({
