@@ -45,9 +45,7 @@ afterAll(async () => {
 
 describe('easycard-session: restart with new key material against stored sessions', () => {
   it('signs every reader on, with the first key material', async () => {
-    app = await startInProcess(
-      serviceEnv(nats.url, sim, { EASYCARD_SETTLEMENT_ENABLED: 'false' }),
-    );
+    app = await startInProcess(serviceEnv(nats.url, sim, { EASYCARD_SETTLEMENT_ENABLED: 'false' }));
     await waitFor(
       async () => {
         const sessions = await list();

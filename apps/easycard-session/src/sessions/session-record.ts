@@ -302,7 +302,8 @@ export type KeyCheck = (record: SessionRecord) => boolean;
 
 export function keyCheck(box: Pick<KeyBox, 'opens'>): KeyCheck {
   return (record) =>
-    record.key !== null && box.opens(record.key, { deviceId: record.deviceId, mchId: record.mchId });
+    record.key !== null &&
+    box.opens(record.key, { deviceId: record.deviceId, mchId: record.mchId });
 }
 
 /** Usable: a valid sign-on, and a key that opens. A sign-on whose key cannot be opened is worth nothing. */

@@ -134,7 +134,6 @@ export class SessionService {
     return this.runtime.policy;
   }
 
-
   /** Whether the scheduler should replace this record's key now (a cheap check on the cached record). */
   keyNeedsReplacing(record: SessionRecord): boolean {
     return (
