@@ -260,7 +260,8 @@ export const KICC_COMMAND_FAILURES = {
   CommandInvalid: {
     // the vendor's cells are cut short after "The timing of"; operator text says only what is known
     meaning: 'Invalid command: the device does not accept it at this time.',
-    action: 'Check when the command was sent: CommandCancel, for one, is accepted only before the card is read.',
+    action:
+      'Check when the command was sent: CommandCancel, for one, is accepted only before the card is read.',
     outcome: { payment: 'FAILED', control: 'FAILED' },
   },
 } as const satisfies Record<
