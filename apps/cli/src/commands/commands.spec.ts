@@ -1,4 +1,4 @@
-import type { EdcCommandView } from '@tillbus/messaging';
+import type { EdcCommandView } from '@tillbus/messaging/contract';
 import { describe, expect, it } from 'vitest';
 import { CliError, UsageError } from '../errors';
 import { parseCount, parseDuration } from './common';

@@ -1,12 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { DeliverPolicy } from '@nats-io/jetstream';
 import {
   EVENT_SUBJECTS,
   STREAMS,
   SUBJECTS,
   type EdcCommandView,
   type EdcPublicEvent,
-} from '@tillbus/messaging';
+} from '@tillbus/messaging/contract';
 import { EDC_PHASES, KICC_EVENT_CODES, type KiccEventCode } from '@tillbus/result-codes';
 import type { CommandContext, CommandResult, CommandSpec } from '../cli';
 import { CliError, EXIT, UsageError } from '../errors';
@@ -265,6 +264,7 @@ async function follow(
   onEvent: (event: EdcPublicEvent) => void,
 ): Promise<EdcPublicEvent | undefined> {
   const js = await ctx.bus.jetstream();
+  const { DeliverPolicy } = await import('@nats-io/jetstream');
   const consumer = await js.consumers.get(STREAMS.edc, {
     filter_subjects: EVENT_SUBJECTS.edc(deviceId, requestId),
     deliver_policy: DeliverPolicy.All,
@@ -290,6 +290,7 @@ async function deviceOfRequest(ctx: CommandContext, requestId: string): Promise<
     throw new UsageError('<requestId> must be 1-128 characters of A-Z a-z 0-9 _ : -');
   }
   const js = await ctx.bus.jetstream();
+  const { DeliverPolicy } = await import('@nats-io/jetstream');
   const consumer = await js.consumers.get(STREAMS.edc, {
     filter_subjects: `tillbus.events.edc.*.${requestId}`,
     deliver_policy: DeliverPolicy.Last,

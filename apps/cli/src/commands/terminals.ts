@@ -4,7 +4,7 @@ import {
   type TerminalHealth,
   type TerminalListEntry,
   type TerminalListReply,
-} from '@tillbus/messaging';
+} from '@tillbus/messaging/contract';
 import { HEALTH_STATUSES, HEALTH_VENDORS } from '@tillbus/result-codes';
 import type { CommandSpec } from '../cli';
 import { UsageError } from '../errors';
