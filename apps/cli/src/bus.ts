@@ -10,6 +10,8 @@ export interface BusOptions {
   pass?: string;
   /** Per request. */
   timeoutMs: number;
+  /** The person set --timeout: it then bounds every request, even those that default to longer. */
+  timeoutGiven?: boolean;
 }
 
 /**
@@ -45,6 +47,13 @@ export class CliBus {
         'start the local stack with `npm start`, or point the CLI at your NATS with --nats <url> or NATS_URL',
       );
     });
+  }
+
+  /** The timeout of a request that takes long by nature (a diagnosis, a SignOn): --timeout when given. */
+  longTimeout(defaultMs: number): number {
+    return this.options.timeoutGiven === true
+      ? this.options.timeoutMs
+      : Math.max(this.options.timeoutMs, defaultMs);
   }
 
   async request<T>(
