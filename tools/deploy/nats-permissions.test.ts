@@ -120,6 +120,17 @@ describe('NATS accounts and permissions (deploy/nats/auth.conf)', () => {
       responder.sub.unsubscribe();
     });
 
+    it('the operator registers an EasyCard reader (tillbus easycard register)', async () => {
+      const easycard = await as('easycard-session');
+      const responder = answer(easycard, SUBJECTS.easycard.readersRegister, 'easycard-session');
+      await easycard.flush();
+      const reply = await (
+        await as('operator')
+      ).request(SUBJECTS.easycard.readersRegister, '{}', { timeout: 3000 });
+      expect(reply.json()).toEqual({ ok: true, by: 'easycard-session' });
+      responder.sub.unsubscribe();
+    });
+
     it('the EasyCard POS component, and only it, receives a session key from easycard-session', async () => {
       const easycard = await as('easycard-session');
       const responder = answer(easycard, SUBJECTS.easycard.sessionKey, 'easycard-session');
@@ -308,6 +319,13 @@ describe('NATS accounts and permissions (deploy/nats/auth.conf)', () => {
         'pos',
         'publish',
         SUBJECTS.easycard.sessionKey,
+        'easycard-session',
+      ],
+      [
+        'a POS cannot register EasyCard readers (only the operator can)',
+        'pos',
+        'publish',
+        SUBJECTS.easycard.readersRegister,
         'easycard-session',
       ],
       [

@@ -23,8 +23,11 @@ options:
   --stop            stop the stack running in this checkout
   --help            this text
 
-NATS: NATS_URL when it is set and answers; else whatever answers on 127.0.0.1:4222; else nats-server -js is
-started there, with its store in .tillbus/nats. Keys are generated on first start into .tillbus/keys.
+NATS: NATS_URL when it is set and answers (the stack then uses whatever state that server holds, and says so);
+else this checkout's own nats-server when it already runs on 127.0.0.1:4222; else nats-server -js is started,
+with its store in .tillbus/nats: on 4222, or on the next free port when another NATS holds 4222 (its orders,
+sessions and devices are not this stack's; the CLI then needs NATS_URL, printed at start). Keys are generated on
+first start into .tillbus/keys.
 `;
 
 export async function main(argv: string[]): Promise<number> {

@@ -9,7 +9,7 @@ import {
   type TestNatsServer,
 } from '@tillbus/testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { NATS_INSTALL_HINT, probeNats, selectNats, StackError } from './nats';
+import { NATS_INSTALL_HINT, ownServerName, probeNats, selectNats, StackError } from './nats';
 import { groupAlive, Supervisor } from './supervisor';
 
 let nats: TestNatsServer;
@@ -51,13 +51,64 @@ describe('NATS selection', () => {
     const dead = await closedUrl();
     const choice = await selectNats({
       envUrl: dead,
-      localUrl: nats.url,
+      localUrl: await closedUrl(),
+      storeDir: join(dir, 'fallback'),
+      supervisor: supervisor(),
+    });
+    expect(choice.source).toBe('started');
+    expect(choice.notes.join('\n')).toContain(`NATS_URL=${dead} does not answer`);
+  });
+
+  it('says plainly that NATS_URL is used with whatever state it holds, and whose', async () => {
+    const choice = await selectNats({
+      envUrl: nats.url,
+      localUrl: await closedUrl(),
       storeDir: join(dir, 'unused'),
       supervisor: supervisor(),
     });
-    expect(choice.source).toBe('local');
-    expect(choice.url).toBe(nats.url);
-    expect(choice.notes.join('\n')).toContain(`NATS_URL=${dead} does not answer`);
+    expect(choice.explanation).toMatch(
+      /the stack reuses the orders, sessions, devices and keys it already holds \(nats-server [\d.]+, not a tillbus stack's/,
+    );
+  });
+
+  // Issue 16 §4: `npm start` silently reused whatever state sat on a NATS already answering on 4222.
+  it('does not adopt another NATS on the local address: it starts its own beside it, with its own store', async () => {
+    const s = supervisor();
+    const choice = await selectNats({
+      localUrl: nats.url,
+      storeDir: join(dir, 'own-store'),
+      supervisor: s,
+      freePort: () => freePort(),
+    });
+    expect(choice.source).toBe('started');
+    expect(choice.url).not.toBe(nats.url);
+    expect(choice.explanation).toContain(join(dir, 'own-store'));
+    expect(choice.notes.join('\n')).toContain(
+      `${nats.url} is already a NATS server, not a tillbus stack's`,
+    );
+    expect(choice.notes.join('\n')).toContain(`NATS_URL=${choice.url}`);
+    expect(await probeNats(choice.url)).toMatchObject({
+      reachable: true,
+      jetstream: true,
+      serverName: ownServerName(join(dir, 'own-store')),
+    });
+    // the next start of this checkout knows its own server again, and names the other one's owner
+    const again = await selectNats({
+      localUrl: choice.url,
+      storeDir: join(dir, 'own-store'),
+      supervisor: supervisor(),
+    });
+    expect(again.source).toBe('local');
+    const other = await selectNats({
+      localUrl: choice.url,
+      storeDir: join(dir, 'other-checkout'),
+      supervisor: supervisor(),
+      freePort: () => freePort(),
+    });
+    expect(other.source).toBe('started');
+    expect(other.notes.join('\n')).toContain(
+      `the tillbus stack whose store is ${join(dir, 'own-store')}`,
+    );
   });
 
   it('starts nats-server -js with its store in the given folder when nothing answers', async () => {
@@ -105,9 +156,12 @@ describe('NATS selection', () => {
     });
     const url = `nats://127.0.0.1:${port}`;
     await waitUntil(async () => (await probeNats(url)).reachable);
-    const error = await selectNats({ localUrl: url, storeDir: dir, supervisor: s }).catch(
-      (e: unknown) => e,
-    );
+    const error = await selectNats({
+      envUrl: url,
+      localUrl: await closedUrl(),
+      storeDir: dir,
+      supervisor: s,
+    }).catch((e: unknown) => e);
     expect((error as Error).message).toMatch(/runs without JetStream.*nats-server -js/s);
   });
 

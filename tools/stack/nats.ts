@@ -26,10 +26,15 @@ export interface NatsProbe {
   notNats?: boolean;
   jetstream?: boolean;
   version?: string;
+  /** The server's name (`-n`): a stack names its own server after its store, so it knows it again. */
+  serverName?: string;
 }
 
 export interface NatsChoice {
-  /** env: NATS_URL; local: a server already on the default address; started: our own nats-server. */
+  /**
+   * env: NATS_URL (whatever state it holds); local: this checkout's own server, already running on the default
+   * address; started: our own nats-server (on the default address, or beside another one there).
+   */
   source: 'env' | 'local' | 'started';
   url: string;
   /** One line for the console: where NATS comes from and why. */
@@ -47,14 +52,31 @@ export interface SelectNatsOptions {
   /** Starts `nats-server -js`; tests and the stack pass the supervisor so it is stopped with the rest. */
   supervisor: Pick<Supervisor, 'start'>;
   startTimeoutMs?: number;
+  /** Where to start our own server when another one holds the local address (default: the next free port). */
+  freePort?: (from: number) => Promise<number>;
 }
 
 export const DEFAULT_LOCAL_NATS = 'nats://127.0.0.1:4222';
 
+/** The name a stack gives its own nats-server: its store folder, so a later start knows the server is its own. */
+export function ownServerName(storeDir: string): string {
+  return `tillbus@${storeDir.replace(/\s/g, '_')}`;
+}
+
+/** Whose a server is, from its name, for a person: another checkout's tillbus stack, or someone else's. */
+export function whoseServer(found: NatsProbe): string {
+  const name = found.serverName;
+  if (name?.startsWith('tillbus@'))
+    return `the tillbus stack whose store is ${name.slice('tillbus@'.length)}`;
+  return `not a tillbus stack's${name ? ` (server name ${name})` : ''}`;
+}
+
 /**
- * NATS_URL when it is set and reachable; else whatever answers on 127.0.0.1:4222; else our own
- * `nats-server -js` with its store in the ignored `.tillbus/` folder; else a message saying how to get one.
- * A server without JetStream is refused with a clear message, because every service needs JetStream.
+ * NATS_URL when it is set and reachable (its state, whatever it holds, said plainly); else this checkout's own
+ * server if it already runs on 127.0.0.1:4222; else our own `nats-server -js` with its store in the ignored
+ * `.tillbus/` folder: on 4222, or on the next free port when another server holds 4222, whose orders, sessions
+ * and devices are not this stack's; else a message saying how to get one. A server without JetStream is refused
+ * with a clear message, because every service needs JetStream.
  */
 export async function selectNats(options: SelectNatsOptions): Promise<NatsChoice> {
   const probe = options.probe ?? probeNats;
@@ -67,10 +89,16 @@ export async function selectNats(options: SelectNatsOptions): Promise<NatsChoice
       const found = await probe(server);
       if (found.reachable && !found.notNats) {
         requireJetStream(found, `NATS_URL (${redactUrl(server)})`);
+        const own = found.serverName === ownServerName(options.storeDir);
         return {
           source: 'env',
           url: options.envUrl,
-          explanation: `NATS from NATS_URL: ${servers.map(redactUrl).join(', ')}`,
+          explanation:
+            `NATS from NATS_URL: ${servers.map(redactUrl).join(', ')}` +
+            (own
+              ? ` (this checkout's own server, store ${options.storeDir})`
+              : `; the stack reuses the orders, sessions, devices and keys it already holds ` +
+                `(nats-server ${found.version ?? '?'}, ${whoseServer(found)})`),
           notes,
         };
       }
@@ -80,21 +108,34 @@ export async function selectNats(options: SelectNatsOptions): Promise<NatsChoice
     );
   }
 
+  const name = ownServerName(options.storeDir);
   const local = await probe(localUrl);
-  if (local.reachable && !local.notNats) {
+  if (local.reachable && !local.notNats && local.serverName === name) {
     requireJetStream(local, localUrl);
     return {
       source: 'local',
       url: localUrl,
-      explanation: `NATS already running on ${localUrl} (nats-server ${local.version ?? '?'}); the stack uses it`,
+      explanation: `NATS already running on ${localUrl} is this checkout's own (store ${options.storeDir}); the stack uses it`,
       notes,
     };
   }
 
   const binary = (options.findBinary ?? findNatsServerBinary)();
   if (!binary) throw new StackError(NATS_INSTALL_HINT);
-  const { hostname, port } = hostAndPort(localUrl);
-  if (local.notNats) {
+  const { hostname, port: localPort } = hostAndPort(localUrl);
+  let port = localPort;
+  let url = localUrl;
+  if (local.reachable && !local.notNats) {
+    // someone else's state (another checkout's orders, sessions and devices, signed with other keys) must not
+    // become this stack's without anyone noticing: start our own beside it, and say so
+    port = await (options.freePort ?? nextFreePort)(localPort + 1);
+    url = `nats://${hostname}:${port}`;
+    notes.push(
+      `${localUrl} is already a NATS server, ${whoseServer(local)}; its orders, sessions and devices are not ` +
+        `this stack's, so the stack starts its own on ${url}. Point the CLI at it: NATS_URL=${url} ` +
+        `(or --nats ${url}). To use the one on ${localUrl} and its state instead, start with NATS_URL=${localUrl}.`,
+    );
+  } else if (local.notNats) {
     throw new StackError(
       `${hostname}:${port} is taken by a program that is not a NATS server, so tillbus cannot start its own ` +
         `there. Free the port, or set NATS_URL to a NATS server with JetStream.`,
@@ -104,26 +145,26 @@ export async function selectNats(options: SelectNatsOptions): Promise<NatsChoice
   const child = options.supervisor.start({
     name: 'nats-server',
     command: binary,
-    args: ['-js', '-a', hostname, '-p', String(port), '-sd', options.storeDir],
+    args: ['-js', '-a', hostname, '-p', String(port), '-sd', options.storeDir, '-n', name],
     env: {},
     role: 'nats',
     stopSignal: 'SIGINT',
   });
   const deadline = Date.now() + (options.startTimeoutMs ?? 15_000);
   for (;;) {
-    const started = await probe(localUrl);
-    if (started.reachable && !started.notNats) break;
+    const started = await probe(url);
+    if (started.reachable && !started.notNats && started.serverName === name) break;
     if (child.exitCode !== null || Date.now() > deadline) {
       throw new StackError(
-        `nats-server (${binary}) did not start on ${localUrl}; its log is ${child.logFile}:\n${child.tail(10)}`,
+        `nats-server (${binary}) did not start on ${url}; its log is ${child.logFile}:\n${child.tail(10)}`,
       );
     }
     await delay(100);
   }
   return {
     source: 'started',
-    url: localUrl,
-    explanation: `started ${binary} -js on ${localUrl}, store in ${options.storeDir}`,
+    url,
+    explanation: `started ${binary} -js on ${url}, store in ${options.storeDir}`,
     notes,
   };
 }
@@ -168,8 +209,17 @@ export function probeNats(url: string, timeoutMs = 1500): Promise<NatsProbe> {
       const line = end === -1 ? buffer : buffer.slice(0, end);
       if (!line.startsWith('INFO ')) return finish({ reachable: true, notNats: true });
       try {
-        const info = JSON.parse(line.slice(5)) as { jetstream?: boolean; version?: string };
-        finish({ reachable: true, jetstream: info.jetstream === true, version: info.version });
+        const info = JSON.parse(line.slice(5)) as {
+          jetstream?: boolean;
+          version?: string;
+          server_name?: string;
+        };
+        finish({
+          reachable: true,
+          jetstream: info.jetstream === true,
+          version: info.version,
+          ...(info.server_name ? { serverName: info.server_name } : {}),
+        });
       } catch {
         finish({ reachable: true, notNats: true });
       }
@@ -180,6 +230,16 @@ export function probeNats(url: string, timeoutMs = 1500): Promise<NatsProbe> {
     );
     socket.connect(port, hostname);
   });
+}
+
+/** The first port from `from` on that nothing listens on (127.0.0.1). */
+export async function nextFreePort(from: number): Promise<number> {
+  for (let port = from; port < from + 100 && port < 65536; port++) {
+    if (!(await probeNats(`nats://127.0.0.1:${port}`, 300)).reachable) return port;
+  }
+  throw new StackError(
+    `no free port for nats-server from ${from} on: set NATS_URL to a NATS with JetStream`,
+  );
 }
 
 export function findNatsServerBinary(env: NodeJS.ProcessEnv = process.env): string | undefined {

@@ -9,8 +9,8 @@ const { join } = require('node:path');
 const root = join(__dirname, '..', '..', '..');
 const built = [
   join(__dirname, '..', 'dist', 'main.js'),
-  join(root, 'libs', 'messaging', 'dist', 'index.js'),
-  join(root, 'libs', 'observability', 'dist', 'index.js'),
+  join(root, 'libs', 'messaging', 'dist', 'contract.js'),
+  join(root, 'libs', 'messaging', 'dist', 'request.js'),
   join(root, 'libs', 'result-codes', 'dist', 'index.js'),
 ];
 

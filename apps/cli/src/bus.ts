@@ -1,6 +1,7 @@
-import { jetstream, type JetStreamClient } from '@nats-io/jetstream';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { BusRequestError, requestJson } from '@tillbus/messaging';
+import { randomUUID } from 'node:crypto';
+import type { JetStreamClient, PubAck } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { BusRequestError, HEADERS } from '@tillbus/messaging/contract';
 import { CliError, EXIT } from './errors';
 
 export interface BusOptions {
@@ -9,10 +10,13 @@ export interface BusOptions {
   pass?: string;
   /** Per request. */
   timeoutMs: number;
+  /** The person set --timeout: it then bounds every request, even those that default to longer. */
+  timeoutGiven?: boolean;
 }
 
 /**
- * The CLI's one NATS connection, opened on first use. Unlike a service, the CLI must not wait forever for
+ * The CLI's one NATS connection, opened on first use. The NATS client is loaded then too, not at start: `--help`
+ * and bad usage answer without it (the CLI loads only the bus contract up front). Unlike a service, the CLI must not wait forever for
  * NATS: a person is waiting, so an unreachable server is an error at once, with what to do about it.
  */
 export class CliBus {
@@ -21,7 +25,13 @@ export class CliBus {
   constructor(readonly options: BusOptions) {}
 
   connect(): Promise<NatsConnection> {
-    this.nc ??= connect({
+    this.nc ??= this.open();
+    return this.nc;
+  }
+
+  private async open(): Promise<NatsConnection> {
+    const { connect } = await import('@nats-io/transport-node');
+    return connect({
       servers: this.options.servers.split(',').map((s) => s.trim()),
       user: this.options.user,
       pass: this.options.pass,
@@ -37,7 +47,13 @@ export class CliBus {
         'start the local stack with `npm start`, or point the CLI at your NATS with --nats <url> or NATS_URL',
       );
     });
-    return this.nc;
+  }
+
+  /** The timeout of a request that takes long by nature (a diagnosis, a SignOn): --timeout when given. */
+  longTimeout(defaultMs: number): number {
+    return this.options.timeoutGiven === true
+      ? this.options.timeoutMs
+      : Math.max(this.options.timeoutMs, defaultMs);
   }
 
   async request<T>(
@@ -45,8 +61,15 @@ export class CliBus {
     payload: unknown,
     timeoutMs = this.options.timeoutMs,
   ): Promise<T> {
+    const nc = await this.connect();
+    const [{ headers }, { requestOnConnection }] = await Promise.all([
+      import('@nats-io/transport-node'),
+      import('@tillbus/messaging/request'),
+    ]);
+    const h = headers();
+    h.set(HEADERS.correlationId, randomUUID());
     try {
-      return await requestJson<T>(this, subject, payload, { timeoutMs });
+      return await requestOnConnection<T>(nc, subject, payload, { timeoutMs, headers: h });
     } catch (error) {
       if (error instanceof BusRequestError) throw fromBusError(error);
       throw error;
@@ -54,7 +77,25 @@ export class CliBus {
   }
 
   async jetstream(): Promise<JetStreamClient> {
+    const { jetstream } = await import('@nats-io/jetstream');
     return jetstream(await this.connect());
+  }
+
+  /** A JetStream publish with the correlation id and, when given, a de-duplication id; resolves to the ack. */
+  async publishEvent(
+    subject: string,
+    event: unknown,
+    options: { messageId?: string; timeoutMs?: number } = {},
+  ): Promise<PubAck> {
+    const js = await this.jetstream();
+    const { headers } = await import('@nats-io/transport-node');
+    const h = headers();
+    h.set(HEADERS.correlationId, randomUUID());
+    if (options.messageId) h.set(HEADERS.messageId, options.messageId);
+    return js.publish(subject, JSON.stringify(event), {
+      headers: h,
+      timeout: options.timeoutMs ?? this.options.timeoutMs,
+    });
   }
 
   async close(): Promise<void> {

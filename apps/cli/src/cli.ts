@@ -80,6 +80,7 @@ export async function runCli(
       user: io.env.NATS_USER || undefined,
       pass: io.env.NATS_PASSWORD || undefined,
       timeoutMs: globals.timeoutMs,
+      timeoutGiven: globals.timeoutGiven,
     });
     const result = await command.run(
       {
@@ -123,6 +124,7 @@ interface Globals {
   help: boolean;
   nats?: string;
   timeoutMs: number;
+  timeoutGiven: boolean;
 }
 
 /** Finds the command (its first two words) and parses its arguments strictly. */
@@ -211,6 +213,7 @@ function globalsOf(values: Record<string, unknown>, help: boolean): Globals {
     help,
     nats: typeof values.nats === 'string' ? values.nats : undefined,
     timeoutMs,
+    timeoutGiven: typeof timeout === 'string',
   };
 }
 

@@ -31,6 +31,7 @@ import { Scheduler } from './sessions/scheduler';
 import { SessionController } from './sessions/session.controller';
 import { SessionEvents } from './sessions/session-events';
 import { SessionMetrics } from './sessions/session-metrics';
+import { keyCheck } from './sessions/session-record';
 import { SessionService, type SessionRuntime } from './sessions/session.service';
 import { SCHEDULE_BUCKET, SESSIONS_BUCKET, SessionStore } from './sessions/session-store';
 import { settlementWindow } from './sessions/settlement-window';
@@ -171,7 +172,12 @@ export function easyCardSessionModule(
         provide: SessionMetrics,
         inject: [Registry, SessionStore],
         useFactory: (registry: Registry, store: SessionStore) =>
-          new SessionMetrics(registry, () => store.cached(), runtime.clock),
+          new SessionMetrics(
+            registry,
+            () => store.cached(),
+            runtime.clock,
+            keyCheck(runtime.keyBox),
+          ),
       },
       {
         provide: IntellaClient,

@@ -43,6 +43,8 @@ function keyId(key: Buffer): string {
  */
 export class KeyBox {
   private readonly keys: Map<string, Buffer>;
+  /** Whether a sealed key opens, per stored object: records are immutable, a new one is a new object. */
+  private readonly opened = new WeakMap<SealedKey, boolean>();
   readonly kid: string;
 
   constructor(
@@ -96,6 +98,21 @@ export class KeyBox {
         'the sealed key does not authenticate (tampered, or moved to another reader)',
       );
     }
+  }
+
+  /** Whether a sealed key opens with this key material (the answer is remembered per sealed object). */
+  opens(sealed: SealedKey, binding: { deviceId: string; mchId: string }): boolean {
+    let known = this.opened.get(sealed);
+    if (known === undefined) {
+      try {
+        this.open(sealed, binding);
+        known = true;
+      } catch {
+        known = false;
+      }
+      this.opened.set(sealed, known);
+    }
+    return known;
   }
 
   /** A keyed digest of configuration, to notice a change without storing anything that helps guess a secret. */

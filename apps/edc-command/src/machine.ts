@@ -327,7 +327,9 @@ function readResult(draft: Draft, responseData: Record<string, unknown>): Record
       unknown
     >;
   } catch (error) {
-    draft.anomaly(`the device's responseData does not match the seed: ${(error as Error).message}`);
+    draft.anomaly(
+      `the device's responseData does not match the KICC result schema: ${(error as Error).message}`,
+    );
     return responseData;
   }
 }

@@ -1,18 +1,8 @@
 import { headers as natsHeaders, type MsgHdrs } from '@nats-io/transport-node';
 import { currentCorrelationId, newCorrelationId } from '@tillbus/observability';
+import { HEADERS } from './header-names';
 
-export const HEADERS = {
-  correlationId: 'Tillbus-Correlation-Id',
-  /** Present on a reply that is an error envelope; its value is the error code. */
-  error: 'Tillbus-Error',
-  deadLetterReason: 'Tillbus-Dlq-Reason',
-  deadLetterSubject: 'Tillbus-Dlq-Subject',
-  deadLetterStream: 'Tillbus-Dlq-Stream',
-  deadLetterSequence: 'Tillbus-Dlq-Sequence',
-  deadLetterDeliveries: 'Tillbus-Dlq-Deliveries',
-  /** JetStream de-duplication id. */
-  messageId: 'Nats-Msg-Id',
-} as const;
+export { HEADERS } from './header-names';
 
 /** Headers for an outgoing message: the current correlation id (or a new one) plus any extras. */
 export function outgoingHeaders(extra: Record<string, string> = {}): MsgHdrs {

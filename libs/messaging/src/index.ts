@@ -7,6 +7,7 @@ export * from './connection';
 export * from './bus-metrics';
 export * from './server';
 export * from './client';
+export * from './request';
 export * from './bus-validation';
 export * from './jetstream';
 export * from './kv';

@@ -118,8 +118,9 @@ export const HEALTH_REASONS = {
   },
   OFFLINE_MODE: {
     severity: 'degraded',
-    meaning: 'the Mobile SDK cannot reach Adyen and takes payments offline (store and forward)',
-    action: 'restore connectivity before offline payments expire',
+    meaning:
+      'the Mobile SDK is offline: card payments are stored on the device and forwarded to Adyen later (store and forward)',
+    action: 'restore connectivity before the store-and-forward window closes',
   },
   OFFLINE_PAYMENTS_UNFORWARDED: {
     severity: 'degraded',

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import {
   DEFAULT_EASYCARD_SESSION_CONFIG,
   EASYCARD_SESSION_ALLOWED,
+  easyCardSessionReportedKind,
   EASYCARD_SESSION_FAILURES,
   EASYCARD_SESSION_EVENTS,
   EASYCARD_SESSION_STATES,
@@ -57,6 +58,14 @@ const SAMPLE_EVENTS: Record<EasyCardSessionEventType, EasyCardSessionEvent> = {
   SIGN_ON_FAILED: { type: 'SIGN_ON_FAILED', now: NOW, outcome: 'RETRYABLE', reason: 'UNAVAILABLE' },
   CLOCK_TICK: { type: 'CLOCK_TICK', now: NOW },
   SETTLEMENT_COMPLETED: { type: 'SETTLEMENT_COMPLETED', now: NOW },
+  KEY_UNREADABLE: { type: 'KEY_UNREADABLE', now: NOW },
+};
+
+const KEY_UNREADABLE_STATE: EasyCardSessionState = {
+  kind: 'failed',
+  failure: { outcome: 'RETRYABLE', reason: 'KEY_UNREADABLE', failures: 0, retryAt: NOW },
+  signedAt: null,
+  expiresAt: null,
 };
 
 /** What every allowed pair does with the sample state and event. */
@@ -86,6 +95,8 @@ const ALLOWED_CASES: Record<string, EasyCardSessionState> = {
     failuresSoFar: 0,
   },
   'signed/CLOCK_TICK': SAMPLE_STATES.signed,
+  'signed/KEY_UNREADABLE': KEY_UNREADABLE_STATE,
+  'failed/KEY_UNREADABLE': KEY_UNREADABLE_STATE,
   'renewing/SIGN_ON_SUCCEEDED': {
     kind: 'signed',
     signedAt: NOW,
@@ -134,9 +145,9 @@ describe('easyCardSessionTransition: the table', () => {
     expect([...allowedKeys].sort()).toEqual(Object.keys(ALLOWED_CASES).sort());
   });
 
-  it('forbids the remaining pairs (6 states x 5 events)', () => {
-    expect(allowedKeys.length + forbidden.length).toBe(30);
-    expect(forbidden).toHaveLength(17);
+  it('forbids the remaining pairs (6 states x 6 events)', () => {
+    expect(allowedKeys.length + forbidden.length).toBe(36);
+    expect(forbidden).toHaveLength(21);
   });
 
   it.each(EASYCARD_SESSION_ALLOWED.map(([kind, type]) => [kind, type]))(
@@ -577,6 +588,34 @@ describe('helpers', () => {
       expiresAt: null,
     };
     expect(nextSignOnAt(state)).toBeNull();
+  });
+});
+
+describe('issue 16 §2: unreadable keys and expiry as reported', () => {
+  it('KEY_UNREADABLE leaves a failed sign-on that is past its expiry alone (nothing usable to replace)', () => {
+    const lapsed = { ...SAMPLE_STATES.failed, expiresAt: NOW - 1 } as EasyCardSessionState;
+    expect(easyCardSessionTransition(lapsed, SAMPLE_EVENTS.KEY_UNREADABLE)).toMatchObject({
+      ok: false,
+      reason: 'NOT_ALLOWED',
+    });
+  });
+
+  it('a sign-on replaced for an unreadable key is not usable and is due at once', () => {
+    const result = easyCardSessionTransition(SAMPLE_STATES.signed, SAMPLE_EVENTS.KEY_UNREADABLE);
+    expect(easyCardSessionUsable(result.state, NOW)).toBe(false);
+    expect(nextSignOnAt(result.state)).toBe(NOW);
+    expect(EASYCARD_SESSION_FAILURES.KEY_UNREADABLE.outcome).toBe('RETRYABLE');
+  });
+
+  it.each([
+    ['failed', EXPIRES_AT - 1, 'failed'],
+    ['failed', EXPIRES_AT, 'expired'],
+    ['signed', EXPIRES_AT, 'expired'],
+    ['signed', EXPIRES_AT - 1, 'signed'],
+    ['renewing', EXPIRES_AT + 1, 'renewing'],
+    ['expired', EXPIRES_AT + 1, 'expired'],
+  ] as const)('a %s session at %s is reported as %s', (kind, now, reported) => {
+    expect(easyCardSessionReportedKind(SAMPLE_STATES[kind], now)).toBe(reported);
   });
 });
 

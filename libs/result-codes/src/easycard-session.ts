@@ -57,7 +57,9 @@ export type EasyCardSessionEvent =
   | { type: 'SIGN_ON_FAILED'; now: number; outcome: Exclude<Outcome, 'SUCCESS'>; reason: string }
   | { type: 'CLOCK_TICK'; now: number }
   /** The previous day's settlement went through: lifts a PREVIOUS_DAY_NOT_SETTLED block. */
-  | { type: 'SETTLEMENT_COMPLETED'; now: number };
+  | { type: 'SETTLEMENT_COMPLETED'; now: number }
+  /** The stored key does not open with the current key material: the sign-on is worthless, sign on again now. */
+  | { type: 'KEY_UNREADABLE'; now: number };
 
 export const EASYCARD_SESSION_STATES = [
   'unsigned',
@@ -75,6 +77,7 @@ export const EASYCARD_SESSION_EVENTS = [
   'SIGN_ON_FAILED',
   'CLOCK_TICK',
   'SETTLEMENT_COMPLETED',
+  'KEY_UNREADABLE',
 ] as const;
 export type EasyCardSessionEventType = (typeof EASYCARD_SESSION_EVENTS)[number];
 
@@ -156,6 +159,17 @@ function unblockSettlement(failure: EasyCardSignOnFailure, now: number): EasyCar
     : failure;
 }
 
+/** A sign-on whose key cannot be opened is no sign-on: failed, retried at once, no expiry left to report. */
+function keyUnreadable(event: EventOf<'KEY_UNREADABLE'>): Result {
+  const { outcome } = EASYCARD_SESSION_FAILURES.KEY_UNREADABLE;
+  return accept({
+    kind: 'failed',
+    failure: { outcome, reason: 'KEY_UNREADABLE', failures: 0, retryAt: event.now },
+    signedAt: null,
+    expiresAt: null,
+  });
+}
+
 function refuseSuccessAsFailure(
   state: EasyCardSessionState,
   event: EventOf<'SIGN_ON_FAILED'>,
@@ -192,6 +206,7 @@ const TABLE: Table = {
       }),
     CLOCK_TICK: (state, event) =>
       hasExpired(state.expiresAt, event.now) ? expired(state.expiresAt, null) : accept(state),
+    KEY_UNREADABLE: (_state, event) => keyUnreadable(event),
   },
   renewing: {
     SIGN_ON_SUCCEEDED: (_state, event) => signed(event.now),
@@ -242,6 +257,9 @@ const TABLE: Table = {
         : accept(state),
     SETTLEMENT_COMPLETED: (state, event) =>
       accept({ ...state, failure: unblockSettlement(state.failure, event.now) }),
+    // only a failed renewal still holds a sign-on (and a key) worth replacing
+    KEY_UNREADABLE: (state, event) =>
+      easyCardSessionUsable(state, event.now) ? keyUnreadable(event) : refuse(state, 'NOT_ALLOWED'),
   },
   expired: {
     // "intella returns": the next attempt after expiry, still subject to the last failure's backoff or block
@@ -294,6 +312,19 @@ export function renewalDue(
   return state.kind === 'signed' && now >= state.expiresAt - marginMs;
 }
 
+/**
+ * The state to report: a sign-on whose expiry has passed is expired even before the next tick records it (a
+ * `failed` renewal past its expiry, or a `signed` one no replica has looked at yet).
+ */
+export function easyCardSessionReportedKind(
+  state: EasyCardSessionState,
+  now: number,
+): EasyCardSessionStateKind {
+  if ((state.kind === 'signed' || state.kind === 'failed') && hasExpired(state.expiresAt, now))
+    return 'expired';
+  return state.kind;
+}
+
 /** True while the reader holds a sign-on that has not expired (renewals in flight or failed included). */
 export function easyCardSessionUsable(state: EasyCardSessionState, now: number): boolean {
   switch (state.kind) {
@@ -342,6 +373,11 @@ export const EASYCARD_SESSION_FAILURES = {
   UNKNOWN_MERCHANT: {
     outcome: 'CONFIG_ERROR',
     meaning: "the reader's MchId is not among the configured merchants",
+  },
+  KEY_UNREADABLE: {
+    outcome: 'RETRYABLE',
+    meaning:
+      'the stored NewAESKey does not open with the current key-encryption key (new or rotated key material); a new SignOn replaces it at once',
   },
 } as const satisfies Record<string, { outcome: Exclude<Outcome, 'SUCCESS'>; meaning: string }>;
 

@@ -537,7 +537,7 @@ describe('CommandCancel', () => {
       const result = edcTransition(recordIn(phase), { type: 'cancel_requested', at: T0 + 3_000 });
       expect(result.ok).toBe(false);
       expect(!result.ok && result.reason).toBe(
-        'CommandInvalid: Invalid command. The timing of [rest of the cell is lost in the seed]; CommandCancel can only be used before reading the card and initiating a payment',
+        'CommandInvalid: Invalid command: the device does not accept it at this time.; CommandCancel can only be used before reading the card and initiating a payment',
       );
     },
   );

@@ -12,7 +12,6 @@ import {
   KICC_FAILURE_TYPES,
   KICC_INIT_CODE_LIST,
   KICC_INIT_CODES,
-  KICC_SEED_CELL_LOST,
   commandTimeoutMs,
   isKiccBusinessFailureCode,
   isKiccCommandFailureCode,
@@ -224,8 +223,8 @@ describe('KICC_COMMAND_FAILURES', () => {
     ],
     [
       'CommandInvalid',
-      `Invalid command. The timing of ${KICC_SEED_CELL_LOST}`,
-      `Check the timing of ${KICC_SEED_CELL_LOST}`,
+      'Invalid command: the device does not accept it at this time.',
+      'Check when the command was sent: CommandCancel, for one, is accepted only before the card is read.',
       'FAILED',
       'FAILED',
     ],

@@ -222,9 +222,6 @@ export function isKiccInitCode(value: unknown): value is KiccInitCode {
   return isTableKey(KICC_INIT_CODES, value);
 }
 
-/** The seed's table lost the end of the CommandInvalid cells; this marks where, instead of guessing the words. */
-export const KICC_SEED_CELL_LOST = '[rest of the cell is lost in the seed]';
-
 /**
  * Command execution type, returned by `onCommandFailed(CommandFailInfo)` as `errorCode`.
  * `outcome.payment` applies to Purchase and PurchaseCancel, `outcome.control` to GetLastTransaction and
@@ -261,8 +258,10 @@ export const KICC_COMMAND_FAILURES = {
     outcome: { payment: 'FAILED', control: 'FAILED' },
   },
   CommandInvalid: {
-    meaning: `Invalid command. The timing of ${KICC_SEED_CELL_LOST}`,
-    action: `Check the timing of ${KICC_SEED_CELL_LOST}`,
+    // the vendor's cells are cut short after "The timing of"; operator text says only what is known
+    meaning: 'Invalid command: the device does not accept it at this time.',
+    action:
+      'Check when the command was sent: CommandCancel, for one, is accepted only before the card is read.',
     outcome: { payment: 'FAILED', control: 'FAILED' },
   },
 } as const satisfies Record<

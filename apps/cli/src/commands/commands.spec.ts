@@ -1,9 +1,10 @@
-import type { EdcCommandView } from '@tillbus/messaging';
+import type { EdcCommandView } from '@tillbus/messaging/contract';
 import { describe, expect, it } from 'vitest';
 import { CliError, UsageError } from '../errors';
 import { parseCount, parseDuration } from './common';
 import { progressLine, viewText } from './edc';
 import { COMMANDS } from './index';
+import { offlineFacts, vendorFacts } from './terminals';
 
 describe('option parsing', () => {
   it.each([
@@ -101,6 +102,97 @@ describe('EDC output', () => {
   });
 });
 
+// Issue 16 §4: human output left out what --json has.
+describe('the facts that decide the case, in human output', () => {
+  const base: EdcCommandView = {
+    deviceId: 'sim-b1-d4',
+    requestId: 'p9',
+    commandName: 'Purchase',
+    phase: 'in_doubt',
+    outcome: 'UNKNOWN',
+    final: false,
+    acceptedAt: 0,
+    sentAt: 0,
+    deadlineAt: null,
+    countdownEndsAt: null,
+    finishedAt: null,
+    lastDeviceEvent: null,
+    notices: {},
+    cancel: null,
+    unknownCause: 'deadline',
+    recoveryAttempts: 3,
+    failure: null,
+    resolution: null,
+    contradicted: null,
+  };
+
+  it('says why a command is in doubt', () => {
+    expect(viewText(base)).toMatch(
+      /in doubt because: +no answer from the device before the deadline; recovery \(GetLastTransaction, 3 attempts\) could not tell whether it went through/,
+    );
+  });
+
+  it('says an outcome came from recovery, not from the device', () => {
+    const recovered = { ...base, phase: 'succeeded', outcome: 'SUCCESS' as const, final: true };
+    expect(viewText({ ...recovered, resolution: 'recovery' })).toMatch(
+      /resolved by: +recovery: the device's last transaction \(GetLastTransaction\), not an answer to this command/,
+    );
+    expect(viewText({ ...recovered, resolution: 'device' })).toMatch(
+      /resolved by: +the device's own answer to this command/,
+    );
+  });
+
+  it('shows a cancelled Purchase as cancelled', () => {
+    const cancelled = {
+      ...base,
+      phase: 'cancelled',
+      outcome: 'FAILED' as const,
+      final: true,
+      unknownCause: null,
+      resolution: 'cancel',
+    };
+    const text = viewText(cancelled);
+    expect(text).toMatch(/outcome: +CANCELLED \(outcome FAILED\)/);
+    expect(text).not.toMatch(/in doubt because/);
+  });
+
+  it('shows the Antom resultCode and what the vendor says to do: call again versus do not retry', () => {
+    const details = (code: string, message: string) => ({
+      message: 'the terminal or vendor answered with an error',
+      error: `${code}: ${message}`,
+    });
+    const unknown = vendorFacts('antom', details('UNKNOWN_EXCEPTION', 'try later'), {
+      result: { resultStatus: 'U', resultCode: 'UNKNOWN_EXCEPTION', resultMessage: 'try later' },
+    });
+    const processFail = vendorFacts('antom', details('PROCESS_FAIL', 'no'));
+    expect(new Map(unknown).get('vendor result')).toBe('UNKNOWN_EXCEPTION (status U)');
+    expect(new Map(unknown).get('vendor advice')).toMatch(/Call the API again\.$/);
+    expect(new Map(unknown).get('vendor said')).toBe('UNKNOWN_EXCEPTION: try later');
+    expect(new Map(processFail).get('vendor result')).toBe('PROCESS_FAIL');
+    expect(new Map(processFail).get('vendor advice')).toMatch(/Do not retry\./);
+  });
+
+  it('decodes store-and-forward', () => {
+    const facts = new Map(
+      offlineFacts({
+        storeAndForwardUntil: '2026-12-08T10:00:00Z',
+        offline: {
+          offlineAvailable: true,
+          offlineActive: true,
+          unforwardedCount: 2,
+          forwardAttemptStatus: 'Connectivity failure',
+          lastForwardSucceeded: false,
+        },
+      }),
+    );
+    expect(facts.get('store-and-forward')).toBe(
+      'ACTIVE: card payments are stored on the device and forwarded to Adyen later, until 2026-12-08T10:00:00Z',
+    );
+    expect(facts.get('unforwarded payments')).toBe(2);
+    expect(facts.get('last forward attempt')).toBe('Connectivity failure (NOT forwarded)');
+  });
+});
+
 describe('the command set', () => {
   it('has every command the issue names', () => {
     const names = COMMANDS.map((c) => `${c.group} ${c.verb}`);
@@ -117,6 +209,7 @@ describe('the command set', () => {
       'orders redeliver',
       'easycard sessions',
       'easycard signon',
+      'easycard register',
     ]) {
       expect(names).toContain(name);
     }

@@ -3,7 +3,7 @@ import {
   type SessionListReply,
   type SessionView,
   type SignOnReply,
-} from '@tillbus/messaging';
+} from '@tillbus/messaging/contract';
 import { EASYCARD_SESSION_STATES } from '@tillbus/result-codes';
 import type { CommandSpec } from '../cli';
 import { UsageError } from '../errors';
@@ -86,7 +86,7 @@ export const EASYCARD_COMMANDS: CommandSpec[] = [
         .request<SignOnReply>(
           SUBJECTS.easycard.signon,
           { deviceId: args.deviceId, ...(options.force === true ? { force: true } : {}) },
-          Math.max(ctx.bus.options.timeoutMs, 60_000),
+          ctx.bus.longTimeout(60_000),
         )
         .catch(hintNotFound(NOT_FOUND_HINT));
       const headline = !reply.attempted
@@ -108,7 +108,58 @@ export const EASYCARD_COMMANDS: CommandSpec[] = [
       };
     },
   },
+  {
+    group: 'easycard',
+    verb: 'register',
+    args: ['deviceIds'],
+    options: {
+      merchant: {
+        type: 'string',
+        description:
+          'the MchId the readers belong to (required when several merchants are configured)',
+      },
+    },
+    summary: 'register readers by DeviceId (comma-separated); the service signs each on',
+    help: [
+      'Adds readers that DeviceQuery does not list (discovery adds the listed ones by itself). Registering a reader',
+      'again under the same merchant changes nothing; under another merchant it is refused (READER_CONFLICT).',
+      '',
+      'example: tillbus easycard register 01300001,01300002 --merchant ACCOUNT001',
+    ].join('\n'),
+    run: async (ctx, { args, options }) => {
+      const deviceIds = args.deviceIds.split(',').map((id) => id.trim());
+      if (deviceIds.some((id) => !READER_ID.test(id))) {
+        throw new UsageError(
+          '<deviceIds> must be reader ids (1-64 of A-Z a-z 0-9 _ -), comma-separated',
+        );
+      }
+      const mchId = typeof options.merchant === 'string' ? options.merchant : undefined;
+      const sessions: SessionView[] = [];
+      for (const deviceId of [...new Set(deviceIds)]) {
+        sessions.push(
+          await ctx.bus.request<SessionView>(SUBJECTS.easycard.readersRegister, {
+            deviceId,
+            ...(mchId === undefined ? {} : { mchId }),
+          }),
+        );
+      }
+      const text = [
+        table(sessions, [
+          { header: 'READER', value: (s) => s.deviceId },
+          { header: 'MERCHANT', value: (s) => s.mchId },
+          { header: 'STATE', value: (s) => s.state },
+          { header: 'SOURCE', value: (s) => s.source },
+          { header: 'REGISTERED', value: (s) => s.registeredAt },
+        ]),
+        '',
+        `${sessions.length} reader(s) registered; easycard-session signs each on (\`tillbus easycard sessions\`)`,
+      ].join('\n');
+      return { data: { sessions }, text };
+    },
+  },
 ];
+
+const READER_ID = /^[A-Za-z0-9_-]{1,64}$/;
 
 /** From the service's own clock (secondsUntilExpiry), which may run faster than ours in a demo or a test. */
 function expiryText(s: SessionView, now: number): string {

@@ -1,12 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { DeliverPolicy } from '@nats-io/jetstream';
 import {
   EVENT_SUBJECTS,
   STREAMS,
   SUBJECTS,
   type EdcCommandView,
   type EdcPublicEvent,
-} from '@tillbus/messaging';
+} from '@tillbus/messaging/contract';
 import { EDC_PHASES, KICC_EVENT_CODES, type KiccEventCode } from '@tillbus/result-codes';
 import type { CommandContext, CommandResult, CommandSpec } from '../cli';
 import { CliError, EXIT, UsageError } from '../errors';
@@ -265,6 +264,7 @@ async function follow(
   onEvent: (event: EdcPublicEvent) => void,
 ): Promise<EdcPublicEvent | undefined> {
   const js = await ctx.bus.jetstream();
+  const { DeliverPolicy } = await import('@nats-io/jetstream');
   const consumer = await js.consumers.get(STREAMS.edc, {
     filter_subjects: EVENT_SUBJECTS.edc(deviceId, requestId),
     deliver_policy: DeliverPolicy.All,
@@ -290,6 +290,7 @@ async function deviceOfRequest(ctx: CommandContext, requestId: string): Promise<
     throw new UsageError('<requestId> must be 1-128 characters of A-Z a-z 0-9 _ : -');
   }
   const js = await ctx.bus.jetstream();
+  const { DeliverPolicy } = await import('@nats-io/jetstream');
   const consumer = await js.consumers.get(STREAMS.edc, {
     filter_subjects: `tillbus.events.edc.*.${requestId}`,
     deliver_policy: DeliverPolicy.Last,
@@ -320,7 +321,7 @@ export function progressLine(event: EdcPublicEvent, startedAt: number): string {
     case 'cancel':
       return `${t}  ${'cancel'.padEnd(22)} ${[event.status, event.code].filter(Boolean).join(' ')}`;
     case 'outcome':
-      return `${t}  ${`= ${event.outcome ?? event.phase}`.padEnd(22)} ${event.phase}${event.resolution ? ` (resolved by ${event.resolution})` : ''}${event.failure ? `: ${event.failure.type} ${event.failure.code}` : ''}${event.late ? ', late result' : ''}`;
+      return `${t}  ${`= ${event.outcome ?? event.phase}`.padEnd(22)} ${event.phase}${event.resolution ? ` (resolved by ${event.resolution === 'recovery' ? 'recovery, not by the device' : event.resolution})` : ''}${event.failure ? `: ${event.failure.type} ${event.failure.code}` : ''}${event.late ? ', late result' : ''}`;
     default:
       return `${t}  ${String((event as EdcPublicEvent).type)}`;
   }
@@ -338,8 +339,9 @@ export function viewText(view: EdcCommandView): string {
   return block([
     ['command', `${view.commandName} ${view.requestId} on ${view.deviceId}`],
     ['phase', `${view.phase}${phaseMeaning(view.phase) ? ` (${phaseMeaning(view.phase)})` : ''}`],
-    ['outcome', view.outcome ?? (view.final ? '-' : 'not yet')],
-    ['resolved by', view.resolution ?? undefined],
+    ['outcome', outcomeText(view)],
+    ['resolved by', view.resolution ? resolutionText(view.resolution) : undefined],
+    ['in doubt because', doubtText(view)],
     [
       'failure',
       view.failure
@@ -366,6 +368,42 @@ export function viewText(view: EdcCommandView): string {
   ]);
 }
 
+/** What the person must know first: a cancelled command is cancelled, whatever outcome class it maps to. */
+function outcomeText(view: EdcCommandView): string {
+  if (view.phase === 'cancelled') return `CANCELLED (outcome ${view.outcome ?? 'FAILED'})`;
+  return view.outcome ?? (view.final ? '-' : 'not yet');
+}
+
+const RESOLUTIONS: Record<string, string> = {
+  device: "the device's own answer to this command",
+  late_device: "the device's own answer, arriving after the deadline",
+  recovery:
+    "recovery: the device's last transaction (GetLastTransaction), not an answer to this command",
+  operator: 'an operator',
+  cancel: 'a cancel before the card was read',
+};
+
+function resolutionText(resolution: string): string {
+  return RESOLUTIONS[resolution] ?? resolution;
+}
+
+const UNKNOWN_CAUSES: Record<string, string> = {
+  deadline: 'no answer from the device before the deadline',
+  bridge_lost: 'the bridge went away while the command ran',
+  unknown_answer: 'the answer did not say whether the command went through',
+};
+
+/** Why the result is not known (timed_out, recovering, in_doubt): the cause, and what recovery could not tell. */
+function doubtText(view: EdcCommandView): string | undefined {
+  if (!['timed_out', 'recovering', 'in_doubt'].includes(view.phase)) return undefined;
+  const cause = view.unknownCause
+    ? (UNKNOWN_CAUSES[view.unknownCause] ?? view.unknownCause)
+    : 'the result was lost';
+  if (view.phase !== 'in_doubt') return cause;
+  const tries = view.recoveryAttempts === 1 ? '1 attempt' : `${view.recoveryAttempts} attempts`;
+  return `${cause}; recovery (GetLastTransaction, ${tries}) could not tell whether it went through`;
+}
+
 /** A command that ran but did not succeed is a failure of the CLI call, with its code. */
 function failureOf(view: EdcCommandView): Pick<CommandResult, 'failure'> {
   if (view.outcome === 'SUCCESS') return {};
@@ -373,7 +411,15 @@ function failureOf(view: EdcCommandView): Pick<CommandResult, 'failure'> {
     return {
       failure: {
         code: 'IN_DOUBT',
-        message: `the result of ${view.requestId} cannot be known yet; it was never re-sent. An operator must check the device`,
+        message: `the result of ${view.requestId} cannot be known yet (${doubtText(view)}); it was never re-sent. An operator must check the device`,
+      },
+    };
+  }
+  if (view.phase === 'cancelled') {
+    return {
+      failure: {
+        code: 'CANCELLED',
+        message: `${view.commandName} ${view.requestId} was cancelled (${EDC_PHASES.cancelled.meaning})`,
       },
     };
   }

@@ -2,12 +2,11 @@ import { randomUUID } from 'node:crypto';
 import {
   EVENT_SUBJECTS,
   orderSubjectToken,
-  publishEvent,
   SUBJECTS,
   type OrderView,
   type RedeliverResult,
   type StuckReport,
-} from '@tillbus/messaging';
+} from '@tillbus/messaging/contract';
 import { isPosLifecycleKind, POS_LIFECYCLE_KINDS } from '@tillbus/result-codes';
 import type { CommandSpec } from '../cli';
 import { hintNotFound, parseCount, parseDuration } from './common';
@@ -161,17 +160,19 @@ export const ORDER_COMMANDS: CommandSpec[] = [
         occurredAt: new Date(ctx.now()).toISOString(),
       };
       const subject = EVENT_SUBJECTS.order(kind, orderSubjectToken(args.requestOrderId));
-      const ack = await publishEvent(await ctx.bus.jetstream(), subject, event, {
-        messageId: eventId,
-        timeoutMs: ctx.bus.options.timeoutMs,
-      }).catch((error: unknown) => {
-        throw new CliError(
-          'UNAVAILABLE',
-          `the event was not stored: ${(error as Error).message}`,
-          EXIT.unreachable,
-          'is order-reconciliation running? It creates the TILLBUS_ORDERS stream at start',
-        );
-      });
+      const ack = await ctx.bus
+        .publishEvent(subject, event, {
+          messageId: eventId,
+          timeoutMs: ctx.bus.options.timeoutMs,
+        })
+        .catch((error: unknown) => {
+          throw new CliError(
+            'UNAVAILABLE',
+            `the event was not stored: ${(error as Error).message}`,
+            EXIT.unreachable,
+            'is order-reconciliation running? It creates the TILLBUS_ORDERS stream at start',
+          );
+        });
       const status = POS_LIFECYCLE_KINDS[kind];
       return {
         data: { subject, event, stream: ack.stream, seq: ack.seq, duplicate: ack.duplicate },

@@ -1,11 +1,17 @@
 import {
   SUBJECTS,
+  type HealthDetails,
   type Readiness,
   type TerminalHealth,
   type TerminalListEntry,
   type TerminalListReply,
-} from '@tillbus/messaging';
-import { HEALTH_STATUSES, HEALTH_VENDORS } from '@tillbus/result-codes';
+} from '@tillbus/messaging/contract';
+import {
+  ANTOM_DIAGNOSIS_CODES,
+  HEALTH_STATUSES,
+  HEALTH_VENDORS,
+  isAntomDiagnosisCode,
+} from '@tillbus/result-codes';
 import type { CommandSpec } from '../cli';
 import { UsageError } from '../errors';
 import { block, duration, relative, table } from '../format';
@@ -92,6 +98,8 @@ export const TERMINAL_COMMANDS: CommandSpec[] = [
         ['status', `${readiness.status}${readiness.stale ? ' (stale: no recent diagnosis)' : ''}`],
         ['reasons', readiness.reasons],
         ['why', readiness.details?.message ?? readiness.details?.error],
+        ...vendorFacts(readiness.vendor, readiness.details ?? {}),
+        ...offlineFacts(readiness.details ?? {}),
         [
           'checked',
           readiness.checkedAt
@@ -118,7 +126,7 @@ export const TERMINAL_COMMANDS: CommandSpec[] = [
         .request<TerminalHealth>(
           SUBJECTS.deviceHealth.diagnose,
           { terminalId: args.terminalId },
-          Math.max(ctx.bus.options.timeoutMs, 15_000),
+          ctx.bus.longTimeout(15_000),
         )
         .catch(hintNotFound(NOT_FOUND_HINT));
       const d = health.details ?? {};
@@ -130,6 +138,7 @@ export const TERMINAL_COMMANDS: CommandSpec[] = [
         ['status', health.status],
         ['reasons', health.reasons],
         ['why', d.message ?? d.error],
+        ...vendorFacts(health.vendor, d, health.raw),
         ['exchange', `${health.outcome} in ${duration(health.durationMs)}`],
         ['checked', health.checkedAt],
         ['status since', health.changedAt],
@@ -146,6 +155,7 @@ export const TERMINAL_COMMANDS: CommandSpec[] = [
         ['firmware', d.firmwareVersion],
         ['SDK expiry', d.sdkExpiry],
         ['attestation', d.attestationStatus],
+        ...offlineFacts(d),
         [
           'resolvable issues',
           d.resolvableIssues?.map((i) => [i.name, i.message].filter(Boolean).join(': ')),
@@ -155,6 +165,68 @@ export const TERMINAL_COMMANDS: CommandSpec[] = [
     },
   },
 ];
+
+type Facts = [string, unknown][];
+
+/**
+ * What the vendor itself answered and what its code table says to do, which decide the case: Antom's
+ * UNKNOWN_EXCEPTION ("call again") and PROCESS_FAIL ("do not retry") are both VENDOR_ERROR to tillbus.
+ */
+export function vendorFacts(
+  vendor: string,
+  details: HealthDetails,
+  raw?: Record<string, unknown>,
+): Facts {
+  const result = (raw?.result ?? {}) as Record<string, unknown>;
+  const text = (value: unknown) => (typeof value === 'string' ? value : undefined);
+  // a diagnosis carries the vendor's result; a readiness answer only its "CODE: message" summary
+  const [summaryCode, ...summaryText] = (details.error ?? '').split(': ');
+  const code = text(result.resultCode) ?? (details.error ? summaryCode : undefined);
+  const message = text(result.resultMessage) ?? (summaryText.join(': ') || undefined);
+  const status = text(result.resultStatus);
+  const facts: Facts = [];
+  if (details.message && details.error) facts.push(['vendor said', details.error]);
+  if (vendor === 'antom' && code !== undefined && (code !== 'SUCCESS' || details.error)) {
+    facts.push([
+      'vendor result',
+      `${code}${status ? ` (status ${status})` : ''}${message && !details.message ? `: ${message}` : ''}`,
+    ]);
+    if (isAntomDiagnosisCode(code) && code !== 'SUCCESS') {
+      const row = ANTOM_DIAGNOSIS_CODES[code];
+      facts.push(['vendor advice', `${row.message} ${row.action}`]);
+    }
+  }
+  return facts;
+}
+
+/** A Mobile SDK's store-and-forward state, decoded (details.offline and storeAndForwardUntil). */
+export function offlineFacts(details: HealthDetails): Facts {
+  const offline = (details.offline ?? {}) as Record<string, unknown>;
+  const facts: Facts = [];
+  const until = details.storeAndForwardUntil ?? offline.offlineExpiresAt;
+  if (offline.offlineActive === true) {
+    facts.push([
+      'store-and-forward',
+      details.storeAndForwardEnded === true
+        ? `ACTIVE, but its window closed at ${String(until)}: offline payments are no longer possible`
+        : `ACTIVE: card payments are stored on the device and forwarded to Adyen later${until ? `, until ${String(until)}` : ''}`,
+    ]);
+  } else if (offline.offlineAvailable !== undefined || offline.offlineActive === false) {
+    facts.push([
+      'store-and-forward',
+      `${offline.offlineActive === false ? 'not active' : 'state not reported'}, ${offline.offlineAvailable === true ? 'available' : offline.offlineAvailable === false ? 'NOT available' : 'availability not reported'}${until ? ` (window until ${String(until)})` : ''}`,
+    ]);
+  }
+  if (typeof offline.unforwardedCount === 'number')
+    facts.push(['unforwarded payments', offline.unforwardedCount]);
+  if (typeof offline.forwardAttemptStatus === 'string') {
+    facts.push([
+      'last forward attempt',
+      `${offline.forwardAttemptStatus}${offline.lastForwardSucceeded === true ? ' (forwarded)' : offline.lastForwardSucceeded === false ? ' (NOT forwarded)' : ''}`,
+    ]);
+  }
+  return facts;
+}
 
 function oneOf<T extends string>(value: unknown, allowed: readonly T[], option: string): T {
   if (typeof value !== 'string' || !(allowed as readonly string[]).includes(value)) {

@@ -181,7 +181,7 @@ export class HealthStore implements OnModuleInit, OnApplicationBootstrap, OnAppl
     const checkedAt = new Date(timing.checkedAtMs).toISOString();
     const unchanged =
       previous && previous.status === status && sameReasons(previous.reasons, reasons);
-    const message = describeReasons(reasons);
+    const message = describeReasons(reasons, findings.details);
     return {
       terminalId: terminal.terminalId,
       vendor: terminal.vendor,

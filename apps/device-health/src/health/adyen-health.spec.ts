@@ -9,6 +9,7 @@ import {
   ADYEN_ERROR_CONDITION_NAMES,
   ADYEN_GLOBAL_STATUS_NAMES,
   ADYEN_PRINTER_STATUS_NAMES,
+  HEALTH_REASONS,
 } from '@tillbus/result-codes';
 import {
   ADYEN_ATTESTATION_HEALTH,
@@ -18,6 +19,9 @@ import {
   adyenFindings,
   type AdyenObservation,
 } from './adyen-health';
+import type { Clock } from '../clock';
+import type { DeviceHealthConfig } from '../config';
+import { HealthStore } from '../diagnosis/health-store.service';
 import { statusOf } from './terminal-health';
 
 const NOW = Date.UTC(2026, 5, 1);
@@ -291,6 +295,58 @@ describe('adyenFindings: one row per vendor state', () => {
         expect(statusOf(result.reasons)).toBe(status);
       },
     );
+
+    // issue 16 §3: an installation that says it is offline right now read READY with no reason
+    it('is OFFLINE_MODE while store-and-forward is active, even with the host reported reachable', () => {
+      const until = '2026-12-08T10:00:00Z';
+      const result = mobile({
+        storeAndForwardStatus: { raw: { available: true, active: true, expiresAt: until } },
+      });
+      expect(result.reasons).toEqual(['OFFLINE_MODE']);
+      expect(statusOf(result.reasons)).toBe('DEGRADED');
+      expect(result.details.storeAndForwardUntil).toBe(until);
+      expect(result.details.message).toBe(
+        `${HEALTH_REASONS.OFFLINE_MODE.meaning}; card payments go store-and-forward until ${until}`,
+      );
+    });
+
+    it('the readiness answer says card payments go store-and-forward until expiresAt', () => {
+      const until = '2026-12-08T10:00:00Z';
+      const clock = { now: () => NOW + 1000 } as Clock;
+      const config = { STALE_AFTER_INTERVALS: 3, POLL_INTERVAL_MS: 60_000 } as DeviceHealthConfig;
+      const none = undefined as never;
+      const store = new HealthStore(none, none, none, none, config, clock, none);
+      const terminal = {
+        terminalId: `adyen-${MOBILE}`,
+        vendor: 'adyen' as const,
+        vendorId: MOBILE,
+        storeId: 'store-001',
+      };
+      const findings = mobile({
+        storeAndForwardStatus: { raw: { available: true, active: true, expiresAt: until } },
+      });
+      const health = store.compose(
+        terminal as never,
+        findings,
+        { checkedAtMs: NOW, durationMs: 5 },
+        undefined,
+      );
+      const readiness = store.readiness(terminal, health);
+      expect(readiness).toMatchObject({ status: 'DEGRADED', reasons: ['OFFLINE_MODE'] });
+      expect(readiness.details?.storeAndForwardUntil).toBe(until);
+      expect(readiness.details?.message).toContain(
+        `card payments go store-and-forward until ${until}`,
+      );
+    });
+
+    it('says when the store-and-forward window has already closed', () => {
+      const until = new Date(NOW - DAY).toISOString();
+      const result = mobile({
+        storeAndForwardStatus: { raw: { available: true, active: true, expiresAt: until } },
+      });
+      expect(result.reasons).toEqual(['HOST_UNREACHABLE', 'OFFLINE_MODE']);
+      expect(result.details.message).toContain(`store-and-forward ended at ${until}`);
+    });
 
     it('reports forwarding details', () => {
       const result = mobile({

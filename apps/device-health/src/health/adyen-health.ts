@@ -143,8 +143,20 @@ export function adyenFindings(observation: AdyenObservation): Findings {
     if (reachability === 'reachable' || reachability === 'unreachable') {
       details.hostReachable = reachability === 'reachable';
     }
-    if (reachability === 'unreachable')
+    // `active` is the SDK's own word that it is offline now, whatever the host check of this diagnosis says
+    const active = offline.offlineActive === true;
+    if (active) {
+      add('OFFLINE_MODE');
+      const until = offline.offlineExpiresAt;
+      const untilMs = until === undefined ? NaN : Date.parse(until);
+      if (until !== undefined) details.storeAndForwardUntil = until;
+      if (untilMs <= observation.nowMs) {
+        details.storeAndForwardEnded = true;
+        add('HOST_UNREACHABLE');
+      }
+    } else if (reachability === 'unreachable') {
       add(offline.offlineAvailable ? 'OFFLINE_MODE' : 'HOST_UNREACHABLE');
+    }
     if (unconfirmed > 0) add('OFFLINE_PAYMENTS_UNFORWARDED');
     if (extra?.sdkExpiry) {
       details.sdkExpiry = extra.sdkExpiry.toISOString();
@@ -162,7 +174,7 @@ export function adyenFindings(observation: AdyenObservation): Findings {
     }
   }
   const sorted = normaliseReasons(reasons);
-  const message = describeReasons(sorted);
+  const message = describeReasons(sorted, details);
   return {
     reasons: sorted,
     outcome: sorted.includes('BUSY') ? 'busy' : 'ok',

@@ -53,10 +53,22 @@ export function sameReasons(a: readonly HealthReason[], b: readonly HealthReason
   return x.length === y.length && x.every((reason, i) => reason === y[i]);
 }
 
-/** The sentence for the most severe reason. */
-export function describeReasons(reasons: readonly HealthReason[]): string | undefined {
+/**
+ * The sentence for the most severe reason, plus what decides how card payments go right now: while a Mobile SDK is
+ * offline they are stored and forwarded, and only until its store-and-forward window closes.
+ */
+export function describeReasons(
+  reasons: readonly HealthReason[],
+  details: HealthDetails = {},
+): string | undefined {
   const first = normaliseReasons(reasons)[0];
-  return first === undefined ? undefined : HEALTH_REASONS[first].meaning;
+  if (first === undefined) return undefined;
+  const meaning = HEALTH_REASONS[first].meaning;
+  const until = details.storeAndForwardUntil;
+  if (until === undefined || !reasons.includes('OFFLINE_MODE')) return meaning;
+  return details.storeAndForwardEnded === true
+    ? `${meaning}; store-and-forward ended at ${until}`
+    : `${meaning}; card payments go store-and-forward until ${until}`;
 }
 
 /** Findings for an exchange that failed before any vendor state could be read. */

@@ -85,7 +85,9 @@ export class Scheduler {
           record = (await this.sessions.maintain(deviceId)) ?? record;
         }
         if (this.busy.size >= this.options.maxConcurrent) continue;
-        if (signOnDue(record, now, realNow, policy, fingerprint).due) {
+        if (this.sessions.keyNeedsReplacing(record)) {
+          this.track(deviceId, () => this.sessions.replaceKey(deviceId));
+        } else if (signOnDue(record, now, realNow, policy, fingerprint).due) {
           this.track(deviceId, () => this.sessions.signOn(deviceId, 'scheduled'));
         } else if (settlementDue(record, now, realNow, policy)) {
           this.track(deviceId, () => this.sessions.settle(deviceId));

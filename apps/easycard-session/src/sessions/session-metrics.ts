@@ -3,10 +3,10 @@ import {
   EASYCARD_SESSION_STATES,
   easyCardSessionBlock,
   easyCardSessionExpiry,
-  easyCardSessionUsable,
+  easyCardSessionReportedKind,
 } from '@tillbus/result-codes';
 import type { Clock } from '../clock';
-import type { SessionRecord } from './session-record';
+import { sessionUsable, type KeyCheck, type SessionRecord } from './session-record';
 
 /** Metric names, for docs, alerts and tests. Labels are bounded: states, outcome classes, reason codes. */
 export const METRICS = {
@@ -21,6 +21,7 @@ export const METRICS = {
   intellaRequests: 'tillbus_easycard_session_intella_requests_total',
   intellaDuration: 'tillbus_easycard_session_intella_request_duration_seconds',
   keyReleases: 'tillbus_easycard_session_key_releases_total',
+  unreadableKeys: 'tillbus_easycard_session_unreadable_keys_total',
   events: 'tillbus_easycard_session_events_published_total',
   eventFailures: 'tillbus_easycard_session_event_publish_failures_total',
 } as const;
@@ -37,18 +38,25 @@ export class SessionMetrics {
   readonly intellaRequests: Counter<'service_type' | 'result'>;
   readonly intellaDuration: Histogram<'service_type'>;
   readonly keyReleases: Counter<'result'>;
+  readonly unreadableKeys: Counter;
   readonly events: Counter<'type'>;
   readonly eventFailures: Counter;
 
-  constructor(registry: Registry, sessions: () => SessionRecord[], clock: Clock) {
+  constructor(
+    registry: Registry,
+    sessions: () => SessionRecord[],
+    clock: Clock,
+    keyOpens: KeyCheck,
+  ) {
     new Gauge({
       name: METRICS.sessions,
       help: 'EasyCard readers by session state (unsigned, signing, signed, renewing, failed, expired).',
       labelNames: ['state'],
       registers: [registry],
       collect() {
+        const now = clock.now();
         const counts = Object.fromEntries(EASYCARD_SESSION_STATES.map((state) => [state, 0]));
-        for (const record of sessions()) counts[record.state.kind]++;
+        for (const record of sessions()) counts[easyCardSessionReportedKind(record.state, now)]++;
         for (const state of EASYCARD_SESSION_STATES) this.set({ state }, counts[state]);
       },
     });
@@ -70,11 +78,13 @@ export class SessionMetrics {
     });
     new Gauge({
       name: METRICS.unusable,
-      help: 'EasyCard readers without a valid sign-on right now (never signed, expired, or still signing).',
+      help:
+        'EasyCard readers without a valid sign-on right now (never signed, expired, still signing, or holding a ' +
+        'key that does not open with the current key material).',
       registers: [registry],
       collect() {
         const now = clock.now();
-        this.set(sessions().filter((record) => !easyCardSessionUsable(record.state, now)).length);
+        this.set(sessions().filter((record) => !sessionUsable(record, now, keyOpens)).length);
       },
     });
     const blocked = new Gauge({
@@ -135,6 +145,13 @@ export class SessionMetrics {
       name: METRICS.keyReleases,
       help: 'Requests for a reader key on tillbus.easycard.session.key, by result (released, not_usable, not_found, unavailable).',
       labelNames: ['result'],
+      registers: [registry],
+    });
+    this.unreadableKeys = new Counter({
+      name: METRICS.unreadableKeys,
+      help:
+        'Stored reader keys that did not open with the current key material (new or rotated key-encryption key); ' +
+        'each starts a new SignOn at once (reason KEY_UNREADABLE).',
       registers: [registry],
     });
     this.events = new Counter({

@@ -12,7 +12,9 @@ import {
   completeSignOn,
   dropPublished,
   maintain,
+  keyCheck,
   newSessionRecord,
+  replaceUnreadableKey,
   sessionView,
   settlementDue,
   signOnDue,
@@ -353,7 +355,7 @@ describe('outbox and view', () => {
   });
 
   it('shows everything but the key', () => {
-    const view = sessionView(signedRecord(), T0 + HOUR, REAL);
+    const view = sessionView(signedRecord(), T0 + HOUR, REAL, keyCheck(box));
     expect(view).toMatchObject({
       state: 'signed',
       usable: true,
@@ -363,6 +365,70 @@ describe('outbox and view', () => {
       failure: null,
     });
     expect(JSON.stringify(view)).not.toContain(KEY);
+  });
+});
+
+describe('issue 16 §2: a key that does not open with the current key material', () => {
+  const otherBox = new KeyBox(randomBytes(32));
+  const RESTART = T0 + HOUR;
+
+  it('is not usable, and a failed renewal past its expiry is reported as expired', () => {
+    const record = signedRecord();
+    expect(sessionView(record, T0 + HOUR, REAL, keyCheck(otherBox))).toMatchObject({
+      state: 'signed',
+      usable: false,
+      hasKey: true,
+    });
+    const failedRenewal = completeSignOn(
+      claimed(record, T0 + 29 * HOUR),
+      't1',
+      failure('CONFIG_ERROR', 'BAD_TRADE_KEY'),
+      T0 + 29 * HOUR,
+      FP,
+      seal(record),
+    )!;
+    expect(failedRenewal.state.kind).toBe('failed');
+    expect(sessionView(failedRenewal, T0 + 31 * HOUR, REAL, keyCheck(box))).toMatchObject({
+      state: 'expired',
+      usable: false,
+    });
+  });
+
+  it('becomes a KEY_UNREADABLE failure due at once, drops the key and queues a failed event', () => {
+    const replaced = replaceUnreadableKey(
+      signedRecord(),
+      RESTART,
+      REAL,
+      keyCheck(otherBox),
+      RESTART,
+      FP,
+    )!;
+    expect(replaced.key).toBeNull();
+    expect(replaced.state).toEqual({
+      kind: 'failed',
+      failure: { outcome: 'RETRYABLE', reason: 'KEY_UNREADABLE', failures: 0, retryAt: RESTART },
+      signedAt: null,
+      expiresAt: null,
+    });
+    expect(signOnDue(replaced, RESTART, REAL, policy, FP).due).toBe(true);
+    expect(replaced.outbox.at(-1)!.event).toMatchObject({
+      type: 'failed',
+      operation: 'signon',
+      reason: 'KEY_UNREADABLE',
+      retryAt: new Date(RESTART).toISOString(),
+    });
+  });
+
+  it('leaves alone a key that opens, one sealed after this replica started, and one in flight', () => {
+    const record = signedRecord();
+    expect(replaceUnreadableKey(record, RESTART, REAL, keyCheck(box), RESTART, FP)).toBeUndefined();
+    expect(
+      replaceUnreadableKey(record, RESTART, REAL, keyCheck(otherBox), T0 - 1, FP),
+    ).toBeUndefined();
+    const renewing = claimed(record, T0 + 29 * HOUR);
+    expect(
+      replaceUnreadableKey(renewing, T0 + 29 * HOUR, REAL, keyCheck(otherBox), RESTART, FP),
+    ).toBeUndefined();
   });
 });
 

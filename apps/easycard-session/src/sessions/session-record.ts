@@ -6,6 +6,7 @@ import {
   easyCardBackoffDelayMs,
   easyCardSessionBlock,
   easyCardSessionExpiry,
+  easyCardSessionReportedKind,
   easyCardSessionTransition,
   easyCardSessionUsable,
   nextSignOnAt,
@@ -15,7 +16,7 @@ import {
   type EasyCardSessionStateKind,
   type Outcome,
 } from '@tillbus/result-codes';
-import type { SealedKey } from '../key-box';
+import type { KeyBox, SealedKey } from '../key-box';
 import {
   businessDay,
   inSettlementWindow,
@@ -296,6 +297,61 @@ export function maintain(
   return next === record ? undefined : { ...next, updatedAt: now };
 }
 
+/** Whether a record's sealed key opens with this replica's key material. */
+export type KeyCheck = (record: SessionRecord) => boolean;
+
+export function keyCheck(box: Pick<KeyBox, 'opens'>): KeyCheck {
+  return (record) =>
+    record.key !== null &&
+    box.opens(record.key, { deviceId: record.deviceId, mchId: record.mchId });
+}
+
+/** Usable: a valid sign-on, and a key that opens. A sign-on whose key cannot be opened is worth nothing. */
+export function sessionUsable(record: SessionRecord, now: number, keyOpens: KeyCheck): boolean {
+  return easyCardSessionUsable(record.state, now) && record.key !== null && keyOpens(record);
+}
+
+/**
+ * A held sign-on whose key does not open (new or rotated key material, or a changed record) as a failure that signs
+ * on again at once, reason KEY_UNREADABLE. The key is dropped: nothing can open it. Undefined when nothing applies.
+ * A key sealed after `notBefore` (this replica's start) is left alone: it comes from a replica with newer key
+ * material (a rolling rotation), and replacing it would make two key generations re-sign each other's readers.
+ */
+export function replaceUnreadableKey(
+  record: SessionRecord,
+  now: number,
+  realNow: number,
+  keyOpens: KeyCheck,
+  notBefore: number,
+  fingerprint: string,
+): SessionRecord | undefined {
+  if (record.key === null || leaseLive(record, realNow) || record.key.signedAt > notBefore)
+    return undefined;
+  if (keyOpens(record)) return undefined;
+  const result = easyCardSessionTransition(record.state, { type: 'KEY_UNREADABLE', now });
+  if (!result.ok) return undefined;
+  const { outcome } = EASYCARD_SESSION_FAILURES.KEY_UNREADABLE;
+  const next: SessionRecord = {
+    ...record,
+    state: result.state,
+    key: null,
+    lastFailure: {
+      operation: 'signon',
+      outcome,
+      reason: 'KEY_UNREADABLE',
+      at: now,
+      configFingerprint: fingerprint,
+    },
+    updatedAt: now,
+  };
+  return queue(next, 'failed', now, {
+    operation: 'signon',
+    outcome,
+    reason: 'KEY_UNREADABLE',
+    retryAt: iso(now),
+  });
+}
+
 export interface SignOnDecision {
   due: boolean;
   /** The attempt overrides a block: the merchant configuration changed since the CONFIG_ERROR. */
@@ -564,7 +620,12 @@ export function dropPublished(
 }
 
 /** What the bus API shows about a session (the bus contract SessionView): everything but the key. */
-export function sessionView(record: SessionRecord, now: number, realNow: number): SessionView {
+export function sessionView(
+  record: SessionRecord,
+  now: number,
+  realNow: number,
+  keyOpens: KeyCheck,
+): SessionView {
   const state = record.state;
   const expiresAt = easyCardSessionExpiry(state);
   const signedAt =
@@ -577,8 +638,8 @@ export function sessionView(record: SessionRecord, now: number, realNow: number)
   return {
     deviceId: record.deviceId,
     mchId: record.mchId,
-    state: state.kind,
-    usable: easyCardSessionUsable(state, now),
+    state: easyCardSessionReportedKind(state, now),
+    usable: sessionUsable(record, now, keyOpens),
     signedAt: iso(signedAt) ?? null,
     expiresAt: iso(expiresAt) ?? null,
     secondsUntilExpiry: expiresAt === null ? null : Math.floor((expiresAt - now) / 1000),

@@ -6,7 +6,11 @@ import {
   type SessionView,
   type SignOnReply,
 } from '@tillbus/messaging';
-import { EASYCARD_SESSION_STATES, type EasyCardSessionStateKind } from '@tillbus/result-codes';
+import {
+  EASYCARD_SESSION_STATES,
+  easyCardSessionReportedKind,
+  type EasyCardSessionStateKind,
+} from '@tillbus/result-codes';
 import { Type } from 'class-transformer';
 import { IsBoolean, IsIn, IsInt, IsOptional, Matches, Max, Min } from 'class-validator';
 import { CLOCK, type Clock } from '../clock';
@@ -70,7 +74,7 @@ export class SessionController {
   ) {}
 
   private view(record: Parameters<typeof sessionView>[0]): SessionView {
-    return sessionView(record, this.clock.now(), Date.now());
+    return sessionView(record, this.clock.now(), Date.now(), this.sessions.keyOpens);
   }
 
   @MessagePattern(SUBJECTS.easycard.sessionGet)
@@ -85,7 +89,11 @@ export class SessionController {
     const matching = this.store
       .cached()
       .filter((record) => request.mchId === undefined || record.mchId === request.mchId)
-      .filter((record) => request.state === undefined || record.state.kind === request.state)
+      .filter(
+        (record) =>
+          request.state === undefined ||
+          easyCardSessionReportedKind(record.state, this.clock.now()) === request.state,
+      )
       .sort((a, b) => a.deviceId.localeCompare(b.deviceId));
     return {
       sessions: matching.slice(0, request.limit ?? 1000).map((record) => this.view(record)),

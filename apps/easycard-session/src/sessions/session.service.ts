@@ -28,6 +28,10 @@ import {
   completeSignOn,
   maintain,
   newSessionRecord,
+  keyCheck,
+  replaceUnreadableKey,
+  sessionUsable,
+  type KeyCheck,
   type SessionPolicy,
   type SessionRecord,
 } from './session-record';
@@ -87,6 +91,10 @@ const discoveryKey = (mchId: string) => `discovery-${mchId}`;
 /** Sign-on, settlement, discovery, registration and key release for one replica. */
 export class SessionService {
   private readonly fingerprints = new Map<string, string>();
+  /** Service time at this replica's start: keys sealed later come from replicas with newer key material. */
+  private readonly startedAt: number;
+  /** Whether a record's sealed key opens with this replica's key material (false when it holds none). */
+  readonly keyOpens: KeyCheck;
 
   constructor(
     private readonly runtime: SessionRuntime,
@@ -97,6 +105,8 @@ export class SessionService {
     private readonly metrics: SessionMetrics,
     private readonly logger: JsonLogger,
   ) {
+    this.startedAt = runtime.clock.now();
+    this.keyOpens = keyCheck(runtime.keyBox);
     for (const merchant of runtime.merchants.values()) {
       this.fingerprints.set(
         merchant.mchId,
@@ -122,6 +132,48 @@ export class SessionService {
 
   get policy(): SessionPolicy {
     return this.runtime.policy;
+  }
+
+  /** Whether the scheduler should replace this record's key now (a cheap check on the cached record). */
+  keyNeedsReplacing(record: SessionRecord): boolean {
+    return (
+      replaceUnreadableKey(
+        record,
+        this.runtime.clock.now(),
+        Date.now(),
+        this.keyOpens,
+        this.startedAt,
+        this.fingerprint(record.mchId),
+      ) !== undefined
+    );
+  }
+
+  /**
+   * A reader whose key cannot be opened holds a worthless sign-on: it is recorded as failed (KEY_UNREADABLE,
+   * counted) and signed on again at once.
+   */
+  async replaceKey(deviceId: string): Promise<AttemptResult> {
+    const now = this.runtime.clock.now();
+    const replaced = await this.store.update(deviceId, (record) =>
+      replaceUnreadableKey(
+        record,
+        now,
+        Date.now(),
+        this.keyOpens,
+        this.startedAt,
+        this.fingerprint(record.mchId),
+      ),
+    );
+    if (!replaced.changed || !replaced.record) {
+      return { attempted: false, refusal: replaced.record ? 'NOT_DUE' : 'NOT_FOUND' };
+    }
+    this.metrics.unreadableKeys.inc();
+    this.logger.event('warn', 'stored reader key does not open; signing on again', {
+      deviceId,
+      mchId: replaced.record.mchId,
+    });
+    await this.events.flush(replaced.record);
+    return this.signOn(deviceId, 'scheduled');
   }
 
   /** Time-driven bookkeeping on one record (expiry, notices, stale leases), then its events. */
@@ -160,7 +212,7 @@ export class SessionService {
       }
       if (
         mode === 'operator' &&
-        easyCardSessionUsable(record.state, now) &&
+        sessionUsable(record, now, this.keyOpens) &&
         !renewalDue(record.state, now, policy.renewalMarginMs)
       ) {
         refusal = 'ALREADY_SIGNED_ON';
@@ -325,6 +377,13 @@ export class SessionService {
         deviceId,
         error: error instanceof KeyBoxError ? error.message : 'unexpected error',
       });
+      // the POS is waiting for a key: do not leave the replacement to the next tick
+      void this.replaceKey(deviceId).catch((replaceError: unknown) =>
+        this.logger.event('warn', 'replacing an unreadable key failed', {
+          deviceId,
+          error: String(replaceError),
+        }),
+      );
       throw new EasyCardSessionError('KEY_UNAVAILABLE');
     }
     this.metrics.keyReleases.inc({ result: 'released' });

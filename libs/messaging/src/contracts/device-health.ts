@@ -22,6 +22,13 @@ export interface HealthDetails {
   attestationStatus?: string;
   resolvableIssues?: { name?: string; message?: string }[];
   offline?: Record<string, unknown>;
+  /**
+   * Mobile SDK offline right now (store-and-forward active): card payments are stored on the device and forwarded
+   * to Adyen later, until this instant (`storeAndForwardStatus.expiresAt`, as sent).
+   */
+  storeAndForwardUntil?: string;
+  /** True when that instant has passed: offline payments are no longer possible. */
+  storeAndForwardEnded?: boolean;
 }
 
 /** Which terminal: tillbus's id for it, its vendor, the vendor's id for it, and its store. */

@@ -10,7 +10,7 @@ export const KICC_PROTOCOL_ERROR_CODES = {
   UNSUPPORTED_VERSION: 'the envelope version is not supported',
   INVALID_MESSAGE: 'the envelope or its body does not match the schema',
   CARD_DATA_REFUSED: 'the message carries card data that may not cross the bridge',
-  INVALID_COMMAND: 'the command request or response does not match the seed schema',
+  INVALID_COMMAND: 'the command request or response does not match the KICC SDK schema',
   INVALID_SUBJECT_TOKEN: 'an id cannot be used as a NATS subject token',
 } as const;
 
