@@ -22,6 +22,10 @@ export interface HealthDetails {
   attestationStatus?: string;
   resolvableIssues?: { name?: string; message?: string }[];
   offline?: Record<string, unknown>;
+  /** Values of closed vendor vocabularies this version does not know (reason UNRECOGNISED_VALUE), as received. */
+  unrecognised?: { field: string; value: unknown }[];
+  /** The answer's signed time minus our clock, when it is off by more than the window (reason CLOCK_SKEW). */
+  clockSkewMs?: number;
 }
 
 /** Which terminal: tillbus's id for it, its vendor, the vendor's id for it, and its store. */
