@@ -249,7 +249,7 @@ interface MockDiagnosis {
   POIStatus: Record<string, unknown>;
 }
 
-function withDiagnosis(patch: (diagnosis: MockDiagnosis) => void): unknown {
+function withDiagnosis(patch: (diagnosis: MockDiagnosis) => void): object {
   const message = structuredClone(ADYEN_JAVA_DIAGNOSIS_MOCK);
   patch(message.SaleToPOIResponse.DiagnosisResponse as MockDiagnosis);
   return message;
