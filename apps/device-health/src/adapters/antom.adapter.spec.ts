@@ -94,7 +94,11 @@ describe('readAntomAnswer', () => {
     expect(findings.outcome).toBe('ok');
     expect(findings.reasons).toEqual(['NETWORK_DOWN', 'UNRECOGNISED_VALUE']);
     expect(findings.details.unrecognised).toEqual([{ field: 'printerStatus', value: 'LOW_PAPER' }]);
-    expect(findings.raw).toMatchObject({ printerStatus: 'LOW_PAPER' });
+    expect(findings.raw).toMatchObject({
+      printerStatus: 'LOW_PAPER',
+      batteryStatus: 'Y',
+      result: { traceId: 't1' },
+    });
   });
 
   it.each([

@@ -41,12 +41,8 @@ export function antomFindings(
   const unknownNote: HealthReason[] = tolerated.length > 0 ? ['UNRECOGNISED_VALUE'] : [];
   const unknownDetails = tolerated.length > 0 ? { unrecognised: tolerated } : {};
   const { result } = response;
-  const raw = {
-    result: { ...result },
-    ...(response.networkStatus ? { networkStatus: response.networkStatus } : {}),
-    ...(response.printerStatus ? { printerStatus: response.printerStatus } : {}),
-    ...(response.globalStatus ? { globalStatus: response.globalStatus } : {}),
-  };
+  // The answer as received, fields this version does not know included (they are kept verbatim, never dropped).
+  const raw = JSON.parse(JSON.stringify(response)) as Record<string, unknown>;
   const code = result.resultCode;
   const known = isAntomDiagnosisCode(code) ? ANTOM_CODE_HEALTH[code] : undefined;
   // A code the table lacks is judged by its status: S reads the flags, F and U are vendor errors.
