@@ -556,6 +556,37 @@ describe('parseDiagnosisResponse: refusals', () => {
     );
   });
 
+  it("reads Adyen's own EventNotification mock, whatever else it carries", () => {
+    // Adyen/adyen-java-api-library, src/test/resources/mocks/terminal-api/event-notification.json
+    const adyenMock = {
+      TimeStamp: '2026-03-27T10:30:00Z',
+      EventToNotify: 'BeginMaintenance',
+      EventDetails: 'Maintenance window started',
+      MaintenanceRequiredFlag: true,
+      CustomerLanguage: 'en',
+      DisplayOutput: {
+        Device: 'CustomerDisplay',
+        InfoQualify: 'Display',
+        OutputContent: {
+          OutputFormat: 'Text',
+          OutputText: [{ Text: 'System maintenance in progress' }],
+        },
+      },
+    };
+    const event = {
+      SaleToPOIRequest: {
+        MessageHeader: { ...HEADER, MessageClass: 'Event', MessageCategory: 'Event' },
+        EventNotification: adyenMock,
+      },
+    };
+    expect(() => parseDiagnosisResponse(event)).toThrow(
+      expect.objectContaining({
+        code: 'UNEXPECTED_MESSAGE',
+        details: { eventToNotify: 'BeginMaintenance', eventDetails: 'Maintenance window started' },
+      }),
+    );
+  });
+
   it('refuses a response that does not echo the request header', () => {
     const expectHeader = {
       serviceId: 'NJCHT11000',
