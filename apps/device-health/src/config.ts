@@ -79,7 +79,7 @@ export class DeviceHealthConfig extends BaseServiceConfig {
   @IntSetting(0, 86_400_000)
   SECRET_CACHE_MS = 60_000;
 
-  /** Response-Time window when verifying Antom terminal answers. */
+  /** Response-Time skew beyond which a (still used) Antom answer is reported CLOCK_SKEW. */
   @IntSetting(1000, 86_400_000)
   ANTOM_MAX_SKEW_MS = 300_000;
 

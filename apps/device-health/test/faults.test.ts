@@ -46,6 +46,8 @@ interface Row {
   outcome: string;
   transaction?: boolean;
   host?: string;
+  /** Fields the answer's details must hold. */
+  details?: Record<string, unknown>;
 }
 
 function register(row: Row, terminalId: string) {
@@ -100,6 +102,41 @@ function register(row: Row, terminalId: string) {
 
 const antomRows: Row[] = [
   { name: 'healthy', vendor: 'antom', status: 'READY', reasons: [], outcome: 'ok' },
+  // A newer terminal: the answer is still used, and what this version does not know is reported.
+  {
+    name: 'unknown values and extra fields',
+    vendor: 'antom',
+    faults: { unknownValues: true },
+    status: 'READY',
+    reasons: ['UNRECOGNISED_VALUE'],
+    outcome: 'ok',
+    details: { unrecognised: [{ field: 'printerStatus', value: 'LOW_PAPER' }] },
+  },
+  {
+    name: 'unknown values, network down',
+    vendor: 'antom',
+    faults: { unknownValues: true, networkDown: true },
+    status: 'DOWN',
+    reasons: ['NETWORK_DOWN', 'UNRECOGNISED_VALUE'],
+    outcome: 'ok',
+  },
+  // A correctly signed answer 10 minutes off still counts; the skew is reported.
+  {
+    name: 'answer signed 10 minutes behind',
+    vendor: 'antom',
+    faults: { clockSkewMs: -600_000 },
+    status: 'READY',
+    reasons: ['CLOCK_SKEW'],
+    outcome: 'ok',
+  },
+  {
+    name: 'answer signed 10 minutes ahead, printer without paper',
+    vendor: 'antom',
+    faults: { clockSkewMs: 600_000, noPaper: true },
+    status: 'DEGRADED',
+    reasons: ['PRINTER_FAULT', 'CLOCK_SKEW'],
+    outcome: 'ok',
+  },
   {
     name: 'network down',
     vendor: 'antom',
@@ -366,6 +403,33 @@ const adyenRows: Row[] = [
     outcome: 'unreachable',
   },
   {
+    name: 'unknown PrinterStatus and extra fields',
+    vendor: 'adyen',
+    faults: { unknownValues: true },
+    status: 'READY',
+    reasons: ['UNRECOGNISED_VALUE'],
+    outcome: 'ok',
+    details: {
+      globalStatus: 'OK',
+      printerStatus: 'CoverOpen',
+      unrecognised: [
+        {
+          field: 'SaleToPOIResponse.DiagnosisResponse.POIStatus.PrinterStatus',
+          value: 'CoverOpen',
+        },
+      ],
+    },
+  },
+  {
+    name: 'unknown PrinterStatus still yields the GlobalStatus',
+    vendor: 'adyen',
+    faults: { unknownValues: true, maintenance: true },
+    status: 'DOWN',
+    reasons: ['MAINTENANCE', 'UNRECOGNISED_VALUE'],
+    outcome: 'ok',
+    details: { globalStatus: 'Maintenance', printerStatus: 'CoverOpen' },
+  },
+  {
     name: 'cloud, healthy',
     vendor: 'adyen',
     kind: 'cloud',
@@ -489,6 +553,14 @@ describe.each([
       expect(
         delta('tillbus_device_health_host_diagnoses_total', { vendor, result: row.host }),
       ).toBe(1);
+    }
+    if (row.details) expect(health.details).toMatchObject(row.details);
+    if (row.faults?.clockSkewMs !== undefined) {
+      const skew = row.faults.clockSkewMs as number;
+      expect(Math.abs((health.details.clockSkewMs ?? 0) - skew)).toBeLessThan(5_000);
+      const skewMetric = 'tillbus_device_health_answer_clock_skew_seconds';
+      expect(delta(`${skewMetric}_count`, { vendor })).toBe(1);
+      expect(delta(`${skewMetric}_bucket`, { vendor, le: '300' })).toBe(0);
     }
     if (row.name === 'mobile attestation rejected') {
       expect(health.details.resolvableIssues).toEqual([

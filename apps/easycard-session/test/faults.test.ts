@@ -151,9 +151,39 @@ const CASES: FaultCase[] = [
     reason: 'OK',
     requests: 2,
   },
+  // intella as it really answers (protocols.md §6) and as a newer intella might: still read, with the code
+  {
+    reader: reader(19),
+    fault: 'bare-status',
+    state: 'failed',
+    outcome: 'CONFIG_ERROR',
+    reason: 'DECRYPTION_FAILED',
+    blocked: true,
+  },
+  {
+    reader: reader(20),
+    fault: 'escaped-response',
+    state: 'signed',
+    outcome: 'SUCCESS',
+    reason: 'OK',
+  },
+  {
+    reader: reader(21),
+    fault: 'unknown-values',
+    state: 'signed',
+    outcome: 'SUCCESS',
+    reason: 'OK',
+  },
+  {
+    reader: reader(22),
+    fault: 'unknown-status',
+    state: 'failed',
+    outcome: 'UNKNOWN',
+    reason: 'UNKNOWN_STATUS_CODE',
+  },
 ];
 const UNSETTLED = reader(18);
-const READER_COUNT = 18;
+const READER_COUNT = 22;
 
 let nats: TestNatsServer;
 let sim: SimProcess;
@@ -235,9 +265,22 @@ describe('easycard-session: every scripted intella fault', () => {
     expect(
       metricValue(text, METRICS.signOns, { outcome: c.outcome, reason: c.reason }),
     ).toBeGreaterThanOrEqual(1);
-    if (c.blocked) expect(metricValue(text, METRICS.blocked, { reason: c.reason })).toBe(1);
+    const blockedAlike = CASES.filter((o) => o.blocked && o.reason === c.reason).length;
+    if (c.blocked)
+      expect(metricValue(text, METRICS.blocked, { reason: c.reason })).toBe(blockedAlike);
     const stats = await sim.reader(c.reader);
     expect(stats.signOnRequests).toBe(c.requests ?? 1);
+  });
+
+  it('a bare StatusCode body is counted by its code, an unknown code as other', async () => {
+    const text = await app.metrics();
+    // decrypt-fail (an unencrypted header) and bare-status (the text 8003) both
+    expect(
+      metricValue(text, METRICS.intellaRequests, { service_type: 'SignOn', result: '8003' }),
+    ).toBeGreaterThanOrEqual(2);
+    expect(
+      metricValue(text, METRICS.intellaRequests, { service_type: 'SignOn', result: 'other' }),
+    ).toBeGreaterThanOrEqual(1);
   });
 
   it('the Retry rule resends with the returned Retry value', async () => {

@@ -2,6 +2,7 @@ import { errors, type NatsConnection } from '@nats-io/transport-node';
 import {
   BRIDGE_PROTOCOL_VERSION,
   KiccProtocolError,
+  isBridgeAckStatus,
   kiccBridgeSubject,
   parseBridgeMessage,
   type BridgeAck,
@@ -92,6 +93,13 @@ export async function sendToBridge(
       return { kind: 'ack', status: 'invalid', detail: ack.body.detail };
     return { kind: 'bad_ack', reason: 'the ack names another command' };
   }
+  // An ack status this version does not know (a newer bridge) says nothing certain about the command: it is resent
+  // until an ack we know answers, as for an unreadable ack (the bridge answers a repeat with `duplicate`).
+  if (!isBridgeAckStatus(ack.body.status))
+    return {
+      kind: 'bad_ack',
+      reason: `unrecognised ack status ${String(ack.body.status).slice(0, 64)}`,
+    };
   return {
     kind: 'ack',
     status: ack.body.status,

@@ -24,9 +24,10 @@ import {
   KICC_BRIDGE_STREAM,
   KICC_BRIDGE_SUBJECT_WILDCARDS,
   KiccProtocolError,
-  parseBridgeMessage,
   parseKiccCommandRequest,
+  readBridgeMessage,
   type BridgeAckStatus,
+  type ReadBridgeMessage,
 } from '@tillbus/protocols-kicc';
 import {
   edcOutcome,
@@ -1049,7 +1050,9 @@ export class CommandEngine implements OnApplicationBootstrap, BeforeApplicationS
   async onBridgeMessage(msg: JsMsg): Promise<void> {
     let message;
     try {
-      message = parseBridgeMessage(msg.data, { subject: msg.subject });
+      const read = readBridgeMessage(msg.data, { subject: msg.subject });
+      message = read.message;
+      this.reportUnrecognised(read, msg.subject);
     } catch (error) {
       const code = error instanceof KiccProtocolError ? error.code : 'INVALID_MESSAGE';
       this.metrics.bridgeMessages.inc({
@@ -1069,6 +1072,26 @@ export class CommandEngine implements OnApplicationBootstrap, BeforeApplicationS
       return;
     }
     await this.applyBridgeMessage(message);
+  }
+
+  /** Codes a newer bridge sent that this version does not know: the message is used, the values reported. */
+  private reportUnrecognised(read: ReadBridgeMessage, subject: string): void {
+    if (read.unrecognised.length === 0) return;
+    for (const { field } of read.unrecognised) {
+      this.metrics.bridgeUnrecognised.inc({
+        type: read.message.type,
+        field: field.replace(/\[\d+\]/g, '[]'),
+      });
+    }
+    // codes only (schema paths and short vendor codes), never a body
+    this.logger.event('warn', 'a bridge message carries values this version does not know', {
+      subject,
+      type: read.message.type,
+      unrecognised: read.unrecognised.map(({ field, value }) => ({
+        field,
+        value: String(value).slice(0, 64),
+      })),
+    });
   }
 
   async applyBridgeMessage(message: BridgeTraffic): Promise<void> {

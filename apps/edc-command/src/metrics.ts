@@ -17,6 +17,7 @@ export class EdcMetrics {
   readonly lateResults: Counter<'command' | 'outcome'>;
   readonly cancels: Counter<'result'>;
   readonly bridgeMessages: Counter<'type' | 'result'>;
+  readonly bridgeUnrecognised: Counter<'type' | 'field'>;
   readonly anomalies: Counter<'kind'>;
   readonly adoptions: Counter<'reason'>;
   readonly eventPublishFailures: Counter;
@@ -83,6 +84,12 @@ export class EdcMetrics {
       name: 'tillbus_edc_command_bridge_messages_total',
       help: 'Messages from bridges, by type (event, result, heartbeat, ack) and result (applied, duplicate, gap, stale, unknown_command, invalid, card_data_refused).',
       labelNames: ['type', 'result'],
+      registers,
+    });
+    this.bridgeUnrecognised = new Counter({
+      name: 'tillbus_edc_command_bridge_unrecognised_values_total',
+      help: 'Codes from bridges this version does not know (kept, reported, the message still read), by message type and field (a schema path, list indexes as []).',
+      labelNames: ['type', 'field'],
       registers,
     });
     this.anomalies = new Counter({

@@ -34,5 +34,8 @@ describe('device-health codes', () => {
     ]);
     expect(HEALTH_REASONS.TAMPERED.severity).toBe('down');
     expect(HEALTH_REASONS.STALE.severity).toBe('unknown');
+    // The answer was used: neither may change the status on its own.
+    expect(HEALTH_REASONS.UNRECOGNISED_VALUE.severity).toBe('advisory');
+    expect(HEALTH_REASONS.CLOCK_SKEW.severity).toBe('advisory');
   });
 });

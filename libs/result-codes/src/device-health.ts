@@ -162,6 +162,20 @@ export const HEALTH_REASONS = {
     meaning: 'the Mobile SDK version expires soon',
     action: 'schedule an app update',
   },
+  // Tolerant reading (protocols.md, top): the answer was used; details.unrecognised lists each field and value.
+  UNRECOGNISED_VALUE: {
+    severity: 'advisory',
+    meaning:
+      'the terminal sent a value this version does not know (kept in details.unrecognised); the rest was used',
+    action: "check the vendor's release notes and add the value to the code tables",
+  },
+  // Antom's SDKs never check a response's time: a correctly signed answer is used; details.clockSkewMs says by how much.
+  CLOCK_SKEW: {
+    severity: 'advisory',
+    meaning:
+      "the terminal's clock is off by more than the allowed window; its signed answer was still used",
+    action: "set the terminal's clock (NTP); signed requests to it may start failing",
+  },
 } as const satisfies Record<string, HealthReasonRow>;
 
 export type HealthReason = keyof typeof HEALTH_REASONS;

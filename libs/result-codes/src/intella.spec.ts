@@ -29,6 +29,24 @@ describe('INTELLA_STATUS_CODES', () => {
     ['7002', 'order missing'],
     ['7105', 'bad TradeKey'],
     ['7167', 'device deactivated'],
+    // intella's public code list, 70 and 80 classes (intella2.gitbook.io/scan2pay/appendix/scan2pay-error-codes)
+    ['7001', 'already refunded or cancelled'],
+    ['7003', 'repeated refund number'],
+    ['7004', 'refund missing'],
+    ['8001', 'data conversion failed'],
+    ['8002', 'incorrect data format'],
+    ['8004', 'incorrect verification code'],
+    ['8005', 'version not supported'],
+    ['8006', 'login failed'],
+    ['8007', 'user not exists'],
+    ['8008', 'logged in elsewhere'],
+    ['8009', 'invalid session'],
+    ['8010', 'incorrect transmission method'],
+    ['8011', 'database error'],
+    ['8012', 'exchange rate service error'],
+    ['8013', 'repeated user or ID'],
+    ['8014', 'risk limit reached'],
+    ['8015', 'network connection failed'],
   ])('%s is %s', (code, status) => {
     expect(isIntellaStatusCode(code)).toBe(true);
     expect(INTELLA_STATUS_CODES[code as keyof typeof INTELLA_STATUS_CODES].status).toBe(status);
@@ -39,10 +57,13 @@ describe('INTELLA_STATUS_CODES', () => {
     expect([...INTELLA_STATUS_CODE_LIST].sort()).toEqual([
       '0000',
       '7000',
+      '7001',
       '7002',
+      '7003',
+      '7004',
       '7105',
       '7167',
-      '8003',
+      ...Array.from({ length: 15 }, (_, i) => String(8001 + i)),
       '9994',
       '9995',
       '9997',
@@ -122,6 +143,31 @@ describe('classifyIntellaResult', () => {
     ['7002', undefined, 'FAILED', 'ORDER_MISSING'],
     ['7105', undefined, 'CONFIG_ERROR', 'BAD_TRADE_KEY'],
     ['7167', undefined, 'CONFIG_ERROR', 'DEVICE_DEACTIVATED'],
+    // Rows of intella's public code list (intella2.gitbook.io/scan2pay/appendix/scan2pay-error-codes):
+    // 7001 Order already refunded or cancelled; 7003 Repeated refund number; 7004 Refund not existed
+    ['7001', undefined, 'FAILED', 'ALREADY_REFUNDED_OR_CANCELLED'],
+    ['7003', undefined, 'FAILED', 'REPEATED_REFUND'],
+    ['7004', undefined, 'FAILED', 'REFUND_MISSING'],
+    // 8001 Data conversion failed; 8002 Incorrect data format
+    ['8001', undefined, 'CONFIG_ERROR', 'DATA_CONVERSION_FAILED'],
+    ['8002', undefined, 'CONFIG_ERROR', 'BAD_DATA_FORMAT'],
+    // 8004 Incorrect verification code; 8005 Version not supported; 8006 Login failed; 8007 User not exists
+    ['8004', undefined, 'CONFIG_ERROR', 'BAD_VERIFICATION_CODE'],
+    ['8005', undefined, 'CONFIG_ERROR', 'VERSION_NOT_SUPPORTED'],
+    ['8006', undefined, 'CONFIG_ERROR', 'LOGIN_FAILED'],
+    ['8007', undefined, 'CONFIG_ERROR', 'USER_MISSING'],
+    // 8008 The account is already logged in to another device; 8009 Invalid session
+    ['8008', undefined, 'CONFIG_ERROR', 'LOGGED_IN_ELSEWHERE'],
+    ['8009', undefined, 'RETRYABLE', 'INVALID_SESSION'],
+    // 8010 Incorrect transmission method; 8011 There was an error in the database
+    ['8010', undefined, 'CONFIG_ERROR', 'BAD_TRANSMISSION_METHOD'],
+    ['8011', undefined, 'UNKNOWN', 'INTELLA_DATABASE_ERROR'],
+    // 8012 Exchange rate service error; 8013 Repeated user or ID
+    ['8012', undefined, 'RETRYABLE', 'EXCHANGE_RATE_ERROR'],
+    ['8013', undefined, 'FAILED', 'REPEATED_USER'],
+    // 8014 The transaction had reached the value of risk management; 8015 Network connection failed
+    ['8014', undefined, 'FAILED', 'RISK_LIMIT_REACHED'],
+    ['8015', undefined, 'UNKNOWN', 'INTELLA_NETWORK_FAILED'],
     // a non-0000 status wins over whatever ErrorCode came with it
     ['9999', '000000', 'RETRYABLE', 'UNAVAILABLE'],
     ['7105', '000000', 'CONFIG_ERROR', 'BAD_TRADE_KEY'],

@@ -2,7 +2,8 @@ import type { Outcome } from './outcome';
 import { isTableKey } from './table';
 
 /**
- * intella Scan2Pay `Header.StatusCode` (protocols.md §6). `0000` only says the API ran: for EasyCard the verdict is
+ * intella Scan2Pay `Header.StatusCode` (protocols.md §6; the 70 and 80 classes as in intella's public code list,
+ * intella2.gitbook.io/scan2pay/appendix/scan2pay-error-codes). `0000` only says the API ran: for EasyCard the verdict is
  * in `Data.ErrorCode`. `status` and `meaning` are the vendor's words; `action` is what a caller should do.
  */
 export const INTELLA_STATUS_CODES = {
@@ -41,12 +42,97 @@ export const INTELLA_STATUS_CODES = {
     meaning: 'intella could not decrypt the request',
     action: 'check the public key and IV configuration; alert an operator',
   },
+  '8001': {
+    status: 'data conversion failed',
+    meaning: 'intella could not convert the request data',
+    action: 'check the request fields; alert an operator',
+  },
+  '8002': {
+    status: 'incorrect data format',
+    meaning: 'the request data is not in the expected format',
+    action: 'check the request fields; alert an operator',
+  },
+  '8004': {
+    status: 'incorrect verification code',
+    meaning: 'intella refused a verification code',
+    action: 'check the merchant credentials; alert an operator',
+  },
+  '8005': {
+    status: 'version not supported',
+    meaning: 'intella does not support this API version',
+    action: 'check the API URL and version; alert an operator',
+  },
+  '8006': {
+    status: 'login failed',
+    meaning: 'intella refused the login',
+    action: 'check the merchant credentials; alert an operator',
+  },
+  '8007': {
+    status: 'user not exists',
+    meaning: 'intella does not know this user or merchant',
+    action: 'check the MchId; alert an operator',
+  },
+  '8008': {
+    status: 'logged in elsewhere',
+    meaning: 'the account is already logged in to another device',
+    action: 'find the other device using the account; alert an operator',
+  },
+  '8009': {
+    status: 'invalid session',
+    meaning: 'the session is not valid (any more)',
+    action: 'retry with capped backoff; a new request opens a new session',
+  },
+  '8010': {
+    status: 'incorrect transmission method',
+    meaning: 'the request was sent the wrong way (method or URL)',
+    action: 'check the configured URL; alert an operator',
+  },
+  '8011': {
+    status: 'database error',
+    meaning: "intella's database failed; whether the operation was recorded is not known",
+    action: 'query the result before any resend; alert an operator if it persists',
+  },
+  '8012': {
+    status: 'exchange rate service error',
+    meaning: "intella's exchange rate service failed",
+    action: 'retry with capped backoff',
+  },
+  '8013': {
+    status: 'repeated user or ID',
+    meaning: 'the user or id already exists',
+    action: 'do not resend',
+  },
+  '8014': {
+    status: 'risk limit reached',
+    meaning: 'the transaction reached the risk management limit',
+    action: 'do not resend; the merchant must contact intella',
+  },
+  '8015': {
+    status: 'network connection failed',
+    meaning: 'a network connection behind intella failed; the operation may or may not have run',
+    action: 'query the result before any resend',
+  },
   '7000': {
     status: 'repeated order',
     meaning: 'the order number was already used',
     action: 'do not resend',
   },
+  '7001': {
+    status: 'already refunded or cancelled',
+    meaning: 'the order was already refunded or cancelled',
+    action: 'do not resend',
+  },
   '7002': { status: 'order missing', meaning: 'the order does not exist', action: 'do not resend' },
+  '7003': {
+    status: 'repeated refund number',
+    meaning: 'the refund number was already used',
+    action: 'do not resend',
+  },
+  '7004': {
+    status: 'refund missing',
+    meaning: 'the refund does not exist',
+    action: 'do not resend',
+  },
   '7105': {
     status: 'bad TradeKey',
     meaning: 'TradeKey is wrong: it must be the lower-case hex SHA-256 of the trade password',
@@ -146,8 +232,25 @@ export const INTELLA_REASONS = {
   PUBLIC_KEY_ERROR: 'intella system error, check the public key (9995)',
   NETWORK_OR_CRYPTO_ERROR: 'intella network or encryption error (9994)',
   DECRYPTION_FAILED: 'intella could not decrypt the request (8003)',
+  DATA_CONVERSION_FAILED: 'intella could not convert the request data (8001)',
+  BAD_DATA_FORMAT: 'the request data format is wrong (8002)',
+  BAD_VERIFICATION_CODE: 'verification code rejected (8004)',
+  VERSION_NOT_SUPPORTED: 'API version not supported (8005)',
+  LOGIN_FAILED: 'login failed (8006)',
+  USER_MISSING: 'user or merchant not known to intella (8007)',
+  LOGGED_IN_ELSEWHERE: 'the account is logged in to another device (8008)',
+  INVALID_SESSION: 'invalid session (8009)',
+  BAD_TRANSMISSION_METHOD: 'wrong transmission method (8010)',
+  INTELLA_DATABASE_ERROR: 'intella database error (8011)',
+  EXCHANGE_RATE_ERROR: 'exchange rate service error (8012)',
+  REPEATED_USER: 'repeated user or ID (8013)',
+  RISK_LIMIT_REACHED: 'the risk management limit was reached (8014)',
+  INTELLA_NETWORK_FAILED: 'a network connection behind intella failed (8015)',
   REPEATED_ORDER: 'repeated order (7000)',
+  ALREADY_REFUNDED_OR_CANCELLED: 'the order was already refunded or cancelled (7001)',
   ORDER_MISSING: 'order missing (7002)',
+  REPEATED_REFUND: 'repeated refund number (7003)',
+  REFUND_MISSING: 'refund missing (7004)',
   BAD_TRADE_KEY: 'TradeKey rejected: must be the lower-case SHA-256 of the trade password (7105)',
   DEVICE_DEACTIVATED: 'the reader is deactivated (7167)',
   TRANSIENT_99XX: 'an unlisted 99xx StatusCode: treated like the other 99xx codes',
@@ -172,9 +275,30 @@ const STATUS_VERDICTS: Record<Exclude<IntellaStatusCode, '0000'>, IntellaClassif
   '9997': { outcome: 'UNKNOWN', reason: 'ONGOING' },
   '9995': { outcome: 'CONFIG_ERROR', reason: 'PUBLIC_KEY_ERROR' },
   '9994': { outcome: 'RETRYABLE', reason: 'NETWORK_OR_CRYPTO_ERROR' },
+  // The request itself, our settings or the merchant account is wrong: repeating it cannot help.
+  '8001': { outcome: 'CONFIG_ERROR', reason: 'DATA_CONVERSION_FAILED' },
+  '8002': { outcome: 'CONFIG_ERROR', reason: 'BAD_DATA_FORMAT' },
   '8003': { outcome: 'CONFIG_ERROR', reason: 'DECRYPTION_FAILED' },
+  '8004': { outcome: 'CONFIG_ERROR', reason: 'BAD_VERIFICATION_CODE' },
+  '8005': { outcome: 'CONFIG_ERROR', reason: 'VERSION_NOT_SUPPORTED' },
+  '8006': { outcome: 'CONFIG_ERROR', reason: 'LOGIN_FAILED' },
+  '8007': { outcome: 'CONFIG_ERROR', reason: 'USER_MISSING' },
+  '8008': { outcome: 'CONFIG_ERROR', reason: 'LOGGED_IN_ELSEWHERE' },
+  '8010': { outcome: 'CONFIG_ERROR', reason: 'BAD_TRANSMISSION_METHOD' },
+  // Refused before it ran: a new request opens a new session, and the exchange rate service recovers.
+  '8009': { outcome: 'RETRYABLE', reason: 'INVALID_SESSION' },
+  '8012': { outcome: 'RETRYABLE', reason: 'EXCHANGE_RATE_ERROR' },
+  // Failed at or behind intella after the request was accepted: it may have run, so query, never re-dispatch.
+  '8011': { outcome: 'UNKNOWN', reason: 'INTELLA_DATABASE_ERROR' },
+  '8015': { outcome: 'UNKNOWN', reason: 'INTELLA_NETWORK_FAILED' },
+  // Verdicts on this very order, user or refund: the same request gets the same answer.
+  '8013': { outcome: 'FAILED', reason: 'REPEATED_USER' },
+  '8014': { outcome: 'FAILED', reason: 'RISK_LIMIT_REACHED' },
   '7000': { outcome: 'FAILED', reason: 'REPEATED_ORDER' },
+  '7001': { outcome: 'FAILED', reason: 'ALREADY_REFUNDED_OR_CANCELLED' },
   '7002': { outcome: 'FAILED', reason: 'ORDER_MISSING' },
+  '7003': { outcome: 'FAILED', reason: 'REPEATED_REFUND' },
+  '7004': { outcome: 'FAILED', reason: 'REFUND_MISSING' },
   '7105': { outcome: 'CONFIG_ERROR', reason: 'BAD_TRADE_KEY' },
   '7167': { outcome: 'CONFIG_ERROR', reason: 'DEVICE_DEACTIVATED' },
 };

@@ -17,14 +17,14 @@ const context = {
 };
 
 /** A correctly signed answer carrying any body: only the content can be wrong. */
-function signed(body: Buffer | string, status = 200) {
+function signed(body: Buffer | string, status = 200, responseTime: number | string = NOW) {
   const bytes = Buffer.isBuffer(body) ? body : Buffer.from(body);
   const headers = signResponse({
     path: ANTOM_PATHS.DIAGNOSIS,
     clientId: 'SN1',
     body: bytes,
     privateKey,
-    responseTime: NOW,
+    responseTime,
   });
   return { status, headers, body: bytes };
 }
@@ -40,6 +40,64 @@ describe('readAntomAnswer', () => {
     expect(await readAntomAnswer(signed(body), context)).toMatchObject({
       outcome: 'ok',
       reasons: ['PRINTER_FAULT'],
+    });
+  });
+
+  const HEALTHY = JSON.stringify({
+    result: { resultStatus: 'S', resultCode: 'SUCCESS', resultMessage: 'success' },
+    networkStatus: 'Y',
+    printerStatus: 'Y',
+    globalStatus: 'Y',
+  });
+
+  it.each([
+    ['10 minutes behind', NOW - 600_000],
+    ['10 minutes ahead (Python SDK time form)', '2026-04-01T00:10:00+00:00'],
+  ])(
+    'uses a correctly signed answer %s and reports the clock skew',
+    async (_what, responseTime) => {
+      const findings = await readAntomAnswer(signed(HEALTHY, 200, responseTime), context);
+      const skew = typeof responseTime === 'number' ? -600_000 : 600_000;
+      expect(findings.outcome).toBe('ok');
+      expect(findings.reasons).toEqual(['CLOCK_SKEW']);
+      expect(findings.clockSkewMs).toBe(skew);
+      expect(findings.details).toMatchObject({ clockSkewMs: skew });
+      expect(findings.details.message).toMatch(/clock/);
+    },
+  );
+
+  it('measures the skew of an answer within the window without a reason', async () => {
+    const findings = await readAntomAnswer(signed(HEALTHY, 200, NOW + 4_000), context);
+    expect(findings).toMatchObject({ outcome: 'ok', reasons: [], clockSkewMs: 4_000 });
+  });
+
+  it('a skewed answer still reports what it says', async () => {
+    const body = JSON.stringify({
+      result: { resultStatus: 'S', resultCode: 'SUCCESS' },
+      networkStatus: 'N',
+      printerStatus: 'Y',
+      globalStatus: 'Y',
+    });
+    const findings = await readAntomAnswer(signed(body, 200, NOW - 3_600_000), context);
+    expect(findings.reasons).toEqual(['NETWORK_DOWN', 'CLOCK_SKEW']);
+  });
+
+  it('keeps using an answer with an unknown flag value and extra fields, reporting the value', async () => {
+    const body = JSON.stringify({
+      result: { resultStatus: 'S', resultCode: 'SUCCESS', resultMessage: 'success', traceId: 't1' },
+      networkStatus: 'N',
+      printerStatus: 'LOW_PAPER',
+      globalStatus: 'Y',
+      batteryStatus: 'Y',
+    });
+    const findings = await readAntomAnswer(signed(body), context);
+    expect(findings.outcome).toBe('ok');
+    expect(findings.reasons).toEqual(['NETWORK_DOWN', 'UNRECOGNISED_VALUE']);
+    expect(findings.details.unrecognised).toEqual([{ field: 'printerStatus', value: 'LOW_PAPER' }]);
+    expect(findings.raw).toMatchObject({
+      printerStatus: 'LOW_PAPER',
+      batteryStatus: 'Y',
+      result: { traceId: 't1' },
     });
   });
 

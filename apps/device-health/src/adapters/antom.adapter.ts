@@ -1,14 +1,19 @@
 import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import {
   ANTOM_PATHS,
-  parseDiagnosisResponse,
+  readDiagnosisAnswer,
   signRequest,
   verifyResponse,
 } from '@tillbus/protocols-antom';
 import { CLOCK, type Clock } from '../clock';
 import type { DeviceHealthConfig } from '../config';
 import { antomFindings } from '../health/antom-health';
-import { failedExchange, type Findings } from '../health/terminal-health';
+import {
+  describeReasons,
+  failedExchange,
+  normaliseReasons,
+  type Findings,
+} from '../health/terminal-health';
 import type { AntomConnection, TerminalRecord } from '../registry/terminal.dto';
 import { DEVICE_HEALTH_CONFIG } from '../tokens';
 import type { KeyObject } from 'node:crypto';
@@ -135,11 +140,29 @@ export async function readAntomAnswer(
       raw,
     );
   }
+  let findings: Findings;
   try {
-    return antomFindings(parseDiagnosisResponse(json));
+    const answer = readDiagnosisAnswer(json);
+    findings = antomFindings(answer.response, answer.unrecognised);
   } catch (error) {
     return failedExchange('malformed', (error as Error).message, raw);
   }
+  return withClockSkew(findings, verified.skewMs, verified.outsideWindow);
+}
+
+/**
+ * A correctly signed answer counts whatever its time (the official SDKs never check a response's time); a terminal
+ * clock off by more than the window is reported as CLOCK_SKEW, since signed requests to it may start failing.
+ */
+function withClockSkew(findings: Findings, skewMs: number, outsideWindow: boolean): Findings {
+  const measured = { ...findings, clockSkewMs: skewMs };
+  if (!outsideWindow) return measured;
+  const reasons = normaliseReasons([...findings.reasons, 'CLOCK_SKEW']);
+  return {
+    ...measured,
+    reasons,
+    details: { ...findings.details, message: describeReasons(reasons), clockSkewMs: skewMs },
+  };
 }
 
 /** The base URL with the diagnosis path appended (a base path such as /terminal is kept). */

@@ -40,6 +40,12 @@ export class DiagnosisService {
     for (const result of findings.hostDiagnoses ?? []) {
       this.metrics.hostDiagnoses.inc({ vendor: terminal.vendor, result });
     }
+    if (findings.clockSkewMs !== undefined) {
+      this.metrics.clockSkew.observe(
+        { vendor: terminal.vendor },
+        Math.abs(findings.clockSkewMs) / 1000,
+      );
+    }
     this.logger.event('debug', 'diagnosed a terminal', {
       terminalId: terminal.terminalId,
       vendor: terminal.vendor,

@@ -361,3 +361,75 @@ describe('adyenFindings: one row per vendor state', () => {
     });
   });
 });
+
+describe('adyenFindings: values Adyen adds (tolerant reading)', () => {
+  it('an unknown PrinterStatus still yields the GlobalStatus, with UNRECOGNISED_VALUE', () => {
+    const f = findings(
+      answer({
+        poiStatus: {
+          GlobalStatus: 'Maintenance',
+          CommunicationOKFlag: true,
+          PrinterStatus: 'CoverOpen',
+        },
+      }),
+    );
+    expect(f.reasons).toEqual(['MAINTENANCE', 'UNRECOGNISED_VALUE']);
+    expect(f.outcome).toBe('ok');
+    expect(statusOf(f.reasons)).toBe('DOWN');
+    expect(f.details).toMatchObject({ globalStatus: 'Maintenance', printerStatus: 'CoverOpen' });
+    expect(f.details.unrecognised).toEqual([
+      { field: 'SaleToPOIResponse.DiagnosisResponse.POIStatus.PrinterStatus', value: 'CoverOpen' },
+    ]);
+  });
+
+  it('an unknown PrinterStatus on a healthy terminal leaves it READY (advisory only)', () => {
+    const f = findings(answer({ poiStatus: { GlobalStatus: 'OK', PrinterStatus: 'CoverOpen' } }));
+    expect(f.reasons).toEqual(['UNRECOGNISED_VALUE']);
+    expect(statusOf(f.reasons)).toBe('READY');
+  });
+
+  it('an unknown GlobalStatus is reported; the other fields still count', () => {
+    const f = findings(
+      answer({
+        poiStatus: {
+          GlobalStatus: 'Updating',
+          CommunicationOKFlag: false,
+          PrinterStatus: 'NoPaper',
+        },
+      }),
+    );
+    expect(f.reasons).toEqual(['NETWORK_DOWN', 'PRINTER_NO_PAPER', 'UNRECOGNISED_VALUE']);
+    expect(f.details.globalStatus).toBe('Updating');
+  });
+
+  it('an unknown ErrorCondition is a vendor error, reported as unrecognised, never malformed', () => {
+    const f = findings(answer({ result: 'Failure', errorCondition: 'Overheated' }));
+    expect(f.reasons).toEqual(['VENDOR_ERROR', 'UNRECOGNISED_VALUE']);
+    expect(f.outcome).toBe('vendor_error');
+    expect(f.details.error).toMatch(/^Overheated: /);
+    expect(f.details.unrecognised).toEqual([
+      { field: 'SaleToPOIResponse.DiagnosisResponse.Response.ErrorCondition', value: 'Overheated' },
+    ]);
+  });
+
+  it('an unknown Result still reads POIStatus', () => {
+    const f = findings(answer({ result: 'Warning', poiStatus: { GlobalStatus: 'Busy' } }));
+    expect(f.reasons).toEqual(['BUSY', 'UNRECOGNISED_VALUE']);
+    expect(f.outcome).toBe('busy');
+  });
+
+  it('reports unknown values of step 2 under hostDiagnosis', () => {
+    const host = answer({
+      hostStatus: [{ AcquirerID: 'a', IsReachableFlag: true }],
+      poiStatus: { GlobalStatus: 'Sleeping' },
+    });
+    const f = findings(answer({ additional: { unconfirmedBatchCount: 1 } }), { host });
+    expect(f.reasons).toContain('UNRECOGNISED_VALUE');
+    expect(f.details.unrecognised).toEqual([
+      {
+        field: 'hostDiagnosis.SaleToPOIResponse.DiagnosisResponse.POIStatus.GlobalStatus',
+        value: 'Sleeping',
+      },
+    ]);
+  });
+});

@@ -8,6 +8,9 @@ import {
 } from '@tillbus/protocols-adyen';
 import {
   isAdyenAttestationStatus,
+  isAdyenErrorCondition,
+  isAdyenGlobalStatus,
+  isAdyenPrinterStatus,
   type AdyenAttestationStatus,
   type AdyenErrorCondition,
   type AdyenGlobalStatus,
@@ -39,6 +42,12 @@ export const ADYEN_CONDITION_HEALTH: Record<
   Refusal: { reason: 'VENDOR_ERROR', outcome: 'vendor_error' },
   InvalidCard: { reason: 'VENDOR_ERROR', outcome: 'vendor_error' },
   WrongPIN: { reason: 'VENDOR_ERROR', outcome: 'vendor_error' },
+};
+
+/** A Failure whose ErrorCondition this version does not know: the terminal answered with an error. */
+export const UNKNOWN_CONDITION_HEALTH: { reason: HealthReason; outcome: DiagnosisOutcome } = {
+  reason: 'VENDOR_ERROR',
+  outcome: 'vendor_error',
 };
 
 export const ADYEN_GLOBAL_HEALTH: Record<AdyenGlobalStatus, HealthReason | null> = {
@@ -78,14 +87,22 @@ export interface AdyenObservation {
 export function adyenFindings(observation: AdyenObservation): Findings {
   const { first } = observation;
   const raw = rawOf(first);
+  const unrecognised = unrecognisedOf(first, observation.host);
   if (first.kind === 'busy' || first.kind === 'failure') {
-    const row = ADYEN_CONDITION_HEALTH[first.errorCondition];
+    const row = isAdyenErrorCondition(first.errorCondition)
+      ? ADYEN_CONDITION_HEALTH[first.errorCondition]
+      : UNKNOWN_CONDITION_HEALTH;
+    const reasons = normaliseReasons([
+      row.reason,
+      ...(unrecognised.length > 0 ? (['UNRECOGNISED_VALUE'] as const) : []),
+    ]);
     return {
-      reasons: [row.reason],
+      reasons,
       outcome: row.outcome,
       details: {
-        message: describeReasons([row.reason]),
+        message: describeReasons(reasons),
         ...(first.kind === 'failure' ? { error: `${first.errorCondition}: ${first.meaning}` } : {}),
+        ...(unrecognised.length > 0 ? { unrecognised } : {}),
       },
       raw,
     };
@@ -100,13 +117,18 @@ export function adyenFindings(observation: AdyenObservation): Findings {
   const extra = first.additionalResponse;
   if (poi) {
     details.globalStatus = poi.globalStatus;
-    add(ADYEN_GLOBAL_HEALTH[poi.globalStatus]);
+    // An unknown value maps to no reason of its own: UNRECOGNISED_VALUE reports it, the other fields still count.
+    if (isAdyenGlobalStatus(poi.globalStatus)) add(ADYEN_GLOBAL_HEALTH[poi.globalStatus]);
     if (poi.communicationOk !== undefined) details.communicationOk = poi.communicationOk;
     if (poi.communicationOk === false) add('NETWORK_DOWN');
     if (poi.printerStatus) {
       details.printerStatus = poi.printerStatus;
-      add(ADYEN_PRINTER_HEALTH[poi.printerStatus]);
+      if (isAdyenPrinterStatus(poi.printerStatus)) add(ADYEN_PRINTER_HEALTH[poi.printerStatus]);
     }
+  }
+  if (unrecognised.length > 0) {
+    add('UNRECOGNISED_VALUE');
+    details.unrecognised = unrecognised;
   }
   if (extra?.batteryLevel !== undefined) {
     details.batteryLevel = extra.batteryLevel;
@@ -182,6 +204,18 @@ export function adyenFindings(observation: AdyenObservation): Findings {
     raw,
     ...(hostDiagnoses.length > 0 ? { hostDiagnoses } : {}),
   };
+}
+
+/** Unknown enum values of both steps, as received (step 2's paths start with `hostDiagnosis.`). */
+function unrecognisedOf(
+  first: ParsedDiagnosis,
+  host: AdyenObservation['host'],
+): { field: string; value: unknown }[] {
+  const second = host && !('failed' in host) ? host.unrecognised : [];
+  return [
+    ...first.unrecognised.map((u) => ({ ...u })),
+    ...second.map((u) => ({ field: `hostDiagnosis.${u.field}`, value: u.value })),
+  ];
 }
 
 function rawOf(parsed: ParsedDiagnosis): Record<string, unknown> {

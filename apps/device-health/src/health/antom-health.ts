@@ -29,15 +29,20 @@ export const ANTOM_FLAG_HEALTH: Record<AntomDeviceStatusField, HealthReason> = {
   globalStatus: 'DEVICE_NOT_READY',
 };
 
-/** A verified, schema-valid Antom diagnosis answer, as findings. Pure. */
-export function antomFindings(response: DiagnosisResponse): Findings {
+/**
+ * A verified, schema-valid Antom diagnosis answer, as findings. Pure. `unrecognised` lists the values this version
+ * does not know (readDiagnosisAnswer): they add UNRECOGNISED_VALUE, and the rest of the answer still counts.
+ */
+export function antomFindings(
+  response: DiagnosisResponse,
+  unrecognised: readonly { field: string; value: unknown }[] = [],
+): Findings {
+  const tolerated = unrecognised.map((u) => ({ ...u }));
+  const unknownNote: HealthReason[] = tolerated.length > 0 ? ['UNRECOGNISED_VALUE'] : [];
+  const unknownDetails = tolerated.length > 0 ? { unrecognised: tolerated } : {};
   const { result } = response;
-  const raw = {
-    result: { ...result },
-    ...(response.networkStatus ? { networkStatus: response.networkStatus } : {}),
-    ...(response.printerStatus ? { printerStatus: response.printerStatus } : {}),
-    ...(response.globalStatus ? { globalStatus: response.globalStatus } : {}),
-  };
+  // The answer as received, fields this version does not know included (they are kept verbatim, never dropped).
+  const raw = JSON.parse(JSON.stringify(response)) as Record<string, unknown>;
   const code = result.resultCode;
   const known = isAntomDiagnosisCode(code) ? ANTOM_CODE_HEALTH[code] : undefined;
   // A code the table lacks is judged by its status: S reads the flags, F and U are vendor errors.
@@ -46,21 +51,29 @@ export function antomFindings(response: DiagnosisResponse): Findings {
     (result.resultStatus === 'S' ? ANTOM_CODE_HEALTH.SUCCESS : ANTOM_CODE_HEALTH.PROCESS_FAIL);
   if (row.reason !== null) {
     const message = result.resultMessage ?? code ?? result.resultStatus;
+    const reasons = normaliseReasons([row.reason, ...unknownNote]);
     return {
-      reasons: [row.reason],
+      reasons,
       outcome: row.outcome,
       details: {
-        message: describeReasons([row.reason]),
+        message: describeReasons(reasons),
         error: `${code ?? result.resultStatus}: ${message}`,
+        ...unknownDetails,
       },
       raw,
     };
   }
-  const reasons = normaliseReasons(
-    (Object.keys(ANTOM_FLAG_HEALTH) as AntomDeviceStatusField[])
+  const reasons = normaliseReasons([
+    ...(Object.keys(ANTOM_FLAG_HEALTH) as AntomDeviceStatusField[])
       .filter((field) => response[field] === 'N')
       .map((field) => ANTOM_FLAG_HEALTH[field]),
-  );
+    ...unknownNote,
+  ]);
   const message = describeReasons(reasons);
-  return { reasons, outcome: 'ok', details: message ? { message } : {}, raw };
+  return {
+    reasons,
+    outcome: 'ok',
+    details: { ...(message ? { message } : {}), ...unknownDetails },
+    raw,
+  };
 }

@@ -28,6 +28,8 @@ export interface Findings {
   raw: Record<string, unknown>;
   /** Adyen step-2 (or Mobile SDK) host checks made: reachable / unreachable / unknown / failed. */
   hostDiagnoses?: ('reachable' | 'unreachable' | 'unknown' | 'failed')[];
+  /** A signed answer's time minus our clock (Antom), for the clock-skew metric; absent when not measured. */
+  clockSkewMs?: number;
 }
 
 /** The status the reasons imply: the most severe wins; no reasons is READY. */

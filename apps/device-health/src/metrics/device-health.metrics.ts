@@ -39,6 +39,7 @@ const key = (vendor: string, other: string) => `${vendor}\u0000${other}`;
 @Injectable()
 export class DeviceHealthMetrics {
   readonly diagnosisDuration: Histogram<'vendor'>;
+  readonly clockSkew: Histogram<'vendor'>;
   readonly diagnoses: Counter<'vendor' | 'outcome' | 'trigger'>;
   readonly hostDiagnoses: Counter<'vendor' | 'result'>;
   readonly claims: Counter<'result'>;
@@ -100,6 +101,13 @@ export class DeviceHealthMetrics {
       buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
       registers: [registry],
     });
+    this.clockSkew = new Histogram({
+      name: 'tillbus_device_health_answer_clock_skew_seconds',
+      help: "How far a terminal's signed answer time is from this replica's clock (absolute), by vendor (Antom signs its answers). A correctly signed answer counts whatever its time; beyond ANTOM_MAX_SKEW_MS the terminal gets reason CLOCK_SKEW.",
+      labelNames: ['vendor'],
+      buckets: [1, 5, 30, 60, 300, 600, 3600, 86_400],
+      registers: [registry],
+    });
     this.diagnoses = new Counter({
       name: 'tillbus_device_health_diagnoses_total',
       help: 'Diagnoses made by this replica, by vendor, outcome class (ok, busy, unreachable, timeout, auth_error, config_error, malformed, vendor_error) and trigger (poll, request).',
@@ -138,6 +146,7 @@ export class DeviceHealthMetrics {
     // Zero series for every bounded combination, so rate() and absent() behave from the first scrape.
     for (const vendor of vendors) {
       this.diagnosisDuration.zero({ vendor });
+      this.clockSkew.zero({ vendor });
       for (const outcome of DIAGNOSIS_OUTCOMES) {
         for (const trigger of ['poll', 'request'])
           this.diagnoses.inc({ vendor, outcome, trigger }, 0);

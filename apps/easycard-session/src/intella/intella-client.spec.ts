@@ -120,8 +120,38 @@ describe('IntellaClient', () => {
       'DECRYPTION_FAILED',
     ],
     ['garbage with 200', () => new Response('<html>'), 'RESPONSE_UNREADABLE'],
+    ['a bare 8003 body', () => new Response('8003'), 'DECRYPTION_FAILED'],
+    [
+      'a bare 8015 body with HTTP 500',
+      () => new Response('8015', { status: 500 }),
+      'INTELLA_NETWORK_FAILED',
+    ],
   ])('%s -> %s', async (_name, respond, reason) => {
     expect((await signOn(client(async () => respond()))).reason).toBe(reason);
+  });
+
+  it('reports a bare StatusCode body with its code', async () => {
+    expect(await signOn(client(async () => new Response('8003')))).toMatchObject({
+      outcome: 'CONFIG_ERROR',
+      reason: 'DECRYPTION_FAILED',
+      statusCode: '8003',
+    });
+  });
+
+  it('reads an answer whose Response carries a literal \\u003d', async () => {
+    const fetcher: typeof fetch = async (_url, init) => {
+      const { aesKey } = decryptRequest(String(init!.body), { privateKey, iv: IV });
+      const response = buildPlainResponse({
+        statusCode: '0000',
+        data: { ErrorCode: '000000' },
+        responseTime: new Date(),
+        serviceType: 'SignOn',
+      });
+      const sealed = encryptResponse(response, aesKey, IV).Response;
+      // at least one '=' is guaranteed by padding for most lengths; force the escape on every one
+      return new Response(JSON.stringify({ Response: sealed.replace(/=/g, '\\u003d') }));
+    };
+    expect(await signOn(client(fetcher))).toMatchObject({ outcome: 'SUCCESS' });
   });
 
   it('counts every request by a bounded result label', async () => {

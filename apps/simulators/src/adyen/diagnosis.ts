@@ -1,6 +1,6 @@
 import { formatAdditionalResponse, isValidServiceId } from '@tillbus/protocols-adyen';
 import { ADYEN_TAMPER_TRIGGERED } from '@tillbus/result-codes';
-import type { AdyenFaults } from './faults';
+import { ADYEN_UNKNOWN_VALUES, type AdyenFaults } from './faults';
 
 /** One simulated POI: a payment terminal (`[model]-[serial]`) or a Mobile SDK installation. */
 export interface SimulatedPoi {
@@ -175,12 +175,19 @@ export function diagnosisAnswer(
           CommunicationOKFlag: !faults.networkDown,
           ...(poi.printer ? { PrinterStatus: printerStatus } : {}),
         };
+  const news = faults.unknownValues ? ADYEN_UNKNOWN_VALUES : undefined;
   return {
     SaleToPOIResponse: {
       MessageHeader: responseHeader(ask),
       DiagnosisResponse: {
-        Response: { Result: 'Success', AdditionalResponse: additional },
-        POIStatus: poiStatus,
+        Response: {
+          Result: 'Success',
+          AdditionalResponse: news ? `${additional}&${news.additionalResponse}` : additional,
+        },
+        POIStatus: news
+          ? { ...poiStatus, PrinterStatus: news.printerStatus, ...news.poiStatus }
+          : poiStatus,
+        ...(news ? news.diagnosisResponse : {}),
         ...(ask.hostDiagnosis
           ? { HostStatus: [{ AcquirerID: '0', IsReachableFlag: !faults.hostUnreachable }] }
           : {}),

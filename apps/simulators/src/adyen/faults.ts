@@ -54,7 +54,20 @@ export interface AdyenFaults {
   resolvableIssues?: { name: string; message?: string }[];
   /** Mobile SDK: storeAndForwardStatus.forwardAttemptStatus. */
   forwardAttemptStatus?: AdyenForwardAttemptStatus;
+  /**
+   * Answer as a newer terminal would: PrinterStatus `CoverOpen` (a value Adyen's enum lacks today) and fields this
+   * project has never seen in POIStatus, DiagnosisResponse and AdditionalResponse (`+` for spaces, as Adyen writes).
+   */
+  unknownValues?: boolean;
 }
+
+/** What `unknownValues` sends: a PrinterStatus not in the enum, and fields no schema here declares. */
+export const ADYEN_UNKNOWN_VALUES = {
+  printerStatus: 'CoverOpen',
+  poiStatus: { PowerSource: 'Mains' },
+  diagnosisResponse: { SimulatorExtension: { firmwareChannel: 'beta' } },
+  additionalResponse: 'newVendorKey=new+vendor+value',
+} as const;
 
 export const ADYEN_MALFORMATIONS = [
   'garbage',
@@ -78,6 +91,7 @@ const BOOLEANS = [
   'maintenance',
   'noAnswer',
   'badSignature',
+  'unknownValues',
 ] as const;
 
 /** Validates faults from a CLI file or the control endpoint; the message names the field at fault. */

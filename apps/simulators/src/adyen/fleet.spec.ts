@@ -133,6 +133,19 @@ describe("the library's TerminalLocalAPI against the simulator (real Nexo encryp
     expect(check(parse(await localClient()(terminal())))).toBe(true);
   });
 
+  it('unknownValues answers through the library with a PrinterStatus and fields it does not know', async () => {
+    fleet.faults.set(terminal(), { unknownValues: true });
+    const parsed = parse(await localClient()(terminal()));
+    expect(parsed.kind).toBe('ok');
+    expect(parsed.poiStatus).toMatchObject({ globalStatus: 'OK', printerStatus: 'CoverOpen' });
+    expect(parsed.unrecognised).toEqual([
+      { field: 'SaleToPOIResponse.DiagnosisResponse.POIStatus.PrinterStatus', value: 'CoverOpen' },
+    ]);
+    // @adyen/api-library's ObjectSerializer keeps unknown enum values but drops attributes its models do not
+    // declare before we see the message; what AdditionalResponse carries (a string) survives whole.
+    expect(parsed.additionalResponse?.extra).toMatchObject({ newVendorKey: 'new vendor value' });
+  });
+
   it('reports the host unreachable on the second step', async () => {
     fleet.faults.set(terminal(), { unconfirmedBatches: 2, hostUnreachable: true });
     const step1 = parse(await localClient()(terminal(), false));

@@ -34,7 +34,24 @@ export interface AntomFaults {
   unsigned?: boolean;
   /** Send a body that is not a valid diagnosis answer (still signed, so only the content is wrong). */
   malformed?: AntomMalformation;
+  /**
+   * Answer as a newer terminal would: printerStatus `LOW_PAPER` (a value the Y/N flag does not have today) and
+   * fields this project has never seen, at the top level and in `result`.
+   */
+  unknownValues?: boolean;
+  /** Sign the answer with a Response-Time this far off the simulator's clock (negative: behind), in ms. */
+  clockSkewMs?: number;
 }
+
+/** What `unknownValues` sends. */
+export const ANTOM_UNKNOWN_VALUES = {
+  printerStatus: 'LOW_PAPER',
+  extra: { batteryStatus: 'Y', deviceModel: 'A920' },
+  resultExtra: { traceId: 'sim-trace' },
+} as const;
+
+/** The largest clock skew a fault may ask for: one day either way. */
+export const MAX_CLOCK_SKEW_MS = 86_400_000;
 
 export const ANTOM_MALFORMATIONS = ['garbage', 'truncated', 'wrong-types', 'empty'] as const;
 export type AntomMalformation = (typeof ANTOM_MALFORMATIONS)[number];
@@ -46,6 +63,7 @@ const BOOLEAN_FAULTS = [
   'noAnswer',
   'badSignature',
   'unsigned',
+  'unknownValues',
 ] as const;
 
 /** Faults other terminals have that an Antom diagnosis cannot report, with the reason given to the caller. */
@@ -72,9 +90,16 @@ export function parseAntomFaults(input: unknown, where = 'faults'): AntomFaults 
       faults.slowMs = integerFault(field, value, MAX_SLOW_MS);
     } else if (key === 'malformed') {
       faults.malformed = oneOfFault(field, value, ANTOM_MALFORMATIONS);
+    } else if (key === 'clockSkewMs') {
+      if (!Number.isInteger(value) || Math.abs(value as number) > MAX_CLOCK_SKEW_MS) {
+        throw new FaultError(
+          `${field} must be an integer from -${MAX_CLOCK_SKEW_MS} to ${MAX_CLOCK_SKEW_MS}`,
+        );
+      }
+      faults.clockSkewMs = value as number;
     } else {
       throw new FaultError(
-        `${field} is not an Antom fault; known: ${[...BOOLEAN_FAULTS, 'resultCode', 'slowMs', 'malformed'].join(', ')}`,
+        `${field} is not an Antom fault; known: ${[...BOOLEAN_FAULTS, 'resultCode', 'slowMs', 'malformed', 'clockSkewMs'].join(', ')}`,
       );
     }
   }

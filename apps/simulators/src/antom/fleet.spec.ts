@@ -4,6 +4,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   ANTOM_PATHS,
   parseDiagnosisResponse,
+  readDiagnosisAnswer,
   signRequest,
   verifyResponse,
 } from '@tillbus/protocols-antom';
@@ -155,6 +156,28 @@ describe('terminal faults', () => {
     const answer = await diagnose();
     expect(await verified(answer)).toMatchObject({ ok: true });
     expect(parseDiagnosisResponse(answer.text)).toMatchObject(flags);
+  });
+
+  it('unknownValues sends a flag value and fields the schema does not know, still signed', async () => {
+    fleet.faults.set(SN, { unknownValues: true });
+    const answer = await diagnose();
+    expect(await verified(answer)).toMatchObject({ ok: true });
+    const read = readDiagnosisAnswer(JSON.parse(answer.text));
+    expect(read.unrecognised).toEqual([{ field: 'printerStatus', value: 'LOW_PAPER' }]);
+    expect([...read.unknownFields].sort()).toEqual([
+      'batteryStatus',
+      'deviceModel',
+      'result.traceId',
+    ]);
+  });
+
+  it('clockSkewMs signs the answer with a Response-Time that far off', async () => {
+    fleet.faults.set(SN, { clockSkewMs: -600_000 });
+    const verdict = await verified(await diagnose());
+    expect(verdict).toMatchObject({ ok: true, outsideWindow: true });
+    expect(verdict.ok && Math.abs(verdict.skewMs + 600_000)).toBeLessThan(5_000);
+    expect(() => parseAntomFaults({ clockSkewMs: 86_400_001 })).toThrow(FaultError);
+    expect(() => parseAntomFaults({ clockSkewMs: 1.5 })).toThrow(FaultError);
   });
 
   it('badSignature signs with a key the POS does not know', async () => {

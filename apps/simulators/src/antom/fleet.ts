@@ -26,7 +26,7 @@ import {
 } from '../shared/fleet';
 import { sendJson, withBody } from '../shared/http-body';
 import { listen } from '../shared/http-server';
-import { FaultError, parseAntomFaults, type AntomFaults } from './faults';
+import { ANTOM_UNKNOWN_VALUES, FaultError, parseAntomFaults, type AntomFaults } from './faults';
 
 export interface AntomFleetOptions extends FleetServerOptions<AntomFaults> {
   /** How many terminals (serial numbers `<serialPrefix><000001>`), or the exact serial numbers. */
@@ -167,16 +167,18 @@ export async function startAntomFleet(options: AntomFleetOptions): Promise<Antom
     flags: AntomFaults | undefined,
     fault: AntomFaults | undefined,
   ) => {
-    const result = antomDiagnosisResult(code);
+    const news = fault?.unknownValues ? ANTOM_UNKNOWN_VALUES : undefined;
+    const result = { ...antomDiagnosisResult(code), ...news?.resultExtra };
     const message =
       code === 'SUCCESS'
         ? {
             result,
             networkStatus: flags?.networkDown ? 'N' : 'Y',
-            printerStatus: flags?.noPaper ? 'N' : 'Y',
+            printerStatus: news ? news.printerStatus : flags?.noPaper ? 'N' : 'Y',
             globalStatus: flags?.notReady ? 'N' : 'Y',
+            ...news?.extra,
           }
-        : { result };
+        : { result, ...news?.extra };
     const body = malformedBody(fault?.malformed, JSON.stringify(message));
     const headers: Record<string, string> = { 'content-type': 'application/json; charset=UTF-8' };
     if (!fault?.unsigned) {
@@ -188,7 +190,7 @@ export async function startAntomFleet(options: AntomFleetOptions): Promise<Antom
           clientId,
           body,
           privateKey: fault?.badSignature ? impostorKey : terminalKey,
-          responseTime: now(),
+          responseTime: now() + (fault?.clockSkewMs ?? 0),
         }),
       );
     }

@@ -25,6 +25,20 @@ export const INTELLA_FAULTS = {
   'corrupt-response':
     'an encrypted answer whose ciphertext is damaged (the client cannot decrypt it)',
   'http-500': 'HTTP 500 with a plain-text body',
+  'bare-status': 'a body that is only the StatusCode 8003, as plain text (not JSON, not encrypted)',
+  'escaped-response':
+    'the normal answer, with every = of Response written as the literal \\u003d (as some intella answers carry it)',
+  'unknown-values':
+    'the normal answer, with Header and Data fields the project has never seen (a newer intella)',
+  'unknown-status':
+    'StatusCode 8099 (not in the code table) with Header and Data fields the project has never seen',
+} as const;
+
+/** The fields `unknown-values` and `unknown-status` add, and the StatusCode `unknown-status` answers. */
+export const INTELLA_UNKNOWN_VALUES = {
+  statusCode: '8099',
+  header: { TraceId: 'sim-trace-1', ApiVersion: '2.1' },
+  data: { CardType: 'NEWCARD', PromotionInfo: { points: 3 } },
 } as const;
 
 export type IntellaFaultKind = keyof typeof INTELLA_FAULTS;

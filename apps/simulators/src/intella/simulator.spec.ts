@@ -10,7 +10,7 @@ import {
   type JsonObject,
 } from '@tillbus/protocols-intella';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { IntellaFaultKind } from './faults';
+import { INTELLA_UNKNOWN_VALUES, type IntellaFaultKind } from './faults';
 import { startIntellaSimulator, taiwanDay, type IntellaSimulator } from './simulator';
 
 const PASSWORD = 'sim-trade-password';
@@ -41,7 +41,7 @@ interface CallOptions {
 }
 
 type Answer =
-  | { kind: 'sealed'; statusCode: string; data: JsonObject | null }
+  | { kind: 'sealed'; statusCode: string; data: JsonObject | null; header: JsonObject; raw: string }
   | { kind: 'plain'; statusCode: string; httpStatus: number }
   | { kind: 'http'; httpStatus: number; text: string };
 
@@ -70,11 +70,20 @@ async function call(
   });
   const text = await res.text();
   if (res.status !== 200) return { kind: 'http', httpStatus: res.status, text };
-  const body = JSON.parse(text) as { Response?: string; Header?: { StatusCode: string } };
+  const body = JSON.parse(text) as { Response?: string; Header?: { StatusCode: string } } | number;
+  // intella may answer with nothing but the StatusCode
+  if (typeof body === 'number')
+    return { kind: 'plain', statusCode: String(body), httpStatus: res.status };
   if (body.Response === undefined)
     return { kind: 'plain', statusCode: body.Header!.StatusCode, httpStatus: res.status };
   const answer = parsePlainResponse(decryptResponse(body, aesKey, iv));
-  return { kind: 'sealed', statusCode: answer.header.StatusCode, data: answer.data };
+  return {
+    kind: 'sealed',
+    statusCode: answer.header.StatusCode,
+    data: answer.data,
+    header: { ...answer.header },
+    raw: text,
+  };
 }
 
 const signOn = (deviceId: string, options?: CallOptions, retry = '0') =>
@@ -217,6 +226,36 @@ describe('intella simulator: scripted faults', () => {
       httpStatus: 200,
     });
     expect(sim.reader('01300002')!.signOnRequests).toBe(before + 1);
+  });
+
+  it('bare-status answers only the text 8003', async () => {
+    sim.faults.add({ kind: 'bare-status', times: 1 });
+    expect(await signOn('01300001')).toEqual({
+      kind: 'plain',
+      statusCode: '8003',
+      httpStatus: 200,
+    });
+  });
+
+  it('escaped-response writes every = of Response as a literal \\u003d', async () => {
+    sim.faults.add({ kind: 'escaped-response', times: 1 });
+    const answer = await signOn('01300001');
+    expect(answer).toMatchObject({ kind: 'sealed', statusCode: '0000' });
+    const raw = (answer as { raw: string }).raw;
+    expect(raw).toContain('\\\\u003d');
+    expect(raw).not.toContain('=');
+  });
+
+  it.each([
+    ['unknown-values', '0000'],
+    ['unknown-status', INTELLA_UNKNOWN_VALUES.statusCode],
+  ] as const)('%s adds fields never seen before, answering %s', async (kind, statusCode) => {
+    sim.faults.add({ kind, times: 1 });
+    const answer = await signOn('01300001');
+    expect(answer).toMatchObject({ kind: 'sealed', statusCode });
+    const sealed = answer as { header: JsonObject; data: JsonObject };
+    expect(sealed.header).toMatchObject(INTELLA_UNKNOWN_VALUES.header);
+    expect(sealed.data).toMatchObject(INTELLA_UNKNOWN_VALUES.data);
   });
 
   it('corrupt-response sends an answer the client cannot decrypt', async () => {

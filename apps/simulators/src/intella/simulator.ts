@@ -30,10 +30,31 @@ import { EnvelopeOpenError, openRequest, sealResponse } from './envelope-server'
 import {
   FaultBook,
   FaultSpecError,
+  INTELLA_UNKNOWN_VALUES,
   parseFaultSpec,
   type ActiveFault,
   type IntellaFaultSpec,
 } from './faults';
+
+/**
+ * The sealed answer with every `=` written as the literal `\u003d`. Base64 of whole AES blocks ends in `=` unless
+ * the block count is a multiple of 3, so Data.Padding grows by one block until there is one to escape.
+ */
+function escapedEquals(
+  response: { Header: object; Data?: unknown },
+  aesKey: Buffer,
+  iv: string,
+): string {
+  let padding = '';
+  for (;;) {
+    const data = padding
+      ? { ...(response.Data as object | undefined), Padding: padding }
+      : response.Data;
+    const sealed = sealResponse({ ...response, Data: data }, aesKey, iv).Response;
+    if (sealed.includes('=')) return sealed.replace(/=/g, '\\u003d');
+    padding += '0123456789abcdef';
+  }
+}
 
 export const DEFAULT_INTELLA_PATH = '/allpaypass/api/general';
 export const CONTROL_PREFIX = '/_control';
@@ -272,6 +293,8 @@ export async function startIntellaSimulator(
         return easyCard('900002');
       case 'unsettled':
         return easyCard('010117');
+      case 'unknown-status':
+        return answer(INTELLA_UNKNOWN_VALUES.statusCode, 'a code this project does not know');
       default:
         break;
     }
@@ -388,6 +411,12 @@ export async function startIntellaSimulator(
       bump(counters.byAnswer, '8003');
       return sendJson(res, 200, plainHeader('8003', 'decryption failed'));
     }
+    if (fault?.kind === 'bare-status') {
+      bump(counters.byAnswer, '8003');
+      res.writeHead(200, { 'Content-Type': 'text/plain' });
+      res.end('8003');
+      return;
+    }
     const merchant = merchants.get(header.MchId);
     const result =
       !merchant || !tradeKeyMatches(header.TradeKey, merchant.tradePassword)
@@ -397,7 +426,11 @@ export async function startIntellaSimulator(
           : serve(header.ServiceType, merchant, data, fault);
     const errorCode = typeof result.data?.ErrorCode === 'string' ? `/${result.data.ErrorCode}` : '';
     bump(counters.byAnswer, `${result.statusCode}${errorCode}`);
-    const response = buildPlainResponse({
+    const news =
+      fault?.kind === 'unknown-values' || fault?.kind === 'unknown-status'
+        ? INTELLA_UNKNOWN_VALUES
+        : undefined;
+    const plainResponse = buildPlainResponse({
       statusCode: result.statusCode,
       statusDesc: result.statusDesc,
       method: header.Method,
@@ -406,8 +439,18 @@ export async function startIntellaSimulator(
       responseTime: new Date(clock()),
       data: result.data ?? null,
     });
+    // fields a newer intella might add: the answer must stay readable
+    const response = news
+      ? {
+          Header: { ...plainResponse.Header, ...news.header },
+          Data: { ...(plainResponse.Data as Record<string, unknown> | undefined), ...news.data },
+        }
+      : plainResponse;
     logger.event('debug', 'answer', { response: redactIntella(response) });
     const sealed = sealResponse(response, aesKey, iv);
+    if (fault?.kind === 'escaped-response') {
+      return sendJson(res, 200, { Response: escapedEquals(response, aesKey, iv) });
+    }
     if (fault?.kind === 'corrupt-response') {
       bump(counters.byAnswer, 'corrupt');
       return sendJson(res, 200, { Response: corrupt(sealed.Response) });

@@ -29,6 +29,10 @@ export interface HealthDetails {
   storeAndForwardUntil?: string;
   /** True when that instant has passed: offline payments are no longer possible. */
   storeAndForwardEnded?: boolean;
+  /** Values of closed vendor vocabularies this version does not know (reason UNRECOGNISED_VALUE), as received. */
+  unrecognised?: { field: string; value: unknown }[];
+  /** The answer's signed time minus our clock, when it is off by more than the window (reason CLOCK_SKEW). */
+  clockSkewMs?: number;
 }
 
 /** Which terminal: tillbus's id for it, its vendor, the vendor's id for it, and its store. */

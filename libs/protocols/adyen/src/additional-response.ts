@@ -99,7 +99,8 @@ const TYPED_KEYS: ReadonlySet<string> = new Set(ADDITIONAL_RESPONSE_KEYS);
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 /**
- * Decodes `key=value&...`. Percent-escapes are decoded; `+` is kept as `+` (Base64 values carry it literally).
+ * Decodes `key=value&...` as a form (application/x-www-form-urlencoded): percent-escapes are decoded and `+` is a
+ * space (`message=Terminal+is+not+reachable`). Base64 values read a space back as the `+` it was.
  * Throws AdyenProtocolError MALFORMED_ADDITIONAL_RESPONSE on a pair without `=`, a bad escape, a repeated key, or a
  * typed value that does not decode. Empty segments (`a=1&&b=2`, a trailing `&`) are skipped.
  */
@@ -344,7 +345,7 @@ function formatDate(value: Date): string {
 
 function decodeComponent(text: string, pair: number): string {
   try {
-    return decodeURIComponent(text);
+    return decodeURIComponent(text.replace(/\+/g, ' '));
   } catch {
     throw malformed('a percent-escape is not valid UTF-8', { pair });
   }

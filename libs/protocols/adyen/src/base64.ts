@@ -1,8 +1,12 @@
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}(?:==)?|[A-Za-z0-9+/]{3}=?)?$/;
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
-/** Standard Base64 (padding optional) to UTF-8 text; undefined when it is neither. */
-export function decodeBase64Text(value: string): string | undefined {
+/**
+ * Standard Base64 (padding optional) to UTF-8 text; undefined when it is neither. Base64 has no spaces, so a space is
+ * a `+` that form decoding (AdditionalResponse) turned into one.
+ */
+export function decodeBase64Text(encoded: string): string | undefined {
+  const value = encoded.replace(/ /g, '+');
   if (!BASE64.test(value)) return undefined;
   try {
     return utf8.decode(Buffer.from(value, 'base64'));

@@ -8,7 +8,11 @@ import {
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { formatAdditionalResponse } from './additional-response';
-import { parseDiagnosisResponse, type ParsedDiagnosis } from './diagnosis-response';
+import {
+  parseDiagnosisResponse,
+  UNKNOWN_CONDITION,
+  type ParsedDiagnosis,
+} from './diagnosis-response';
 import { AdyenProtocolError } from './errors';
 import {
   ObjectSerializer,
@@ -192,14 +196,131 @@ describe('parseDiagnosisResponse: POIStatus values (protocols.md)', () => {
     expect(parsed.poiStatus?.printerStatus).toBe(status);
   });
 
-  it.each(['Ok', 'ok', 'Offline'])('refuses GlobalStatus %s', (status) => {
+  it.each(['Ok', 'ok', 'Offline'])('keeps an unknown GlobalStatus %s and reports it', (status) => {
+    const parsed = parseDiagnosisResponse(
+      envelope({ Response: { Result: 'Success' }, POIStatus: { GlobalStatus: status } }),
+    );
+    expect(parsed.kind).toBe('ok');
+    expect(parsed.poiStatus).toEqual({ globalStatus: status });
+    expect(parsed.unrecognised).toEqual([
+      { field: 'SaleToPOIResponse.DiagnosisResponse.POIStatus.GlobalStatus', value: status },
+    ]);
+  });
+
+  it('refuses a GlobalStatus that is not a code at all', () => {
     expectCode(
       () =>
         parseDiagnosisResponse(
-          envelope({ Response: { Result: 'Success' }, POIStatus: { GlobalStatus: status } }),
+          envelope({ Response: { Result: 'Success' }, POIStatus: { GlobalStatus: 3 } }),
         ),
       'SCHEMA_INVALID',
     );
+  });
+});
+
+/*
+ * Adyen's own mock of a diagnosis answer: Adyen/adyen-java-api-library,
+ * src/test/resources/mocks/terminal-api/sale-to-poi-response-diagnosis.json (LoggedSaleID is a field this lib does
+ * not declare). Adyen's Node library serialises enum values "as is" (Adyen/adyen-node-api-library,
+ * src/__tests__/terminalAPISerialization.spec.ts, "should serialize enums as is"), so a value it does not know
+ * reaches us unchanged: the variants below put one into each enum Adyen may extend.
+ */
+const ADYEN_JAVA_DIAGNOSIS_MOCK = {
+  SaleToPOIResponse: {
+    MessageHeader: {
+      ProtocolVersion: '3.0',
+      SaleID: 'POSSystemID12345',
+      MessageClass: 'Service',
+      MessageCategory: 'Diagnosis',
+      ServiceID: '0207111617',
+      POIID: 'V400m-324688179',
+      MessageType: 'Response',
+    },
+    DiagnosisResponse: {
+      Response: { Result: 'Success' },
+      LoggedSaleID: ['sale-1', 'sale-2'],
+      POIStatus: { GlobalStatus: 'OK' },
+    },
+  },
+};
+
+interface MockDiagnosis {
+  Response: Record<string, unknown>;
+  POIStatus: Record<string, unknown>;
+}
+
+function withDiagnosis(patch: (diagnosis: MockDiagnosis) => void): object {
+  const message = structuredClone(ADYEN_JAVA_DIAGNOSIS_MOCK);
+  patch(message.SaleToPOIResponse.DiagnosisResponse as MockDiagnosis);
+  return message;
+}
+
+describe("parseDiagnosisResponse: the tolerant-reader rule on Adyen's own mock", () => {
+  it('reads the mock as it is, keeping the undeclared LoggedSaleID', () => {
+    const parsed = parseDiagnosisResponse(ADYEN_JAVA_DIAGNOSIS_MOCK);
+    expect(parsed).toMatchObject({
+      kind: 'ok',
+      poiStatus: { globalStatus: 'OK' },
+      unrecognised: [],
+    });
+    expect(parsed.unknownFields).toEqual(['SaleToPOIResponse.DiagnosisResponse.LoggedSaleID']);
+    expect(parsed.message.DiagnosisResponse?.LoggedSaleID).toEqual(['sale-1', 'sale-2']);
+  });
+
+  it('an unknown PrinterStatus keeps the GlobalStatus and is reported', () => {
+    const parsed = parseDiagnosisResponse(
+      withDiagnosis((d) => {
+        d.POIStatus.PrinterStatus = 'CoverOpen';
+        d.POIStatus.CashHandlingDevice = [{ CashHandlingOKFlag: true, Currency: 'EUR' }];
+      }),
+    );
+    expect(parsed.kind).toBe('ok');
+    expect(parsed.poiStatus).toEqual({ globalStatus: 'OK', printerStatus: 'CoverOpen' });
+    expect(parsed.unrecognised).toEqual([
+      { field: 'SaleToPOIResponse.DiagnosisResponse.POIStatus.PrinterStatus', value: 'CoverOpen' },
+    ]);
+    expect(parsed.unknownFields).toContain(
+      'SaleToPOIResponse.DiagnosisResponse.POIStatus.CashHandlingDevice',
+    );
+  });
+
+  it('an unknown Result is read like Partial, with outcome UNKNOWN', () => {
+    const parsed = parseDiagnosisResponse(withDiagnosis((d) => (d.Response.Result = 'Warning')));
+    expect(parsed).toMatchObject({ kind: 'partial', result: 'Warning', outcome: 'UNKNOWN' });
+    expect(parsed.poiStatus?.globalStatus).toBe('OK');
+    expect(parsed.unrecognised.map((u) => u.value)).toEqual(['Warning']);
+  });
+
+  it('an unknown ErrorCondition of a Failure is a failure with a generic meaning', () => {
+    const parsed = parseDiagnosisResponse(
+      withDiagnosis((d) => (d.Response = { Result: 'Failure', ErrorCondition: 'Overheated' })),
+    );
+    expect(parsed).toMatchObject({
+      kind: 'failure',
+      errorCondition: 'Overheated',
+      outcome: 'UNKNOWN',
+      meaning: UNKNOWN_CONDITION.meaning,
+    });
+    expect(parsed.unrecognised).toEqual([
+      { field: 'SaleToPOIResponse.DiagnosisResponse.Response.ErrorCondition', value: 'Overheated' },
+    ]);
+  });
+
+  it('reads a + in AdditionalResponse as a space (form encoding)', () => {
+    const parsed = parseDiagnosisResponse(
+      withDiagnosis(
+        (d) =>
+          (d.Response = {
+            Result: 'Failure',
+            ErrorCondition: 'UnreachableHost',
+            AdditionalResponse: 'message=Terminal+is+not+reachable&errors=host%2Bdown',
+          }),
+      ),
+    );
+    expect(parsed.additionalResponse?.extra).toEqual({
+      message: 'Terminal is not reachable',
+      errors: 'host+down',
+    });
   });
 });
 
@@ -328,8 +449,11 @@ describe('parseDiagnosisResponse: refusals', () => {
   });
 
   it.each([
-    ['a wrong Result', { Response: { Result: 'OK' } }],
-    ['an unknown ErrorCondition', { Response: { Result: 'Failure', ErrorCondition: 'WrongPin' } }],
+    ['a Result that is not a code', { Response: { Result: true } }],
+    [
+      'an ErrorCondition that is not a code',
+      { Response: { Result: 'Failure', ErrorCondition: 1 } },
+    ],
     ['a non-string AdditionalResponse', { Response: { Result: 'Success', AdditionalResponse: 5 } }],
     [
       'POIStatus as an array',
@@ -428,6 +552,37 @@ describe('parseDiagnosisResponse: refusals', () => {
           eventToNotify: 'Reject',
           eventDetails: 'message=Did+not+receive+a+response+from+the+POI.',
         },
+      }),
+    );
+  });
+
+  it("reads Adyen's own EventNotification mock, whatever else it carries", () => {
+    // Adyen/adyen-java-api-library, src/test/resources/mocks/terminal-api/event-notification.json
+    const adyenMock = {
+      TimeStamp: '2026-03-27T10:30:00Z',
+      EventToNotify: 'BeginMaintenance',
+      EventDetails: 'Maintenance window started',
+      MaintenanceRequiredFlag: true,
+      CustomerLanguage: 'en',
+      DisplayOutput: {
+        Device: 'CustomerDisplay',
+        InfoQualify: 'Display',
+        OutputContent: {
+          OutputFormat: 'Text',
+          OutputText: [{ Text: 'System maintenance in progress' }],
+        },
+      },
+    };
+    const event = {
+      SaleToPOIRequest: {
+        MessageHeader: { ...HEADER, MessageClass: 'Event', MessageCategory: 'Event' },
+        EventNotification: adyenMock,
+      },
+    };
+    expect(() => parseDiagnosisResponse(event)).toThrow(
+      expect.objectContaining({
+        code: 'UNEXPECTED_MESSAGE',
+        details: { eventToNotify: 'BeginMaintenance', eventDetails: 'Maintenance window started' },
       }),
     );
   });

@@ -5,13 +5,15 @@ import {
   ADYEN_PRINTER_STATUS_NAMES,
   ADYEN_RESULT_NAMES,
   adyenDiagnosisOutcome,
+  isAdyenErrorCondition,
+  isAdyenResult,
   type AdyenErrorCondition,
   type AdyenGlobalStatus,
   type AdyenPrinterStatus,
   type AdyenResult,
   type Outcome,
 } from '@tillbus/result-codes';
-import { describeViolations, validatePlain } from '@tillbus/validation';
+import { describeViolations, readVendorMessage, type UnrecognisedValue } from '@tillbus/validation';
 import { Type } from 'class-transformer';
 import {
   IsArray,
@@ -31,8 +33,14 @@ import { ObjectSerializer, type SaleToPOIResponse } from './terminal-api';
 
 /*
  * Run-time schemas for the parts of the library's models this lib reads. The library's models have no run-time
- * checks, so these guard them; fields the schemas do not name pass through untouched into `message`.
+ * checks, so these guard them; fields the schemas do not name pass through untouched into `message`. They are read
+ * with the tolerant-reader rule (protocols.md, top): Adyen adds enum values and its library passes unknown ones
+ * through, so an unknown Result, ErrorCondition, GlobalStatus or PrinterStatus is kept as received and listed in
+ * `unrecognised`; it never makes the diagnosis unreadable.
  */
+
+/** A value of an open vendor vocabulary: one of the known names, or whatever the terminal sent. */
+export type OpenValue<Known extends string> = Known | (string & Record<never, never>);
 
 // Unlike @IsOptional, a null is checked (and refused): only an absent field is optional.
 const IsOptional = () => ValidateIf((_object: object, value: unknown) => value !== undefined);
@@ -48,14 +56,14 @@ class MessageHeaderSchema {
 }
 
 class ResponseSchema {
-  @IsIn(ADYEN_RESULT_NAMES) Result!: AdyenResult;
-  @IsOptional() @IsIn(ADYEN_ERROR_CONDITION_NAMES) ErrorCondition?: AdyenErrorCondition;
+  @IsIn(ADYEN_RESULT_NAMES) Result!: OpenValue<AdyenResult>;
+  @IsOptional() @IsIn(ADYEN_ERROR_CONDITION_NAMES) ErrorCondition?: OpenValue<AdyenErrorCondition>;
   @IsOptional() @IsString() AdditionalResponse?: string;
 }
 
 class POIStatusSchema {
-  @IsIn(ADYEN_GLOBAL_STATUS_NAMES) GlobalStatus!: AdyenGlobalStatus;
-  @IsOptional() @IsIn(ADYEN_PRINTER_STATUS_NAMES) PrinterStatus?: AdyenPrinterStatus;
+  @IsIn(ADYEN_GLOBAL_STATUS_NAMES) GlobalStatus!: OpenValue<AdyenGlobalStatus>;
+  @IsOptional() @IsIn(ADYEN_PRINTER_STATUS_NAMES) PrinterStatus?: OpenValue<AdyenPrinterStatus>;
   @IsOptional() @IsBoolean() CommunicationOKFlag?: boolean;
   @IsOptional() @IsBoolean() CardReaderOKFlag?: boolean;
   @IsOptional() @IsBoolean() PEDOKFlag?: boolean;
@@ -113,9 +121,10 @@ export interface DiagnosisHeader {
 }
 
 export interface PoiStatusView {
-  readonly globalStatus: AdyenGlobalStatus;
-  /** Only on terminals with a built-in printer. */
-  readonly printerStatus?: AdyenPrinterStatus;
+  /** As received; a value not in ADYEN_GLOBAL_STATUSES is also listed in `unrecognised`. */
+  readonly globalStatus: OpenValue<AdyenGlobalStatus>;
+  /** Only on terminals with a built-in printer. As received, like globalStatus. */
+  readonly printerStatus?: OpenValue<AdyenPrinterStatus>;
   readonly communicationOk?: boolean;
   readonly cardReaderOk?: boolean;
   readonly pedOk?: boolean;
@@ -131,8 +140,13 @@ export interface HostStatusView {
 
 interface DiagnosisCommon {
   readonly header: DiagnosisHeader;
-  readonly result: AdyenResult;
+  /** As received; an unknown Result is read like Partial (the data that came back is used). */
+  readonly result: OpenValue<AdyenResult>;
   readonly outcome: Outcome;
+  /** Values of Adyen's enums this version does not know, with their dotted path, as received. */
+  readonly unrecognised: readonly UnrecognisedValue[];
+  /** Dotted paths of fields the schemas do not declare; they are kept in `message`. */
+  readonly unknownFields: readonly string[];
   readonly poiStatus?: PoiStatusView;
   /** Empty unless the request had HostDiagnosisFlag=true (or the terminal reported hosts anyway). */
   readonly hostStatus: readonly HostStatusView[];
@@ -160,12 +174,20 @@ export interface DiagnosisBusy extends DiagnosisCommon {
 
 export interface DiagnosisFailure extends DiagnosisCommon {
   readonly kind: 'failure';
-  readonly errorCondition: Exclude<AdyenErrorCondition, 'Busy'>;
+  /** As received; an unknown one carries UNKNOWN_CONDITION's meaning and action. */
+  readonly errorCondition: OpenValue<Exclude<AdyenErrorCondition, 'Busy'>>;
   readonly meaning: string;
   readonly action: string;
   /** A failure's AdditionalResponse may be Base64 JSON rather than key=value pairs; decoded here when it is. */
   readonly additionalResponseJson?: unknown;
 }
+
+/** What an ErrorCondition this version does not know means to a diagnosis caller. */
+export const UNKNOWN_CONDITION = {
+  meaning: 'The terminal failed the request with an ErrorCondition this version does not know.',
+  action:
+    'Diagnose again later; check Adyen release notes and add the condition to the code table.',
+} as const;
 
 export type ParsedDiagnosis = DiagnosisOk | DiagnosisPartial | DiagnosisBusy | DiagnosisFailure;
 
@@ -186,12 +208,12 @@ export function parseDiagnosisResponse(
   if (!isPlainRecord(envelope)) throw schemaInvalid('the message must be a JSON object');
   if (!isPlainRecord(envelope.SaleToPOIResponse)) throw notAResponse(envelope);
 
-  const validated = validatePlain(SaleToPOIResponseSchema, envelope.SaleToPOIResponse, {
-    forbidUnknown: false,
+  const validated = readVendorMessage(SaleToPOIResponseSchema, envelope.SaleToPOIResponse, {
     root: 'SaleToPOIResponse',
   });
   if (!validated.ok) throw schemaInvalid(describeViolations(validated.violations));
   const { MessageHeader: header, DiagnosisResponse: diagnosis } = validated.value;
+  const { unrecognised, unknownFields } = validated;
 
   const mismatched = [
     ['MessageClass', header.MessageClass, 'Service'],
@@ -210,6 +232,9 @@ export function parseDiagnosisResponse(
   checkExpectedHeader(header, options.expect);
 
   const response = diagnosis.Response;
+  const failed =
+    response.ErrorCondition !== undefined &&
+    (response.Result === 'Failure' || !isAdyenResult(response.Result));
   if (response.Result === 'Failure' && response.ErrorCondition === undefined) {
     throw schemaInvalid(
       'SaleToPOIResponse.DiagnosisResponse.Response: a Failure must carry an ErrorCondition',
@@ -223,7 +248,9 @@ export function parseDiagnosisResponse(
       ...(header.ProtocolVersion === undefined ? {} : { protocolVersion: header.ProtocolVersion }),
     },
     result: response.Result,
-    outcome: adyenDiagnosisOutcome(response.Result, response.ErrorCondition),
+    outcome: outcomeOf(response.Result, response.ErrorCondition),
+    unrecognised,
+    unknownFields,
     ...(diagnosis.POIStatus === undefined ? {} : { poiStatus: poiStatusView(diagnosis.POIStatus) }),
     hostStatus: (diagnosis.HostStatus ?? []).map(hostStatusView),
     ...(response.AdditionalResponse === undefined
@@ -232,7 +259,7 @@ export function parseDiagnosisResponse(
     message: toLibraryModel(envelope.SaleToPOIResponse),
   };
 
-  if (response.Result !== 'Failure' || response.ErrorCondition === undefined) {
+  if (!failed || response.ErrorCondition === undefined) {
     const additional = response.AdditionalResponse;
     const parsed =
       additional === undefined ? {} : { additionalResponse: parseAdditionalResponse(additional) };
@@ -241,10 +268,18 @@ export function parseDiagnosisResponse(
   // A failure is reported even when its AdditionalResponse cannot be decoded: the ErrorCondition is what matters.
   const details = failureDetails(response.AdditionalResponse);
   const condition = response.ErrorCondition;
-  if (condition === 'Busy')
-    return { kind: 'busy', errorCondition: condition, ...common, ...details };
-  const { meaning, action } = ADYEN_ERROR_CONDITIONS[condition];
+  if (condition === 'Busy') return { kind: 'busy', errorCondition: 'Busy', ...common, ...details };
+  const { meaning, action } = isAdyenErrorCondition(condition)
+    ? ADYEN_ERROR_CONDITIONS[condition]
+    : UNKNOWN_CONDITION;
   return { kind: 'failure', errorCondition: condition, meaning, action, ...common, ...details };
+}
+
+function outcomeOf(result: string, condition: string | undefined): Outcome {
+  if (!isAdyenResult(result)) return 'UNKNOWN';
+  if (condition !== undefined && !isAdyenErrorCondition(condition))
+    return result === 'Failure' ? 'UNKNOWN' : adyenDiagnosisOutcome(result);
+  return adyenDiagnosisOutcome(result, condition);
 }
 
 function toJson(input: unknown): unknown {

@@ -7,3 +7,4 @@ export * from './replay-guard';
 export * from './signature';
 export * from './schemas';
 export * from './parse';
+export * from './diagnosis-answer';

@@ -471,7 +471,19 @@ describe('signResponse / verifyResponse', () => {
       responseTime: NOW,
       rawResponseTime: String(NOW),
       keyVersion: '1',
+      skewMs: 0,
+      outsideWindow: false,
     });
+  });
+
+  it('accepts a correctly signed response whose time is outside the window, and reports the skew', async () => {
+    expect(await check(respond(NOW - 600_000))).toMatchObject({
+      ok: true,
+      skewMs: -600_000,
+      outsideWindow: true,
+    });
+    expect(await check(respond(NOW + 300_001))).toMatchObject({ ok: true, outsideWindow: true });
+    expect(await check(respond(NOW + 300_000))).toMatchObject({ ok: true, outsideWindow: false });
   });
 
   it('signs <METHOD> <path>\\n<Client-Id>.<Response-Time>.<body>, checked with crypto.verify', () => {
@@ -501,7 +513,12 @@ describe('signResponse / verifyResponse', () => {
       'MISSING_RESPONSE_TIME',
     ],
     ['missing signature', without(respond(), 'signature'), RESPONSE, 'MISSING_SIGNATURE'],
-    ['stale response', respond(NOW - 600_000), RESPONSE, 'TIME_OUTSIDE_WINDOW'],
+    [
+      'stale response with a tampered body',
+      respond(NOW - 600_000),
+      RESPONSE.replace('success', 'failure'),
+      'SIGNATURE_MISMATCH',
+    ],
   ])('%s -> %s', async (_case, headers, body, reason) => {
     expect(await check(headers, body)).toMatchObject({ ok: false, reason });
   });

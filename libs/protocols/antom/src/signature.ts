@@ -191,6 +191,10 @@ export type ResponseVerification =
       responseTime: number;
       rawResponseTime: string;
       keyVersion?: string;
+      /** The signed Response-Time minus the verifier's clock (positive: the signer's clock is ahead). */
+      skewMs: number;
+      /** |skewMs| > maxSkewMs: the answer is still valid (the SDKs never check it), its clock is off. */
+      outsideWindow: boolean;
     }
   | AntomVerificationFailure;
 
@@ -225,7 +229,13 @@ export async function verifyRequest(input: VerifyRequestInput): Promise<RequestV
   return { ...rest, requestTime: time, rawRequestTime: rawTime };
 }
 
-/** Checks a signed response to a request we sent with `clientId`. */
+/**
+ * Checks a signed response to a request we sent with `clientId`. Its time is never a reason to refuse it: the official
+ * SDKs (alipay/global-open-sdk-java BaseAlipayClient.execute, alipay/global-open-sdk-python
+ * DefaultAlipayClient.execute) verify a response's signature over its `response-time` and never compare that time
+ * with their clock, so a correctly signed answer from a terminal whose clock is off is a valid answer. The skew is
+ * returned for the caller to report.
+ */
 export async function verifyResponse(input: VerifyResponseInput): Promise<ResponseVerification> {
   const settings = verifierSettings(input);
   const echoed = headerValue(input.headers, 'Client-Id');
@@ -237,10 +247,18 @@ export async function verifyResponse(input: VerifyResponseInput): Promise<Respon
     input.clientId,
     'Response-Time',
     'MISSING_RESPONSE_TIME',
+    'report',
   );
   if (!result.ok) return result;
   const { time, rawTime, ...rest } = result;
-  return { ...rest, responseTime: time, rawResponseTime: rawTime };
+  const skewMs = time - input.now;
+  return {
+    ...rest,
+    responseTime: time,
+    rawResponseTime: rawTime,
+    skewMs,
+    outsideWindow: Math.abs(skewMs) > settings.maxSkewMs,
+  };
 }
 
 interface VerifierSettings {
@@ -265,6 +283,8 @@ async function verifyMessage(
   clientId: string,
   timeHeader: 'Request-Time' | 'Response-Time',
   missingTime: AntomSignatureFailure,
+  /** refuse: a request outside the window may be a replay; report: the caller reports a response's skew. */
+  window: 'refuse' | 'report' = 'refuse',
 ): Promise<Verified | AntomVerificationFailure> {
   const rawTime = headerValue(input.headers, timeHeader);
   if (rawTime === DUPLICATE) return failure('DUPLICATE_HEADER', timeHeader);
@@ -287,7 +307,8 @@ async function verifyMessage(
   } catch {
     return failure('BAD_TIME_FORMAT', timeHeader);
   }
-  if (Math.abs(input.now - time) > maxSkewMs) return failure('TIME_OUTSIDE_WINDOW', timeHeader);
+  if (window === 'refuse' && Math.abs(input.now - time) > maxSkewMs)
+    return failure('TIME_OUTSIDE_WINDOW', timeHeader);
 
   let signature: Buffer;
   try {

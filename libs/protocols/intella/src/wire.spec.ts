@@ -86,6 +86,21 @@ describe('client -> server -> client round trip', () => {
     expect(decryptResponse(answer, aesKey, IV)).toEqual(seedResponse);
   });
 
+  it('turns a literal \\u003d in Response back into = (as public clients do)', () => {
+    // intella's published SignOn sample answer (seeds/004: the seed's API Example, Response), sealed as intella would.
+    const { aesKey } = encryptRequest(seedRequest, { intellaPublicKey: publicKey, iv: IV });
+    const sealed = encryptResponse(seedResponse, aesKey, IV);
+    expect(sealed.Response).toMatch(/=$/);
+    const escaped = sealed.Response.replace(/=/g, '\\u003d');
+    // JSON text whose string holds the six characters \u003d (the escape itself escaped), and the parsed form
+    const text = JSON.stringify({ Response: escaped });
+    expect(text).toContain('\\\\u003d');
+    expect(decryptResponse(text, aesKey, IV)).toEqual(seedResponse);
+    expect(decryptResponse({ Response: escaped.replace(/u003d/g, 'U003D') }, aesKey, IV)).toEqual(
+      seedResponse,
+    );
+  });
+
   it('accepts the wire body as JSON text and as bytes', () => {
     const { wire, aesKey } = encryptRequest(JSON.stringify(seedRequest), {
       intellaPublicKey: publicKey,
@@ -344,6 +359,33 @@ describe('typed errors', () => {
       expect(error).toBeInstanceOf(IntellaProtocolError);
       expect((error as IntellaProtocolError).code).toBe('MALFORMED_ENVELOPE');
       expect((error as IntellaProtocolError).details).toEqual({ statusCode: '8003' });
+    }
+  });
+
+  it.each([
+    ['the text 8003', '8003'],
+    ['the text 8003 with a newline', '8003\n'],
+    ['the bytes of 8003', Buffer.from('8003')],
+    ['a JSON string "8003"', '"8003"'],
+  ])('a bare StatusCode body (%s) surfaces its code in details', (_label, body) => {
+    try {
+      parseWireResponse(body);
+      expect.unreachable();
+    } catch (error) {
+      expect((error as IntellaProtocolError).code).toBe('MALFORMED_ENVELOPE');
+      expect((error as IntellaProtocolError).details).toEqual({ statusCode: '8003' });
+      expect((error as Error).message).toContain('8003');
+    }
+  });
+
+  it('reads a body that is not a code at all without a StatusCode', () => {
+    for (const body of ['80031', 'error', '']) {
+      try {
+        parseWireResponse(body);
+        expect.unreachable();
+      } catch (error) {
+        expect((error as IntellaProtocolError).details).toBeUndefined();
+      }
     }
   });
 

@@ -212,19 +212,42 @@ export function parseWireRequest(body: unknown): IntellaWireRequest {
   return { Request: envelope.Request as string, ApiKey: envelope.ApiKey as string };
 }
 
+/** A body that is nothing but a four-digit StatusCode (`8003`), as intella answers some errors. */
+const BARE_STATUS_CODE = /^\s*"?(\d{4})"?\s*$/;
+
 /**
  * A body without `Response` may be an unencrypted error header (intella cannot encrypt an answer to a request it
- * could not decrypt); its StatusCode, when it has one, goes into `details` so the caller can still classify it.
+ * could not decrypt), or only the StatusCode itself (`8003`); the StatusCode goes into `details` so the caller can
+ * still classify it. Public clients turn a literal `\u003d` in `Response` back into `=` before Base64-decoding it
+ * (protocols.md §6), so this does too.
  */
 export function parseWireResponse(body: unknown): IntellaWireResponse {
+  const bare = bareStatusCode(body);
+  if (bare !== undefined) {
+    throw new IntellaProtocolError(
+      'MALFORMED_ENVELOPE',
+      `the response body is only StatusCode ${bare}`,
+      { statusCode: bare },
+    );
+  }
   const envelope = bodyToObject(body, 'MALFORMED_ENVELOPE', 'the response body');
-  if (typeof envelope.Response === 'string') return { Response: envelope.Response };
+  if (typeof envelope.Response === 'string')
+    return { Response: envelope.Response.replace(/\\u003d/gi, '=') };
   const header = envelope.Header;
   const statusCode =
     isJsonObject(header) && typeof header.StatusCode === 'string' ? header.StatusCode : undefined;
   const details =
     statusCode !== undefined && /^\d{4}$/.test(statusCode) ? { statusCode } : undefined;
   throw new IntellaProtocolError('MALFORMED_ENVELOPE', 'expected a string field Response', details);
+}
+
+function bareStatusCode(body: unknown): string | undefined {
+  let text: string | undefined;
+  if (typeof body === 'string') text = body;
+  else if (typeof body === 'number' && Number.isInteger(body)) text = String(body);
+  else if (body instanceof Uint8Array && body.length <= 16)
+    text = Buffer.from(body).toString('latin1');
+  return text === undefined ? undefined : BARE_STATUS_CODE.exec(text)?.[1];
 }
 
 /**

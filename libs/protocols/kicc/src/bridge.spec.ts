@@ -13,6 +13,7 @@ import {
   isBridgeOffline,
   kiccBridgeSubject,
   parseBridgeMessage,
+  readBridgeMessage,
   readKiccBridgeSubject,
   type BridgeAckStatus,
   type BridgeMessage,
@@ -189,11 +190,11 @@ describe('parseBridgeMessage', () => {
     ['a deviceId with a dot', { deviceId: 'a.b' }, 'INVALID_MESSAGE'],
     ['a requestId with a space', { requestId: 'a b' }, 'INVALID_MESSAGE'],
     ['a requestId with a dot', { requestId: 'a.b' }, 'INVALID_MESSAGE'],
-    ['an unknown command', { commandName: 'Refund' }, 'INVALID_MESSAGE'],
+    ['a command name that is not a code', { commandName: 7 }, 'INVALID_MESSAGE'],
     ['a negative sentAt', { sentAt: -1 }, 'INVALID_MESSAGE'],
     ['a fractional sentAt', { sentAt: 1.5 }, 'INVALID_MESSAGE'],
     ['seq 0', { seq: 0 }, 'INVALID_MESSAGE'],
-    ['an unknown event code', { body: { code: 'CARD_EATEN' } }, 'INVALID_MESSAGE'],
+    ['an event code that is not a code', { body: { code: ['READY', 1] } }, 'INVALID_MESSAGE'],
     ['a body that is an array', { body: [] }, 'INVALID_MESSAGE'],
     [
       'a PAN in the event message',
@@ -310,13 +311,69 @@ describe('parseBridgeMessage', () => {
     expect(errorOf(() => parseBridgeMessage(JSON.stringify(ack))).code).toBe('CARD_DATA_REFUSED');
   });
 
-  it('drops fields this version does not know, at every level', () => {
+  it('keeps fields this version does not know, at every level, and names them', () => {
     const newer = {
       ...clone(EXAMPLES.heartbeat),
       futureField: 1,
       body: { ...clone(EXAMPLES.heartbeat.body), battery: 80 },
     };
-    expect(parseBridgeMessage(JSON.stringify(newer))).toEqual(EXAMPLES.heartbeat);
+    const read = readBridgeMessage(JSON.stringify(newer));
+    expect(read.message).toEqual(newer);
+    expect([...read.unknownFields].sort()).toEqual(['body.battery', 'futureField']);
+    expect(read.unrecognised).toEqual([]);
+  });
+
+  it.each([
+    ['an event code', 'event', { body: { code: 'CARD_EATEN' } }, 'body.code', 'CARD_EATEN'],
+    ['a command name', 'event', { commandName: 'Refund' }, 'commandName', 'Refund'],
+    ['an ack status', 'ack', { body: { status: 'queued' } }, 'body.status', 'queued'],
+    [
+      'a result callback',
+      'result',
+      { body: { callback: 'onPartial', responseData: {} } },
+      'body.callback',
+      'onPartial',
+    ],
+  ] as const)(
+    'keeps and reports an unknown %s; the message is still read',
+    (_l, type, change, field, value) => {
+      const message = { ...clone(EXAMPLES[type]), ...change };
+      const read = readBridgeMessage(JSON.stringify(message));
+      expect(read.message).toMatchObject(change);
+      expect(read.unrecognised).toEqual([{ field, value }]);
+    },
+  );
+
+  it('reports an unknown init code in a heartbeat and keeps the rest', () => {
+    const heartbeat = clone(EXAMPLES.heartbeat);
+    const devices = [{ deviceId: 'd', provider: 'KICC', init: { code: 'INIT_MAYBE' } }];
+    const read = readBridgeMessage(
+      JSON.stringify({ ...heartbeat, body: { ...heartbeat.body, devices } }),
+    );
+    expect(read.unrecognised).toEqual([
+      { field: 'body.devices[0].init.code', value: 'INIT_MAYBE' },
+    ]);
+    expect(read.message.type === 'heartbeat' && read.message.body.devices).toEqual(devices);
+  });
+
+  it('unknown codes move no lifecycle: they settle nothing', () => {
+    const event = parseBridgeMessage(
+      JSON.stringify({ ...clone(EXAMPLES.event), body: { code: 'CARD_EATEN' } }),
+    );
+    expect(bridgeMessageToEdcEvent(event, 1)).toBeNull();
+    const ack = parseBridgeMessage(
+      JSON.stringify({ ...clone(EXAMPLES.ack), body: { status: 'queued' } }),
+    );
+    expect(bridgeMessageToEdcEvent(ack, 1)).toBeNull();
+    const result = parseBridgeMessage(
+      JSON.stringify({ ...clone(EXAMPLES.result), body: { callback: 'onPartial' } }),
+    );
+    expect(bridgeMessageToEdcEvent(result, 1)).toBeNull();
+  });
+
+  it('still reads the commands it sends strictly', () => {
+    const command = { ...clone(EXAMPLES.command), commandName: 'Refund' };
+    expect(errorOf(() => parseBridgeMessage(JSON.stringify(command))).code).toBe('INVALID_MESSAGE');
   });
 
   it.each([
@@ -324,8 +381,8 @@ describe('parseBridgeMessage', () => {
     ['an interval over 60 s', { intervalMs: 60_001 }],
     ['no protocol versions', { protocolVersions: [] }],
     [
-      'an unknown init code',
-      { devices: [{ deviceId: 'd', provider: 'KICC', init: { code: 'INIT_MAYBE' } }] },
+      'an init code that is not a code',
+      { devices: [{ deviceId: 'd', provider: 'KICC', init: { code: 1 } }] },
     ],
     ['another provider', { devices: [{ deviceId: 'd', provider: 'NICE' }] }],
   ])('refuses a heartbeat with %s', (_label, change) => {

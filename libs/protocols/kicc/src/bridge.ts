@@ -21,12 +21,18 @@ import {
   KICC_EVENT_CODE_LIST,
   KICC_INIT_CODE_LIST,
   KICC_SUCCESS_RESULT_CODE,
+  isKiccEventCode,
   type EdcEvent,
   type KiccCommandName,
   type KiccEventCode,
   type KiccInitCode,
 } from '@tillbus/result-codes';
-import { describeViolations, validatePlain } from '@tillbus/validation';
+import {
+  describeViolations,
+  readVendorMessage,
+  validatePlain,
+  type UnrecognisedValue,
+} from '@tillbus/validation';
 import { assertNoCardData, assertPlainJson } from './card-data';
 import { parseKiccCommandRequest } from './commands';
 import { KiccProtocolError } from './errors';
@@ -80,12 +86,20 @@ export const BRIDGE_ACK_STATUSES = {
 export type BridgeAckStatus = keyof typeof BRIDGE_ACK_STATUSES;
 const ACK_STATUS_LIST = Object.keys(BRIDGE_ACK_STATUSES) as BridgeAckStatus[];
 
+export function isBridgeAckStatus(value: unknown): value is BridgeAckStatus {
+  return (ACK_STATUS_LIST as readonly unknown[]).includes(value);
+}
+
 export const BRIDGE_RESULT_CALLBACKS = [
   'onSuccess',
   'onCommandFailed',
   'onBusinessFailed',
 ] as const;
 export type BridgeResultCallback = (typeof BRIDGE_RESULT_CALLBACKS)[number];
+
+function isBridgeResultCallback(value: unknown): value is BridgeResultCallback {
+  return (BRIDGE_RESULT_CALLBACKS as readonly unknown[]).includes(value);
+}
 
 /** Device and bridge ids become NATS subject tokens. */
 export const BRIDGE_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
@@ -445,27 +459,50 @@ export interface ParseBridgeOptions {
   subject?: string;
 }
 
+/** A bridge message read by the tolerant-reader rule, with what this version did not know in it. */
+export interface ReadBridgeMessage {
+  readonly message: BridgeMessage;
+  /** Dotted paths of fields the schema does not declare; they are kept in `message`, verbatim. */
+  readonly unknownFields: readonly string[];
+  /**
+   * Values of the closed vocabularies (commandName, ack status, event code, result callback, init code) this version
+   * does not know, as received. The message is still used: an unknown event code is recorded but moves no phase,
+   * an unknown ack status or result callback settles nothing (the command is resent or recovered as for a lost one).
+   */
+  readonly unrecognised: readonly UnrecognisedValue[];
+}
+
 /**
- * JSON text or bytes to a typed bridge message, or a KiccProtocolError. Fields this version does not know are
- * dropped (a newer bridge may add optional ones); card data anywhere is refused before anything else is read.
+ * JSON text or bytes from a bridge to a typed message, or a KiccProtocolError, by the tolerant-reader rule
+ * (protocols.md, top): a newer bridge may add fields and codes, so fields this version does not know are kept and
+ * unknown codes are reported, never a refusal. Card data anywhere, a wrong type, a missing required field and the
+ * size and id limits still refuse. A `command` (what edc-command sends) is read strictly.
  */
+export function readBridgeMessage(
+  input: unknown,
+  options: ParseBridgeOptions = {},
+): ReadBridgeMessage {
+  return checkMessage(decodeJson(input), 'parse', options);
+}
+
+/** readBridgeMessage, for callers that need only the message. */
 export function parseBridgeMessage(
   input: unknown,
   options: ParseBridgeOptions = {},
 ): BridgeMessage {
-  return checkMessage(decodeJson(input), 'parse', options);
+  return readBridgeMessage(input, options).message;
 }
 
 /** A typed message to JSON text, after the same checks the receiver makes: nothing invalid leaves this process. */
 export function encodeBridgeMessage(message: BridgeMessage): string {
-  return JSON.stringify(checkMessage(message, 'encode', {}));
+  return JSON.stringify(checkMessage(message, 'encode', {}).message);
 }
 
 function checkMessage(
   raw: unknown,
   mode: 'parse' | 'encode',
   options: ParseBridgeOptions,
-): BridgeMessage {
+): ReadBridgeMessage {
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
     throw new KiccProtocolError('INVALID_MESSAGE', 'a bridge message must be a JSON object');
   }
@@ -484,20 +521,36 @@ function checkMessage(
     );
   }
   checkCardData(type as BridgeMessageType, envelope);
+  const schema = SCHEMAS[type as BridgeMessageType];
+  const read =
+    mode === 'encode' || type === 'command'
+      ? strictly(schema, envelope, mode)
+      : readVendorMessage(schema, envelope);
+  if (!read.ok) {
+    throw new KiccProtocolError('INVALID_MESSAGE', describeViolations(read.violations), {
+      violations: read.violations,
+    });
+  }
+  const message = read.value;
+  checkConsistency(message);
+  if (options.subject !== undefined) checkSubject(message, options.subject);
+  return { message, unknownFields: read.unknownFields, unrecognised: read.unrecognised };
+}
+
+/** What we send, and commands: every field and code must be ours (unknown fields refused on encode, dropped on parse). */
+function strictly(
+  schema: new () => BridgeMessage,
+  envelope: Record<string, unknown>,
+  mode: 'parse' | 'encode',
+) {
   const result = validatePlain(
-    SCHEMAS[type as BridgeMessageType],
+    schema,
     envelope,
     mode === 'encode' ? { forbidUnknown: true } : { forbidUnknown: false, stripUnknown: true },
   );
-  if (!result.ok) {
-    throw new KiccProtocolError('INVALID_MESSAGE', describeViolations(result.violations), {
-      violations: result.violations,
-    });
-  }
-  const message = result.value;
-  checkConsistency(message);
-  if (options.subject !== undefined) checkSubject(message, options.subject);
-  return message;
+  return result.ok
+    ? { ...result, unknownFields: [] as string[], unrecognised: [] as UnrecognisedValue[] }
+    : result;
 }
 
 /** See CardDataMode: acquirerMetaData may ride only in a result or a PurchaseCancel command. */
@@ -527,7 +580,7 @@ function checkConsistency(message: BridgeMessage): void {
       );
     }
   }
-  if (message.type === 'result') {
+  if (message.type === 'result' && isBridgeResultCallback(message.body.callback)) {
     const { callback, responseData, failure } = message.body;
     if (callback === 'onSuccess' && (responseData === undefined || failure !== undefined)) {
       throw new KiccProtocolError(
@@ -575,9 +628,14 @@ export function isBridgeOffline(lastHeartbeatAt: number, intervalMs: number, now
  * a recovery is read with matchLastTransaction instead.
  */
 export function bridgeMessageToEdcEvent(message: BridgeMessage, at: number): EdcEvent | null {
-  if (message.type === 'event') return { type: 'device_event', code: message.body.code, at };
+  if (message.type === 'event') {
+    // an event code this version does not know is recorded by the caller, but moves nothing
+    if (!isKiccEventCode(message.body.code)) return null;
+    return { type: 'device_event', code: message.body.code, at };
+  }
   if (message.type === 'ack') {
     const { status } = message.body;
+    if (!isBridgeAckStatus(status)) return null;
     if (BRIDGE_ACK_STATUSES[status].started || status === 'duplicate') return null;
     return message.commandName === 'CommandCancel'
       ? { type: 'cancel_refused', code: status, at }
@@ -585,6 +643,8 @@ export function bridgeMessageToEdcEvent(message: BridgeMessage, at: number): Edc
   }
   if (message.type !== 'result') return null;
   const { callback, responseData, failure } = message.body;
+  // a callback this version does not know settles nothing: the command is recovered as if its result were lost
+  if (!isBridgeResultCallback(callback)) return null;
   if (message.commandName === 'CommandCancel') {
     return callback === 'onSuccess'
       ? { type: 'cancel_confirmed', at }
