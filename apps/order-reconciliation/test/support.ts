@@ -244,6 +244,7 @@ export function sampleOrder(requestOrderId: string, overrides: Record<string, un
     posAccountId: 'acct-1',
     posStoreId: 'store-7',
     channelOrderId: `ch-${requestOrderId.slice(0, 40)}`,
+    expectFulfillmentTime: '2026-12-07T12:30:00+09:00',
     orderProducts: [{ sku: 'latte', qty: 2, options: { milk: 'oat' } }],
     orderAmount: { value: 9800, currency: 'KRW' },
     ...overrides,

@@ -7,3 +7,5 @@ export * from './replay-guard';
 export * from './signature';
 export * from './schemas';
 export * from './parse';
+export * from './dstore-read';
+export * from './dstore-samples';
