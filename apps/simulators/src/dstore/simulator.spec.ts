@@ -120,6 +120,7 @@ async function notify(
   });
   return {
     status: response.status,
+    raw: JSON.parse(answer.toString()) as Record<string, unknown>,
     result: (
       JSON.parse(answer.toString()) as { result: { resultStatus: string; resultCode: string } }
     ).result,
@@ -271,5 +272,65 @@ describe('run-time control over HTTP', () => {
       result: { resultCode: 'SUCCESS' },
       signature: { ok: true },
     });
+  });
+});
+
+describe('full documented messages, and fields never seen', () => {
+  async function control(path: string, body: object) {
+    const response = await fetch(`${sim.url}/_sim/${path}`, {
+      method: 'POST',
+      body: JSON.stringify(body),
+    });
+    return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+  }
+  const lastSent = () => JSON.parse(posSeen.at(-1)!.body) as Record<string, unknown>;
+
+  it('sends a DELIVERY order with every documented field, the customer and the address', async () => {
+    const answer = await control('order', { requestOrderId: 'full-1' });
+    expect(answer.body).toMatchObject({ result: { resultStatus: 'S' }, signature: { ok: true } });
+    expect(lastSent()).toMatchObject({
+      requestOrderId: 'full-1',
+      serviceType: 'DELIVERY',
+      expectFulfillmentTime: expect.any(String),
+      customer: { deliveryAddress: { postCode: expect.any(String) } },
+      orderAmount: { value: expect.any(Number), currency: expect.any(String) },
+    });
+    await control('order', { requestOrderId: 'pickup-1', serviceType: 'PICKUP' });
+    expect(lastSent()).toMatchObject({ serviceType: 'PICKUP' });
+    expect(lastSent()).not.toHaveProperty('customer');
+  });
+
+  it('pushes only a delivery status, or only item edits, each with a requestId', async () => {
+    await control('push-delivery', { requestOrderId: 'full-1', deliveryStatus: 'DELIVERED' });
+    expect(lastSent()).toEqual({
+      requestId: expect.stringMatching(/^sim-push-/),
+      requestOrderId: 'full-1',
+      deliveryStatus: 'DELIVERED',
+    });
+    await control('push-items', { requestOrderId: 'full-1', requestId: 'edit-9' });
+    expect(Object.keys(lastSent()).sort()).toEqual(
+      ['refundInfo', 'requestId', 'requestOrderId', 'updatedOrderProducts'].sort(),
+    );
+    expect((await control('push-items', {})).status).toBe(400);
+  });
+
+  it('with unseenFields, every call and every answer carries fields never seen, the same on every copy', async () => {
+    sim.setFaults({ unseenFields: true, duplicates: 1 });
+    await control('order', { requestOrderId: 'unseen-1' });
+    const [first, copy] = posSeen
+      .slice(-2)
+      .map((s) => JSON.parse(s.body) as Record<string, unknown>);
+    expect(first).toEqual(copy);
+    expect(first).toMatchObject({
+      requestOrderId: 'unseen-1',
+      simUnseenFlag: true,
+      simUnseenObject: { version: 2 },
+      customer: { simUnseenNested: 'kept?' },
+      orderAmount: { simUnseenNested: 'kept?' },
+    });
+    const answer = await notify(notification({ requestId: 'unseen-n1' }));
+    expect(answer.result.resultStatus).toBe('S');
+    expect(answer.verified).toBe(true);
+    expect(answer.raw).toMatchObject({ simUnseenFlag: true });
   });
 });

@@ -20,6 +20,13 @@ import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { answerControl, controlSegments } from '../shared/control';
 import { parseJsonBody, sendJson, withBody } from '../shared/http-body';
 import { listen } from '../shared/http-server';
+import {
+  deliveryOnlyPush,
+  itemEditPush,
+  sampleOrder,
+  withUnseenFields,
+  type SampleOrderKind,
+} from './orders';
 
 const CONTROL_PREFIX = '/_sim/';
 
@@ -47,6 +54,8 @@ export interface DStoreFaults {
   duplicates: number;
   /** Sign answers with a key the POS does not know. */
   badSignature: boolean;
+  /** Add fields the project has never seen to every message D-Store sends: its calls and its answers. */
+  unseenFields: boolean;
 }
 
 export const DEFAULT_FAULTS: DStoreFaults = {
@@ -58,6 +67,7 @@ export const DEFAULT_FAULTS: DStoreFaults = {
   hold: false,
   duplicates: 0,
   badSignature: false,
+  unseenFields: false,
 };
 
 export interface ReceivedNotification {
@@ -208,7 +218,8 @@ export async function startDStoreSimulator(
   const answerKey = (): KeyObject => (faults.badSignature ? strangerKey : privateKey);
 
   function respond(req: IncomingMessage, res: ServerResponse, status: number, body: unknown): void {
-    const raw = Buffer.from(JSON.stringify(body), 'utf8');
+    const sent = faults.unseenFields ? withUnseenFields(body) : body;
+    const raw = Buffer.from(JSON.stringify(sent), 'utf8');
     const clientId = headerOf(req, 'client-id') ?? options.posClientId ?? 'unknown';
     const signed = signResponse({
       path: req.url ?? '/',
@@ -343,6 +354,37 @@ export async function startDStoreSimulator(
           return sendJson(res, 200, await simulator.createOrder(input));
         case 'pushOrderChange':
           return sendJson(res, 200, await simulator.pushOrderChange(input));
+        case 'order':
+          return sendJson(
+            res,
+            200,
+            await simulator.createOrder(
+              sampleOrder(requiredId(input.requestOrderId), orderKind(input.serviceType)),
+            ),
+          );
+        case 'push-delivery':
+          return sendJson(
+            res,
+            200,
+            await simulator.pushOrderChange(
+              deliveryOnlyPush(
+                requiredId(input.requestOrderId),
+                optionalId(input.requestId) ?? `sim-push-${++pushes}`,
+                optionalId(input.deliveryStatus),
+              ),
+            ),
+          );
+        case 'push-items':
+          return sendJson(
+            res,
+            200,
+            await simulator.pushOrderChange(
+              itemEditPush(
+                requiredId(input.requestOrderId),
+                optionalId(input.requestId) ?? `sim-push-${++pushes}`,
+              ),
+            ),
+          );
         case 'inquireOrderDetail':
           return sendJson(
             res,
@@ -362,6 +404,7 @@ export async function startDStoreSimulator(
     });
   }
 
+  let pushes = 0;
   const state = () => ({
     faults,
     counters,
@@ -414,7 +457,8 @@ export async function startDStoreSimulator(
     if (!options.posUrl)
       throw new Error('posUrl is not configured: the simulator cannot call the POS');
     counters.callsSent++;
-    const raw = Buffer.from(typeof body === 'string' ? body : JSON.stringify(body), 'utf8');
+    const sent = faults.unseenFields ? withUnseenFields(body) : body;
+    const raw = Buffer.from(typeof sent === 'string' ? sent : JSON.stringify(sent), 'utf8');
     const signed: Record<string, string> = signRequest({
       path,
       clientId: options.clientId,
@@ -577,6 +621,25 @@ export function readAnswer(answer: Exclude<NotifyAnswer, 'DROP'>): {
   return { status, code };
 }
 
+function requiredId(value: unknown): string {
+  if (typeof value !== 'string' || value.length === 0)
+    throw new Error('requestOrderId is required');
+  return value;
+}
+
+function optionalId(value: unknown): string | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string' || value.length === 0)
+    throw new Error('requestId and deliveryStatus must be non-empty strings when given');
+  return value;
+}
+
+function orderKind(value: unknown): SampleOrderKind {
+  if (value === undefined || value === 'DELIVERY') return 'DELIVERY';
+  if (value === 'PICKUP') return 'PICKUP';
+  throw new Error('serviceType must be DELIVERY or PICKUP');
+}
+
 /** Throws a readable error for a fault that cannot work. */
 export function checkFaults(faults: DStoreFaults): void {
   for (const answer of [...faults.script, faults.defaultAnswer]) {
@@ -589,6 +652,8 @@ export function checkFaults(faults: DStoreFaults): void {
   }
   if (!Array.isArray(faults.dropNextFor) || faults.dropNextFor.some((id) => typeof id !== 'string'))
     throw new Error('dropNextFor must be a list of requestOrderIds');
+  for (const key of ['hold', 'badSignature', 'unseenFields'] as const)
+    if (typeof faults[key] !== 'boolean') throw new Error(`${key} must be true or false`);
 }
 
 function emptyCounters(): DStoreCounters {
