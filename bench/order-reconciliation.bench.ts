@@ -165,6 +165,7 @@ async function main() {
         posAccountId: 'acct-1',
         posStoreId: 'store-7',
         channelOrderId: 'GF-0001',
+        expectFulfillmentTime: '2026-12-07T12:30:00+08:00',
         orderProducts: [{ sku: 'latte', qty: 2 }],
         orderAmount: { value: 9800, currency: 'KRW' },
       }),
