@@ -85,12 +85,11 @@ afterEach(() => {
 });
 
 let counter = 0;
-function notification(overrides: Record<string, string> = {}) {
+function notification(overrides: Record<string, unknown> = {}) {
   counter++;
   return {
     requestId: `ntf-${counter}`,
     requestOrderId: `order-${counter}`,
-    posOrderId: `tb-${counter}`,
     orderStatus: 'ACCEPTED',
     ...overrides,
   };
@@ -332,5 +331,45 @@ describe('full documented messages, and fields never seen', () => {
     expect(answer.result.resultStatus).toBe('S');
     expect(answer.verified).toBe(true);
     expect(answer.raw).toMatchObject({ simUnseenFlag: true });
+  });
+});
+
+describe('a strict D-Store: notifyOrderChange against the documented table, and what the buyer sees', () => {
+  it.each([
+    ['posOrderId', { posOrderId: 'tb-1' }],
+    ['an unknown field', { orderReadyTimeGuess: '2026-12-07T12:00:00Z' }],
+  ])('refuses %s with PARAM_ILLEGAL', async (_what, extra) => {
+    const answer = await notify(notification(extra));
+    expect(answer.result).toMatchObject({ resultStatus: 'F', resultCode: 'PARAM_ILLEGAL' });
+    expect(sim.counters.effects).toBe(0);
+  });
+
+  it('keeps the buyer view: pickup code, status, delivery status, refunds; refuses an over-refund', async () => {
+    const id = 'buyer-1';
+    await fetch(`${sim.url}/_sim/order`, {
+      method: 'POST',
+      body: JSON.stringify({ requestOrderId: id }),
+    });
+    const send = (body: Record<string, unknown>) =>
+      notify(notification({ requestOrderId: id, orderStatus: undefined, ...body }));
+    expect((await send({ orderStatus: 'ACCEPTED' })).result.resultStatus).toBe('S');
+    expect((await send({ shortOrderNumber: 'A-042' })).result.resultStatus).toBe('S');
+    expect((await send({ deliveryStatus: 'OUT_FOR_DELIVERY' })).result.resultStatus).toBe('S');
+    expect(
+      (await send({ refundAmount: { value: 450, currency: 'SGD' } })).result.resultStatus,
+    ).toBe('S');
+    const over = await send({ refundAmount: { value: 1000, currency: 'SGD' } });
+    expect(over.result).toMatchObject({ resultStatus: 'F', resultCode: 'PROCESS_FAIL' });
+    expect(sim.received.at(-1)!.reason).toMatch(/exceeds what is left to refund \(830\)/);
+    const view = (await (await fetch(`${sim.url}/_sim/buyer/${id}`)).json()) as object;
+    expect(view).toEqual({
+      orderStatus: 'ACCEPTED',
+      shortOrderNumber: 'A-042',
+      deliveryStatus: 'OUT_FOR_DELIVERY',
+      paid: { value: 1280, currency: 'SGD' },
+      refunded: { value: 450, currency: 'SGD' },
+      refunds: 1,
+    });
+    expect((await fetch(`${sim.url}/_sim/buyer/nope`)).status).toBe(404);
   });
 });

@@ -21,6 +21,8 @@ import { answerControl, controlSegments } from '../shared/control';
 import { parseJsonBody, sendJson, withBody } from '../shared/http-body';
 import { listen } from '../shared/http-server';
 import {
+  BuyerViews,
+  type BuyerView,
   deliveryOnlyPush,
   itemEditPush,
   sampleOrder,
@@ -75,7 +77,6 @@ export interface ReceivedNotification {
   requestId?: string;
   requestOrderId?: string;
   orderStatus?: string;
-  posOrderId?: string;
   /** The signature (and Client-Id) verified. */
   verified: boolean;
   /** Why it was refused, when it was. */
@@ -89,8 +90,11 @@ export interface ReceivedNotification {
 export interface AppliedEffect {
   requestId: string;
   requestOrderId: string;
-  orderStatus: string;
-  posOrderId?: string;
+  /** Only what the notification changed. */
+  orderStatus?: string;
+  shortOrderNumber?: string;
+  deliveryStatus?: string;
+  refundAmount?: { value: number; currency: string };
   at: string;
 }
 
@@ -170,6 +174,8 @@ export interface DStoreSimulator {
   readonly counters: DStoreCounters;
   /** The status D-Store believes an order has, from the notifications it applied. */
   belief(requestOrderId: string): string | undefined;
+  /** What the buyer sees: status, pickup code, delivery status, paid and refunded totals. */
+  buyer(requestOrderId: string): BuyerView | undefined;
   createOrder(
     body: CreateOrderRequest | Record<string, unknown>,
     options?: CallOptions,
@@ -210,6 +216,7 @@ export async function startDStoreSimulator(
   const received: ReceivedNotification[] = [];
   const effects = new Map<string, AppliedEffect>();
   const beliefs = new Map<string, string>();
+  const buyers = new BuyerViews();
   const counters: DStoreCounters = emptyCounters();
   const held = new Set<() => void>();
   const waiters = new Set<() => void>();
@@ -277,8 +284,7 @@ export async function startDStoreSimulator(
       verified: true,
       requestId: request.requestId,
       requestOrderId: request.requestOrderId,
-      orderStatus: request.orderStatus,
-      ...(request.posOrderId === undefined ? {} : { posOrderId: request.posOrderId }),
+      ...(request.orderStatus === undefined ? {} : { orderStatus: request.orderStatus }),
     });
     const dropIndex = faults.dropNextFor.indexOf(request.requestOrderId);
     let planned: NotifyAnswer;
@@ -295,21 +301,24 @@ export async function startDStoreSimulator(
       res.socket?.destroy();
       return;
     }
-    const { status, code } = readAnswer(planned);
+    const change = { ...request };
+    // A strict D-Store refuses a refund beyond what the buyer paid minus earlier refunds (a repeat is not a refund).
+    const refused = effects.has(request.requestId) ? undefined : buyers.refusal(change);
+    const { status, code } =
+      planned === 'S' && refused
+        ? readAnswer('F')
+        : readAnswer(planned as Exclude<NotifyAnswer, 'DROP'>);
+    if (refused) record.reason = refused;
     if (status === 'S') {
       if (effects.has(request.requestId)) {
         record.duplicate = true;
         counters.duplicates++;
       } else {
         counters.effects++;
-        effects.set(request.requestId, {
-          requestId: request.requestId,
-          requestOrderId: request.requestOrderId,
-          orderStatus: request.orderStatus,
-          ...(request.posOrderId === undefined ? {} : { posOrderId: request.posOrderId }),
-          at: record.at,
-        });
-        beliefs.set(request.requestOrderId, request.orderStatus);
+        effects.set(request.requestId, { ...change, at: record.at });
+        buyers.apply(change);
+        if (request.orderStatus !== undefined)
+          beliefs.set(request.requestOrderId, request.orderStatus);
       }
     } else if (status === 'U') counters.answeredU++;
     else counters.answeredF++;
@@ -340,6 +349,10 @@ export async function startDStoreSimulator(
     return answerControl(req, res, 'apps/simulators/src/dstore/README.md', async () => {
       const input = parseJsonBody(raw) as Record<string, unknown>;
       if (req.method === 'GET' && path === 'state') return sendJson(res, 200, state());
+      if (req.method === 'GET' && path.startsWith('buyer/')) {
+        const view = buyers.get(decodeURIComponent(path.slice('buyer/'.length)));
+        return view ? sendJson(res, 200, view) : sendJson(res, 404, { error: 'no such order' });
+      }
       if (req.method !== 'POST')
         return sendJson(res, 405, { error: 'use GET /_sim/state or POST' });
       switch (path) {
@@ -411,6 +424,7 @@ export async function startDStoreSimulator(
     received: received.slice(-200),
     effects: [...effects.values()],
     beliefs: Object.fromEntries(beliefs),
+    buyers: buyers.all(),
   });
 
   const server = createServer(
@@ -457,6 +471,7 @@ export async function startDStoreSimulator(
     if (!options.posUrl)
       throw new Error('posUrl is not configured: the simulator cannot call the POS');
     counters.callsSent++;
+    if (path === ANTOM_PATHS.CREATE_ORDER) buyers.ordered(body);
     const sent = faults.unseenFields ? withUnseenFields(body) : body;
     const raw = Buffer.from(typeof sent === 'string' ? sent : JSON.stringify(sent), 'utf8');
     const signed: Record<string, string> = signRequest({
@@ -542,6 +557,7 @@ export async function startDStoreSimulator(
     effects,
     counters,
     belief: (requestOrderId) => beliefs.get(requestOrderId),
+    buyer: (requestOrderId) => buyers.get(requestOrderId),
     createOrder: (body, callOptions) => call(ANTOM_PATHS.CREATE_ORDER, body, callOptions),
     pushOrderChange: (body, callOptions) => call(ANTOM_PATHS.PUSH_ORDER_CHANGE, body, callOptions),
     inquireOrderDetail: (requestOrderId, callOptions) =>
@@ -575,6 +591,7 @@ export async function startDStoreSimulator(
       received.length = 0;
       effects.clear();
       beliefs.clear();
+      buyers.clear();
       Object.assign(counters, emptyCounters());
     },
     async close() {

@@ -63,7 +63,6 @@ const push = { requestId: 'req-1', requestOrderId: 'pds_1', orderStatus: 'CANCEL
 const notify = {
   requestId: 'req-2',
   requestOrderId: 'pds_1',
-  posOrderId: 'pos-9',
   orderStatus: 'READY',
 };
 const inquireResponse = { result: success, posOrderId: 'pos-9', orderStatus: 'PREPARING' };
@@ -352,12 +351,27 @@ describe('pushOrderChange and notifyOrderChange', () => {
     ).toEqual(['requestId', 'requestOrderId']);
   });
 
-  it('notify: requestId is required, posOrderId optional', () => {
-    const { posOrderId: _omitted, ...withoutPosOrderId } = notify;
-    expect(parseNotifyOrderChangeRequest(withoutPosOrderId)).toEqual(withoutPosOrderId);
+  it('notify: requestId is required, every change field optional, posOrderId not documented', () => {
+    const shortOnly = { requestId: 'r', requestOrderId: 'o', shortOrderNumber: 'A-042' };
+    expect(parseNotifyOrderChangeRequest(shortOnly)).toEqual(shortOnly);
+    const refund = {
+      requestId: 'r',
+      requestOrderId: 'o',
+      refundAmount: { value: 450, currency: 'SGD' },
+    };
+    expect(parseNotifyOrderChangeRequest(refund, { unknownFields: 'forbid' })).toEqual(refund);
     expect(
       violationFields(parseNotifyOrderChangeRequest, { ...notify, requestId: undefined }),
     ).toEqual(['requestId']);
+    expect(() =>
+      parseNotifyOrderChangeRequest({ ...notify, posOrderId: 'tb-1' }, { unknownFields: 'forbid' }),
+    ).toThrow(/posOrderId/);
+    expect(
+      violationFields(parseNotifyOrderChangeRequest, {
+        ...refund,
+        refundAmount: { value: 2_147_483_648, currency: 'SGD' },
+      }),
+    ).toEqual(['refundAmount.value']);
   });
 });
 
@@ -539,10 +553,15 @@ describe('parse(JSON.stringify(x)) equals x', () => {
         {
           requestId: id(255),
           requestOrderId: id(255),
-          posOrderId: id(255),
+          shortOrderNumber: id(255),
           orderStatus: fc.constantFrom(...NOTIFY_ORDER_CHANGE_STATUSES),
+          deliveryStatus: id(64),
+          refundAmount: fc.record({
+            value: fc.integer({ min: 0, max: 2_147_483_647 }),
+            currency: fc.constant('SGD'),
+          }),
         },
-        { requiredKeys: ['requestId', 'requestOrderId', 'orderStatus'] },
+        { requiredKeys: ['requestId', 'requestOrderId'] },
       ),
     ],
     ['result response', parseResultResponse, fc.record({ result })],

@@ -378,6 +378,11 @@ export class PushOrderChangeRequest {
   extendInfo?: ExtendInfo;
 }
 
+/**
+ * notifyOrderChange (D-Store's notify_order_change table), what we send: strictly the documented fields, each change
+ * field optional, so a notification carries only what changed. `posOrderId` is not among them and is never sent. The
+ * order ready time follows in D-Store's table but its name is cut off in every copy we can read, so it is not here.
+ */
 export class NotifyOrderChangeRequest {
   /** The POS's idempotency key for this notification: the same change is always resent with the same id. */
   @Id(ID_MAX)
@@ -386,12 +391,26 @@ export class NotifyOrderChangeRequest {
   @Id(ORDER_ID_MAX)
   requestOrderId!: string;
 
+  /** The code the buyer shows to collect the order. */
   @Optional()
-  @Id(ORDER_ID_MAX)
-  posOrderId?: string;
+  @Id(ID_MAX)
+  shortOrderNumber?: string;
 
+  @Optional()
   @IsIn(NOTIFY_ORDER_CHANGE_STATUSES)
-  orderStatus!: NotifyOrderChangeStatus;
+  orderStatus?: NotifyOrderChangeStatus;
+
+  /** For orders the merchant delivers itself. */
+  @Optional()
+  @Id(DELIVERY_STATUS_MAX)
+  deliveryStatus?: string;
+
+  /** A full or partial refund the merchant starts. */
+  @Optional()
+  @IsObject()
+  @ValidateNested()
+  @Type(() => AntomAmount)
+  refundAmount?: AntomAmount;
 }
 
 /** The body of answers that carry only `result` (createOrder, pushOrderChange, notifyOrderChange). */
