@@ -6,7 +6,7 @@ import {
 } from '@tillbus/protocols-antom';
 import { describe, expect, it } from 'vitest';
 import { OrderConflictError } from './errors';
-import { applyPush, PUSHES_MAX, type PushRequest } from './order-push';
+import { applyPush, ORDER_RECORD_MAX_BYTES, PUSHES_MAX, type PushRequest } from './order-push';
 import { applyReport, newOrderRecord, type OrderRecord } from './order-record';
 
 const T0 = 1_700_000_000_000;
@@ -142,5 +142,20 @@ describe('requestId is the idempotency key for the order’s whole life', () => 
     expect(() => apply(current, dstoreDeliveryPush(ID, 'one-too-many'))).toThrow(/safety limit/);
     // A repeat of a remembered one is still answered.
     expect(apply(current, dstoreDeliveryPush(ID, 'p-0', 'S0')).repeat).toBe(true);
+  });
+
+  it('refuses a push that would grow the order past what one KV value can hold', () => {
+    const big = { note: 'x'.repeat(200 * 1024) };
+    let current = order();
+    for (let i = 0; i < 3; i++)
+      current = apply(current, {
+        requestId: `big-${i}`,
+        requestOrderId: ID,
+        courier: big,
+      } as PushRequest).order;
+    expect(JSON.stringify(current).length).toBeLessThan(ORDER_RECORD_MAX_BYTES);
+    expect(() =>
+      apply(current, { requestId: 'big-3', requestOrderId: ID, courier: big } as PushRequest),
+    ).toThrow(/would grow past 786432 bytes with this change; refused \(a safety limit\)/);
   });
 });

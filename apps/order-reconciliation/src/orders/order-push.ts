@@ -13,6 +13,11 @@ import { applyReport, type OrderRecord } from './order-record';
 
 /** A safety limit, not D-Store's: an order with more changes than this is refused (PROCESS_FAIL), never stored. */
 export const PUSHES_MAX = 200;
+/**
+ * The order is one KV value, and NATS refuses a message over max_payload (1 MB as shipped) with an error that would
+ * read as an outage (U) forever. A push that would grow the order past this is refused instead (PROCESS_FAIL).
+ */
+export const ORDER_RECORD_MAX_BYTES = 768 * 1024;
 
 export type PushOutcome = 'APPLIED' | 'DUPLICATE' | 'REFUSED';
 
@@ -121,12 +126,13 @@ export function applyPush(current: OrderRecord, push: PushRequest, now: number):
     fingerprint,
     ...(Object.keys(change).length > 0 ? { change } : {}),
   };
-  return {
-    repeat: false,
-    outcome,
-    ...(reason === undefined ? {} : { reason }),
-    order: { ...order, pushes: [...order.pushes, record] },
-  };
+  const next: OrderRecord = { ...order, pushes: [...order.pushes, record] };
+  if (Buffer.byteLength(JSON.stringify(next), 'utf8') > ORDER_RECORD_MAX_BYTES)
+    throw new OrderConflictError(
+      `order ${clip(current.requestOrderId)} would grow past ${ORDER_RECORD_MAX_BYTES} bytes with this change; refused (a safety limit)`,
+      { field: 'requestId' },
+    );
+  return { repeat: false, outcome, ...(reason === undefined ? {} : { reason }), order: next };
 }
 
 function onlyStatus(push: PushRequest): boolean {
