@@ -52,6 +52,13 @@ describe('tillbus orders get', () => {
         deliveryStatus: 'DRIVER_ARRIVED_AT_STORE',
         pushes: [
           {
+            requestId: 'odd-1',
+            orderStatus: 'PICKED_UP',
+            unrecognisedStatus: true,
+            outcome: 'APPLIED',
+            at: '2026-12-07T03:59:35.000Z',
+          },
+          {
             requestId: 'dlv-1',
             outcome: 'APPLIED',
             at: '2026-12-07T03:59:40.000Z',
@@ -73,6 +80,7 @@ describe('tillbus orders get', () => {
     expect(text).toMatch(/delivery: +DRIVER_ARRIVED_AT_STORE/);
     expect(text).toContain('changes from D-Store (pushOrderChange):');
     expect(text).toMatch(/DRIVER_ARRIVED_AT_STORE .*APPLIED +dlv-1/);
+    expect(text).toMatch(/PICKED_UP \(unrecognised\) .*APPLIED +odd-1/);
     expect(text).toMatch(/\{"productId":"latte","quantity":1\} +4\.50 SGD +APPLIED +edit-1/);
   });
 

@@ -43,7 +43,11 @@ export function orderText(order: OrderView, now: number): string {
           'changes from D-Store (pushOrderChange):',
           table(pushes, [
             { header: 'AT', value: (p) => p.at },
-            { header: 'STATUS', value: (p) => p.orderStatus },
+            {
+              header: 'STATUS',
+              value: (p) =>
+                p.unrecognisedStatus ? `${p.orderStatus} (unrecognised)` : p.orderStatus,
+            },
             { header: 'DELIVERY', value: (p) => cellText(p.change?.deliveryStatus) },
             { header: 'ITEMS NOW', value: (p) => cellText(p.change?.updatedOrderProducts) },
             { header: 'REFUND', value: (p) => cellText(refundText(p.change?.refundInfo)) },

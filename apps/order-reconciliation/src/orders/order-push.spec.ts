@@ -60,6 +60,7 @@ describe('a push without a status', () => {
     expect(result.order.status).toBe('ORDER_SUCCESS');
     expect(result.order.pushes[0]).toMatchObject({
       orderStatus: 'PICKED_UP',
+      unrecognisedStatus: true,
       change: { courier: { name: 'X' } },
     });
   });

@@ -25,6 +25,8 @@ export interface PushRecord {
   requestId: string;
   /** As D-Store sent it; a value not in push_order_change's list is kept and changes nothing. */
   orderStatus?: string;
+  /** Set when orderStatus is a value this version does not know (kept, reported, not applied). */
+  unrecognisedStatus?: true;
   outcome: PushOutcome;
   /** Why the journey refused the status, when it did. */
   reason?: OrderJourneyRefusal;
@@ -120,6 +122,9 @@ export function applyPush(current: OrderRecord, push: PushRequest, now: number):
   const record: PushRecord = {
     requestId,
     ...(orderStatus === undefined ? {} : { orderStatus }),
+    ...(orderStatus !== undefined && !isPushOrderChangeStatus(orderStatus)
+      ? { unrecognisedStatus: true as const }
+      : {}),
     outcome,
     ...(reason === undefined ? {} : { reason }),
     atMs: now,

@@ -32,6 +32,7 @@ export function orderView(order: OrderRecord): OrderView {
     pushes: order.pushes.map((p) => ({
       requestId: p.requestId,
       ...(p.orderStatus === undefined ? {} : { orderStatus: p.orderStatus }),
+      ...(p.unrecognisedStatus ? { unrecognisedStatus: true } : {}),
       outcome: p.outcome,
       ...(p.reason === undefined ? {} : { reason: p.reason }),
       at: iso(p.atMs),

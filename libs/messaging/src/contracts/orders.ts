@@ -24,6 +24,8 @@ export interface PushView {
   requestId: string;
   /** As sent; may be a value this version does not know (then it changed nothing). */
   orderStatus?: string;
+  /** orderStatus is a value this version does not know: kept as sent, not applied. */
+  unrecognisedStatus?: boolean;
   outcome: string;
   reason?: string;
   at: string;
