@@ -364,6 +364,21 @@ describe('4b. D-Store orders as D-Store really sends them, with fields no one ha
       deliveryStatus: 'DRIVER_ARRIVED_AT_STORE',
       simUnseenFlag: true,
     });
+
+    // The POS accepts it; D-Store (strict about notifyOrderChange's fields) shows the buyer the new status.
+    expect((await stack.cli(['orders', 'pos-event', FULL_ORDER, 'accepted'])).code).toBe(0);
+    const buyer = await waitFor(
+      async () => {
+        const view = await stack.sim<{ orderStatus?: string; paid?: object; refunds: number }>(
+          'dstore',
+          'GET',
+          `/_sim/buyer/${FULL_ORDER}`,
+        );
+        return view.orderStatus === 'ACCEPTED' ? view : undefined;
+      },
+      { timeoutMs: 20_000, intervalMs: 200, what: 'the buyer to see ACCEPTED' },
+    );
+    expect(buyer).toMatchObject({ paid: { value: 1280, currency: 'SGD' }, refunds: 0 });
   });
 });
 
