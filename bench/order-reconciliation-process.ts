@@ -119,6 +119,7 @@ export async function createBenchOrder(base: string, key: KeyObject): Promise<vo
       posAccountId: 'acct-1',
       posStoreId: 'store-7',
       channelOrderId: 'GF-0001',
+      expectFulfillmentTime: '2026-12-07T12:30:00+08:00',
       orderProducts: [{ sku: 'latte', qty: 2 }],
       orderAmount: { value: 9800, currency: 'KRW' },
     }),

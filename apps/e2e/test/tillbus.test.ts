@@ -256,16 +256,7 @@ describe('4. a D-Store order whose notification is lost', () => {
     const created = await stack.sim<{
       result: { resultStatus: string };
       signature: { ok: boolean };
-    }>('dstore', 'POST', '/_sim/createOrder', {
-      orderChannel: 'GRABFOOD',
-      serviceType: 'DELIVERY',
-      requestOrderId: ORDER,
-      posAccountId: 'acct-e2e',
-      posStoreId: 'store-001',
-      channelOrderId: 'GF-E2E-1',
-      orderProducts: [{ name: 'Kimbap', quantity: 2 }],
-      orderAmount: { value: 12000, currency: 'KRW' },
-    });
+    }>('dstore', 'POST', '/_sim/order', { requestOrderId: ORDER });
     expect(created).toMatchObject({ result: { resultStatus: 'S' }, signature: { ok: true } });
     const belief = (status: string) =>
       waitFor(
@@ -317,6 +308,77 @@ describe('4. a D-Store order whose notification is lost', () => {
     expect(ready.attempts).toBeGreaterThanOrEqual(2);
     const state = await stack.sim<DStoreState>('dstore', 'GET', '/_sim/state');
     expect(state.effects.filter((e) => e.requestId === ready.requestId)).toHaveLength(1);
+  });
+});
+
+const FULL_ORDER = `e2e-full-${Date.now().toString(36)}`;
+
+describe('4b. D-Store orders as D-Store really sends them, with fields no one has seen', () => {
+  it('a full DELIVERY order answers S, its pickup time and address show in `orders get`, a delivery-only push is applied', async () => {
+    await stack.sim('dstore', 'POST', '/_sim/faults', { unseenFields: true });
+    try {
+      const created = await stack.sim<{ result: { resultStatus: string; resultCode: string } }>(
+        'dstore',
+        'POST',
+        '/_sim/order',
+        { requestOrderId: FULL_ORDER },
+      );
+      expect(created.result).toMatchObject({ resultStatus: 'S', resultCode: 'SUCCESS' });
+      const pushed = await stack.sim<{ result: { resultStatus: string } }>(
+        'dstore',
+        'POST',
+        '/_sim/push-delivery',
+        { requestOrderId: FULL_ORDER, deliveryStatus: 'DRIVER_ARRIVED_AT_STORE' },
+      );
+      expect(pushed.result.resultStatus).toBe('S');
+      const edited = await stack.sim<{ result: { resultStatus: string } }>(
+        'dstore',
+        'POST',
+        '/_sim/push-items',
+        { requestOrderId: FULL_ORDER },
+      );
+      expect(edited.result.resultStatus).toBe('S');
+    } finally {
+      await stack.sim('dstore', 'POST', '/_sim/faults', { unseenFields: false });
+    }
+    const shown = await stack.cli(['orders', 'get', FULL_ORDER]);
+    expect(shown.code, shown.stderr).toBe(0);
+    expect(shown.stdout).toMatch(/wanted at: +2026-12-07T12:30:00\+08:00/);
+    expect(shown.stdout).toMatch(/address: +10 Bayfront Avenue.*018956/);
+    expect(shown.stdout).toMatch(/delivery: +DRIVER_ARRIVED_AT_STORE/);
+    expect(shown.stdout).toMatch(/\{"productId":"latte","quantity":1.*APPLIED/);
+    const order = json<{
+      status: string;
+      deliveryStatus: string;
+      order: Record<string, unknown>;
+      pushes: { change?: Record<string, unknown> }[];
+    }>(await stack.cli(['orders', 'get', FULL_ORDER, '--json']));
+    expect(order.status).toBe('ORDER_SUCCESS');
+    // The fields no one has seen were kept verbatim, at the top and nested.
+    expect(order.order).toMatchObject({
+      simUnseenFlag: true,
+      simUnseenObject: { version: 2 },
+      customer: { simUnseenNested: 'kept?' },
+    });
+    expect(order.pushes[0].change).toMatchObject({
+      deliveryStatus: 'DRIVER_ARRIVED_AT_STORE',
+      simUnseenFlag: true,
+    });
+
+    // The POS accepts it; D-Store (strict about notifyOrderChange's fields) shows the buyer the new status.
+    expect((await stack.cli(['orders', 'pos-event', FULL_ORDER, 'accepted'])).code).toBe(0);
+    const buyer = await waitFor(
+      async () => {
+        const view = await stack.sim<{ orderStatus?: string; paid?: object; refunds: number }>(
+          'dstore',
+          'GET',
+          `/_sim/buyer/${FULL_ORDER}`,
+        );
+        return view.orderStatus === 'ACCEPTED' ? view : undefined;
+      },
+      { timeoutMs: 20_000, intervalMs: 200, what: 'the buyer to see ACCEPTED' },
+    );
+    expect(buyer).toMatchObject({ paid: { value: 1280, currency: 'SGD' }, refunds: 0 });
   });
 });
 

@@ -168,14 +168,13 @@ describe('signature conformance (the D-Store side written from protocols.md §2)
 });
 
 describe('result codes', () => {
-  it('PARAM_ILLEGAL: malformed JSON, a missing field, a wrong type, an oversized or unknown field', async () => {
+  it('PARAM_ILLEGAL: malformed JSON, a missing field, a wrong type, an oversized field', async () => {
     const cases: Array<[string, string | object, RegExp]> = [
       ['malformed JSON', '{"requestOrderId":', /not valid JSON/],
       ['not an object', '[]', /object/],
       ['missing field', {}, /requestOrderId/],
       ['wrong type', { requestOrderId: 42 }, /requestOrderId/],
       ['oversized field', { requestOrderId: 'x'.repeat(256) }, /requestOrderId/],
-      ['unknown field', { requestOrderId: 'a', extra: true }, /extra/],
       ['not UTF-8', Buffer.from([0x7b, 0xff, 0x7d]).toString('latin1'), /JSON|UTF-8/],
     ];
     for (const [what, body, message] of cases) {
@@ -260,7 +259,11 @@ describe('result codes', () => {
     const answer = await send(INQUIRE, { requestOrderId: 'never-stored-1' });
     expectCode(answer, 'PROCESS_FAIL');
     expect(answer.body.result.resultMessage).toMatch(/never-stored-1 was never stored/);
-    const push = await send(PUSH, { requestOrderId: 'never-stored-2', orderStatus: 'CANCELLED' });
+    const push = await send(PUSH, {
+      requestId: 'ns-push-1',
+      requestOrderId: 'never-stored-2',
+      orderStatus: 'CANCELLED',
+    });
     expectCode(push, 'PROCESS_FAIL');
   });
 });
@@ -288,7 +291,9 @@ describe('idempotency', () => {
     expectCode(await send(PUSH, push), 'SUCCESS');
     const reused = await send(PUSH, { ...push, orderStatus: 'ORDER_FAIL' });
     expectCode(reused, 'PROCESS_FAIL');
-    expect(reused.body.result.resultMessage).toMatch(/already used for COMPLETED/);
+    expect(reused.body.result.resultMessage).toMatch(
+      /push-1 was already used for a different change on this order \(orderStatus COMPLETED\)/,
+    );
     expect((await send(INQUIRE, { requestOrderId: 'idem-push-1' })).body.orderStatus).toBe(
       'COMPLETED',
     );
@@ -311,11 +316,11 @@ describe('idempotency', () => {
     );
   });
 
-  it('pushOrderChange without a requestId: a repeat is a harmless duplicate', async () => {
+  it('pushOrderChange without a requestId is PARAM_ILLEGAL: D-Store documents it as required', async () => {
     expectCode(await send(CREATE, sampleOrder('idem-push-2')), 'SUCCESS');
-    const push = { requestOrderId: 'idem-push-2', orderStatus: 'ORDER_FAIL' };
-    expectCode(await send(PUSH, push), 'SUCCESS');
-    expectCode(await send(PUSH, push), 'SUCCESS');
+    const answer = await send(PUSH, { requestOrderId: 'idem-push-2', orderStatus: 'ORDER_FAIL' });
+    expectCode(answer, 'PARAM_ILLEGAL');
+    expect(answer.body.result.resultMessage).toMatch(/requestId/);
   });
 
   it('inquireOrderDetail: any number of inquiries answer the same', async () => {

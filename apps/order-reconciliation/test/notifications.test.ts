@@ -1,4 +1,4 @@
-import { DeliverPolicy, jetstream, jetstreamManager, type JsMsg } from '@nats-io/jetstream';
+import { jetstream, type JsMsg } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import {
   EVENT_SUBJECTS,
@@ -26,6 +26,7 @@ import { OUTBOX_DEAD_LETTERS } from '../src/orders/names';
 import {
   busClient,
   busRequest,
+  readStream as readStreamOf,
   generateKeys,
   publishLifecycle,
   sampleOrder,
@@ -88,23 +89,8 @@ async function waitForNotification(id: string, status: string, deliveryStatus: s
   );
 }
 
-async function readStream(stream: string, subject: string): Promise<JsMsg[]> {
-  const jsm = await jetstreamManager(nc);
-  const name = `reader-${Math.random().toString(36).slice(2)}`;
-  await jsm.consumers.add(stream, {
-    durable_name: name,
-    filter_subject: subject,
-    deliver_policy: DeliverPolicy.All,
-  });
-  const consumer = await jetstream(nc).consumers.get(stream, name);
-  const out: JsMsg[] = [];
-  const batch = await consumer.fetch({ max_messages: 100, expires: 1000 });
-  for await (const m of batch) {
-    out.push(m);
-    m.ack();
-  }
-  await jsm.consumers.delete(stream, name);
-  return out;
+function readStream(stream: string, subject: string): Promise<JsMsg[]> {
+  return readStreamOf(nc, stream, subject);
 }
 
 async function metrics(): Promise<string> {

@@ -8,7 +8,13 @@ import { EdgeRoutes } from '../src/edge/edge-http';
 import { EDGE_APIS } from '../src/edge/dstore-edge.service';
 import { applyReport, newOrderRecord } from '../src/orders/order-record';
 import { Notifier } from '../src/outbox/notifier';
-import { parseCreateOrderRequest } from '@tillbus/protocols-antom';
+import {
+  AntomProtocolError,
+  parseCreateOrderRequest,
+  readCreateOrderRequest,
+  readPushOrderChangeRequest,
+  type AntomMessageInput,
+} from '@tillbus/protocols-antom';
 import {
   answerSignatureValid,
   DSTORE_CLIENT,
@@ -25,7 +31,15 @@ const HTTP_METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch'
 
 interface Operation {
   operationId: string;
-  requestBody: { content: { 'application/json': { example: unknown } } };
+  requestBody: {
+    content: {
+      'application/json': {
+        schema: Schema;
+        example?: unknown;
+        examples?: Record<string, { value: unknown }>;
+      };
+    };
+  };
   responses: Record<
     string,
     { headers?: Record<string, unknown>; content: Record<string, { schema: Schema }> }
@@ -91,8 +105,15 @@ describe('docs/openapi.yaml', () => {
       .flatMap(([path, item]) => Object.entries(item).map(([, op]) => ({ path, op })))
       .sort((a, b) => order.indexOf(a.op.operationId) - order.indexOf(b.op.operationId));
     expect(operations.map((o) => o.op.operationId)).toEqual(order);
-    for (const { path, op } of operations) {
-      const example = op.requestBody.content['application/json'].example as object;
+    const sends = operations.flatMap(({ path, op }) => {
+      const body = op.requestBody.content['application/json'];
+      const examples = body.examples
+        ? Object.values(body.examples).map((e) => e.value)
+        : [body.example];
+      return examples.map((example) => ({ path, op, example: example as object }));
+    });
+    expect(sends.length).toBeGreaterThan(operations.length);
+    for (const { path, op, example } of sends) {
       const answer = await sendSigned(service.url, keys, path, example);
       const documented = op.responses['200'];
       const schema = documented.content['application/json'].schema;
@@ -113,6 +134,38 @@ describe('docs/openapi.yaml', () => {
       expect(answerSignatureValid(answer, keys.posPublic, 'POST', path, DSTORE_CLIENT)).toBe(true);
     }
   });
+
+  it.each([
+    ['createOrder', '/v2/pos/createOrder', readCreateOrderRequest],
+    ['pushOrderChange', '/v2/pos/pushOrderChange', readPushOrderChangeRequest],
+  ] as const)(
+    '%s: the documented required fields are exactly the ones the edge refuses without, and every documented field is read',
+    (_name, path, read: (input: AntomMessageInput) => { unknownFields: string[] }) => {
+      const body = api.paths[path].post.requestBody.content['application/json'];
+      const example = (body.example ?? Object.values(body.examples!)[0].value) as Record<
+        string,
+        unknown
+      >;
+      const refusedWithout = Object.keys(example).filter((field) => {
+        const { [field]: _gone, ...rest } = example;
+        try {
+          read(rest);
+          return false;
+        } catch (error) {
+          if (error instanceof AntomProtocolError) return true;
+          throw error;
+        }
+      });
+      expect(refusedWithout.sort()).toEqual([...(body.schema.required ?? [])].sort());
+      const documented = Object.keys(body.schema.properties!);
+      const everyField = Object.fromEntries(
+        Object.values(body.examples ?? { one: { value: example } }).flatMap((e) =>
+          Object.entries(e.value as object),
+        ),
+      );
+      expect(read(everyField).unknownFields.filter((f) => documented.includes(f))).toEqual([]);
+    },
+  );
 
   it('documents every result code the edge can answer, and the webhook body is what the notifier sends', () => {
     const text = readFileSync(DOCUMENT, 'utf8');
@@ -142,7 +195,9 @@ describe('docs/openapi.yaml', () => {
     const sent = JSON.parse(
       Notifier.bodyOf(advanced.order, advanced.notification).toString('utf8'),
     ) as Record<string, string>;
-    expect(Object.keys(sent).sort()).toEqual(Object.keys(schema.properties!).sort());
+    // Only documented fields, never posOrderId: an undocumented field would be PARAM_ILLEGAL at a strict D-Store.
+    expect(Object.keys(schema.properties!)).toEqual(expect.arrayContaining(Object.keys(sent)));
+    expect(sent).not.toHaveProperty('posOrderId');
     for (const field of schema.required ?? []) expect(sent).toHaveProperty(field);
     expect(schema.properties!.orderStatus.enum).toContain(sent.orderStatus);
   });

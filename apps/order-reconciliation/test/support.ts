@@ -12,7 +12,7 @@ import {
   type RunningService,
 } from '@tillbus/messaging';
 import { freePort, spawnTypeScript, waitFor, type ChildService } from '@tillbus/testing';
-import { jetstream } from '@nats-io/jetstream';
+import { DeliverPolicy, jetstream, jetstreamManager, type JsMsg } from '@nats-io/jetstream';
 import { startOrderReconciliation } from '../src/app.module';
 import type { Clock } from '../src/clock';
 import { loadOrderReconciliationConfig, type OrderReconciliationConfig } from '../src/config';
@@ -245,6 +245,7 @@ export function sampleOrder(requestOrderId: string, overrides: Record<string, un
     posAccountId: 'acct-1',
     posStoreId: 'store-7',
     channelOrderId: `ch-${requestOrderId.slice(0, 40)}`,
+    expectFulfillmentTime: '2026-12-07T12:30:00+09:00',
     orderProducts: [{ sku: 'latte', qty: 2, options: { milk: 'oat' } }],
     orderAmount: { value: 9800, currency: 'KRW' },
     ...overrides,
@@ -259,6 +260,30 @@ export async function busClient(natsUrl: string): Promise<NatsConnection> {
 
 export function busRequest<T>(nc: NatsConnection, subject: string, payload: unknown): Promise<T> {
   return requestJson<T>({ connect: async () => nc }, subject, payload, { timeoutMs: 5000 });
+}
+
+/** Every message on `subject` in `stream` so far (a throwaway consumer, deleted afterwards). */
+export async function readStream(
+  nc: NatsConnection,
+  stream: string,
+  subject: string,
+): Promise<JsMsg[]> {
+  const jsm = await jetstreamManager(nc);
+  const name = `reader-${Math.random().toString(36).slice(2)}`;
+  await jsm.consumers.add(stream, {
+    durable_name: name,
+    filter_subject: subject,
+    deliver_policy: DeliverPolicy.All,
+  });
+  const consumer = await jetstream(nc).consumers.get(stream, name);
+  const out: JsMsg[] = [];
+  const batch = await consumer.fetch({ max_messages: 1000, expires: 1000 });
+  for await (const m of batch) {
+    out.push(m);
+    m.ack();
+  }
+  await jsm.consumers.delete(stream, name);
+  return out;
 }
 
 /** What the POS publishes when an order moves. */

@@ -11,7 +11,8 @@ import { isPosLifecycleKind, POS_LIFECYCLE_KINDS } from '@tillbus/result-codes';
 import type { CommandSpec } from '../cli';
 import { hintNotFound, parseCount, parseDuration } from './common';
 import { CliError, EXIT, UsageError } from '../errors';
-import { block, duration, money, relative, table } from '../format';
+import { duration, relative, table } from '../format';
+import { orderText } from './order-text';
 
 const NOT_FOUND_HINT =
   '`tillbus orders stuck` lists orders that need a look; D-Store order ids look like the requestOrderId of createOrder';
@@ -21,64 +22,15 @@ export const ORDER_COMMANDS: CommandSpec[] = [
     group: 'orders',
     verb: 'get',
     args: ['requestOrderId'],
-    summary: 'one D-Store order: status, history, refused changes, notifications to D-Store',
+    summary:
+      'one D-Store order: pickup time, customer and address, status, D-Store’s changes (delivery, items, refunds), notifications',
     run: async (ctx, { args }) => {
       const order = await ctx.bus
         .request<OrderView>(SUBJECTS.orderReconciliation.get, {
           requestOrderId: args.requestOrderId,
         })
         .catch(hintNotFound(NOT_FOUND_HINT));
-      const now = ctx.now();
-      const text = [
-        block([
-          ['order', order.requestOrderId],
-          ['pos order', order.posOrderId],
-          ['status', `${order.status}${order.final ? ' (final)' : ''}`],
-          [
-            'channel',
-            `${order.order.orderChannel} ${order.order.serviceType}, store ${order.order.posStoreId}`,
-          ],
-          ['amount', money(order.order.orderAmount.value, order.order.orderAmount.currency)],
-          ['created', `${order.createdAt} (${relative(order.createdAt, now)})`],
-          ['updated', `${order.updatedAt} (${relative(order.updatedAt, now)})`],
-        ]),
-        '',
-        'history:',
-        table(order.history, [
-          { header: 'AT', value: (h) => h.at },
-          { header: 'STATUS', value: (h) => h.status },
-          { header: 'FROM', value: (h) => h.source },
-          { header: 'REF', value: (h) => h.ref },
-        ]),
-        ...(order.refused.length > 0
-          ? [
-              '',
-              'refused (the order kept its newer status):',
-              table(order.refused, [
-                { header: 'AT', value: (r) => r.at },
-                { header: 'REPORTED', value: (r) => r.reported },
-                { header: 'KEPT', value: (r) => r.current },
-                { header: 'WHY', value: (r) => r.reason },
-              ]),
-            ]
-          : []),
-        '',
-        'notifications to D-Store (notifyOrderChange):',
-        order.notifications.length === 0
-          ? '  none yet'
-          : table(order.notifications, [
-              { header: '#', value: (n) => n.seq, right: true },
-              { header: 'STATUS', value: (n) => n.orderStatus },
-              { header: 'DELIVERY', value: (n) => n.deliveryStatus },
-              { header: 'ATTEMPTS', value: (n) => n.attempts, right: true },
-              {
-                header: 'NEXT',
-                value: (n) => (n.nextAttemptAt ? relative(n.nextAttemptAt, now) : ''),
-              },
-              { header: 'LAST FAILURE', value: (n) => failureText(n.lastFailure) },
-              { header: 'REQUEST ID', value: (n) => n.requestId },
-            ]),
-      ].join('\n');
+      const text = orderText(order, ctx.now());
       return { data: order, text };
     },
   },
@@ -208,10 +160,3 @@ export const ORDER_COMMANDS: CommandSpec[] = [
     },
   },
 ];
-
-function failureText(failure: OrderView['notifications'][number]['lastFailure']): string {
-  if (!failure) return '';
-  return failure.cause === 'ANSWER'
-    ? `D-Store answered ${failure.resultStatus ?? '?'} ${failure.resultCode ?? ''}`.trim()
-    : failure.cause;
-}

@@ -5,11 +5,14 @@ import {
   AntomProtocolError,
   DSTORE_CODE_FOR_SIGNATURE_FAILURE,
   ORDER_ID_MAX,
-  parseCreateOrderRequest,
-  parseInquireOrderDetailRequest,
-  parsePushOrderChangeRequest,
+  RESULT_MESSAGE_MAX,
+  readCreateOrderRequest,
+  readInquireOrderDetailRequest,
+  readPushOrderChangeRequest,
   signResponse,
   verifyRequest,
+  type AntomSignatureFailure,
+  type DStoreRead,
 } from '@tillbus/protocols-antom';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { CLOCK, type Clock } from '../clock';
@@ -74,7 +77,8 @@ interface Outcome {
  *    signature was never accepted before, on any replica (INVALID_SIGNATURE, unsigned);
  * 6. the path names one of our APIs (INVALID_API), and the method is POST (405, INVALID_API);
  * 7. the Client-Id is under its rate limit (REQUEST_TRAFFIC_EXCEED_LIMIT);
- * 8. the body is the API's schema, nothing more (PARAM_ILLEGAL);
+ * 8. the body has the API's documented required fields within our limits (PARAM_ILLEGAL); fields and enum values
+ *    D-Store added after us are kept verbatim and logged (the tolerant-reader rule, protocols.md);
  * 9. the API itself: PROCESS_FAIL for an order never stored (and conflicts and refused changes), U only when our
  *    store or bus does not answer.
  * From step 6 on the request is D-Store's, and the answer is signed with our key (`response-time`, `signature`)
@@ -240,10 +244,12 @@ export class DStoreEdge {
         case 'inquireOrderDetail':
           return await this.finishInquiry(inquiry!);
         case 'createOrder':
-          await this.orders.createOrder(parseCreateOrderRequest(rawBody, FORBID));
+          await this.orders.createOrder(this.tolerated(api, readCreateOrderRequest(rawBody)));
           return answer('SUCCESS');
         case 'pushOrderChange':
-          await this.orders.pushOrderChange(parsePushOrderChangeRequest(rawBody, FORBID));
+          await this.orders.pushOrderChange(
+            this.tolerated(api, readPushOrderChangeRequest(rawBody)),
+          );
           return answer('SUCCESS');
       }
     } catch (error) {
@@ -255,7 +261,7 @@ export class DStoreEdge {
   private startInquiry(rawBody: Buffer): { order?: Promise<OrderRecord>; error?: unknown } {
     try {
       const requestOrderId =
-        plainInquiry(rawBody) ?? parseInquireOrderDetailRequest(rawBody, FORBID).requestOrderId;
+        plainInquiry(rawBody) ?? readInquireOrderDetailRequest(rawBody).value.requestOrderId;
       const order = this.orders.inquire(requestOrderId);
       // Observed now, so a read whose request is refused later is never an unhandled rejection.
       order.catch(() => undefined);
@@ -276,6 +282,17 @@ export class DStoreEdge {
       orderStatus: order.status,
       ...(order.extendInfo === undefined ? {} : { extendInfo: order.extendInfo }),
     });
+  }
+
+  /** What D-Store sent beyond what we know is kept; naming it (never its values but enum codes) shows what changed. */
+  private tolerated<T>(api: EdgeApi, read: DStoreRead<T>): T & Record<string, unknown> {
+    if (read.unknownFields.length > 0 || read.unrecognised.length > 0)
+      this.logger.event('info', 'D-Store sent fields or values this version does not know; kept', {
+        api,
+        unknownFields: read.unknownFields.slice(0, 20),
+        unrecognised: read.unrecognised.slice(0, 20),
+      });
+    return read.value as T & Record<string, unknown>;
   }
 
   private failure(error: unknown): EdgeAnswer {
@@ -345,13 +362,12 @@ export class DStoreEdge {
   }
 }
 
-const FORBID = { unknownFields: 'forbid' } as const;
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /**
  * The common inquiry, `{"requestOrderId": "<1-255 characters>"}` and nothing else, read without the schema machinery
- * (the hot path). Anything else returns undefined and goes through parseInquireOrderDetailRequest, which accepts
- * exactly the same bodies and words the errors.
+ * (the hot path). Anything else returns undefined and goes through readInquireOrderDetailRequest, which accepts
+ * the same bodies (and more: unknown fields) and words the errors.
  */
 export function plainInquiry(rawBody: Buffer): string | undefined {
   let value: unknown;

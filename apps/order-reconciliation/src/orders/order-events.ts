@@ -6,8 +6,10 @@ import {
   publishEvent,
 } from '@tillbus/messaging';
 import type { ExtendInfo } from '@tillbus/protocols-antom';
-import type { NotifyOrderChangeStatus, PushOrderChangeStatus } from '@tillbus/result-codes';
+import type { NotifyOrderChangeStatus } from '@tillbus/result-codes';
 import { OWN_EVENT_KINDS } from './names';
+import { orderDigest } from './order-key';
+import type { PushRequest } from './order-push';
 import type { NotificationRecord, OrderDetails, OrderRecord } from './order-record';
 import { StoreAccess } from './order-store';
 
@@ -19,14 +21,23 @@ export interface OrderCreatedEvent {
   order: OrderDetails;
 }
 
-/** `tillbus.events.orders.channel-changed.<orderToken>`: D-Store moved the order (pushOrderChange). */
+/**
+ * `tillbus.events.orders.channel-changed.<orderToken>`: D-Store changed the order (pushOrderChange). Carries what the
+ * push carried, verbatim: any of a status, a delivery status, item edits, a refund, extendInfo and fields D-Store
+ * added after us.
+ */
 export interface OrderChannelChangedEvent {
   requestOrderId: string;
   posOrderId: string;
-  orderStatus: PushOrderChangeStatus;
-  requestId?: string;
+  requestId: string;
+  /** COMPLETED, CANCELLED or ORDER_FAIL; absent when the status did not change. */
+  orderStatus?: string;
+  deliveryStatus?: string;
+  updatedOrderProducts?: Record<string, unknown>[];
+  refundInfo?: Record<string, unknown>;
   extendInfo?: ExtendInfo;
   changedAt: string;
+  [field: string]: unknown;
 }
 
 /** `tillbus.events.orders.notify.<orderToken>`: the outbox entry for one notifyOrderChange. */
@@ -64,26 +75,20 @@ export class OrderEvents {
     );
   }
 
-  channelChanged(
-    order: OrderRecord,
-    orderStatus: PushOrderChangeStatus,
-    changedAtMs: number,
-    requestId?: string,
-    extendInfo?: ExtendInfo,
-  ): Promise<void> {
+  channelChanged(order: OrderRecord, push: PushRequest, changedAtMs: number): Promise<void> {
+    const { requestOrderId: _id, ...carried } = push;
     const event: OrderChannelChangedEvent = {
+      ...carried,
       requestOrderId: order.requestOrderId,
       posOrderId: order.posOrderId,
-      orderStatus,
-      ...(requestId === undefined ? {} : { requestId }),
-      ...(extendInfo === undefined ? {} : { extendInfo }),
+      requestId: push.requestId,
       changedAt: new Date(changedAtMs).toISOString(),
     };
     return this.publish(
       OWN_EVENT_KINDS.channelChanged,
       order,
       event,
-      `channel.${orderSubjectToken(order.requestOrderId)}.${orderStatus}`,
+      `push.${orderSubjectToken(order.requestOrderId)}.${orderDigest(push.requestId)}`,
     );
   }
 

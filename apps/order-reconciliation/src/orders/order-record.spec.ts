@@ -33,6 +33,7 @@ function order(status: DStoreOrderStatus = 'ORDER_SUCCESS'): OrderRecord {
       posAccountId: 'a',
       posStoreId: 's',
       channelOrderId: 'c',
+      expectFulfillmentTime: '2026-12-07T12:30:00+08:00',
       orderProducts: [{ sku: 'x', constructor: 'kept' }],
       orderAmount: { value: 100, currency: 'TWD' },
     }),

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { canonicalJson, type OrderDetailsView, type StuckReason } from '@tillbus/messaging';
 import type {
-  AntomAmount,
   CreateOrderRequest,
+  DStoreCustomer,
   ExtendInfo,
   OrderChannel,
   OrderProduct,
@@ -17,9 +17,9 @@ import {
   type DStoreOrderStatus,
   type NotifyOrderChangeStatus,
   type OrderJourneyRefusal,
-  type PushOrderChangeStatus,
 } from '@tillbus/result-codes';
 import { orderDigest } from './order-key';
+import type { PushRecord } from './order-push';
 
 /**
  * One D-Store order as stored in KV under its order token: the truth the POS provider answers inquiries from, and
@@ -28,8 +28,11 @@ import { orderDigest } from './order-key';
  */
 export const ORDER_RECORD_VERSION = 1;
 
-/** Bounds on the lists an order carries, so a record never grows without limit. */
-export const ORDER_LIMITS = { history: 50, refused: 20, pushes: 20, eventRefs: 50 } as const;
+/**
+ * Bounds on the lists an order carries, so a record never grows without limit. D-Store's pushes are not among them:
+ * every push requestId is remembered for the order's life (PUSHES_MAX in order-push.ts bounds them instead).
+ */
+export const ORDER_LIMITS = { history: 50, refused: 20, eventRefs: 50 } as const;
 
 /** Who reported a status: D-Store (createOrder, pushOrderChange) or the POS (lifecycle events). */
 export type OrderSource = 'dstore' | 'pos';
@@ -52,15 +55,6 @@ export interface RefusedEntry {
   ref?: string;
 }
 
-export type PushOutcome = 'APPLIED' | 'DUPLICATE' | 'REFUSED';
-
-export interface PushRecord {
-  requestId: string;
-  orderStatus: PushOrderChangeStatus;
-  outcome: PushOutcome;
-  atMs: number;
-}
-
 export interface NotificationRecord {
   /** The idempotency key D-Store dedups on: the same change is always resent with the same id. */
   requestId: string;
@@ -75,11 +69,15 @@ export interface NotificationRecord {
   skipped?: { reason: string; atMs: number };
 }
 
-/** The order as stored: the bus view's shape, with D-Store's enums typed. */
+/**
+ * The order as createOrder gave it: every field but requestOrderId, verbatim, including fields no table of ours
+ * declares. orderChannel and serviceType may hold a value D-Store added after us (kept as sent).
+ */
 export interface OrderDetails extends OrderDetailsView {
-  orderChannel: OrderChannel;
-  serviceType: ServiceType;
+  orderChannel: OrderChannel | (string & {});
+  serviceType: ServiceType | (string & {});
   orderProducts: OrderProduct[];
+  customer?: DStoreCustomer;
 }
 
 export interface OrderRecord {
@@ -94,6 +92,8 @@ export interface OrderRecord {
   fingerprint: string;
   /** The latest extendInfo the POS reported; returned by inquireOrderDetail. */
   extendInfo?: ExtendInfo;
+  /** The latest delivery status D-Store pushed (its own code, kept as sent). */
+  deliveryStatus?: string;
   history: HistoryEntry[];
   refused: RefusedEntry[];
   pushes: PushRecord[];
@@ -112,24 +112,32 @@ export function notificationRequestId(requestOrderId: string, seq: number): stri
   return `ntf-${orderDigest(requestOrderId)}-${seq}`;
 }
 
+/** Everything createOrder carried but its id, as D-Store sent it. */
 export function detailsOf(request: CreateOrderRequest): OrderDetails {
-  const amount: AntomAmount = request.orderAmount;
-  return {
-    orderChannel: request.orderChannel,
-    serviceType: request.serviceType,
-    posAccountId: request.posAccountId,
-    posStoreId: request.posStoreId,
-    channelOrderId: request.channelOrderId,
-    orderProducts: request.orderProducts,
-    orderAmount: { value: amount.value, currency: amount.currency },
-  };
+  const { requestOrderId: _id, ...details } = request as CreateOrderRequest &
+    Record<string, unknown>;
+  return details as OrderDetails;
 }
+
+/** The fields create_order documents: a retry must repeat them; fields D-Store adds later may differ. */
+const FINGERPRINTED = [
+  'orderChannel',
+  'serviceType',
+  'posAccountId',
+  'posStoreId',
+  'channelOrderId',
+  'expectFulfillmentTime',
+  'customer',
+  'orderProducts',
+  'orderAmount',
+] as const;
 
 /** The same order content always gives the same fingerprint, whatever the key order of its JSON. */
 export function fingerprintOf(requestOrderId: string, details: OrderDetails): string {
-  return createHash('sha256')
-    .update(canonicalJson({ requestOrderId, ...details }))
-    .digest('hex');
+  const documented: Record<string, unknown> = { requestOrderId };
+  for (const field of FINGERPRINTED)
+    if (details[field] !== undefined) documented[field] = details[field];
+  return createHash('sha256').update(canonicalJson(documented)).digest('hex');
 }
 
 /** A new order: the POS has it, so its status is ORDER_SUCCESS. */
@@ -235,10 +243,6 @@ export function applyReport(order: OrderRecord, report: Report): ReportResult {
 
 export function withEventRef(order: OrderRecord, ref: string): OrderRecord {
   return { ...order, eventRefs: bounded([...order.eventRefs, ref], ORDER_LIMITS.eventRefs) };
-}
-
-export function withPush(order: OrderRecord, push: PushRecord): OrderRecord {
-  return { ...order, pushes: bounded([...order.pushes, push], ORDER_LIMITS.pushes) };
 }
 
 const SETTLED: ReadonlySet<DeliveryState['status']> = new Set([

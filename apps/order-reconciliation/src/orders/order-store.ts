@@ -1,6 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { KV, KvEntry } from '@nats-io/kv';
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
+  CasConflictError,
   createIfAbsent,
   JetStreamSetup,
   kvJson,
@@ -46,7 +48,8 @@ export class StoreAccess {
     try {
       return await Promise.race([op(), timeout]);
     } catch (error) {
-      if (error instanceof TillbusError) throw error;
+      // A lost compare-and-set is contention, not an outage: OrderStore.update retries it.
+      if (error instanceof TillbusError || error instanceof CasConflictError) throw error;
       throw new StoreUnavailableError(
         `${what}: ${(error as Error).message ?? String(error)}; retry`,
       );
@@ -90,14 +93,25 @@ export class OrderStore {
     );
   }
 
-  /** Read-modify-write with compare-and-set; `mutate` may throw a domain error, which passes through. */
-  update(
+  /**
+   * Read-modify-write with compare-and-set; `mutate` may throw a domain error, which passes through. Losing the
+   * compare-and-set to other writers (other replicas) is not an outage: it reads again and retries until it wins,
+   * after a short random pause, each round with its own store timeout. Every round has a winner, so all get through.
+   */
+  async update(
     requestOrderId: string,
     mutate: Mutation<OrderRecord>,
   ): Promise<{ value: OrderRecord | undefined; revision: number; changed: boolean }> {
-    return this.access.run('updating the order', () =>
-      updateWithRevision(this.kv, orderSubjectToken(requestOrderId), mutate),
-    );
+    for (let round = 1; ; round++) {
+      try {
+        return await this.access.run('updating the order', () =>
+          updateWithRevision(this.kv, orderSubjectToken(requestOrderId), mutate),
+        );
+      } catch (error) {
+        if (!(error instanceof CasConflictError)) throw error;
+        await sleep(Math.random() * Math.min(50, 5 * round));
+      }
+    }
   }
 
   /**

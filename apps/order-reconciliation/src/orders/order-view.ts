@@ -14,6 +14,7 @@ export function orderView(order: OrderRecord): OrderView {
     updatedAt: iso(order.updatedAtMs),
     order: order.details,
     ...(order.extendInfo === undefined ? {} : { extendInfo: order.extendInfo }),
+    ...(order.deliveryStatus === undefined ? {} : { deliveryStatus: order.deliveryStatus }),
     history: order.history.map((h) => ({
       status: h.status,
       source: h.source,
@@ -30,9 +31,12 @@ export function orderView(order: OrderRecord): OrderView {
     })),
     pushes: order.pushes.map((p) => ({
       requestId: p.requestId,
-      orderStatus: p.orderStatus,
+      ...(p.orderStatus === undefined ? {} : { orderStatus: p.orderStatus }),
+      ...(p.unrecognisedStatus ? { unrecognisedStatus: true } : {}),
       outcome: p.outcome,
+      ...(p.reason === undefined ? {} : { reason: p.reason }),
       at: iso(p.atMs),
+      ...(p.change === undefined ? {} : { change: p.change }),
     })),
     notifications: order.notifications.map((n) => {
       const d = n.delivery;

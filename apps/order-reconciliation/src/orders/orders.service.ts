@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { OrderView, RedeliverResult, StuckReason, StuckReport } from '@tillbus/messaging';
 import { JsonLogger } from '@tillbus/observability';
-import type { CreateOrderRequest, PushOrderChangeRequest } from '@tillbus/protocols-antom';
+import type { CreateOrderRequest } from '@tillbus/protocols-antom';
 import {
   deliveryTransition,
   POS_LIFECYCLE_KINDS,
@@ -31,11 +31,10 @@ import {
   stuckReasons,
   withEventRef,
   withNotification,
-  withPush,
   type NotificationRecord,
   type OrderRecord,
-  type PushOutcome,
 } from './order-record';
+import { applyPush, type PushOutcome, type PushRequest, type PushResult } from './order-push';
 import { OrderStore } from './order-store';
 import { orderView } from './order-view';
 
@@ -93,68 +92,38 @@ export class OrdersService {
   }
 
   /**
-   * Applies D-Store's channel change through the journey. Idempotent on requestId (scoped to the order): a repeat
-   * gets the first answer again. Without a requestId a repeat is a journey duplicate, equally harmless.
+   * Applies D-Store's channel change: its status through the journey, and its delivery status, item edits, refund and
+   * any other field as sent. Idempotent on requestId for the order's whole life: a repeat gets the first answer
+   * again, the same requestId with another change is a conflict. Pushes of one order run one after another in this
+   * replica; across replicas the store's compare-and-set retries until it wins, so contention is never an error.
    */
-  async pushOrderChange(
-    request: PushOrderChangeRequest,
+  pushOrderChange(request: PushRequest): Promise<{ outcome: PushOutcome; order: OrderRecord }> {
+    return this.serial.run(request.requestOrderId, () => this.applyPushInOrder(request));
+  }
+
+  private async applyPushInOrder(
+    request: PushRequest,
   ): Promise<{ outcome: PushOutcome; order: OrderRecord }> {
     const now = this.clock.now();
-    let outcome = 'DUPLICATE' as PushOutcome;
-    let reason: OrderJourneyRefusal | undefined;
-    let repeat = false;
+    let result: PushResult | undefined;
     const { value } = await this.store.update(request.requestOrderId, (current) => {
       if (!current) throw new OrderNotFoundError(request.requestOrderId);
-      repeat = false;
-      reason = undefined;
-      const prior =
-        request.requestId === undefined
-          ? undefined
-          : current.pushes.find((p) => p.requestId === request.requestId);
-      if (prior) {
-        if (prior.orderStatus !== request.orderStatus)
-          throw new OrderConflictError(
-            `requestId ${clip(request.requestId!)} was already used for ${prior.orderStatus} on this order`,
-            { field: 'requestId' },
-          );
-        repeat = true;
-        outcome = prior.outcome;
-        if (prior.outcome === 'REFUSED') reason = refusalOf(current, request.requestId!);
-        return undefined;
-      }
-      const applied = applyReport(current, {
-        reported: request.orderStatus,
-        source: 'dstore',
-        now,
-        ...(request.requestId === undefined ? {} : { ref: request.requestId }),
-      });
-      outcome = applied.outcome === 'ADVANCED' ? 'APPLIED' : applied.outcome;
-      if (applied.outcome === 'REFUSED') reason = applied.reason;
-      let next = applied.order;
-      if (request.requestId !== undefined)
-        next = withPush(next, {
-          requestId: request.requestId,
-          orderStatus: request.orderStatus,
-          outcome,
-          atMs: now,
-        });
-      return next === current ? undefined : next;
+      result = applyPush(current, request, now);
+      return result.repeat || result.order === current ? undefined : result.order;
     });
     const order = value!;
-    if (!repeat) this.count('dstore', outcome, request.orderStatus, reason);
+    const { outcome, reason, repeat } = result!;
+    const statusMoved = order.history.at(-1)?.ref === request.requestId;
+    if (!repeat && (statusMoved || outcome === 'REFUSED'))
+      this.count('dstore', outcome, order.history.at(-1)!.status, reason);
     if (!repeat && outcome === 'APPLIED') {
       const skipped = order.notifications.filter((n) => n.skipped?.atMs === now).length;
       if (skipped > 0) this.metrics.notificationsSettled.inc({ outcome: 'skipped' }, skipped);
     }
     if (outcome === 'APPLIED') {
       // Also on a repeat: the first attempt may have crashed between the write and the publish.
-      await this.events.channelChanged(
-        order,
-        request.orderStatus,
-        now,
-        request.requestId,
-        request.extendInfo,
-      );
+      const pushed = order.pushes.find((p) => p.requestId === request.requestId)!;
+      await this.events.channelChanged(order, request, pushed.atMs);
     }
     if (outcome === 'REFUSED') {
       throw new OrderRefusedError(
@@ -337,13 +306,6 @@ export class OrdersService {
     if (outcome === 'REFUSED')
       this.metrics.refusedTransitions.inc({ source, reason: reason ?? 'FROM_FINAL' });
   }
-}
-
-function refusalOf(order: OrderRecord, ref: string): OrderJourneyRefusal | undefined {
-  for (let i = order.refused.length - 1; i >= 0; i--) {
-    if (order.refused[i].ref === ref) return order.refused[i].reason;
-  }
-  return undefined;
 }
 
 function pickForRedelivery(order: OrderRecord, requestId?: string): NotificationRecord {

@@ -36,7 +36,6 @@ export class Notifier {
     const request: NotifyOrderChangeRequest = {
       requestId: notification.requestId,
       requestOrderId: order.requestOrderId,
-      posOrderId: order.posOrderId,
       orderStatus: notification.orderStatus,
     };
     return Buffer.from(JSON.stringify(request), 'utf8');

@@ -21,10 +21,12 @@ options:
   --hold                  apply notifications but hold every answer until POST /_sim/release
   --duplicates <n>        send every call to the POS n extra times (each signed afresh)
   --bad-signature         sign answers with a key the POS does not know
+  --unseen-fields         add fields the project has never seen to every message D-Store sends
   --help                  this text
 
 Run-time control (JSON over HTTP on the same port): GET /_sim/state; POST /_sim/faults, /_sim/release, /_sim/reset,
-/_sim/createOrder, /_sim/pushOrderChange, /_sim/inquireOrderDetail, /_sim/lost-notification. See README.md.
+/_sim/createOrder, /_sim/pushOrderChange, /_sim/inquireOrderDetail, /_sim/lost-notification, and full documented
+messages: /_sim/order, /_sim/push-delivery, /_sim/push-items. See README.md.
 `;
 
 export async function main(
@@ -47,6 +49,7 @@ export async function main(
       hold: { type: 'boolean', default: false },
       duplicates: { type: 'string', default: '0' },
       'bad-signature': { type: 'boolean', default: false },
+      'unseen-fields': { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
     HELP,
@@ -65,6 +68,7 @@ export async function main(
     hold: values.hold,
     duplicates: integerOption(values.duplicates, '--duplicates', 0),
     badSignature: values['bad-signature'],
+    unseenFields: values['unseen-fields'],
   };
   checkFaults(faults);
   const port = portOption(values.port);

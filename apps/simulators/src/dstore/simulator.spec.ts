@@ -85,12 +85,11 @@ afterEach(() => {
 });
 
 let counter = 0;
-function notification(overrides: Record<string, string> = {}) {
+function notification(overrides: Record<string, unknown> = {}) {
   counter++;
   return {
     requestId: `ntf-${counter}`,
     requestOrderId: `order-${counter}`,
-    posOrderId: `tb-${counter}`,
     orderStatus: 'ACCEPTED',
     ...overrides,
   };
@@ -120,6 +119,7 @@ async function notify(
   });
   return {
     status: response.status,
+    raw: JSON.parse(answer.toString()) as Record<string, unknown>,
     result: (
       JSON.parse(answer.toString()) as { result: { resultStatus: string; resultCode: string } }
     ).result,
@@ -271,5 +271,105 @@ describe('run-time control over HTTP', () => {
       result: { resultCode: 'SUCCESS' },
       signature: { ok: true },
     });
+  });
+});
+
+describe('full documented messages, and fields never seen', () => {
+  async function control(path: string, body: object) {
+    const response = await fetch(`${sim.url}/_sim/${path}`, {
+      method: 'POST',
+      body: JSON.stringify(body),
+    });
+    return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+  }
+  const lastSent = () => JSON.parse(posSeen.at(-1)!.body) as Record<string, unknown>;
+
+  it('sends a DELIVERY order with every documented field, the customer and the address', async () => {
+    const answer = await control('order', { requestOrderId: 'full-1' });
+    expect(answer.body).toMatchObject({ result: { resultStatus: 'S' }, signature: { ok: true } });
+    expect(lastSent()).toMatchObject({
+      requestOrderId: 'full-1',
+      serviceType: 'DELIVERY',
+      expectFulfillmentTime: expect.any(String),
+      customer: { deliveryAddress: { postCode: expect.any(String) } },
+      orderAmount: { value: expect.any(Number), currency: expect.any(String) },
+    });
+    await control('order', { requestOrderId: 'pickup-1', serviceType: 'PICKUP' });
+    expect(lastSent()).toMatchObject({ serviceType: 'PICKUP' });
+    expect(lastSent()).not.toHaveProperty('customer');
+  });
+
+  it('pushes only a delivery status, or only item edits, each with a requestId', async () => {
+    await control('push-delivery', { requestOrderId: 'full-1', deliveryStatus: 'DELIVERED' });
+    expect(lastSent()).toEqual({
+      requestId: expect.stringMatching(/^sim-push-/),
+      requestOrderId: 'full-1',
+      deliveryStatus: 'DELIVERED',
+    });
+    await control('push-items', { requestOrderId: 'full-1', requestId: 'edit-9' });
+    expect(Object.keys(lastSent()).sort()).toEqual(
+      ['refundInfo', 'requestId', 'requestOrderId', 'updatedOrderProducts'].sort(),
+    );
+    expect((await control('push-items', {})).status).toBe(400);
+  });
+
+  it('with unseenFields, every call and every answer carries fields never seen, the same on every copy', async () => {
+    sim.setFaults({ unseenFields: true, duplicates: 1 });
+    await control('order', { requestOrderId: 'unseen-1' });
+    const [first, copy] = posSeen
+      .slice(-2)
+      .map((s) => JSON.parse(s.body) as Record<string, unknown>);
+    expect(first).toEqual(copy);
+    expect(first).toMatchObject({
+      requestOrderId: 'unseen-1',
+      simUnseenFlag: true,
+      simUnseenObject: { version: 2 },
+      customer: { simUnseenNested: 'kept?' },
+      orderAmount: { simUnseenNested: 'kept?' },
+    });
+    const answer = await notify(notification({ requestId: 'unseen-n1' }));
+    expect(answer.result.resultStatus).toBe('S');
+    expect(answer.verified).toBe(true);
+    expect(answer.raw).toMatchObject({ simUnseenFlag: true });
+  });
+});
+
+describe('a strict D-Store: notifyOrderChange against the documented table, and what the buyer sees', () => {
+  it.each([
+    ['posOrderId', { posOrderId: 'tb-1' }],
+    ['an unknown field', { orderReadyTimeGuess: '2026-12-07T12:00:00Z' }],
+  ])('refuses %s with PARAM_ILLEGAL', async (_what, extra) => {
+    const answer = await notify(notification(extra));
+    expect(answer.result).toMatchObject({ resultStatus: 'F', resultCode: 'PARAM_ILLEGAL' });
+    expect(sim.counters.effects).toBe(0);
+  });
+
+  it('keeps the buyer view: pickup code, status, delivery status, refunds; refuses an over-refund', async () => {
+    const id = 'buyer-1';
+    await fetch(`${sim.url}/_sim/order`, {
+      method: 'POST',
+      body: JSON.stringify({ requestOrderId: id }),
+    });
+    const send = (body: Record<string, unknown>) =>
+      notify(notification({ requestOrderId: id, orderStatus: undefined, ...body }));
+    expect((await send({ orderStatus: 'ACCEPTED' })).result.resultStatus).toBe('S');
+    expect((await send({ shortOrderNumber: 'A-042' })).result.resultStatus).toBe('S');
+    expect((await send({ deliveryStatus: 'OUT_FOR_DELIVERY' })).result.resultStatus).toBe('S');
+    expect(
+      (await send({ refundAmount: { value: 450, currency: 'SGD' } })).result.resultStatus,
+    ).toBe('S');
+    const over = await send({ refundAmount: { value: 1000, currency: 'SGD' } });
+    expect(over.result).toMatchObject({ resultStatus: 'F', resultCode: 'PROCESS_FAIL' });
+    expect(sim.received.at(-1)!.reason).toMatch(/exceeds what is left to refund \(830\)/);
+    const view = (await (await fetch(`${sim.url}/_sim/buyer/${id}`)).json()) as object;
+    expect(view).toEqual({
+      orderStatus: 'ACCEPTED',
+      shortOrderNumber: 'A-042',
+      deliveryStatus: 'OUT_FOR_DELIVERY',
+      paid: { value: 1280, currency: 'SGD' },
+      refunded: { value: 450, currency: 'SGD' },
+      refunds: 1,
+    });
+    expect((await fetch(`${sim.url}/_sim/buyer/nope`)).status).toBe(404);
   });
 });

@@ -20,6 +20,15 @@ import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { answerControl, controlSegments } from '../shared/control';
 import { parseJsonBody, sendJson, withBody } from '../shared/http-body';
 import { listen } from '../shared/http-server';
+import {
+  BuyerViews,
+  type BuyerView,
+  deliveryOnlyPush,
+  itemEditPush,
+  sampleOrder,
+  withUnseenFields,
+  type SampleOrderKind,
+} from './orders';
 
 const CONTROL_PREFIX = '/_sim/';
 
@@ -47,6 +56,8 @@ export interface DStoreFaults {
   duplicates: number;
   /** Sign answers with a key the POS does not know. */
   badSignature: boolean;
+  /** Add fields the project has never seen to every message D-Store sends: its calls and its answers. */
+  unseenFields: boolean;
 }
 
 export const DEFAULT_FAULTS: DStoreFaults = {
@@ -58,6 +69,7 @@ export const DEFAULT_FAULTS: DStoreFaults = {
   hold: false,
   duplicates: 0,
   badSignature: false,
+  unseenFields: false,
 };
 
 export interface ReceivedNotification {
@@ -65,7 +77,6 @@ export interface ReceivedNotification {
   requestId?: string;
   requestOrderId?: string;
   orderStatus?: string;
-  posOrderId?: string;
   /** The signature (and Client-Id) verified. */
   verified: boolean;
   /** Why it was refused, when it was. */
@@ -79,8 +90,11 @@ export interface ReceivedNotification {
 export interface AppliedEffect {
   requestId: string;
   requestOrderId: string;
-  orderStatus: string;
-  posOrderId?: string;
+  /** Only what the notification changed. */
+  orderStatus?: string;
+  shortOrderNumber?: string;
+  deliveryStatus?: string;
+  refundAmount?: { value: number; currency: string };
   at: string;
 }
 
@@ -160,6 +174,8 @@ export interface DStoreSimulator {
   readonly counters: DStoreCounters;
   /** The status D-Store believes an order has, from the notifications it applied. */
   belief(requestOrderId: string): string | undefined;
+  /** What the buyer sees: status, pickup code, delivery status, paid and refunded totals. */
+  buyer(requestOrderId: string): BuyerView | undefined;
   createOrder(
     body: CreateOrderRequest | Record<string, unknown>,
     options?: CallOptions,
@@ -200,6 +216,7 @@ export async function startDStoreSimulator(
   const received: ReceivedNotification[] = [];
   const effects = new Map<string, AppliedEffect>();
   const beliefs = new Map<string, string>();
+  const buyers = new BuyerViews();
   const counters: DStoreCounters = emptyCounters();
   const held = new Set<() => void>();
   const waiters = new Set<() => void>();
@@ -208,7 +225,8 @@ export async function startDStoreSimulator(
   const answerKey = (): KeyObject => (faults.badSignature ? strangerKey : privateKey);
 
   function respond(req: IncomingMessage, res: ServerResponse, status: number, body: unknown): void {
-    const raw = Buffer.from(JSON.stringify(body), 'utf8');
+    const sent = faults.unseenFields ? withUnseenFields(body) : body;
+    const raw = Buffer.from(JSON.stringify(sent), 'utf8');
     const clientId = headerOf(req, 'client-id') ?? options.posClientId ?? 'unknown';
     const signed = signResponse({
       path: req.url ?? '/',
@@ -266,8 +284,7 @@ export async function startDStoreSimulator(
       verified: true,
       requestId: request.requestId,
       requestOrderId: request.requestOrderId,
-      orderStatus: request.orderStatus,
-      ...(request.posOrderId === undefined ? {} : { posOrderId: request.posOrderId }),
+      ...(request.orderStatus === undefined ? {} : { orderStatus: request.orderStatus }),
     });
     const dropIndex = faults.dropNextFor.indexOf(request.requestOrderId);
     let planned: NotifyAnswer;
@@ -284,21 +301,24 @@ export async function startDStoreSimulator(
       res.socket?.destroy();
       return;
     }
-    const { status, code } = readAnswer(planned);
+    const change = { ...request };
+    // A strict D-Store refuses a refund beyond what the buyer paid minus earlier refunds (a repeat is not a refund).
+    const refused = effects.has(request.requestId) ? undefined : buyers.refusal(change);
+    const { status, code } =
+      planned === 'S' && refused
+        ? readAnswer('F')
+        : readAnswer(planned as Exclude<NotifyAnswer, 'DROP'>);
+    if (refused) record.reason = refused;
     if (status === 'S') {
       if (effects.has(request.requestId)) {
         record.duplicate = true;
         counters.duplicates++;
       } else {
         counters.effects++;
-        effects.set(request.requestId, {
-          requestId: request.requestId,
-          requestOrderId: request.requestOrderId,
-          orderStatus: request.orderStatus,
-          ...(request.posOrderId === undefined ? {} : { posOrderId: request.posOrderId }),
-          at: record.at,
-        });
-        beliefs.set(request.requestOrderId, request.orderStatus);
+        effects.set(request.requestId, { ...change, at: record.at });
+        buyers.apply(change);
+        if (request.orderStatus !== undefined)
+          beliefs.set(request.requestOrderId, request.orderStatus);
       }
     } else if (status === 'U') counters.answeredU++;
     else counters.answeredF++;
@@ -329,6 +349,10 @@ export async function startDStoreSimulator(
     return answerControl(req, res, 'apps/simulators/src/dstore/README.md', async () => {
       const input = parseJsonBody(raw) as Record<string, unknown>;
       if (req.method === 'GET' && path === 'state') return sendJson(res, 200, state());
+      if (req.method === 'GET' && path.startsWith('buyer/')) {
+        const view = buyers.get(decodeURIComponent(path.slice('buyer/'.length)));
+        return view ? sendJson(res, 200, view) : sendJson(res, 404, { error: 'no such order' });
+      }
       if (req.method !== 'POST')
         return sendJson(res, 405, { error: 'use GET /_sim/state or POST' });
       switch (path) {
@@ -343,6 +367,37 @@ export async function startDStoreSimulator(
           return sendJson(res, 200, await simulator.createOrder(input));
         case 'pushOrderChange':
           return sendJson(res, 200, await simulator.pushOrderChange(input));
+        case 'order':
+          return sendJson(
+            res,
+            200,
+            await simulator.createOrder(
+              sampleOrder(requiredId(input.requestOrderId), orderKind(input.serviceType)),
+            ),
+          );
+        case 'push-delivery':
+          return sendJson(
+            res,
+            200,
+            await simulator.pushOrderChange(
+              deliveryOnlyPush(
+                requiredId(input.requestOrderId),
+                optionalId(input.requestId) ?? `sim-push-${++pushes}`,
+                optionalId(input.deliveryStatus),
+              ),
+            ),
+          );
+        case 'push-items':
+          return sendJson(
+            res,
+            200,
+            await simulator.pushOrderChange(
+              itemEditPush(
+                requiredId(input.requestOrderId),
+                optionalId(input.requestId) ?? `sim-push-${++pushes}`,
+              ),
+            ),
+          );
         case 'inquireOrderDetail':
           return sendJson(
             res,
@@ -362,12 +417,14 @@ export async function startDStoreSimulator(
     });
   }
 
+  let pushes = 0;
   const state = () => ({
     faults,
     counters,
     received: received.slice(-200),
     effects: [...effects.values()],
     beliefs: Object.fromEntries(beliefs),
+    buyers: buyers.all(),
   });
 
   const server = createServer(
@@ -414,7 +471,9 @@ export async function startDStoreSimulator(
     if (!options.posUrl)
       throw new Error('posUrl is not configured: the simulator cannot call the POS');
     counters.callsSent++;
-    const raw = Buffer.from(typeof body === 'string' ? body : JSON.stringify(body), 'utf8');
+    if (path === ANTOM_PATHS.CREATE_ORDER) buyers.ordered(body);
+    const sent = faults.unseenFields ? withUnseenFields(body) : body;
+    const raw = Buffer.from(typeof sent === 'string' ? sent : JSON.stringify(sent), 'utf8');
     const signed: Record<string, string> = signRequest({
       path,
       clientId: options.clientId,
@@ -498,6 +557,7 @@ export async function startDStoreSimulator(
     effects,
     counters,
     belief: (requestOrderId) => beliefs.get(requestOrderId),
+    buyer: (requestOrderId) => buyers.get(requestOrderId),
     createOrder: (body, callOptions) => call(ANTOM_PATHS.CREATE_ORDER, body, callOptions),
     pushOrderChange: (body, callOptions) => call(ANTOM_PATHS.PUSH_ORDER_CHANGE, body, callOptions),
     inquireOrderDetail: (requestOrderId, callOptions) =>
@@ -531,6 +591,7 @@ export async function startDStoreSimulator(
       received.length = 0;
       effects.clear();
       beliefs.clear();
+      buyers.clear();
       Object.assign(counters, emptyCounters());
     },
     async close() {
@@ -577,6 +638,25 @@ export function readAnswer(answer: Exclude<NotifyAnswer, 'DROP'>): {
   return { status, code };
 }
 
+function requiredId(value: unknown): string {
+  if (typeof value !== 'string' || value.length === 0)
+    throw new Error('requestOrderId is required');
+  return value;
+}
+
+function optionalId(value: unknown): string | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string' || value.length === 0)
+    throw new Error('requestId and deliveryStatus must be non-empty strings when given');
+  return value;
+}
+
+function orderKind(value: unknown): SampleOrderKind {
+  if (value === undefined || value === 'DELIVERY') return 'DELIVERY';
+  if (value === 'PICKUP') return 'PICKUP';
+  throw new Error('serviceType must be DELIVERY or PICKUP');
+}
+
 /** Throws a readable error for a fault that cannot work. */
 export function checkFaults(faults: DStoreFaults): void {
   for (const answer of [...faults.script, faults.defaultAnswer]) {
@@ -589,6 +669,8 @@ export function checkFaults(faults: DStoreFaults): void {
   }
   if (!Array.isArray(faults.dropNextFor) || faults.dropNextFor.some((id) => typeof id !== 'string'))
     throw new Error('dropNextFor must be a list of requestOrderIds');
+  for (const key of ['hold', 'badSignature', 'unseenFields'] as const)
+    if (typeof faults[key] !== 'boolean') throw new Error(`${key} must be true or false`);
 }
 
 function emptyCounters(): DStoreCounters {

@@ -1,14 +1,36 @@
 import type { DeliveryFailure } from '@tillbus/result-codes';
 
-/** The D-Store order as createOrder gave it (D-Store's own names and values). */
+/**
+ * The D-Store order as createOrder gave it: D-Store's own names and values, every field but requestOrderId, kept
+ * verbatim, fields added by D-Store after this contract included.
+ */
 export interface OrderDetailsView {
   orderChannel: string;
   serviceType: string;
   posAccountId: string;
   posStoreId: string;
   channelOrderId: string;
+  /** ISO 8601: the pickup or dine-in time the customer chose (absent only on orders stored before it was kept). */
+  expectFulfillmentTime?: string;
+  /** Absent when D-Store could not obtain it; holds the delivery address (an AddressDetail). */
+  customer?: Record<string, unknown>;
   orderProducts: Record<string, unknown>[];
   orderAmount: { value: number; currency: string };
+  [field: string]: unknown;
+}
+
+/** One pushOrderChange D-Store sent, remembered by requestId for the order's whole life. */
+export interface PushView {
+  requestId: string;
+  /** As sent; may be a value this version does not know (then it changed nothing). */
+  orderStatus?: string;
+  /** orderStatus is a value this version does not know: kept as sent, not applied. */
+  unrecognisedStatus?: boolean;
+  outcome: string;
+  reason?: string;
+  at: string;
+  /** deliveryStatus, updatedOrderProducts, refundInfo, extendInfo and any other field, verbatim. */
+  change?: Record<string, unknown>;
 }
 
 /** One notifyOrderChange D-Store must receive, and how its delivery goes. */
@@ -36,6 +58,8 @@ export interface OrderView {
   updatedAt: string;
   order: OrderDetailsView;
   extendInfo?: string | Record<string, unknown>;
+  /** The latest delivery status D-Store pushed. */
+  deliveryStatus?: string;
   history: Array<{ status: string; source: string; at: string; ref?: string }>;
   refused: Array<{
     reported: string;
@@ -45,7 +69,7 @@ export interface OrderView {
     at: string;
     ref?: string;
   }>;
-  pushes: Array<{ requestId: string; orderStatus: string; outcome: string; at: string }>;
+  pushes: PushView[];
   notifications: NotificationView[];
 }
 

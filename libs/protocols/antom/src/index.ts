@@ -8,3 +8,5 @@ export * from './signature';
 export * from './schemas';
 export * from './parse';
 export * from './diagnosis-answer';
+export * from './dstore-read';
+export * from './dstore-samples';

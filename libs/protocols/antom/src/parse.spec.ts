@@ -55,6 +55,7 @@ const createOrder = {
   posAccountId: 'acct-1',
   posStoreId: 'store-7',
   channelOrderId: 'fp-123',
+  expectFulfillmentTime: '2026-12-07T12:30:00+08:00',
   orderProducts: [{ productId: 'p1', quantity: 2, options: [{ name: 'spicy' }] }],
   orderAmount: { value: 15900, currency: 'KRW' },
 };
@@ -62,7 +63,6 @@ const push = { requestId: 'req-1', requestOrderId: 'pds_1', orderStatus: 'CANCEL
 const notify = {
   requestId: 'req-2',
   requestOrderId: 'pds_1',
-  posOrderId: 'pos-9',
   orderStatus: 'READY',
 };
 const inquireResponse = { result: success, posOrderId: 'pos-9', orderStatus: 'PREPARING' };
@@ -336,12 +336,10 @@ describe('pushOrderChange and notifyOrderChange', () => {
     );
   });
 
-  it('push: requestId and extendInfo are optional, requestOrderId is not', () => {
-    expect(
-      parsePushOrderChangeRequest({ requestOrderId: 'pds_1', orderStatus: 'COMPLETED' }),
-    ).toEqual({
+  it('push: orderStatus and extendInfo are optional, requestId and requestOrderId are not', () => {
+    expect(parsePushOrderChangeRequest({ requestId: 'p-1', requestOrderId: 'pds_1' })).toEqual({
+      requestId: 'p-1',
       requestOrderId: 'pds_1',
-      orderStatus: 'COMPLETED',
     });
     expect(
       parsePushOrderChangeRequest({ ...push, extendInfo: { reason: 'customer' } }),
@@ -353,12 +351,27 @@ describe('pushOrderChange and notifyOrderChange', () => {
     ).toEqual(['requestId', 'requestOrderId']);
   });
 
-  it('notify: requestId is required, posOrderId optional', () => {
-    const { posOrderId: _omitted, ...withoutPosOrderId } = notify;
-    expect(parseNotifyOrderChangeRequest(withoutPosOrderId)).toEqual(withoutPosOrderId);
+  it('notify: requestId is required, every change field optional, posOrderId not documented', () => {
+    const shortOnly = { requestId: 'r', requestOrderId: 'o', shortOrderNumber: 'A-042' };
+    expect(parseNotifyOrderChangeRequest(shortOnly)).toEqual(shortOnly);
+    const refund = {
+      requestId: 'r',
+      requestOrderId: 'o',
+      refundAmount: { value: 450, currency: 'SGD' },
+    };
+    expect(parseNotifyOrderChangeRequest(refund, { unknownFields: 'forbid' })).toEqual(refund);
     expect(
       violationFields(parseNotifyOrderChangeRequest, { ...notify, requestId: undefined }),
     ).toEqual(['requestId']);
+    expect(() =>
+      parseNotifyOrderChangeRequest({ ...notify, posOrderId: 'tb-1' }, { unknownFields: 'forbid' }),
+    ).toThrow(/posOrderId/);
+    expect(
+      violationFields(parseNotifyOrderChangeRequest, {
+        ...refund,
+        refundAmount: { value: 2_147_483_648, currency: 'SGD' },
+      }),
+    ).toEqual(['refundAmount.value']);
   });
 });
 
@@ -502,12 +515,15 @@ describe('parse(JSON.stringify(x)) equals x', () => {
         orderChannel: fc.constantFrom(...ORDER_CHANNELS),
         serviceType: fc.constantFrom(...SERVICE_TYPES),
         requestOrderId: id(255),
-        posAccountId: id(255),
+        posAccountId: id(64),
         posStoreId: id(255),
         channelOrderId: id(255),
+        expectFulfillmentTime: fc
+          .date({ min: new Date('2000-01-01'), max: new Date('2099-12-31'), noInvalidDate: true })
+          .map((d) => d.toISOString()),
         orderProducts: fc.array(product, { minLength: 1, maxLength: 5 }),
         orderAmount: fc.record({
-          value: fc.maxSafeNat(),
+          value: fc.integer({ min: 0, max: 2_147_483_647 }),
           currency: fc.stringMatching(/^[A-Z]{3}$/),
         }),
       }),
@@ -520,9 +536,14 @@ describe('parse(JSON.stringify(x)) equals x', () => {
           requestId: id(255),
           requestOrderId: id(255),
           orderStatus: fc.constantFrom(...PUSH_ORDER_CHANGE_STATUSES),
+          deliveryStatus: id(64),
+          updatedOrderProducts: fc.array(product, { maxLength: 5 }),
+          refundInfo: fc.record({
+            refundAmount: fc.record({ value: fc.nat(), currency: fc.constant('SGD') }),
+          }),
           extendInfo,
         },
-        { requiredKeys: ['requestOrderId', 'orderStatus'] },
+        { requiredKeys: ['requestId', 'requestOrderId'] },
       ),
     ],
     [
@@ -532,10 +553,15 @@ describe('parse(JSON.stringify(x)) equals x', () => {
         {
           requestId: id(255),
           requestOrderId: id(255),
-          posOrderId: id(255),
+          shortOrderNumber: id(255),
           orderStatus: fc.constantFrom(...NOTIFY_ORDER_CHANGE_STATUSES),
+          deliveryStatus: id(64),
+          refundAmount: fc.record({
+            value: fc.integer({ min: 0, max: 2_147_483_647 }),
+            currency: fc.constant('SGD'),
+          }),
         },
-        { requiredKeys: ['requestId', 'requestOrderId', 'orderStatus'] },
+        { requiredKeys: ['requestId', 'requestOrderId'] },
       ),
     ],
     ['result response', parseResultResponse, fc.record({ result })],

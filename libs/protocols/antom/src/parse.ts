@@ -65,17 +65,17 @@ export function parseAntomMessage<T extends object>(
  * What the validators of an opaque field see: the same verdict, nothing for class-transformer to walk. Arrays keep
  * their length and the object-ness of each element; an object becomes its JSON text, whose length is what counts.
  */
-function standInFor(value: unknown): unknown {
+export function standInFor(value: unknown): unknown {
   if (Array.isArray(value))
     return value.map((item) => (Array.isArray(item) ? [] : isRecord(item) ? {} : item));
   return isRecord(value) ? JSON.stringify(value) : value;
 }
 
-function isRecord(value: unknown): value is Record<string, unknown> {
+export function isRecord(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
 
-function schemaInvalid(schemaName: string, violations: Violation[]): AntomProtocolError {
+export function schemaInvalid(schemaName: string, violations: Violation[]): AntomProtocolError {
   return new AntomProtocolError(
     'SCHEMA_INVALID',
     `${schemaName}: ${describeViolations(violations)}`,
@@ -83,7 +83,7 @@ function schemaInvalid(schemaName: string, violations: Violation[]): AntomProtoc
   );
 }
 
-function toPlain(input: AntomMessageInput): unknown {
+export function toPlain(input: AntomMessageInput): unknown {
   if (typeof input === 'string') return parseJson(input);
   if (input instanceof Uint8Array) {
     let text: string;

@@ -8,6 +8,7 @@ import {
   IsDefined,
   IsIn,
   IsInt,
+  IsISO8601,
   IsNotEmpty,
   IsObject,
   IsString,
@@ -31,14 +32,25 @@ import {
   type PushOrderChangeStatus,
 } from '@tillbus/result-codes';
 
-/** Limits the seeds give. */
+/** Limits the seeds and D-Store's data dictionary give. */
 export const RESULT_CODE_MAX = 64;
 export const RESULT_MESSAGE_MAX = 256;
 export const ORDER_ID_MAX = 255;
 export const EXTEND_INFO_MAX = 2048;
+/** createOrder's posAccountId (D-Store's create_order table). */
+export const POS_ACCOUNT_ID_MAX = 64;
+/** Amount.value: an Integer in the currency's smallest unit, 0–2147483647 (data dictionary). */
+export const AMOUNT_VALUE_MAX = 2_147_483_647;
+/** AddressDetail (data dictionary): every field optional; postCode ≤ 6, the other texts ≤ 255. */
+export const ADDRESS_TEXT_MAX = 255;
+export const POST_CODE_MAX = 6;
 /** Limits the seeds do not give (assumptions, listed in README). */
 export const ID_MAX = 255;
 export const ORDER_PRODUCTS_MAX = 500;
+/** deliveryStatus's values are cut off in our copies: any short code is kept as sent. */
+export const DELIVERY_STATUS_MAX = 64;
+/** A datetime in ISO 8601 text is far shorter; this only bounds what we store. */
+export const DATETIME_MAX = 64;
 
 /** `Y` connected / OK, `N` not; what to do about an `N` depends on the field. */
 export const ANTOM_DEVICE_FLAGS = ['Y', 'N'] as const;
@@ -200,10 +212,10 @@ export class InquireOrderDetailResponse {
 }
 
 export class AntomAmount {
-  /** Minor units (cents, won): an integer, never a decimal. */
+  /** Minor units (cents, won): an integer, never a decimal; D-Store's range is 0–2147483647. */
   @IsInt()
   @Min(0)
-  @Max(Number.MAX_SAFE_INTEGER)
+  @Max(AMOUNT_VALUE_MAX)
   value!: number;
 
   @IsString()
@@ -211,9 +223,75 @@ export class AntomAmount {
   currency!: string;
 }
 
-/** No source types a product's fields, so each is kept as sent (only required to be an object). */
+/** No table we can read types a product's fields, so each is kept as sent (only required to be an object). */
 export type OrderProduct = Record<string, unknown>;
 
+/** D-Store's AddressDetail (data dictionary): each field is passed only when D-Store has it. */
+export const ADDRESS_DETAIL_LIMITS = {
+  addressDetail: ADDRESS_TEXT_MAX,
+  blockNo: ADDRESS_TEXT_MAX,
+  floorNo: ADDRESS_TEXT_MAX,
+  unitNo: ADDRESS_TEXT_MAX,
+  postCode: POST_CODE_MAX,
+  latitude: ADDRESS_TEXT_MAX,
+  longitude: ADDRESS_TEXT_MAX,
+  additionalInformation: ADDRESS_TEXT_MAX,
+} as const;
+
+export type AddressDetail = { [K in keyof typeof ADDRESS_DETAIL_LIMITS]?: string };
+
+/**
+ * The customer as D-Store sends it. Its own field table is cut off in every copy we can read, so the object is kept
+ * verbatim; what we can check is the AddressDetail inside it: any member object carrying AddressDetail fields must
+ * keep to that table's types and sizes.
+ */
+export type DStoreCustomer = Record<string, unknown>;
+
+/** The members of `customer` that are AddressDetail objects (found by their documented field names). */
+export function addressesOf(customer: unknown): Array<{ field: string; address: AddressDetail }> {
+  if (!isPlainObject(customer)) return [];
+  const found: Array<{ field: string; address: AddressDetail }> = [];
+  for (const [field, value] of Object.entries(customer)) {
+    if (isPlainObject(value) && Object.keys(value).some((key) => key in ADDRESS_DETAIL_LIMITS))
+      found.push({ field, address: value as AddressDetail });
+  }
+  return found;
+}
+
+/** What is wrong with a customer's AddressDetail fields, or nothing. */
+export function customerProblems(customer: unknown): string[] {
+  if (!isPlainObject(customer)) return ['customer must be an object'];
+  const problems: string[] = [];
+  for (const { field, address } of addressesOf(customer)) {
+    for (const [name, max] of Object.entries(ADDRESS_DETAIL_LIMITS)) {
+      const value: unknown = (address as Record<string, unknown>)[name];
+      if (value === undefined) continue;
+      if (typeof value !== 'string') problems.push(`customer.${field}.${name} must be a string`);
+      else if (value.length > max)
+        problems.push(`customer.${field}.${name} must be at most ${max} characters`);
+    }
+  }
+  return problems;
+}
+
+function IsCustomer(): PropertyDecorator {
+  return ValidateBy({
+    name: 'isCustomer',
+    validator: {
+      validate: (value: unknown) => customerProblems(value).length === 0,
+      defaultMessage: (args) => customerProblems(args?.value).join('; '),
+    },
+  });
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+/**
+ * createOrder (D-Store's create_order table). Read tolerantly at the edge (readCreateOrderRequest): fields this table
+ * does not declare, such as the further amount fields after orderAmount, are kept verbatim in the stored order.
+ */
 export class CreateOrderRequest {
   @IsIn(ORDER_CHANNELS)
   orderChannel!: OrderChannel;
@@ -225,7 +303,7 @@ export class CreateOrderRequest {
   @Id(ORDER_ID_MAX)
   requestOrderId!: string;
 
-  @Id(ID_MAX)
+  @Id(POS_ACCOUNT_ID_MAX)
   posAccountId!: string;
 
   @Id(ID_MAX)
@@ -233,6 +311,17 @@ export class CreateOrderRequest {
 
   @Id(ID_MAX)
   channelOrderId!: string;
+
+  /** The pickup or dine-in time the customer chose: the store must see it. */
+  @IsString()
+  @MaxLength(DATETIME_MAX)
+  @IsISO8601({}, { message: 'expectFulfillmentTime must be an ISO 8601 datetime' })
+  expectFulfillmentTime!: string;
+
+  /** Absent when D-Store cannot obtain it; carries the delivery address. */
+  @Optional()
+  @IsCustomer()
+  customer?: DStoreCustomer;
 
   @IsArray()
   @ArrayMinSize(1)
@@ -248,17 +337,40 @@ export class CreateOrderRequest {
   orderAmount!: AntomAmount;
 }
 
+/**
+ * pushOrderChange (D-Store's push_order_change table): the channel changed the order. Every field but the two ids is
+ * optional, so a push may carry only a delivery status or only item edits.
+ */
 export class PushOrderChangeRequest {
-  /** Not in the seeds; optional so a push without it is still applied (the journey treats repeats as duplicates). */
-  @Optional()
+  /** D-Store's idempotency key of the push. */
   @Id(ID_MAX)
-  requestId?: string;
+  requestId!: string;
 
   @Id(ORDER_ID_MAX)
   requestOrderId!: string;
 
+  /** Present only when the status changed. */
+  @Optional()
   @IsIn(PUSH_ORDER_CHANGE_STATUSES)
-  orderStatus!: PushOrderChangeStatus;
+  orderStatus?: PushOrderChangeStatus;
+
+  /** Delivery progress when the channel delivers; its value list is cut off in our copies, so any code is kept. */
+  @Optional()
+  @Id(DELIVERY_STATUS_MAX)
+  deliveryStatus?: string;
+
+  /** GrabFood edits to the items (UpdatedOrderProduct, kept as sent). */
+  @Optional()
+  @IsArray()
+  @ArrayMaxSize(ORDER_PRODUCTS_MAX)
+  @IsObject({ each: true })
+  @Opaque()
+  updatedOrderProducts?: OrderProduct[];
+
+  /** The refund D-Store made when an edit lowered the total (kept as sent). */
+  @Optional()
+  @IsObject()
+  refundInfo?: Record<string, unknown>;
 
   @Optional()
   @IsExtendInfo()
@@ -266,6 +378,11 @@ export class PushOrderChangeRequest {
   extendInfo?: ExtendInfo;
 }
 
+/**
+ * notifyOrderChange (D-Store's notify_order_change table), what we send: strictly the documented fields, each change
+ * field optional, so a notification carries only what changed. `posOrderId` is not among them and is never sent. The
+ * order ready time follows in D-Store's table but its name is cut off in every copy we can read, so it is not here.
+ */
 export class NotifyOrderChangeRequest {
   /** The POS's idempotency key for this notification: the same change is always resent with the same id. */
   @Id(ID_MAX)
@@ -274,12 +391,26 @@ export class NotifyOrderChangeRequest {
   @Id(ORDER_ID_MAX)
   requestOrderId!: string;
 
+  /** The code the buyer shows to collect the order. */
   @Optional()
-  @Id(ORDER_ID_MAX)
-  posOrderId?: string;
+  @Id(ID_MAX)
+  shortOrderNumber?: string;
 
+  @Optional()
   @IsIn(NOTIFY_ORDER_CHANGE_STATUSES)
-  orderStatus!: NotifyOrderChangeStatus;
+  orderStatus?: NotifyOrderChangeStatus;
+
+  /** For orders the merchant delivers itself. */
+  @Optional()
+  @Id(DELIVERY_STATUS_MAX)
+  deliveryStatus?: string;
+
+  /** A full or partial refund the merchant starts. */
+  @Optional()
+  @IsObject()
+  @ValidateNested()
+  @Type(() => AntomAmount)
+  refundAmount?: AntomAmount;
 }
 
 /** The body of answers that carry only `result` (createOrder, pushOrderChange, notifyOrderChange). */
