@@ -1,6 +1,7 @@
 import { integerOption, parseCommandLine, untilStopSignal } from '../shared/cli';
 import { KICC_SIM_CONTROL_SUBJECT, startKiccBridgeSimulator, type DeviceFaults } from './simulator';
 import { TIMING_PROFILES } from './scenarios';
+import { BRIDGE_MISBEHAVIOUR_LIST, isBridgeMisbehaviour } from './misbehaviour';
 
 const HELP = `kicc-bridge: KICC bridges with their EDC devices, over the bus (docs/bridge-protocol.md)
 
@@ -17,6 +18,8 @@ options:
   --drop-results <n>        every device loses its next n results
   --delay-result-ms <ms>    every device publishes its results this late
   --offline <bridgeId>      start this bridge offline (repeatable)
+  --misbehave <mode>        every device breaks one protocol rule, for the bridge certifier (repeatable):
+                            ${BRIDGE_MISBEHAVIOUR_LIST.join(', ')}
   --control-subject <s>     serve control requests here (default ${KICC_SIM_CONTROL_SUBJECT})
   --skip-codec-checks       skip the protocol codec's checks on what it sends and receives (benchmarks: measure
                             the service, not the simulator)
@@ -41,6 +44,7 @@ export async function main(argv: string[]): Promise<void> {
       'drop-results': { type: 'string' },
       'delay-result-ms': { type: 'string' },
       offline: { type: 'string', multiple: true },
+      misbehave: { type: 'string', multiple: true },
       'control-subject': { type: 'string' },
       'skip-codec-checks': { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
@@ -60,6 +64,11 @@ export async function main(argv: string[]): Promise<void> {
     faults.dropResults = integerOption(values['drop-results'], '--drop-results', 1);
   if (values['delay-result-ms'])
     faults.delayResultMs = integerOption(values['delay-result-ms'], '--delay-result-ms', 1);
+  for (const mode of values.misbehave ?? []) {
+    if (!isBridgeMisbehaviour(mode))
+      throw new Error(`--misbehave must be one of ${BRIDGE_MISBEHAVIOUR_LIST.join(', ')}`);
+  }
+  if (values.misbehave?.length) faults.misbehave = values.misbehave as DeviceFaults['misbehave'];
   const prefix = values.prefix ?? 'sim';
   const deviceIds = Array.from({ length: bridges }, (_, b) =>
     Array.from({ length: devicesPerBridge }, (_, d) => `${prefix}-b${b}-d${d}`),
