@@ -348,14 +348,15 @@ class Simulator implements KiccSimulator {
       if (!bridge.online || this.closed) return;
       this.heartbeat(bridge);
     };
+    let ticks = 0;
     const first = setTimeout(() => {
       this.timers.delete(first);
       beat();
-      const slow = [...bridge.devices.values()].some((d) => d.misbehaviours.has('slow-heartbeat'));
-      bridge.heartbeatTimer = setInterval(
-        beat,
-        this.intervalMs * (slow ? SLOW_HEARTBEAT_FACTOR : 1),
-      );
+      bridge.heartbeatTimer = setInterval(() => {
+        ticks += 1;
+        if (beatsSlowly(bridge) && ticks % SLOW_HEARTBEAT_FACTOR !== 0) return;
+        beat();
+      }, this.intervalMs);
     }, firstHeartbeatDelayMs);
     this.timers.add(first);
     void this.pump(bridge);
@@ -377,7 +378,7 @@ class Simulator implements KiccSimulator {
 
   /** "immediately when a device's init or runningRequestId changes" (§5): within 20 ms, one beat for all changes. */
   private changed(bridge: SimBridge): void {
-    if (bridge.changeBeat) return;
+    if (bridge.changeBeat || beatsSlowly(bridge)) return;
     bridge.changeBeat = setTimeout(() => {
       bridge.changeBeat = undefined;
       this.heartbeat(bridge);
@@ -1060,6 +1061,10 @@ export type ControlRequest =
   | { op: 'restartDevice'; deviceId: string; charged?: boolean }
   | { op: 'bridgeOnline'; bridgeId: string; online: boolean }
   | { op: 'device'; deviceId: string };
+
+function beatsSlowly(bridge: SimBridge): boolean {
+  return [...bridge.devices.values()].some((d) => d.misbehaviours.has('slow-heartbeat'));
+}
 
 /** The `invalid` ack's detail: a version refusal names the versions this bridge speaks (§8). */
 function invalidDetail(error: KiccProtocolError): string {
