@@ -204,6 +204,19 @@ describe('tillbus bridge certify', () => {
     expect(statusOf(report, 'card-data')).toBe('FAIL');
   }, 120_000);
 
+  it('says where NATS is not, with exit 3', async () => {
+    const err: string[] = [];
+    const code = await runCli(
+      ['bridge', 'certify', '--device', 'cert-b0-d0', '--nats', 'nats://127.0.0.1:1'],
+      COMMANDS,
+      { stdout: () => undefined, stderr: (t) => void err.push(t), env: {} },
+    );
+    expect(code).toBe(3);
+    expect(err.join('')).toMatch(
+      /^error \[NATS_UNREACHABLE\]: cannot reach NATS at nats:\/\/127\.0\.0\.1:1/m,
+    );
+  });
+
   it('refuses a device id that cannot be a subject token, before touching NATS', async () => {
     const err: string[] = [];
     const code = await runCli(['bridge', 'certify', '--device', 'a.b'], COMMANDS, {

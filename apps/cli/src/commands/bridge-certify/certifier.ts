@@ -149,6 +149,15 @@ export function bodyOf(seen: Seen | null | undefined): Record<string, unknown> {
   return body !== null && typeof body === 'object' ? (body as Record<string, unknown>) : {};
 }
 
+/** JSON with sorted keys: a bridge that stores and re-serialises a message may order its keys differently. */
+export function canonical(value: unknown): string {
+  return JSON.stringify(value, (_key, inner: unknown) =>
+    inner !== null && typeof inner === 'object' && !Array.isArray(inner)
+      ? Object.fromEntries(Object.entries(inner).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : inner,
+  );
+}
+
 export const pass = (evidence: string): CheckOutcome => ({ status: 'PASS', evidence });
 export const fail = (evidence: string): CheckOutcome => ({ status: 'FAIL', evidence });
 

@@ -1,5 +1,5 @@
 import { bridgeMessageId } from '@tillbus/protocols-kicc';
-import { fail, pass, type CertifyContext, type CheckOutcome } from './certifier';
+import { canonical, fail, pass, type CertifyContext, type CheckOutcome } from './certifier';
 import { ackStatus } from './flows';
 import { summary } from './protocol-checks';
 import type { Seen, StoredMessage } from './session';
@@ -93,7 +93,7 @@ export async function duplicatesCheck(ctx: CertifyContext): Promise<CheckOutcome
     const bySeq = new Map<string, string>();
     for (const seen of messages) {
       const seq = String(seen.raw?.seq);
-      const text = JSON.stringify(seen.raw);
+      const text = canonical(seen.raw);
       if (bySeq.has(seq) && bySeq.get(seq) !== text) {
         problems.push(`${requestId}: two different messages with seq ${seq}`);
       }

@@ -1,6 +1,6 @@
 import { BRIDGE_ID_PATTERN } from '@tillbus/protocols-kicc';
 import type { CommandSpec } from '../../cli';
-import { UsageError } from '../../errors';
+import { CliError, EXIT, UsageError } from '../../errors';
 import {
   CertifyContext,
   DEFAULT_CERTIFY_OPTIONS,
@@ -48,6 +48,13 @@ export async function certifyBridge(run: CertifyRun): Promise<CertifyReport> {
     deviceId: run.deviceId,
     bridgeId: run.bridgeId,
     ackWaitMs: ACK_WAIT_MS,
+  }).catch((error: unknown) => {
+    throw new CliError(
+      'NATS_UNREACHABLE',
+      `cannot reach NATS at ${run.servers.replace(/\/\/[^@/]*@/g, '//***@')}: ${(error as Error).message}`,
+      EXIT.unreachable,
+      'point the certifier at the NATS of the test device with --nats <url> or NATS_URL (and NATS_USER, NATS_PASSWORD)',
+    );
   });
   try {
     const person = personOperator(say);

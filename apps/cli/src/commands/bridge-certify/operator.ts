@@ -33,11 +33,11 @@ const TERMINAL_TEXT: Record<TerminalStep, string> = {
 
 const OUTAGE_TEXT = {
   down:
-    'OPERATOR NEEDED: make the stream TILLBUS_EDC_BRIDGE unavailable now (restart the NATS server, or on a ' +
-    'certification server: `nats stream rm TILLBUS_EDC_BRIDGE`); the bridge must keep its result in its outbox',
+    "OPERATOR NEEDED: make the stream TILLBUS_EDC_BRIDGE unavailable now (as the certification server's " +
+    'admin: `nats stream rm TILLBUS_EDC_BRIDGE`); the bridge must keep its result in its outbox',
   up:
-    'OPERATOR NEEDED: bring the stream back now (the server is up again, or start edc-command once, which ' +
-    'declares it); the bridge must now publish what it kept',
+    'OPERATOR NEEDED: bring the stream back now (start edc-command once, which declares it); the bridge must ' +
+    'now publish what it kept',
 } as const;
 
 /** A person reads the instructions on the CLI's output; the certifier's countdown shows how long is left. */

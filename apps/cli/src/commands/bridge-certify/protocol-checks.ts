@@ -4,7 +4,7 @@ import {
   findCardData,
   type CardDataMode,
 } from '@tillbus/protocols-kicc';
-import { bodyOf, fail, pass, type CertifyContext, type CheckOutcome } from './certifier';
+import { bodyOf, canonical, fail, pass, type CertifyContext, type CheckOutcome } from './certifier';
 import {
   PLAIN_AMOUNT,
   ackStatus,
@@ -201,13 +201,11 @@ export async function resendCheck(ctx: CertifyContext): Promise<CheckOutcome> {
   const result = await ctx.result(requestId, 'GetLastTransaction', {}, 'the answer');
   if (!result) return fail(`GetLastTransaction ${requestId}: no result, nothing to resend`);
   const before = ctx.session.traffic(requestId);
-  const original = new Map(before.map((s) => [String(s.raw?.seq), JSON.stringify(s.raw)]));
+  const original = new Map(before.map((s) => [String(s.raw?.seq), canonical(s.raw)]));
   const second = ackStatus(await ctx.session.send(command));
   await ctx.settle(1500);
   const replayed = ctx.session.traffic(requestId).slice(before.length);
-  const changed = replayed.filter(
-    (s) => original.get(String(s.raw?.seq)) !== JSON.stringify(s.raw),
-  );
+  const changed = replayed.filter((s) => original.get(String(s.raw?.seq)) !== canonical(s.raw));
   if (second !== 'duplicate')
     return fail(`the same command sent again: ack ${second}, not duplicate`);
   if (changed.length > 0) {
