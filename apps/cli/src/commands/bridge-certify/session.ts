@@ -146,7 +146,7 @@ export class CertifySession {
   }
 
   private record(kind: Seen['kind'], msg: Msg): Seen {
-    const seen = read(kind, msg.subject, msg.data, msg.headers, this.now());
+    const seen = readSeen(kind, msg.subject, msg.data, msg.headers, this.now());
     seen.wantsPubAck = kind === 'events' && Boolean(msg.reply);
     // heartbeats of other bridges (no --bridge given) are not ours
     if (kind === 'heartbeat' && !this.options.bridgeId && !namesDevice(seen, this.deviceId)) {
@@ -190,7 +190,7 @@ export class CertifySession {
         timeout: this.options.ackWaitMs,
       });
       sent.ackMs = this.now() - sentAt;
-      sent.ack = read('ack', reply.subject, reply.data, reply.headers, this.now());
+      sent.ack = readSeen('ack', reply.subject, reply.data, reply.headers, this.now());
       this.seen.push(sent.ack);
     } catch (error) {
       if (error instanceof errors.TimeoutError) sent.noAck = 'timeout';
@@ -304,7 +304,7 @@ export class CertifySession {
   }
 }
 
-function read(
+export function readSeen(
   kind: Seen['kind'],
   subject: string,
   data: Uint8Array,
