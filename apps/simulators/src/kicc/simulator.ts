@@ -181,8 +181,16 @@ class SimDevice {
     return this.faults.init ?? 'INIT_SUCCESS';
   }
 
+  private misbehaving?: { modes: DeviceFaults['misbehave']; value: Misbehaviours };
+
   get misbehaviours(): Misbehaviours {
-    return new Misbehaviours(this.faults.misbehave);
+    if (!this.misbehaving || this.misbehaving.modes !== this.faults.misbehave) {
+      this.misbehaving = {
+        modes: this.faults.misbehave,
+        value: new Misbehaviours(this.faults.misbehave),
+      };
+    }
+    return this.misbehaving.value;
   }
 }
 
@@ -295,6 +303,7 @@ class Simulator implements KiccSimulator {
         if (this.devices.has(deviceId)) throw new Error(`device ${deviceId} is listed twice`);
         const device = new SimDevice(deviceId, bridge);
         device.faults = { ...(options.faults?.[deviceId] ?? {}) };
+        void device.misbehaviours; // an unknown mode stops the start
         bridge.devices.set(deviceId, device);
         this.devices.set(deviceId, device);
       }
@@ -932,6 +941,8 @@ class Simulator implements KiccSimulator {
 
   setFaults(deviceId: string, faults: DeviceFaults): void {
     const device = this.device(deviceId);
+    // an unknown mode is refused here, not at the next command
+    if (faults.misbehave !== undefined) new Misbehaviours(faults.misbehave);
     const initChanged = faults.init !== undefined && faults.init !== device.init;
     device.faults = { ...device.faults, ...faults };
     if (faults.holdAt === null) this.release(deviceId);
