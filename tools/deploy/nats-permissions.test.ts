@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AckPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
@@ -8,7 +9,7 @@ import {
   type PermissionViolationError,
 } from '@nats-io/transport-node';
 import { EVENT_SUBJECTS, STREAMS, SUBJECTS } from '@tillbus/messaging';
-import { waitFor } from '@tillbus/testing';
+import { spawnTypeScript, waitFor } from '@tillbus/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { DEPLOY } from './manifests';
@@ -178,6 +179,58 @@ describe('NATS accounts and permissions (deploy/nats/auth.conf)', () => {
       msg!.ack();
       await edc.flush();
     });
+
+    it('the certification identity certifies its test device with `tillbus bridge certify`, the simulator as its bridge', async () => {
+      const edc = await as('edc-command');
+      const jsm = await jetstreamManager(edc);
+      await jsm.streams
+        .add({ name: 'TILLBUS_EDC_BRIDGE', subjects: ['tillbus.edc.bridge.*.events'] })
+        .catch(() => undefined);
+      // a person's pace: the certifier cancels at READY, before the simulated card comes 2.5 s later
+      const bridge = spawnTypeScript(
+        join(__dirname, '../../apps/simulators/src/kicc/cli.ts'),
+        { NATS_USER: 'simulators', NATS_PASSWORD: nats.passwords.simulators },
+        ['--nats', nats.url, '--bridge', 'cert0001=cert0001-edc1', '--heartbeat-ms', '1000'],
+      );
+      try {
+        await bridge.waitForOutput(/simulator ready/);
+        const run = spawnSync(
+          process.execPath,
+          [
+            join(__dirname, '../../apps/cli/bin/tillbus.js'),
+            'bridge',
+            'certify',
+            '--device',
+            'cert0001-edc1',
+            '--bridge',
+            'cert0001',
+            '--json',
+          ],
+          {
+            encoding: 'utf8',
+            timeout: 150_000,
+            env: {
+              ...process.env,
+              TILLBUS_CLI_FROM_SOURCE: '1',
+              NATS_URL: nats.url,
+              NATS_USER: 'certify-cert0001',
+              NATS_PASSWORD: nats.passwords['certify-cert0001'],
+            },
+          },
+        );
+        const report = JSON.parse(run.stdout) as {
+          passed: boolean;
+          checks: { id: string; status: string; evidence: string }[];
+        };
+        const notPassed = report.checks.filter((c) => c.status === 'FAIL');
+        expect(notPassed, run.stderr).toEqual([]);
+        expect(run.status).toBe(0);
+        expect(nats.log()).not.toMatch(/Violation - User "certify-cert0001"/);
+      } finally {
+        bridge.kill();
+        await bridge.exited;
+      }
+    }, 180_000);
 
     it('a POS reports an order event into TILLBUS_ORDERS, and order-reconciliation consumes it', async () => {
       const orders = await as('order-reconciliation');
@@ -377,6 +430,43 @@ describe('NATS accounts and permissions (deploy/nats/auth.conf)', () => {
         'simulators',
         'subscription',
         EVENT_SUBJECTS.edcAll,
+      ],
+      [
+        'the certification identity commands only its test device',
+        'certify-cert0001',
+        'publish',
+        'tillbus.edc.bridge.store0001-edc1.command',
+        'bridge-store0001',
+      ],
+      [
+        'the certification identity reads only its test device’s events',
+        'certify-cert0001',
+        'subscription',
+        'tillbus.edc.bridge.store0001-edc1.events',
+      ],
+      [
+        'the certification identity reads only its test bridge’s heartbeat',
+        'certify-cert0001',
+        'subscription',
+        'tillbus.edc.bridge.heartbeat.*',
+      ],
+      [
+        'the certification identity cannot pull from edc-command’s durable',
+        'certify-cert0001',
+        'publish',
+        '$JS.API.CONSUMER.MSG.NEXT.TILLBUS_EDC_BRIDGE.edc-command',
+      ],
+      [
+        'the certification identity cannot read the stream for another device',
+        'certify-cert0001',
+        'publish',
+        '$JS.API.CONSUMER.CREATE.TILLBUS_EDC_BRIDGE.certify-cert0001-edc1.tillbus.edc.bridge.store0001-edc1.events',
+      ],
+      [
+        'the certification identity cannot read other users’ replies',
+        'certify-cert0001',
+        'subscription',
+        '_INBOX.>',
       ],
       [
         'a service cannot delete a stream',

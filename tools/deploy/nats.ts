@@ -19,6 +19,7 @@ export const NATS_USERS = {
   'easycard-session': 'TILLBUS',
   operator: 'TILLBUS',
   'bridge-store0001': 'TILLBUS',
+  'certify-cert0001': 'TILLBUS',
   simulators: 'TILLBUS',
   pos: 'POS',
   'pos-easycard': 'POS_EASYCARD',

@@ -1,4 +1,5 @@
 import type { CommandSpec } from '../cli';
+import { BRIDGE_CERTIFY_COMMAND } from './bridge-certify';
 import { EASYCARD_COMMANDS } from './easycard';
 import { EDC_COMMANDS } from './edc';
 import { ORDER_COMMANDS } from './orders';
@@ -10,4 +11,5 @@ export const COMMANDS: CommandSpec[] = [
   ...EDC_COMMANDS,
   ...ORDER_COMMANDS,
   ...EASYCARD_COMMANDS,
+  BRIDGE_CERTIFY_COMMAND,
 ];

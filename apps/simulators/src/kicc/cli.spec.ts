@@ -16,6 +16,8 @@ describe('kicc-bridge CLI', () => {
       '--hold-at',
       '--drop-results',
       '--control-subject',
+      '--misbehave',
+      'late-ack',
     ]) {
       expect(text).toContain(option);
     }
@@ -26,6 +28,7 @@ describe('kicc-bridge CLI', () => {
     [['--devices', '65'], 'a bridge drives at most 64 devices'],
     [['--timing', 'slow'], '--timing must be one of realistic, fast, instant'],
     [['--nope'], "Unknown option '--nope'"],
+    [['--misbehave', 'rude'], '--misbehave must be one of wrong-version, '],
   ])('refuses %j', async (argv, message) => {
     await expect(main(argv)).rejects.toThrow(message);
   });

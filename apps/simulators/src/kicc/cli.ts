@@ -1,6 +1,12 @@
 import { integerOption, parseCommandLine, untilStopSignal } from '../shared/cli';
-import { KICC_SIM_CONTROL_SUBJECT, startKiccBridgeSimulator, type DeviceFaults } from './simulator';
+import {
+  KICC_SIM_CONTROL_SUBJECT,
+  startKiccBridgeSimulator,
+  type BridgeSpec,
+  type DeviceFaults,
+} from './simulator';
 import { TIMING_PROFILES } from './scenarios';
+import { BRIDGE_MISBEHAVIOUR_LIST, isBridgeMisbehaviour } from './misbehaviour';
 
 const HELP = `kicc-bridge: KICC bridges with their EDC devices, over the bus (docs/bridge-protocol.md)
 
@@ -10,6 +16,8 @@ options:
   --bridges <n>             number of bridges (default 1)
   --devices <n>             devices per bridge, at most 64 (default 1)
   --prefix <name>           ids are <prefix>-b<i> and <prefix>-b<i>-d<j> (default sim)
+  --bridge <id>=<devices>   instead: a bridge with these ids, e.g. cert0001=cert0001-edc1,cert0001-edc2
+                            (repeatable)
   --timing <profile>        realistic | fast | instant (default realistic)
   --heartbeat-ms <ms>       heartbeat interval, 1000-60000 (default 5000)
   --glt-request-id          GetLastTransaction answers carry the requestId (the seed's sample does not)
@@ -17,6 +25,8 @@ options:
   --drop-results <n>        every device loses its next n results
   --delay-result-ms <ms>    every device publishes its results this late
   --offline <bridgeId>      start this bridge offline (repeatable)
+  --misbehave <mode>        every device breaks one protocol rule, for the bridge certifier (repeatable):
+                            ${BRIDGE_MISBEHAVIOUR_LIST.join(', ')}
   --control-subject <s>     serve control requests here (default ${KICC_SIM_CONTROL_SUBJECT})
   --skip-codec-checks       skip the protocol codec's checks on what it sends and receives (benchmarks: measure
                             the service, not the simulator)
@@ -41,6 +51,8 @@ export async function main(argv: string[]): Promise<void> {
       'drop-results': { type: 'string' },
       'delay-result-ms': { type: 'string' },
       offline: { type: 'string', multiple: true },
+      bridge: { type: 'string', multiple: true },
+      misbehave: { type: 'string', multiple: true },
       'control-subject': { type: 'string' },
       'skip-codec-checks': { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
@@ -60,15 +72,23 @@ export async function main(argv: string[]): Promise<void> {
     faults.dropResults = integerOption(values['drop-results'], '--drop-results', 1);
   if (values['delay-result-ms'])
     faults.delayResultMs = integerOption(values['delay-result-ms'], '--delay-result-ms', 1);
+  for (const mode of values.misbehave ?? []) {
+    if (!isBridgeMisbehaviour(mode))
+      throw new Error(`--misbehave must be one of ${BRIDGE_MISBEHAVIOUR_LIST.join(', ')}`);
+  }
+  if (values.misbehave?.length) faults.misbehave = values.misbehave as DeviceFaults['misbehave'];
   const prefix = values.prefix ?? 'sim';
-  const deviceIds = Array.from({ length: bridges }, (_, b) =>
-    Array.from({ length: devicesPerBridge }, (_, d) => `${prefix}-b${b}-d${d}`),
-  ).flat();
+  const named = values.bridge?.map(namedBridge);
+  const deviceIds = named
+    ? named.flatMap((spec) => spec.devices)
+    : Array.from({ length: bridges }, (_, b) =>
+        Array.from({ length: devicesPerBridge }, (_, d) => `${prefix}-b${b}-d${d}`),
+      ).flat();
   const sim = await startKiccBridgeSimulator({
     natsUrl: values.nats ?? process.env.NATS_URL ?? 'nats://127.0.0.1:4222',
     natsUser: process.env.NATS_USER || undefined,
     natsPassword: process.env.NATS_PASSWORD || undefined,
-    generate: { bridges, devicesPerBridge, prefix },
+    ...(named ? { bridges: named } : { generate: { bridges, devicesPerBridge, prefix } }),
     timing,
     heartbeatIntervalMs: integerOption(values['heartbeat-ms'], '--heartbeat-ms', 1),
     lastTransactionRequestId: values['glt-request-id'],
@@ -93,4 +113,12 @@ if (require.main === module) {
     process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
     process.exit(1);
   });
+}
+
+/** `--bridge cert0001=cert0001-edc1,cert0001-edc2`; the simulator checks the ids. */
+function namedBridge(text: string): BridgeSpec {
+  const [bridgeId, devices] = text.split('=');
+  if (!bridgeId || !devices)
+    throw new Error('--bridge must look like <bridgeId>=<deviceId>[,<deviceId>...]');
+  return { bridgeId, devices: devices.split(',') };
 }

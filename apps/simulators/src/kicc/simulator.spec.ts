@@ -19,6 +19,7 @@ import { startTestNatsServer, waitFor, type TestNatsServer } from '@tillbus/test
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { BRIDGE_MISBEHAVIOUR_LIST } from './misbehaviour';
 import { amountFor, FAILURE_AMOUNTS } from './scenarios';
 import {
   KICC_SIM_CONTROL_SUBJECT,
@@ -357,6 +358,19 @@ describe('KICC bridge simulator', () => {
       ok: false,
       error: 'unknown device unknown',
     });
+    expect(
+      await control({ op: 'faults', deviceId: 'edc-1', faults: { misbehave: ['rude'] } }),
+    ).toMatchObject({ ok: false, error: expect.stringMatching(/^unknown misbehaviour rude/) });
+    expect(
+      await control({ op: 'faults', deviceId: 'edc-1', faults: { misbehave: ['late-ack'] } }),
+    ).toEqual({ ok: true });
+  });
+});
+
+describe('README', () => {
+  it('documents every misbehaving mode', () => {
+    const readme = readFileSync(join(__dirname, 'README.md'), 'utf8');
+    for (const mode of BRIDGE_MISBEHAVIOUR_LIST) expect(readme).toContain(`| \`${mode}\``);
   });
 });
 

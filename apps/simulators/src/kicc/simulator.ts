@@ -13,6 +13,7 @@ import {
   KiccProtocolError,
   bridgeDedupeKey,
   bridgeMessageId,
+  decodeJson,
   encodeBridgeMessage,
   kiccBridgeSubject,
   parseBridgeMessage,
@@ -37,6 +38,12 @@ import {
   type SimTiming,
   TIMING_PROFILES,
 } from './scenarios';
+import {
+  Misbehaviours,
+  SLOW_HEARTBEAT_FACTOR,
+  SeqShuffler,
+  type BridgeMisbehaviour,
+} from './misbehaviour';
 
 /** Request/reply subject that controls a running simulator from another process (tests, the demo, the CLI). */
 export const KICC_SIM_CONTROL_SUBJECT = 'tillbus.sim.kicc-bridge.control';
@@ -63,6 +70,8 @@ export interface DeviceFaults {
   holdAt?: KiccPhaseEventCode | null;
   /** Overrides the simulator's `lastTransactionRequestId` for this device. */
   lastTransactionRequestId?: boolean;
+  /** Deliberate protocol breaches (misbehaviour.ts), for the bridge certifier's tests. */
+  misbehave?: BridgeMisbehaviour[];
 }
 
 export interface KiccSimulatorOptions {
@@ -129,6 +138,11 @@ interface OutgoingMessage {
   subject: string;
   msgId: string;
   data: string;
+  seq: number;
+  type: 'event' | 'result';
+  /** Misbehaviours of the device at the time it was sent. */
+  corePublish?: boolean;
+  noResend?: boolean;
 }
 
 /** The bridge's durable dedupe record of one requestId on one device (docs/bridge-protocol.md §7). */
@@ -167,6 +181,18 @@ class SimDevice {
   get init(): KiccInitCode {
     return this.faults.init ?? 'INIT_SUCCESS';
   }
+
+  private misbehaving?: { modes: DeviceFaults['misbehave']; value: Misbehaviours };
+
+  get misbehaviours(): Misbehaviours {
+    if (!this.misbehaving || this.misbehaving.modes !== this.faults.misbehave) {
+      this.misbehaving = {
+        modes: this.faults.misbehave,
+        value: new Misbehaviours(this.faults.misbehave),
+      };
+    }
+    return this.misbehaving.value;
+  }
 }
 
 class SimBridge {
@@ -182,6 +208,7 @@ class SimBridge {
   changeBeat?: NodeJS.Timeout;
   subscriptions: Subscription[] = [];
   pumping = false;
+  readonly shuffler = new SeqShuffler<OutgoingMessage>();
 
   constructor(
     readonly id: string,
@@ -278,6 +305,7 @@ class Simulator implements KiccSimulator {
         if (this.devices.has(deviceId)) throw new Error(`device ${deviceId} is listed twice`);
         const device = new SimDevice(deviceId, bridge);
         device.faults = { ...(options.faults?.[deviceId] ?? {}) };
+        void device.misbehaviours; // an unknown mode stops the start
         bridge.devices.set(deviceId, device);
         this.devices.set(deviceId, device);
       }
@@ -331,10 +359,15 @@ class Simulator implements KiccSimulator {
       if (!bridge.online || this.closed) return;
       this.heartbeat(bridge);
     };
+    let ticks = 0;
     const first = setTimeout(() => {
       this.timers.delete(first);
       beat();
-      bridge.heartbeatTimer = setInterval(beat, this.intervalMs);
+      bridge.heartbeatTimer = setInterval(() => {
+        ticks += 1;
+        if (beatsSlowly(bridge) && ticks % SLOW_HEARTBEAT_FACTOR !== 0) return;
+        beat();
+      }, this.intervalMs);
     }, firstHeartbeatDelayMs);
     this.timers.add(first);
     void this.pump(bridge);
@@ -356,7 +389,7 @@ class Simulator implements KiccSimulator {
 
   /** "immediately when a device's init or runningRequestId changes" (§5): within 20 ms, one beat for all changes. */
   private changed(bridge: SimBridge): void {
-    if (bridge.changeBeat) return;
+    if (bridge.changeBeat || beatsSlowly(bridge)) return;
     bridge.changeBeat = setTimeout(() => {
       bridge.changeBeat = undefined;
       this.heartbeat(bridge);
@@ -378,12 +411,14 @@ class Simulator implements KiccSimulator {
         appVersion: 'kicc-sim-1.0.0',
         sdk: { instoreCore: '1.25.0', instoreEdcCmd: '1.1.0' },
         protocolVersions: [BRIDGE_PROTOCOL_VERSION],
-        devices: [...bridge.devices.values()].map((device) => ({
-          deviceId: device.id,
-          provider: 'KICC' as const,
-          init: { code: device.init },
-          ...(device.running ? { runningRequestId: device.running.requestId } : {}),
-        })),
+        devices: [...bridge.devices.values()]
+          .filter((device) => !device.misbehaviours.has('hide-device'))
+          .map((device) => ({
+            deviceId: device.id,
+            provider: 'KICC' as const,
+            init: { code: device.init },
+            ...(device.running ? { runningRequestId: device.running.requestId } : {}),
+          })),
       },
     } as BridgeMessage;
     this.nc.publish(kiccBridgeSubject('heartbeat', bridge.id), this.encode(message));
@@ -394,24 +429,28 @@ class Simulator implements KiccSimulator {
 
   private onCommand(device: SimDevice, msg: Msg): void {
     this.counters.commandsReceived += 1;
+    const misbehaviours = device.misbehaviours;
     let command: BridgeCommand;
     try {
-      const parsed = parseBridgeMessage(msg.data, { subject: msg.subject });
+      const parsed = this.parseCommand(msg, misbehaviours);
       if (parsed.type !== 'command')
         throw new KiccProtocolError('INVALID_MESSAGE', 'not a command');
       command = parsed;
     } catch (error) {
-      const detail = error instanceof KiccProtocolError ? error.code : 'unreadable';
+      const detail = error instanceof KiccProtocolError ? invalidDetail(error) : 'unreadable';
       return this.replyRaw(msg, device.id, detail);
     }
     const ack = (
       status: BridgeAckStatus,
       extra: { runningRequestId?: string; detail?: string } = {},
-    ) => this.ack(msg, command, status, extra);
+    ) => this.ack(msg, command, status, extra, misbehaviours.ackDelayMs());
     if (command.deviceId !== device.id) return ack('unknown_device');
-    if (this.now() > command.body.notAfter) return ack('expired');
+    if (this.now() > command.body.notAfter && !misbehaviours.has('ignore-not-after'))
+      return ack('expired');
     const bridge = device.bridge;
-    const seen = bridge.store.get(bridgeDedupeKey(device.id, command.requestId));
+    const seen = misbehaviours.has('execute-resend-twice')
+      ? undefined
+      : bridge.store.get(bridgeDedupeKey(device.id, command.requestId));
     if (seen) {
       ack('duplicate');
       // replay what the store holds, with the original seq and Nats-Msg-Id
@@ -421,6 +460,8 @@ class Simulator implements KiccSimulator {
     }
     if (command.commandName === 'CommandCancel') return this.commandCancel(device, command, ack);
     const running = device.running?.requestId ?? device.faults.busyWith ?? undefined;
+    // a bridge that lets a second command through: it says accepted, and the SDK would refuse it
+    if (running && misbehaviours.has('ignore-busy')) return ack('accepted');
     if (running) return ack('busy', { runningRequestId: running });
     if (device.init !== 'INIT_SUCCESS') return ack('not_ready', { detail: device.init });
     // write ahead: the dedupe record exists before the SDK is called
@@ -446,7 +487,12 @@ class Simulator implements KiccSimulator {
     ack: (status: BridgeAckStatus, extra?: { runningRequestId?: string }) => void,
   ): void {
     const target = device.running;
-    if (!target || target.requestId !== command.body.targetRequestId) {
+    const misbehaviours = device.misbehaviours;
+    if (
+      !target ||
+      target.requestId !== command.body.targetRequestId ||
+      misbehaviours.has('cancel-refused')
+    ) {
       return ack('not_running', target ? { runningRequestId: target.requestId } : {});
     }
     const entry = this.remember(device, command.requestId, 'CommandCancel');
@@ -470,7 +516,8 @@ class Simulator implements KiccSimulator {
       if (
         target.phase !== 'started' &&
         target.phase !== 'READY' &&
-        target.phase !== 'CARD_DETECTED'
+        target.phase !== 'CARD_DETECTED' &&
+        !misbehaviours.has('cancel-after-card-read')
       ) {
         return this.result(device, cancel, 'onCommandFailed', {
           failure: { code: 'CommandInvalid', message: 'the card was already read' },
@@ -505,11 +552,30 @@ class Simulator implements KiccSimulator {
     });
   }
 
+  /** The command on `msg`; a bridge with `wrong-version` reads any version as its own. */
+  private parseCommand(msg: Msg, misbehaviours: Misbehaviours): BridgeMessage {
+    try {
+      return parseBridgeMessage(msg.data, { subject: msg.subject });
+    } catch (error) {
+      if (
+        !(error instanceof KiccProtocolError) ||
+        error.code !== 'UNSUPPORTED_VERSION' ||
+        !misbehaviours.has('wrong-version')
+      )
+        throw error;
+      const raw = decodeJson(msg.data) as Record<string, unknown>;
+      return parseBridgeMessage(JSON.stringify({ ...raw, v: BRIDGE_PROTOCOL_VERSION }), {
+        subject: msg.subject,
+      });
+    }
+  }
+
   private ack(
     msg: Msg,
     command: BridgeCommand,
     status: BridgeAckStatus,
     extra: { runningRequestId?: string; detail?: string },
+    delayMs = 0,
   ): void {
     this.counters.acks[status] = (this.counters.acks[status] ?? 0) + 1;
     const ack: BridgeMessage = {
@@ -521,7 +587,8 @@ class Simulator implements KiccSimulator {
       sentAt: this.now(),
       body: { status, ...extra },
     } as BridgeMessage;
-    msg.respond(this.encode(ack));
+    if (delayMs > 0) void this.later(delayMs).then(() => msg.respond(this.encode(ack)));
+    else msg.respond(this.encode(ack));
   }
 
   /** A command that did not parse cannot be echoed: the ack names the device and an invalid requestId placeholder. */
@@ -734,6 +801,7 @@ class Simulator implements KiccSimulator {
   // ---------------------------------------------------------------- publishing (§4 step 7)
 
   private event(device: SimDevice, run: Run, code: KiccEventCode): void {
+    if (!device.misbehaviours.reportsEvent(code)) return;
     this.counters.events += 1;
     this.emit(device, run, { type: 'event', body: { code } });
   }
@@ -753,8 +821,12 @@ class Simulator implements KiccSimulator {
       return;
     }
     this.counters.results += 1;
-    const delay = payment ? (faults.delayResultMs ?? 0) : 0;
+    const misbehaviours = device.misbehaviours;
+    const delay = (payment ? (faults.delayResultMs ?? 0) : 0) + misbehaviours.resultDelayMs();
     this.emit(device, run, { type: 'result', body: { callback, ...body } }, delay);
+    if (misbehaviours.has('duplicate-results')) {
+      this.emit(device, run, { type: 'result', body: { callback, ...body } }, delay);
+    }
   }
 
   private emit(
@@ -774,25 +846,34 @@ class Simulator implements KiccSimulator {
       sentAt: this.now(),
       body: part.body,
     } as unknown as BridgeMessage;
+    const misbehaviours = device.misbehaviours;
+    const wrong = misbehaviours.outgoing(message as unknown as Record<string, unknown>);
     const outgoing: OutgoingMessage = {
       subject: kiccBridgeSubject('events', device.id),
       msgId: bridgeMessageId(device.id, run.requestId, seq),
-      data: this.encode(message),
+      data: wrong ? JSON.stringify(wrong) : this.encode(message),
+      seq,
+      type: part.type,
+      corePublish: misbehaviours.has('core-publish'),
+      noResend: misbehaviours.has('no-resend'),
     };
     run.entry.published.push(outgoing);
     const bridge = device.bridge;
+    const send = () => {
+      const shuffle = misbehaviours.has('out-of-order-seq');
+      bridge.outbox.push(...bridge.shuffler.order(run.requestId, outgoing, shuffle));
+      void this.pump(bridge);
+    };
     if (delayMs > 0) {
       this.counters.resultsDelayed += 1;
       const timer = setTimeout(() => {
         this.timers.delete(timer);
-        bridge.outbox.push(outgoing);
-        void this.pump(bridge);
+        send();
       }, delayMs);
       this.timers.add(timer);
       return;
     }
-    bridge.outbox.push(outgoing);
-    void this.pump(bridge);
+    send();
   }
 
   /** Publishes the outbox in order, pipelined, until every message has its PubAck; retries across outages. */
@@ -806,12 +887,18 @@ class Simulator implements KiccSimulator {
         const batch = bridge.outbox.slice(0, 64);
         const results = await Promise.allSettled(
           batch.map((message) => {
+            if (message.corePublish)
+              return Promise.resolve(this.nc.publish(message.subject, message.data));
             const h = headers();
             h.set('Nats-Msg-Id', message.msgId);
             return this.js.publish(message.subject, message.data, { headers: h, timeout: 5_000 });
           }),
         );
-        const firstFailure = results.findIndex((result) => result.status === 'rejected');
+        // a bridge with `no-resend` forgets what it could not publish
+        const failures = results.filter(
+          (result, i) => result.status === 'rejected' && !batch[i].noResend,
+        );
+        const firstFailure = failures.length === 0 ? -1 : results.indexOf(failures[0]);
         // everything before the first failure is stored; from there on, retry in order (the ids dedupe)
         bridge.outbox.splice(0, firstFailure === -1 ? batch.length : firstFailure);
         if (firstFailure !== -1) {
@@ -856,6 +943,8 @@ class Simulator implements KiccSimulator {
 
   setFaults(deviceId: string, faults: DeviceFaults): void {
     const device = this.device(deviceId);
+    // an unknown mode is refused here, not at the next command
+    if (faults.misbehave !== undefined) new Misbehaviours(faults.misbehave);
     const initChanged = faults.init !== undefined && faults.init !== device.init;
     device.faults = { ...device.faults, ...faults };
     if (faults.holdAt === null) this.release(deviceId);
@@ -985,6 +1074,17 @@ export type ControlRequest =
   | { op: 'restartDevice'; deviceId: string; charged?: boolean }
   | { op: 'bridgeOnline'; bridgeId: string; online: boolean }
   | { op: 'device'; deviceId: string };
+
+function beatsSlowly(bridge: SimBridge): boolean {
+  return [...bridge.devices.values()].some((d) => d.misbehaviours.has('slow-heartbeat'));
+}
+
+/** The `invalid` ack's detail: a version refusal names the versions this bridge speaks (§8). */
+function invalidDetail(error: KiccProtocolError): string {
+  return error.code === 'UNSUPPORTED_VERSION'
+    ? `UNSUPPORTED_VERSION: this bridge speaks protocol versions ${BRIDGE_PROTOCOL_VERSION}`
+    : error.code;
+}
 
 function generateSpecs(generate: KiccSimulatorOptions['generate']): BridgeSpec[] {
   if (!generate) throw new Error('give either bridges or generate');
