@@ -242,7 +242,7 @@ export class DockerfileReplayer {
  * The command that runs the image's ENTRYPOINT as its USER, from its WORKDIR, with the root read-only and a private
  * /tmp (as the Kubernetes manifests run it: readOnlyRootFilesystem and an emptyDir on /tmp), and nothing of the
  * caller's environment but `env`. `binds` are host folders made visible read-only at the same path, for files the
- * environment names (keys, registries). Each step execs the next, so the process started is the service itself and
+ * environment names (keys, registries), copied when the service starts. Each step execs the next, so the process started is the service itself and
  * receives its signals.
  */
 export function imageCommand(
@@ -315,11 +315,14 @@ function mountScript(state: StageState, readOnly: boolean, binds: string[] = [])
     readOnly
       ? `mount -t tmpfs -o size=64m tmpfs ${q(r + '/tmp')}`
       : `mount --bind ${q(join(homedir(), '.npm'))} ${q(r + '/root/.npm')}`,
-    // After /tmp: a bound folder under /tmp would otherwise be hidden by the tmpfs.
+    // After /tmp, which would hide them. As Kubernetes projects a Secret or ConfigMap: a read-only copy made at
+    // start, owned by the user the container runs as (the manifests' fsGroup).
     ...binds.flatMap((path) => [
       `mkdir -p ${q(r + path)} 2>/dev/null || true`,
-      `mount --bind ${q(path)} ${q(r + path)}`,
-      `mount -o remount,bind,ro ${q(r + path)}`,
+      `mount -t tmpfs -o size=16m tmpfs ${q(r + path)}`,
+      `cp -a ${q(path + '/.')} ${q(r + path + '/')}`,
+      `chown -R ${q(state.user)} ${q(r + path)}`,
+      `mount -o remount,ro ${q(r + path)}`,
     ]),
   ];
   return lines.join('\n') + '\n';
