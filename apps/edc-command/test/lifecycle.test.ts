@@ -291,7 +291,7 @@ describe('CommandCancel', () => {
       targetRequestId: requestId,
     });
     expect(refused.code).toBe('CommandInvalid');
-    expect(refused.message).toContain('CommandInvalid: Invalid command.');
+    expect(refused.message).toContain('CommandInvalid: Invalid command');
     expect(refused.message).toContain('CommandCancel can only be used before reading the card');
     expect(refused.details).toMatchObject({
       vendorCode: 'CommandInvalid',

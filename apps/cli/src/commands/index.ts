@@ -1,5 +1,5 @@
 import type { CommandSpec } from '../cli';
-import { BRIDGE_CERTIFY_COMMAND } from './bridge-certify';
+import { BRIDGE_CERTIFY_COMMAND } from './bridge';
 import { EASYCARD_COMMANDS } from './easycard';
 import { EDC_COMMANDS } from './edc';
 import { ORDER_COMMANDS } from './orders';

@@ -1,5 +1,6 @@
 import type { OrderView } from '@tillbus/messaging';
 import {
+  addressesOf,
   dstoreDeliveryOrder,
   dstoreItemEditPush,
   dstorePickupOrder,
@@ -12,7 +13,10 @@ const NOW = Date.parse('2026-12-07T04:00:00Z');
 // Fixtures: dstore-samples.ts (D-Store's create_order, push_order_change and data_dictionary tables).
 function view(order: Record<string, unknown>, extra: Partial<OrderView> = {}): OrderView {
   const { requestOrderId, ...details } = order;
+  // As order-reconciliation's orderView finds it.
+  const deliveryAddress = addressesOf(details.customer)[0]?.address;
   return {
+    ...(deliveryAddress === undefined ? {} : { deliveryAddress }),
     requestOrderId: requestOrderId as string,
     posOrderId: 'tb-1',
     status: 'ORDER_SUCCESS',

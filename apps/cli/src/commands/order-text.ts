@@ -1,11 +1,10 @@
-import type { OrderView } from '@tillbus/messaging';
-import { addressesOf, type AddressDetail } from '@tillbus/protocols-antom';
+import type { DeliveryAddressView, OrderView } from '@tillbus/messaging';
 import { block, cellText, money, relative, table } from '../format';
 
 /** What `tillbus orders get` prints: the order as D-Store sent it, what D-Store changed since, and what we told it. */
 export function orderText(order: OrderView, now: number): string {
   const details = order.order;
-  const address = addressesOf(details.customer)[0]?.address;
+  const address = order.deliveryAddress;
   const pushes = order.pushes;
   return [
     block([
@@ -106,7 +105,7 @@ function customerText(customer: Record<string, unknown> | undefined): string | u
 }
 
 /** `10 Bayfront Avenue, blk 10, #23-05, 018956 (Leave at the concierge) @1.283100,103.860700` */
-export function addressText(address: AddressDetail): string {
+export function addressText(address: DeliveryAddressView): string {
   const unit =
     address.floorNo !== undefined || address.unitNo !== undefined
       ? `#${[address.floorNo, address.unitNo].filter((x) => x !== undefined).join('-')}`

@@ -5,13 +5,11 @@ import {
   AntomProtocolError,
   DSTORE_CODE_FOR_SIGNATURE_FAILURE,
   ORDER_ID_MAX,
-  RESULT_MESSAGE_MAX,
   readCreateOrderRequest,
   readInquireOrderDetailRequest,
   readPushOrderChangeRequest,
   signResponse,
   verifyRequest,
-  type AntomSignatureFailure,
   type DStoreRead,
 } from '@tillbus/protocols-antom';
 import type { FastifyReply, FastifyRequest } from 'fastify';

@@ -1,10 +1,12 @@
 import type { OrderView } from '@tillbus/messaging';
+import { addressesOf } from '@tillbus/protocols-antom';
 import { isFinalStatus, type OrderRecord } from './order-record';
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
 /** The reply of `tillbus.order-reconciliation.get`: the stored order with times as ISO-8601 text. */
 export function orderView(order: OrderRecord): OrderView {
+  const deliveryAddress = addressesOf(order.details.customer)[0]?.address;
   return {
     requestOrderId: order.requestOrderId,
     posOrderId: order.posOrderId,
@@ -15,6 +17,7 @@ export function orderView(order: OrderRecord): OrderView {
     order: order.details,
     ...(order.extendInfo === undefined ? {} : { extendInfo: order.extendInfo }),
     ...(order.deliveryStatus === undefined ? {} : { deliveryStatus: order.deliveryStatus }),
+    ...(deliveryAddress === undefined ? {} : { deliveryAddress }),
     history: order.history.map((h) => ({
       status: h.status,
       source: h.source,

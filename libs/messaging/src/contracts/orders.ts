@@ -49,6 +49,18 @@ export interface NotificationView {
 }
 
 /** `tillbus.order-reconciliation.get`: the stored order with times as ISO-8601 text. */
+/** D-Store's AddressDetail (data dictionary), as sent: every field optional. */
+export interface DeliveryAddressView {
+  addressDetail?: string;
+  blockNo?: string;
+  floorNo?: string;
+  unitNo?: string;
+  postCode?: string;
+  latitude?: string;
+  longitude?: string;
+  additionalInformation?: string;
+}
+
 export interface OrderView {
   requestOrderId: string;
   posOrderId: string;
@@ -60,6 +72,8 @@ export interface OrderView {
   extendInfo?: string | Record<string, unknown>;
   /** The latest delivery status D-Store pushed. */
   deliveryStatus?: string;
+  /** The delivery address found in `order.customer` (D-Store's AddressDetail fields), when there is one. */
+  deliveryAddress?: DeliveryAddressView;
   history: Array<{ status: string; source: string; at: string; ref?: string }>;
   refused: Array<{
     reported: string;

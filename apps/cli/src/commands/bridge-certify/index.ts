@@ -1,5 +1,5 @@
 import { BRIDGE_ID_PATTERN } from '@tillbus/protocols-kicc';
-import type { CommandSpec } from '../../cli';
+import type { CommandContext, CommandInput, CommandResult } from '../../cli';
 import { CliError, EXIT, UsageError } from '../../errors';
 import {
   CertifyContext,
@@ -17,8 +17,7 @@ import { CertifySession } from './session';
 export { CERTIFY_CHECKS } from './checks';
 export type { CertifyReport } from './certifier';
 
-/** The KICC bridge simulator's control subject (apps/simulators/src/kicc/simulator.ts, KICC_SIM_CONTROL_SUBJECT). */
-const SIMULATOR_CONTROL_SUBJECT = 'tillbus.sim.kicc-bridge.control';
+import { SIMULATOR_CONTROL_SUBJECT } from '../bridge';
 /** Above the protocol's 2 s, so a late ack is measured rather than lost. */
 const ACK_WAIT_MS = 5_000;
 
@@ -78,73 +77,45 @@ export function checkLine(report: CheckReport): string {
   return `${report.status.padEnd(4)}  ${report.id.padEnd(31)}  ${report.evidence}`;
 }
 
-export const BRIDGE_CERTIFY_COMMAND: CommandSpec = {
-  group: 'bridge',
-  verb: 'certify',
-  args: [],
-  options: {
-    device: { type: 'string', description: 'the test device the bridge drives (required)' },
-    bridge: {
-      type: 'string',
-      description: 'the bridge id (its heartbeat subject); needed with the certification NATS user',
-    },
-    outage: {
-      type: 'boolean',
-      description: 'run the optional outage step: you take the stream away and back when asked',
-    },
-    simulator: {
-      type: 'boolean',
-      description:
-        'the device is the KICC bridge simulator: drive its card reads instead of a person',
-    },
-    'control-subject': {
-      type: 'string',
-      description: `the simulator's control subject (default ${SIMULATOR_CONTROL_SUBJECT})`,
-    },
-  },
-  summary: 'check a KICC bridge against docs/bridge-protocol.md, one PASS/FAIL line per rule',
-  help:
-    'Drives the bridge of a test device through every flow of the protocol, as edc-command would, and prints\n' +
-    'one line per check with its evidence. Exit code 0 only when every check passes. Where a person is needed\n' +
-    'at the terminal (a card, a signature) it says so and counts down. Use a test device and test cards:\n' +
-    'the Purchases are real payments on that device, each cancelled or refunded by the run.\n' +
-    'Example: tillbus bridge certify --device cert0001-edc1 --bridge cert0001',
-  run: async (ctx, { options }) => {
-    const deviceId = idOption(options.device, '--device', true)!;
-    const bridgeId = idOption(options.bridge, '--bridge', false);
-    const { servers, user, pass } = ctx.bus.options;
-    const report = await certifyBridge({
-      servers,
-      user,
-      pass,
-      deviceId,
-      bridgeId,
-      simulatorControl: options.simulator
-        ? String(options['control-subject'] ?? SIMULATOR_CONTROL_SUBJECT)
-        : undefined,
-      options: { outage: options.outage === true },
-      say: ctx.progress,
-      onCheck: (report) => ctx.progress(checkLine(report)),
-    });
-    const { pass: passed, fail, skip } = report.counts;
-    const text = `bridge ${report.bridgeId ?? '?'}, device ${deviceId}: ${passed} PASS, ${fail} FAIL, ${skip} SKIP`;
-    return {
-      data: report,
-      text,
-      ...(report.passed
-        ? {}
-        : {
-            failure: {
-              code: 'CERTIFICATION_FAILED',
-              message: `failed: ${report.checks
-                .filter((c) => c.status === 'FAIL')
-                .map((c) => c.id)
-                .join(', ')}`,
-            },
-          }),
-    };
-  },
-};
+/** `tillbus bridge certify`, loaded only when that command runs (commands/bridge.ts). */
+export async function runCertifyCommand(
+  ctx: CommandContext,
+  { options }: CommandInput,
+): Promise<CommandResult> {
+  const deviceId = idOption(options.device, '--device', true)!;
+  const bridgeId = idOption(options.bridge, '--bridge', false);
+  const { servers, user, pass } = ctx.bus.options;
+  const report = await certifyBridge({
+    servers,
+    user,
+    pass,
+    deviceId,
+    bridgeId,
+    simulatorControl: options.simulator
+      ? String(options['control-subject'] ?? SIMULATOR_CONTROL_SUBJECT)
+      : undefined,
+    options: { outage: options.outage === true },
+    say: ctx.progress,
+    onCheck: (report) => ctx.progress(checkLine(report)),
+  });
+  const { pass: passed, fail, skip } = report.counts;
+  const text = `bridge ${report.bridgeId ?? '?'}, device ${deviceId}: ${passed} PASS, ${fail} FAIL, ${skip} SKIP`;
+  return {
+    data: report,
+    text,
+    ...(report.passed
+      ? {}
+      : {
+          failure: {
+            code: 'CERTIFICATION_FAILED',
+            message: `failed: ${report.checks
+              .filter((c) => c.status === 'FAIL')
+              .map((c) => c.id)
+              .join(', ')}`,
+          },
+        }),
+  };
+}
 
 function idOption(value: unknown, option: string, required: boolean): string | undefined {
   if (value === undefined && !required) return undefined;
