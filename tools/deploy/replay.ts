@@ -242,8 +242,8 @@ export class DockerfileReplayer {
  * The command that runs the image's ENTRYPOINT as its USER, from its WORKDIR, with the root read-only and a private
  * /tmp (as the Kubernetes manifests run it: readOnlyRootFilesystem and an emptyDir on /tmp), and nothing of the
  * caller's environment but `env`. `binds` are host folders made visible read-only at the same path, for files the
- * environment names (keys, registries), copied when the service starts. Each step execs the next, so the process started is the service itself and
- * receives its signals.
+ * environment names (keys, registries), copied when the service starts. Each step execs the next, so the process
+ * started is the service itself and receives its signals.
  */
 export function imageCommand(
   image: ReplayedImage,

@@ -137,9 +137,10 @@ export class Supervisor {
     onData(proc.stdout!);
     onData(proc.stderr!);
     void exited.then(() => {
-      log.end(`--- exited code=${exitCode} signal=${signal}\n`);
       if (!this.stopping) this.options.onUnexpectedExit?.(child);
     });
+    // 'close', not 'exit': output still in the pipes when the process exits arrives after 'exit'.
+    proc.once('close', () => log.end(`--- exited code=${exitCode} signal=${signal}\n`));
     this.children.push(child);
     return child;
   }
