@@ -2,43 +2,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { parseDockerfile } from './dockerfile';
 import { DEPLOY, ROOT, SERVICES } from './manifests';
-
-interface Instruction {
-  keyword: string;
-  args: string;
-}
-interface Stage {
-  from: string;
-  name: string;
-  instructions: Instruction[];
-}
-
-/** Dockerfile instructions by stage (continuation lines joined, comments dropped). */
-function parseDockerfile(text: string): { args: Record<string, string>; stages: Stage[] } {
-  const lines = text
-    .replace(/\\\n/g, ' ')
-    .split('\n')
-    .map((l) => l.trim())
-    .filter((l) => l && !l.startsWith('#'));
-  const args: Record<string, string> = {};
-  const stages: Stage[] = [];
-  for (const line of lines) {
-    const [keyword, ...rest] = line.split(/\s+/);
-    const instruction = { keyword: keyword.toUpperCase(), args: rest.join(' ') };
-    if (instruction.keyword === 'FROM') {
-      const [from, as, name] = rest;
-      expect(as?.toUpperCase()).toBe('AS');
-      stages.push({ from, name, instructions: [] });
-    } else if (stages.length === 0 && instruction.keyword === 'ARG') {
-      const [key, value] = instruction.args.split('=');
-      args[key] = value;
-    } else {
-      stages[stages.length - 1].instructions.push(instruction);
-    }
-  }
-  return { args, stages };
-}
 
 const dockerfile = (svc: string) => join(DEPLOY, 'docker', svc, 'Dockerfile');
 const read = (svc: string) => readFileSync(dockerfile(svc), 'utf8');

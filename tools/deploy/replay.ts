@@ -261,17 +261,8 @@ export function imageCommand(
   };
 }
 
-interface StageState {
-  dir: string;
-  root: string;
-  usrLocal: string;
-  workdir: string;
-  env: Record<string, string>;
-  user: string;
-  entrypoint: string[];
-  exposed: number[];
-  key: string;
-}
+/** A stage being replayed: what its image will hold, its folder, and the layer-cache key of what ran so far. */
+type StageState = Omit<ReplayedImage, 'dockerfile' | 'steps'> & { dir: string; key: string };
 
 /** The official node image's layout, over this machine's Node: node and npm under /usr/local. */
 function layOutBase(state: StageState): void {

@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { plainToInstance, type ClassConstructor } from 'class-transformer';
 import { validateSync, type ValidationError } from 'class-validator';
-import type { Violation } from './validate';
+import { notAnObject, type Violation } from './validate';
 
 /**
  * The one tolerant-reader rule for every inbound vendor message (protocols.md, top): vendors add fields and enum
@@ -37,13 +37,8 @@ export function readVendorMessage<T extends object>(
   options: { root?: string } = {},
 ): TolerantRead<T> {
   const root = options.root ?? '';
-  if (input === null || typeof input !== 'object' || Array.isArray(input)) {
-    const got = input === null ? 'null' : Array.isArray(input) ? 'an array' : typeof input;
-    return {
-      ok: false,
-      violations: [{ field: root || '(root)', problems: [`must be a JSON object, got ${got}`] }],
-    };
-  }
+  const notObject = notAnObject(input, root);
+  if (notObject) return { ok: false, violations: [notObject] };
   const instance = plainToInstance(schema, input as object, { exposeUnsetFields: false });
   // forbidNonWhitelisted reports undeclared fields as errors instead of deleting them; they are sorted out below.
   const errors = validateSync(instance as object, {

@@ -26,13 +26,8 @@ export function validatePlain<T extends object>(
   options: ValidateOptions = {},
 ): Validated<T> {
   const root = options.root ?? '';
-  if (input === null || typeof input !== 'object' || Array.isArray(input)) {
-    const got = input === null ? 'null' : Array.isArray(input) ? 'an array' : typeof input;
-    return {
-      ok: false,
-      violations: [{ field: root || '(root)', problems: [`must be a JSON object, got ${got}`] }],
-    };
-  }
+  const notObject = notAnObject(input, root);
+  if (notObject) return { ok: false, violations: [notObject] };
   const forbidUnknown = options.forbidUnknown ?? true;
   const validatorOptions: ValidatorOptions = {
     whitelist: forbidUnknown || (options.stripUnknown ?? false),
@@ -44,6 +39,13 @@ export function validatePlain<T extends object>(
   const errors = validateSync(instance as object, validatorOptions);
   if (errors.length === 0) return { ok: true, value: instance };
   return { ok: false, violations: flattenViolations(errors, root) };
+}
+
+/** The violation of a message that is not a JSON object at all, or null when it is one. */
+export function notAnObject(input: unknown, root: string): Violation | null {
+  if (input !== null && typeof input === 'object' && !Array.isArray(input)) return null;
+  const got = input === null ? 'null' : Array.isArray(input) ? 'an array' : typeof input;
+  return { field: root || '(root)', problems: [`must be a JSON object, got ${got}`] };
 }
 
 export function flattenViolations(errors: ValidationError[], prefix = ''): Violation[] {
