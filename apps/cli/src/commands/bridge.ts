@@ -35,9 +35,6 @@ export const BRIDGE_CERTIFY_COMMAND: CommandSpec = {
     'the Purchases are real payments on that device, each cancelled or refunded by the run.\n' +
     'Example: tillbus bridge certify --device cert0001-edc1 --bridge cert0001',
   // The certifier loads the KICC reference codec (class-validator): only when it runs, never for --help.
-  run: async (ctx, input) => {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const certify = require('./bridge-certify') as typeof import('./bridge-certify');
-    return certify.runCertifyCommand(ctx, input);
-  },
+  run: async (ctx, input) =>
+    (await import('./bridge-certify/index.js')).runCertifyCommand(ctx, input),
 };
