@@ -3,6 +3,9 @@ import type { CommandSpec } from '../cli';
 /** The KICC bridge simulator's control subject (apps/simulators/src/kicc/simulator.ts, KICC_SIM_CONTROL_SUBJECT). */
 export const SIMULATOR_CONTROL_SUBJECT = 'tillbus.sim.kicc-bridge.control';
 
+/** Resolved at run time from this file, in the build (dist/) and from the sources alike. */
+const CERTIFIER = './bridge-certify';
+
 export const BRIDGE_CERTIFY_COMMAND: CommandSpec = {
   group: 'bridge',
   verb: 'certify',
@@ -35,6 +38,8 @@ export const BRIDGE_CERTIFY_COMMAND: CommandSpec = {
     'the Purchases are real payments on that device, each cancelled or refunded by the run.\n' +
     'Example: tillbus bridge certify --device cert0001-edc1 --bridge cert0001',
   // The certifier loads the KICC reference codec (class-validator): only when it runs, never for --help.
-  run: async (ctx, input) =>
-    (await import('./bridge-certify/index.js')).runCertifyCommand(ctx, input),
+  run: async (ctx, input) => {
+    const certify = (await import(CERTIFIER)) as typeof import('./bridge-certify/index.js');
+    return certify.runCertifyCommand(ctx, input);
+  },
 };
