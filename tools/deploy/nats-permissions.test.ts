@@ -263,9 +263,9 @@ describe('NATS accounts and permissions (deploy/nats/auth.conf)', () => {
           EVENT_SUBJECTS.order(kind, 'order-2'),
           JSON.stringify({ requestOrderId: 'order-2' }),
         );
-        expect(ack.stream).toBe(STREAMS.orders);
-        const stored = await jsm.streams.getMessage(STREAMS.orders, { seq: ack.seq });
-        expect(stored?.subject).toBe(EVENT_SUBJECTS.order(kind, 'order-2'));
+        // The stream's ack is the proof it was stored (a refused publish gets no ack, only a violation).
+        expect(ack).toMatchObject({ stream: STREAMS.orders, duplicate: false });
+        expect(ack.seq).toBeGreaterThan(0);
       },
     );
 
