@@ -20,12 +20,10 @@ import { ORDER_RECONCILIATION_CONFIG, type OrderReconciliationConfig } from '../
 import { OrderMetrics } from '../metrics';
 import {
   clip,
-  NotificationNotFoundError,
   NotRedeliverableError,
   OrderConflictError,
   OrderNotFoundError,
   OrderRefusedError,
-  SupersededError,
 } from './errors';
 import { KeyedSerializer } from './keyed-serializer';
 import type { OrderLifecycleEvent } from './lifecycle-event';
