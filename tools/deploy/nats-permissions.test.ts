@@ -254,6 +254,21 @@ describe('NATS accounts and permissions (deploy/nats/auth.conf)', () => {
       msg!.ack();
     });
 
+    it.each(['short-order-number', 'ready-time', 'refund', 'delivery-status'])(
+      'a POS reports a %s change into TILLBUS_ORDERS',
+      async (kind) => {
+        const jsm = await jetstreamManager(await as('order-reconciliation'));
+        await jsm.streams.add({ name: STREAMS.orders, subjects: [EVENT_SUBJECTS.ordersAll] });
+        const ack = await jetstream(await as('pos')).publish(
+          EVENT_SUBJECTS.order(kind, 'order-2'),
+          JSON.stringify({ requestOrderId: 'order-2' }),
+        );
+        // The stream's ack is the proof it was stored (a refused publish gets no ack, only a violation).
+        expect(ack).toMatchObject({ stream: STREAMS.orders, duplicate: false });
+        expect(ack.seq).toBeGreaterThan(0);
+      },
+    );
+
     it('a service keeps state in its own KV bucket and reads it back on its own inbox', async () => {
       const kv = await new Kvm(await as('device-health')).create('tillbus_device_health_terminals');
       await kv.put('t1', JSON.stringify({ vendor: 'antom' }));
@@ -505,6 +520,36 @@ describe('NATS accounts and permissions (deploy/nats/auth.conf)', () => {
         'pos',
         'publish',
         'tillbus.events.orders.created.o1',
+      ],
+      [
+        'the operator cannot refund an order: only a POS does',
+        'operator',
+        'publish',
+        'tillbus.events.orders.refund.o1',
+      ],
+      [
+        'the EasyCard POS component cannot refund an order',
+        'pos-easycard',
+        'publish',
+        'tillbus.events.orders.refund.o1',
+      ],
+      [
+        'a bridge cannot set a pickup code',
+        'bridge-store0001',
+        'publish',
+        'tillbus.events.orders.short-order-number.o1',
+      ],
+      [
+        'a service cannot move an order’s ready time or delivery status',
+        'device-health',
+        'publish',
+        'tillbus.events.orders.ready-time.o1',
+      ],
+      [
+        'the simulators cannot report a delivery status',
+        'simulators',
+        'publish',
+        'tillbus.events.orders.delivery-status.o1',
       ],
       [
         'a service cannot publish another domain’s events',

@@ -382,6 +382,87 @@ describe('4b. D-Store orders as D-Store really sends them, with fields no one ha
   });
 });
 
+const PICKUP_ORDER = `e2e-pickup-${Date.now().toString(36)}`;
+
+describe('4c. the POS tells D-Store everything the buyer needs', () => {
+  it('accepted, pickup code, ready time moved, partial refund, completed: the buyer sees it all; an over-refund is refused', async () => {
+    const created = await stack.sim<{ result: { resultStatus: string } }>(
+      'dstore',
+      'POST',
+      '/_sim/order',
+      { requestOrderId: PICKUP_ORDER, serviceType: 'PICKUP' },
+    );
+    expect(created.result.resultStatus).toBe('S');
+    const steps: string[][] = [
+      ['accepted'],
+      ['short-order-number', '--short-order-number', 'A17'],
+      ['ready-time', '--ready-time', '2026-12-07T12:45:00+08:00'],
+      ['ready-time', '--ready-time', '2026-12-07T13:05:00+08:00'],
+      ['refund', '--amount', '450', '--currency', 'SGD', '--requested-by', 'operator:e2e'],
+      // 1280 paid, 450 refunded: 830 left, so 900 is an over-refund.
+      ['refund', '--amount', '900', '--currency', 'SGD', '--requested-by', 'operator:e2e'],
+      ['completed'],
+    ];
+    for (const [kind, ...options] of steps) {
+      const run = await stack.cli(['orders', 'pos-event', PICKUP_ORDER, kind!, ...options]);
+      expect(run.code, run.stderr).toBe(0);
+    }
+    const buyer = await waitFor(
+      async () => {
+        const view = await stack.sim<Record<string, unknown>>(
+          'dstore',
+          'GET',
+          `/_sim/buyer/${PICKUP_ORDER}`,
+        );
+        return view.orderStatus === 'COMPLETED' ? view : undefined;
+      },
+      { timeoutMs: 20_000, intervalMs: 200, what: 'the buyer to see COMPLETED' },
+    );
+    expect(buyer).toEqual({
+      orderStatus: 'COMPLETED',
+      shortOrderNumber: 'A17',
+      readyTime: '2026-12-07T13:05:00+08:00',
+      paid: { value: 1280, currency: 'SGD' },
+      refunded: { value: 450, currency: 'SGD' },
+      refunds: 1,
+    });
+    // D-Store refuses undocumented fields with PARAM_ILLEGAL: none of this order's notifications was refused.
+    const state = await stack.sim<{
+      received: { requestOrderId?: string; answer: string; reason?: string }[];
+    }>('dstore', 'GET', '/_sim/state');
+    const received = state.received.filter((r) => r.requestOrderId === PICKUP_ORDER);
+    expect(received.length).toBeGreaterThanOrEqual(6);
+    expect(received.filter((r) => r.answer !== 'S')).toEqual([]);
+
+    const order = json<{
+      shortOrderNumber: string;
+      readyTime: string;
+      refunded: { value: number };
+      refunds: { requestedBy: string; amount: { value: number } }[];
+      changes: { kind: string; outcome: string; reason?: string }[];
+      notifications: { deliveryStatus: string }[];
+    }>(await stack.cli(['orders', 'get', PICKUP_ORDER, '--json']));
+    expect(order).toMatchObject({
+      shortOrderNumber: 'A17',
+      readyTime: '2026-12-07T13:05:00+08:00',
+      refunded: { value: 450 },
+      refunds: [{ requestedBy: 'operator:e2e', amount: { value: 450 } }],
+    });
+    expect(order.changes.filter((c) => c.outcome === 'REFUSED')).toEqual([
+      expect.objectContaining({
+        kind: 'refund',
+        reason: expect.stringMatching(/^REFUND_EXCEEDS_PAID/),
+      }),
+    ]);
+    expect(order.notifications).toHaveLength(6);
+    expect(order.notifications.every((n) => n.deliveryStatus === 'delivered')).toBe(true);
+    const shown = await stack.cli(['orders', 'get', PICKUP_ORDER]);
+    expect(shown.stdout).toMatch(/pickup code: +A17/);
+    expect(shown.stdout).toMatch(/refunded: +4\.50 SGD in 1 refund/);
+    expect(shown.stdout).toMatch(/REFUSED REFUND_EXCEEDS_PAID/);
+  });
+});
+
 interface Session {
   deviceId: string;
   state: string;

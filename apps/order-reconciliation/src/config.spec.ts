@@ -33,6 +33,17 @@ describe('order-reconciliation configuration', () => {
     });
   });
 
+  it('refuses refunds on cancelled orders by default; allow is the only other choice', () => {
+    expect(loadOrderReconciliationConfig(REQUIRED).REFUND_ON_CANCELLED).toBe('refuse');
+    expect(
+      loadOrderReconciliationConfig({ ...REQUIRED, REFUND_ON_CANCELLED: 'allow' })
+        .REFUND_ON_CANCELLED,
+    ).toBe('allow');
+    expect(problems({ ...REQUIRED, REFUND_ON_CANCELLED: 'maybe' })).toMatch(
+      /REFUND_ON_CANCELLED must be refuse or allow/,
+    );
+  });
+
   it('bounds the HTTP edge by default: timeouts, a connection cap and a per-source limit', () => {
     expect(loadOrderReconciliationConfig(REQUIRED)).toMatchObject({
       HTTP_HEADERS_TIMEOUT_MS: 10_000,

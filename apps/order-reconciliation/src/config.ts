@@ -8,7 +8,7 @@ import {
   NumberSetting,
 } from '@tillbus/config';
 import { Transform } from 'class-transformer';
-import { ArrayMaxSize, ArrayMinSize, IsArray, IsString, Matches } from 'class-validator';
+import { ArrayMaxSize, ArrayMinSize, IsArray, IsIn, IsString, Matches } from 'class-validator';
 
 /**
  * The whole configuration of order-reconciliation, read once at boot. Every variable is documented in
@@ -176,6 +176,13 @@ export class OrderReconciliationConfig extends BaseServiceConfig {
   /** The orders-by-status gauge rebuilds from KV this often (KV expiry sends no delete to watchers). */
   @IntSetting(1000, 86_400_000)
   ORDERS_GAUGE_RESYNC_MS = 3_600_000;
+
+  /**
+   * A POS refund on a CANCELLED, REJECTED or ORDER_FAIL order: `refuse` (default) or `allow` (still bounded by what
+   * was paid minus earlier refunds). D-Store's page does not say whether it takes one; see the service doc.
+   */
+  @IsIn(['refuse', 'allow'], { message: 'REFUND_ON_CANCELLED must be refuse or allow' })
+  REFUND_ON_CANCELLED: 'refuse' | 'allow' = 'refuse';
 }
 
 export const ORDER_RECONCILIATION_CONFIG = Symbol('ORDER_RECONCILIATION_CONFIG');

@@ -56,6 +56,7 @@ export class OrderMetrics {
   readonly redeliveries: Counter;
   readonly lifecycleEvents: Counter<'kind' | 'result'>;
   readonly refusedTransitions: Counter<'source' | 'reason'>;
+  readonly refusedChanges: Counter<'kind' | 'reason'>;
   readonly statusChanges: Counter<'status' | 'source'>;
   readonly orders: Gauge<'status'>;
   readonly ordersWithUndelivered: Gauge;
@@ -123,6 +124,12 @@ export class OrderMetrics {
       name: `${PREFIX}lifecycle_events_total`,
       help: 'POS order lifecycle events consumed, by kind and result (applied, duplicate, refused, unknown_order, invalid).',
       labelNames: ['kind', 'result'],
+      registers,
+    });
+    this.refusedChanges = new Counter({
+      name: `${PREFIX}refused_changes_total`,
+      help: 'POS changes refused (over-refunds, refunds on cancelled orders, changes to a closed order), by kind and reason.',
+      labelNames: ['kind', 'reason'],
       registers,
     });
     this.refusedTransitions = new Counter({

@@ -4,6 +4,7 @@ import { CliError, UsageError } from '../errors';
 import { parseCount, parseDuration } from './common';
 import { progressLine, viewText } from './edc';
 import { COMMANDS } from './index';
+import { changeFields } from './orders';
 import { offlineFacts, vendorFacts } from './terminals';
 
 describe('option parsing', () => {
@@ -231,4 +232,33 @@ describe('orders pos-event', () => {
       await expect(run).rejects.toThrow(/<kind> must be one of accepted, preparing, ready/);
     },
   );
+
+  it('builds each change event’s body from its option, and refuses a change without its value', () => {
+    expect(
+      changeFields('short-order-number', { 'short-order-number': 'A17', 'requested-by': 't' }),
+    ).toEqual({
+      shortOrderNumber: 'A17',
+      requestedBy: 't',
+    });
+    expect(changeFields('ready-time', { 'ready-time': '2026-12-07T12:45:00+08:00' })).toMatchObject(
+      {
+        readyTime: '2026-12-07T12:45:00+08:00',
+        requestedBy: expect.stringMatching(/^cli:/),
+      },
+    );
+    expect(
+      changeFields('refund', {
+        amount: '450',
+        currency: 'sgd',
+        reason: 'cold',
+        'requested-by': 'op',
+      }),
+    ).toEqual({ refundAmount: { value: 450, currency: 'SGD' }, requestedBy: 'op', reason: 'cold' });
+    expect(changeFields('delivery-status', { 'delivery-status': 'DELIVERING' })).toMatchObject({
+      deliveryStatus: 'DELIVERING',
+    });
+    expect(() => changeFields('refund', { currency: 'SGD' })).toThrow(/refund needs --amount/);
+    expect(() => changeFields('refund', { amount: '4.50', currency: 'SGD' })).toThrow(UsageError);
+    expect(() => changeFields('ready-time', {})).toThrow(/ready-time needs --ready-time/);
+  });
 });

@@ -93,4 +93,55 @@ describe('tillbus orders get', () => {
     expect(addressText({ unitNo: '05' })).toBe('#05');
     expect(addressText({})).toBe('-');
   });
+
+  it('shows the pickup code, ready time, refunds with who asked, and every POS change with its outcome', () => {
+    const text = orderText(
+      view(dstorePickupOrder('o-9'), {
+        shortOrderNumber: 'A17',
+        readyTime: '2026-12-07T04:45:00.000Z',
+        paid: { value: 1280, currency: 'SGD' },
+        refunded: { value: 450, currency: 'SGD' },
+        refunds: [
+          {
+            amount: { value: 450, currency: 'SGD' },
+            requestedBy: 'operator:alice',
+            reason: 'cold fries',
+            at: '2026-12-07T03:59:40.000Z',
+            ref: 'e-1',
+            requestId: 'ntf-1-3',
+          },
+        ],
+        changes: [
+          {
+            kind: 'refund',
+            outcome: 'REFUSED',
+            reason: 'REFUND_EXCEEDS_PAID: 900 SGD is more than is left',
+            change: { refundAmount: { value: 900, currency: 'SGD' } },
+            requestedBy: 'till-3',
+            at: '2026-12-07T03:59:50.000Z',
+            ref: 'e-2',
+          },
+        ],
+        notifications: [
+          {
+            requestId: 'ntf-1-3',
+            seq: 3,
+            change: { refundAmount: { value: 450, currency: 'SGD' } },
+            deliveryStatus: 'delivered',
+            attempts: 1,
+            redeliveries: 0,
+            createdAt: '2026-12-07T03:59:40.000Z',
+            updatedAt: '2026-12-07T03:59:41.000Z',
+          },
+        ],
+      }),
+      NOW,
+    );
+    expect(text).toMatch(/pickup code: +A17/);
+    expect(text).toMatch(/ready at: +2026-12-07T04:45:00.000Z \(in 45/);
+    expect(text).toMatch(/refunded: +4\.50 SGD in 1 refund\n/);
+    expect(text).toMatch(/4\.50 SGD +operator:alice +cold fries +ntf-1-3/);
+    expect(text).toMatch(/refund +refund 9\.00 SGD +REFUSED REFUND_EXCEEDS_PAID.* +till-3/);
+    expect(text).toMatch(/3 +- +refund 4\.50 SGD +delivered/);
+  });
 });

@@ -1,4 +1,4 @@
-import type { DeliveryAddressView, OrderView } from '@tillbus/messaging';
+import type { DeliveryAddressView, OrderChangeView, OrderView } from '@tillbus/messaging';
 import { block, cellText, money, relative, table } from '../format';
 
 /** What `tillbus orders get` prints: the order as D-Store sent it, what D-Store changed since, and what we told it. */
@@ -6,6 +6,8 @@ export function orderText(order: OrderView, now: number): string {
   const details = order.order;
   const address = order.deliveryAddress;
   const pushes = order.pushes;
+  const refunds = order.refunds ?? [];
+  const changes = order.changes ?? [];
   return [
     block([
       ['order', order.requestOrderId],
@@ -22,6 +24,19 @@ export function orderText(order: OrderView, now: number): string {
       ['customer', customerText(details.customer)],
       ['address', address === undefined ? undefined : addressText(address)],
       ['delivery', order.deliveryStatus],
+      ['pickup code', order.shortOrderNumber],
+      [
+        'ready at',
+        order.readyTime === undefined
+          ? undefined
+          : `${order.readyTime} (${relative(order.readyTime, now)})`,
+      ],
+      [
+        'refunded',
+        order.refunded === undefined || refunds.length === 0
+          ? undefined
+          : `${money(order.refunded.value, order.refunded.currency)} in ${refunds.length} refund${refunds.length === 1 ? '' : 's'}`,
+      ],
       ['created', `${order.createdAt} (${relative(order.createdAt, now)})`],
       ['updated', `${order.updatedAt} (${relative(order.updatedAt, now)})`],
     ]),
@@ -58,6 +73,35 @@ export function orderText(order: OrderView, now: number): string {
           ]),
         ]
       : []),
+    ...(refunds.length > 0
+      ? [
+          '',
+          'refunds (merchant):',
+          table(refunds, [
+            { header: 'AT', value: (r) => r.at },
+            { header: 'AMOUNT', value: (r) => money(r.amount.value, r.amount.currency) },
+            { header: 'BY', value: (r) => r.requestedBy },
+            { header: 'REASON', value: (r) => r.reason ?? '' },
+            { header: 'REQUEST ID', value: (r) => r.requestId },
+          ]),
+        ]
+      : []),
+    ...(changes.length > 0
+      ? [
+          '',
+          'changes from the POS (pickup code, ready time, refunds, delivery):',
+          table(changes, [
+            { header: 'AT', value: (c) => c.at },
+            { header: 'KIND', value: (c) => c.kind },
+            { header: 'CHANGE', value: (c) => changeText(c.change) },
+            {
+              header: 'OUTCOME',
+              value: (c) => (c.reason ? `${c.outcome} ${c.reason}` : c.outcome),
+            },
+            { header: 'BY', value: (c) => c.requestedBy ?? '' },
+          ]),
+        ]
+      : []),
     ...(order.refused.length > 0
       ? [
           '',
@@ -76,7 +120,8 @@ export function orderText(order: OrderView, now: number): string {
       ? '  none yet'
       : table(order.notifications, [
           { header: '#', value: (n) => n.seq, right: true },
-          { header: 'STATUS', value: (n) => n.orderStatus },
+          { header: 'STATUS', value: (n) => n.orderStatus ?? '' },
+          { header: 'CHANGE', value: (n) => (n.change ? changeText(n.change) : '') },
           { header: 'DELIVERY', value: (n) => n.deliveryStatus },
           { header: 'ATTEMPTS', value: (n) => n.attempts, right: true },
           {
@@ -87,6 +132,17 @@ export function orderText(order: OrderView, now: number): string {
           { header: 'REQUEST ID', value: (n) => n.requestId },
         ]),
   ].join('\n');
+}
+
+/** `refund 5.00 SGD`, `pickup code A17`, `ready at 2026-…`, `delivery DELIVERING`. */
+export function changeText(change: OrderChangeView): string {
+  const parts: string[] = [];
+  if (change.shortOrderNumber !== undefined) parts.push(`pickup code ${change.shortOrderNumber}`);
+  if (change.readyTime !== undefined) parts.push(`ready at ${change.readyTime}`);
+  if (change.refundAmount !== undefined)
+    parts.push(`refund ${money(change.refundAmount.value, change.refundAmount.currency)}`);
+  if (change.deliveryStatus !== undefined) parts.push(`delivery ${change.deliveryStatus}`);
+  return parts.join(', ');
 }
 
 function fulfilmentLabel(serviceType: string): string {

@@ -14,6 +14,7 @@ import {
 } from '@tillbus/messaging';
 import { JsonLogger } from '@tillbus/observability';
 import { isPosLifecycleKind } from '@tillbus/result-codes';
+import { isPosChangeKind } from '@tillbus/messaging';
 import { ORDER_RECONCILIATION_CONFIG, type OrderReconciliationConfig } from '../config';
 import { OrderMetrics } from '../metrics';
 import { OrderNotFoundError } from './errors';
@@ -22,7 +23,8 @@ import { LIFECYCLE_CONSUMER, ORDERS_STREAM, ORDERS_SUBJECTS } from './names';
 import { OrdersService } from './orders.service';
 
 /**
- * The durable consumer of TILLBUS_ORDERS that applies the POS lifecycle events. Shared by every replica (one
+ * The durable consumer of TILLBUS_ORDERS that applies the POS lifecycle events (statuses) and changes (short order
+ * number, ready time, refund, merchant delivery status). Shared by every replica (one
  * durable), explicit acks, bounded redelivery with backoff for transient trouble, and dead letters for events that
  * can never apply (unknown order, invalid body, unknown kind).
  */
@@ -77,11 +79,10 @@ export class LifecycleConsumer implements OnApplicationBootstrap, BeforeApplicat
   private async handle(message: LifecycleMessage, streamSequence: number): Promise<void> {
     if (message.type === 'ignored') return;
     try {
-      const result = await this.orders.applyLifecycleEvent(
-        message.kind,
-        message.event,
-        streamSequence,
-      );
+      const result =
+        message.type === 'change'
+          ? await this.orders.applyPosChange(message.kind, message.event, streamSequence)
+          : await this.orders.applyLifecycleEvent(message.kind, message.event, streamSequence);
       this.metrics.lifecycleEvents.inc({ kind: message.kind, result });
     } catch (error) {
       if (error instanceof OrderNotFoundError) {
@@ -96,5 +97,5 @@ export class LifecycleConsumer implements OnApplicationBootstrap, BeforeApplicat
 /** A bounded metric label: the kind when it is a lifecycle kind, `other` otherwise. */
 function kindOf(subject: string): string {
   const kind = subject.split('.')[3] ?? '';
-  return isPosLifecycleKind(kind) ? kind : 'other';
+  return isPosLifecycleKind(kind) || isPosChangeKind(kind) ? kind : 'other';
 }

@@ -1,9 +1,16 @@
-import { orderSubjectToken, PermanentError } from '@tillbus/messaging';
+import {
+  isPosChangeKind,
+  orderSubjectToken,
+  PermanentError,
+  POS_CHANGE_KINDS,
+  type PosChangeKind,
+} from '@tillbus/messaging';
 import { EXTEND_INFO_MAX, ORDER_ID_MAX, type ExtendInfo } from '@tillbus/protocols-antom';
 import { isPosLifecycleKind, type PosLifecycleKind } from '@tillbus/result-codes';
 import { describeViolations, validatePlain } from '@tillbus/validation';
 import { IsISO8601, IsNotEmpty, IsString, Matches, MaxLength, ValidateIf } from 'class-validator';
 import { isOwnEventKind } from './names';
+import { parsePosChangeEvent, type PosChangeEvent } from './pos-change-event';
 
 /**
  * The body of a POS lifecycle event on `tillbus.events.orders.<kind>.<orderToken>`. The kind in the subject says
@@ -31,7 +38,12 @@ export class OrderLifecycleEvent {
 
 export type LifecycleMessage =
   | { type: 'ignored'; kind: string }
-  | { type: 'lifecycle'; kind: PosLifecycleKind; event: OrderLifecycleEvent };
+  | { type: 'lifecycle'; kind: PosLifecycleKind; event: OrderLifecycleEvent }
+  | { type: 'change'; kind: PosChangeKind; event: PosChangeEvent };
+
+const KNOWN_KINDS =
+  'accepted, preparing, ready, completed, rejected, cancelled, failed, ' +
+  Object.keys(POS_CHANGE_KINDS).join(', ');
 
 /**
  * Reads one message of TILLBUS_ORDERS for the lifecycle consumer. Our own kinds are skipped; anything else that
@@ -49,10 +61,13 @@ export function parseLifecycleMessage(subject: string, body: unknown): Lifecycle
     throw new PermanentError(`${subject} is not tillbus.events.orders.<kind>.<orderToken>`);
   const [, , , kind, token] = parts;
   if (isOwnEventKind(kind)) return { type: 'ignored', kind };
+  if (isPosChangeKind(kind)) {
+    const event = parsePosChangeEvent(kind, body);
+    checkToken(token, event.requestOrderId);
+    return { type: 'change', kind, event };
+  }
   if (!isPosLifecycleKind(kind))
-    throw new PermanentError(
-      `unknown order event kind "${kind.slice(0, 40)}": use accepted, preparing, ready, completed, rejected, cancelled or failed`,
-    );
+    throw new PermanentError(`unknown order event kind "${kind.slice(0, 40)}": use ${KNOWN_KINDS}`);
   if (body === null || typeof body !== 'object' || Array.isArray(body))
     throw new PermanentError('the event body must be a JSON object');
   const { extendInfo, ...rest } = body as Record<string, unknown>;
@@ -66,11 +81,15 @@ export function parseLifecycleMessage(subject: string, body: unknown): Lifecycle
     throw new PermanentError(`invalid ${kind} event: ${problems.join('; ')}`);
   const event = checked.value;
   if (extendInfo !== undefined) event.extendInfo = extendInfo as ExtendInfo;
-  if (orderSubjectToken(event.requestOrderId) !== token)
+  checkToken(token, event.requestOrderId);
+  return { type: 'lifecycle', kind, event };
+}
+
+function checkToken(token: string, requestOrderId: string): void {
+  if (orderSubjectToken(requestOrderId) !== token)
     throw new PermanentError(
       `the subject token ${token.slice(0, 60)} is not the order token of event.requestOrderId`,
     );
-  return { type: 'lifecycle', kind, event };
 }
 
 export function isExtendInfo(value: unknown): value is ExtendInfo {

@@ -4,6 +4,7 @@ import {
   NatsConnectionManager,
   orderSubjectToken,
   publishEvent,
+  type OrderChangeView,
 } from '@tillbus/messaging';
 import type { ExtendInfo } from '@tillbus/protocols-antom';
 import type { NotifyOrderChangeStatus } from '@tillbus/result-codes';
@@ -44,8 +45,24 @@ export interface OrderChannelChangedEvent {
 export interface OrderNotifyMessage {
   requestOrderId: string;
   requestId: string;
-  orderStatus: NotifyOrderChangeStatus;
+  /** Absent when the notification carries only a change. */
+  orderStatus?: NotifyOrderChangeStatus;
+  change?: OrderChangeView;
   seq: number;
+}
+
+/** The outbox message (and dead letter) of a notification: which one, and what it tells D-Store. */
+export function notifyMessageOf(
+  order: OrderRecord,
+  notification: NotificationRecord,
+): OrderNotifyMessage {
+  return {
+    requestOrderId: order.requestOrderId,
+    requestId: notification.requestId,
+    ...(notification.orderStatus === undefined ? {} : { orderStatus: notification.orderStatus }),
+    ...(notification.change === undefined ? {} : { change: notification.change }),
+    seq: notification.seq,
+  };
 }
 
 /**
@@ -94,12 +111,7 @@ export class OrderEvents {
 
   /** One message per round of a notification: a redeliver starts a new round, so it is not de-duplicated away. */
   notify(order: OrderRecord, notification: NotificationRecord): Promise<void> {
-    const message: OrderNotifyMessage = {
-      requestOrderId: order.requestOrderId,
-      requestId: notification.requestId,
-      orderStatus: notification.orderStatus,
-      seq: notification.seq,
-    };
+    const message = notifyMessageOf(order, notification);
     return this.publish(
       OWN_EVENT_KINDS.notify,
       order,

@@ -1,5 +1,12 @@
 import { createHash } from 'node:crypto';
-import { canonicalJson, type OrderDetailsView, type StuckReason } from '@tillbus/messaging';
+import {
+  canonicalJson,
+  type AmountView,
+  type OrderChangeView,
+  type OrderDetailsView,
+  type PosChangeKind,
+  type StuckReason,
+} from '@tillbus/messaging';
 import type {
   CreateOrderRequest,
   DStoreCustomer,
@@ -32,7 +39,7 @@ export const ORDER_RECORD_VERSION = 1;
  * Bounds on the lists an order carries, so a record never grows without limit. D-Store's pushes are not among them:
  * every push requestId is remembered for the order's life (PUSHES_MAX in order-push.ts bounds them instead).
  */
-export const ORDER_LIMITS = { history: 50, refused: 20, eventRefs: 50 } as const;
+export const ORDER_LIMITS = { history: 50, refused: 20, eventRefs: 50, changes: 50 } as const;
 
 /** Who reported a status: D-Store (createOrder, pushOrderChange) or the POS (lifecycle events). */
 export type OrderSource = 'dstore' | 'pos';
@@ -55,12 +62,37 @@ export interface RefusedEntry {
   ref?: string;
 }
 
+export interface RefundEntry {
+  amount: AmountView;
+  /** The operator or POS identity that asked for it (the event's validated requestedBy). */
+  requestedBy: string;
+  reason?: string;
+  atMs: number;
+  /** POS eventId or `seq:<stream sequence>`: a redelivered refund event is never a second refund. */
+  ref: string;
+  /** The notifyOrderChange that tells D-Store. */
+  requestId: string;
+}
+
+export interface ChangeEntry {
+  kind: PosChangeKind;
+  outcome: 'APPLIED' | 'REFUSED';
+  reason?: string;
+  change: OrderChangeView;
+  requestedBy?: string;
+  atMs: number;
+  ref: string;
+}
+
 export interface NotificationRecord {
   /** The idempotency key D-Store dedups on: the same change is always resent with the same id. */
   requestId: string;
   /** 1-based position in the order's notification queue: D-Store never sees seq n+1 before seq n is settled. */
   seq: number;
-  orderStatus: NotifyOrderChangeStatus;
+  /** Absent on a notification that carries only a change (short order number, ready time, refund, delivery). */
+  orderStatus?: NotifyOrderChangeStatus;
+  /** What it carries besides a status: exactly one change, never a field D-Store does not document. */
+  change?: OrderChangeView;
   createdAtMs: number;
   delivery: DeliveryState;
   /** An attempt is in flight until this time; another replica waits instead of sending the same request. */
@@ -92,8 +124,16 @@ export interface OrderRecord {
   fingerprint: string;
   /** The latest extendInfo the POS reported; returned by inquireOrderDetail. */
   extendInfo?: ExtendInfo;
-  /** The latest delivery status D-Store pushed (its own code, kept as sent). */
+  /** The latest delivery status: D-Store's push (its own code, kept as sent) or the POS's, merchant delivery. */
   deliveryStatus?: string;
+  /** The code the buyer shows at the counter, as the POS set it. */
+  shortOrderNumber?: string;
+  /** The order ready time the POS set last (ISO 8601). */
+  readyTime?: string;
+  /** Refunds the merchant started, every one (REFUNDS_MAX bounds them); absent on records stored before refunds. */
+  refunds?: RefundEntry[];
+  /** The latest POS changes but status changes, applied or refused. */
+  changes?: ChangeEntry[];
   history: HistoryEntry[];
   refused: RefusedEntry[];
   pushes: PushRecord[];
@@ -205,8 +245,9 @@ export function applyReport(order: OrderRecord, report: Report): ReportResult {
   let notifications = order.notifications;
   let notification: NotificationRecord | undefined;
   if (report.source === 'dstore') {
+    // Only statuses go stale: a refund, a pickup code or a ready time still has to reach D-Store.
     notifications = notifications.map((n) =>
-      isSettled(n)
+      isSettled(n) || n.orderStatus === undefined
         ? n
         : {
             ...n,
@@ -306,6 +347,6 @@ export function stuckReasons(order: OrderRecord, now: number, olderThanMs: numbe
   return reasons;
 }
 
-function bounded<T>(items: T[], max: number): T[] {
+export function bounded<T>(items: T[], max: number): T[] {
   return items.length > max ? items.slice(items.length - max) : items;
 }

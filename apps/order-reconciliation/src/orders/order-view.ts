@@ -1,5 +1,6 @@
 import type { OrderView } from '@tillbus/messaging';
 import { addressesOf } from '@tillbus/protocols-antom';
+import { paidOf, refundedOf } from './order-change';
 import { isFinalStatus, type OrderRecord } from './order-record';
 
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -18,6 +19,27 @@ export function orderView(order: OrderRecord): OrderView {
     ...(order.extendInfo === undefined ? {} : { extendInfo: order.extendInfo }),
     ...(order.deliveryStatus === undefined ? {} : { deliveryStatus: order.deliveryStatus }),
     ...(deliveryAddress === undefined ? {} : { deliveryAddress }),
+    ...(order.shortOrderNumber === undefined ? {} : { shortOrderNumber: order.shortOrderNumber }),
+    ...(order.readyTime === undefined ? {} : { readyTime: order.readyTime }),
+    paid: paidOf(order),
+    refunded: refundedOf(order),
+    refunds: (order.refunds ?? []).map((r) => ({
+      amount: r.amount,
+      requestedBy: r.requestedBy,
+      ...(r.reason === undefined ? {} : { reason: r.reason }),
+      at: iso(r.atMs),
+      ref: r.ref,
+      requestId: r.requestId,
+    })),
+    changes: (order.changes ?? []).map((c) => ({
+      kind: c.kind,
+      outcome: c.outcome,
+      ...(c.reason === undefined ? {} : { reason: c.reason }),
+      change: c.change,
+      ...(c.requestedBy === undefined ? {} : { requestedBy: c.requestedBy }),
+      at: iso(c.atMs),
+      ref: c.ref,
+    })),
     history: order.history.map((h) => ({
       status: h.status,
       source: h.source,
@@ -46,7 +68,8 @@ export function orderView(order: OrderRecord): OrderView {
       return {
         requestId: n.requestId,
         seq: n.seq,
-        orderStatus: n.orderStatus,
+        ...(n.orderStatus === undefined ? {} : { orderStatus: n.orderStatus }),
+        ...(n.change === undefined ? {} : { change: n.change }),
         deliveryStatus: d.status,
         attempts: d.attempts,
         redeliveries: d.redeliveries,

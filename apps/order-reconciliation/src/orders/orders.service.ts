@@ -1,5 +1,11 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { OrderView, RedeliverResult, StuckReason, StuckReport } from '@tillbus/messaging';
+import type {
+  OrderView,
+  PosChangeKind,
+  RedeliverResult,
+  StuckReason,
+  StuckReport,
+} from '@tillbus/messaging';
 import { JsonLogger } from '@tillbus/observability';
 import type { CreateOrderRequest } from '@tillbus/protocols-antom';
 import {
@@ -14,15 +20,15 @@ import { ORDER_RECONCILIATION_CONFIG, type OrderReconciliationConfig } from '../
 import { OrderMetrics } from '../metrics';
 import {
   clip,
-  NotificationNotFoundError,
   NotRedeliverableError,
   OrderConflictError,
   OrderNotFoundError,
   OrderRefusedError,
-  SupersededError,
 } from './errors';
 import { KeyedSerializer } from './keyed-serializer';
 import type { OrderLifecycleEvent } from './lifecycle-event';
+import { applyChange, isAppliedChangeRef, type ChangeRefusal } from './order-change';
+import type { PosChangeEvent } from './pos-change-event';
 import { OrderEvents } from './order-events';
 import {
   applyReport,
@@ -37,6 +43,7 @@ import {
 import { applyPush, type PushOutcome, type PushRequest, type PushResult } from './order-push';
 import { OrderStore } from './order-store';
 import { orderView } from './order-view';
+import { pickForRedelivery } from './redelivery';
 
 export const DELIVERY_POLICY = Symbol('DELIVERY_POLICY');
 
@@ -209,6 +216,80 @@ export class OrdersService {
     return result;
   }
 
+  /**
+   * Applies one POS change (short order number, ready time, refund, merchant delivery status) and queues its
+   * notifyOrderChange in the same write. A redelivered event is a duplicate (refunds are remembered by event for the
+   * order's life, so one is never paid twice); a refused change is recorded in the order with its reason.
+   */
+  applyPosChange(
+    kind: PosChangeKind,
+    event: PosChangeEvent,
+    streamSequence: number,
+  ): Promise<LifecycleResult> {
+    return this.serial.run(event.requestOrderId, () =>
+      this.applyChangeInOrder(kind, event, streamSequence),
+    );
+  }
+
+  private async applyChangeInOrder(
+    kind: PosChangeKind,
+    event: PosChangeEvent,
+    streamSequence: number,
+  ): Promise<LifecycleResult> {
+    const ref = event.eventId ?? `seq:${streamSequence}`;
+    const now = this.clock.now();
+    let result = 'duplicate' as LifecycleResult;
+    let refusal: { reason: ChangeRefusal; message: string } | undefined;
+    const { value } = await this.store.update(event.requestOrderId, (current) => {
+      if (!current) throw new OrderNotFoundError(event.requestOrderId);
+      refusal = undefined;
+      if (isAppliedChangeRef(current, ref)) {
+        result = 'duplicate';
+        return undefined;
+      }
+      const applied = applyChange(
+        current,
+        {
+          kind,
+          change: event.change,
+          ref,
+          now,
+          ...(event.requestedBy === undefined ? {} : { requestedBy: event.requestedBy }),
+          ...(event.reason === undefined ? {} : { reason: event.reason }),
+        },
+        { onCancelled: this.config.REFUND_ON_CANCELLED },
+      );
+      if (applied.outcome === 'DUPLICATE') {
+        result = 'duplicate';
+        return undefined;
+      }
+      if (applied.outcome === 'REFUSED') refusal = applied;
+      result = applied.outcome === 'APPLIED' ? 'applied' : 'refused';
+      return withEventRef(applied.order, ref);
+    });
+    const order = value!;
+    if (refusal) {
+      this.metrics.refusedChanges.inc({ kind, reason: refusal.reason });
+      this.logger.event('warn', 'refused a POS change', {
+        kind,
+        reason: refusal.reason,
+        message: refusal.message,
+        ref,
+        ...(event.requestedBy === undefined ? {} : { requestedBy: event.requestedBy }),
+      });
+    } else if (result === 'applied' && kind === 'refund') {
+      this.logger.event('info', 'refund recorded', {
+        ref,
+        requestedBy: event.requestedBy,
+        amount: event.change.refundAmount,
+      });
+    }
+    for (const notification of order.notifications) {
+      if (!isSettled(notification)) await this.events.notify(order, notification);
+    }
+    return result;
+  }
+
   async get(requestOrderId: string): Promise<OrderView> {
     return orderView(await this.inquire(requestOrderId));
   }
@@ -236,7 +317,8 @@ export class OrdersService {
           .filter((n) => n.skipped === undefined && n.delivery.status !== 'delivered')
           .map((n) => ({
             requestId: n.requestId,
-            orderStatus: n.orderStatus,
+            ...(n.orderStatus === undefined ? {} : { orderStatus: n.orderStatus }),
+            ...(n.change === undefined ? {} : { change: n.change }),
             deliveryStatus: n.delivery.status,
             attempts: n.delivery.attempts,
           })),
@@ -283,6 +365,7 @@ export class OrdersService {
       this.logger.event('info', 'notification redelivered by an operator', {
         requestId: notification.requestId,
         orderStatus: notification.orderStatus,
+        change: notification.change,
         redeliveries: notification.delivery.redeliveries,
       });
     }
@@ -290,7 +373,8 @@ export class OrdersService {
     return {
       requestOrderId: order.requestOrderId,
       requestId: notification.requestId,
-      orderStatus: notification.orderStatus,
+      ...(notification.orderStatus === undefined ? {} : { orderStatus: notification.orderStatus }),
+      ...(notification.change === undefined ? {} : { change: notification.change }),
       deliveryStatus: notification.delivery.status,
       requeued,
     };
@@ -306,36 +390,4 @@ export class OrdersService {
     if (outcome === 'REFUSED')
       this.metrics.refusedTransitions.inc({ source, reason: reason ?? 'FROM_FINAL' });
   }
-}
-
-function pickForRedelivery(order: OrderRecord, requestId?: string): NotificationRecord {
-  const failed = (n: NotificationRecord) =>
-    n.skipped === undefined &&
-    (n.delivery.status === 'failed_final' || n.delivery.status === 'dead_letter');
-  const target =
-    requestId === undefined
-      ? [...order.notifications].reverse().find(failed)
-      : order.notifications.find((n) => n.requestId === requestId);
-  if (!target) {
-    if (requestId !== undefined)
-      throw new NotificationNotFoundError(order.requestOrderId, requestId);
-    throw new NotRedeliverableError(
-      `order ${clip(order.requestOrderId)} has no failed or dead-lettered notification`,
-    );
-  }
-  if (target.skipped)
-    throw new NotRedeliverableError(
-      `notification ${target.requestId} was skipped: ${target.skipped.reason}`,
-    );
-  if (target.delivery.status === 'delivered')
-    throw new NotRedeliverableError(`notification ${target.requestId} was already delivered`);
-  const later = order.notifications.find(
-    (n) => n.seq > target.seq && n.delivery.status === 'delivered',
-  );
-  if (later && failed(target))
-    throw new SupersededError(
-      `D-Store already has the later status ${later.orderStatus} (${later.requestId}); sending ${target.orderStatus} now would move it backwards`,
-      { laterRequestId: later.requestId },
-    );
-  return target;
 }

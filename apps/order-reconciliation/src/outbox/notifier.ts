@@ -4,6 +4,7 @@ import {
   parseResultResponse,
   signRequest,
   verifyResponse,
+  READY_TIME_FIELD,
   type NotifyOrderChangeRequest,
 } from '@tillbus/protocols-antom';
 import type { DeliveryEvent } from '@tillbus/result-codes';
@@ -33,12 +34,7 @@ export class Notifier {
 
   /** The exact body sent: the same notification always produces the same bytes. */
   static bodyOf(order: OrderRecord, notification: NotificationRecord): Buffer {
-    const request: NotifyOrderChangeRequest = {
-      requestId: notification.requestId,
-      requestOrderId: order.requestOrderId,
-      orderStatus: notification.orderStatus,
-    };
-    return Buffer.from(JSON.stringify(request), 'utf8');
+    return Buffer.from(JSON.stringify(notifyRequestOf(order, notification)), 'utf8');
   }
 
   async send(order: OrderRecord, notification: NotificationRecord): Promise<DeliveryEvent> {
@@ -91,6 +87,33 @@ export class Notifier {
     this.metrics.attempt(result.resultCode ?? `(${result.resultStatus})`);
     return { type: 'ANSWERED', now: this.clock.now(), result, random: Math.random() };
   }
+}
+
+/**
+ * What D-Store receives for one notification: its requestId, the order, and only what changed, each under D-Store's
+ * documented name (the ready time under READY_TIME_FIELD). Nothing else is ever sent.
+ */
+export function notifyRequestOf(
+  order: OrderRecord,
+  notification: NotificationRecord,
+): NotifyOrderChangeRequest {
+  const change = notification.change ?? {};
+  return {
+    requestId: notification.requestId,
+    requestOrderId: order.requestOrderId,
+    ...(change.shortOrderNumber === undefined ? {} : { shortOrderNumber: change.shortOrderNumber }),
+    ...(notification.orderStatus === undefined ? {} : { orderStatus: notification.orderStatus }),
+    ...(change.deliveryStatus === undefined ? {} : { deliveryStatus: change.deliveryStatus }),
+    ...(change.refundAmount === undefined
+      ? {}
+      : {
+          refundAmount: {
+            value: change.refundAmount.value,
+            currency: change.refundAmount.currency,
+          },
+        }),
+    ...(change.readyTime === undefined ? {} : { [READY_TIME_FIELD]: change.readyTime }),
+  };
 }
 
 function unreadable(clock: Clock): DeliveryEvent {

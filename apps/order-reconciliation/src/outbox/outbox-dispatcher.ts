@@ -31,7 +31,7 @@ import {
   OUTBOX_DEAD_LETTERS,
   OUTBOX_FILTER,
 } from '../orders/names';
-import type { OrderNotifyMessage } from '../orders/order-events';
+import { notifyMessageOf, type OrderNotifyMessage } from '../orders/order-events';
 import {
   deliveryHead,
   isSettled,
@@ -212,6 +212,7 @@ export class OutboxDispatcher implements OnApplicationBootstrap, BeforeApplicati
           this.logger.event('info', 'notification delivered', {
             requestId,
             orderStatus: notification.orderStatus,
+            change: notification.change,
             attempts: after.attempts,
           });
         break;
@@ -232,6 +233,7 @@ export class OutboxDispatcher implements OnApplicationBootstrap, BeforeApplicati
         this.logger.event('error', 'notification dead-lettered', {
           requestId,
           orderStatus: notification.orderStatus,
+          change: notification.change,
           status: after.status,
           attempts: after.attempts,
           failure: after.lastFailure,
@@ -258,12 +260,7 @@ export class OutboxDispatcher implements OnApplicationBootstrap, BeforeApplicati
     headers.set(HEADERS.deadLetterStream, ORDERS_STREAM);
     headers.set(HEADERS.deadLetterDeliveries, String(d.attempts));
     headers.set(HEADERS.messageId, `${n.requestId}.dlq.r${d.redeliveries}`);
-    const body: OrderNotifyMessage = {
-      requestOrderId: order.requestOrderId,
-      requestId: n.requestId,
-      orderStatus: n.orderStatus,
-      seq: n.seq,
-    };
+    const body = notifyMessageOf(order, n);
     await this.access.run('publishing a dead letter', () =>
       this.connection.jetstream().publish(OUTBOX_DEAD_LETTERS, JSON.stringify(body), { headers }),
     );
@@ -286,7 +283,6 @@ function readMessage(msg: JsMsg): OrderNotifyMessage | undefined {
   return value &&
     typeof value.requestOrderId === 'string' &&
     typeof value.requestId === 'string' &&
-    typeof value.orderStatus === 'string' &&
     typeof value.seq === 'number'
     ? (value as OrderNotifyMessage)
     : undefined;

@@ -50,6 +50,8 @@ export interface BuyerView {
   /** The code the buyer shows at the counter. */
   shortOrderNumber?: string;
   deliveryStatus?: string;
+  /** When the order will be ready (notifyOrderChange's ready time field, READY_TIME_FIELD). */
+  readyTime?: string;
   /** What the order was paid (from the createOrder D-Store sent). */
   paid?: { value: number; currency: string };
   /** Refunded so far, over every refund the merchant started. */
@@ -63,6 +65,7 @@ export interface BuyerChange {
   orderStatus?: string;
   deliveryStatus?: string;
   refundAmount?: { value: number; currency: string };
+  orderReadyTime?: string;
 }
 
 /** The buyer views of every order, as a strict D-Store keeps them. */
@@ -100,6 +103,7 @@ export class BuyerViews {
     if (change.orderStatus !== undefined) view.orderStatus = change.orderStatus;
     if (change.shortOrderNumber !== undefined) view.shortOrderNumber = change.shortOrderNumber;
     if (change.deliveryStatus !== undefined) view.deliveryStatus = change.deliveryStatus;
+    if (change.orderReadyTime !== undefined) view.readyTime = change.orderReadyTime;
     if (change.refundAmount) {
       view.refunds++;
       view.refunded = {

@@ -355,6 +355,9 @@ describe('a strict D-Store: notifyOrderChange against the documented table, and 
     expect((await send({ orderStatus: 'ACCEPTED' })).result.resultStatus).toBe('S');
     expect((await send({ shortOrderNumber: 'A-042' })).result.resultStatus).toBe('S');
     expect((await send({ deliveryStatus: 'OUT_FOR_DELIVERY' })).result.resultStatus).toBe('S');
+    expect((await send({ orderReadyTime: '2026-12-07T12:45:00+08:00' })).result.resultStatus).toBe(
+      'S',
+    );
     expect(
       (await send({ refundAmount: { value: 450, currency: 'SGD' } })).result.resultStatus,
     ).toBe('S');
@@ -366,6 +369,7 @@ describe('a strict D-Store: notifyOrderChange against the documented table, and 
       orderStatus: 'ACCEPTED',
       shortOrderNumber: 'A-042',
       deliveryStatus: 'OUT_FOR_DELIVERY',
+      readyTime: '2026-12-07T12:45:00+08:00',
       paid: { value: 1280, currency: 'SGD' },
       refunded: { value: 450, currency: 'SGD' },
       refunds: 1,

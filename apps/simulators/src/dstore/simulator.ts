@@ -95,6 +95,7 @@ export interface AppliedEffect {
   shortOrderNumber?: string;
   deliveryStatus?: string;
   refundAmount?: { value: number; currency: string };
+  orderReadyTime?: string;
   at: string;
 }
 

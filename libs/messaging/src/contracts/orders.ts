@@ -1,6 +1,66 @@
 import type { DeliveryFailure } from '@tillbus/result-codes';
 
 /**
+ * `<kind>` in `tillbus.events.orders.<kind>.<orderToken>` for what the POS tells D-Store besides a status: each is
+ * applied to the order and turned into one notifyOrderChange carrying only that change.
+ */
+export const POS_CHANGE_KINDS = {
+  /** The code the buyer shows at the counter: notifyOrderChange `shortOrderNumber`. */
+  'short-order-number': 'shortOrderNumber',
+  /** The order ready time, set or moved: notifyOrderChange's ready time field (READY_TIME_FIELD). */
+  'ready-time': 'readyTime',
+  /** A full or partial refund the merchant starts: notifyOrderChange `refundAmount`. */
+  refund: 'refundAmount',
+  /** Delivery progress of an order the merchant delivers itself: notifyOrderChange `deliveryStatus`. */
+  'delivery-status': 'deliveryStatus',
+} as const;
+
+export type PosChangeKind = keyof typeof POS_CHANGE_KINDS;
+
+/** Own keys only: `constructor` or `toString` are not kinds. */
+export function isPosChangeKind(kind: string): kind is PosChangeKind {
+  return Object.prototype.hasOwnProperty.call(POS_CHANGE_KINDS, kind);
+}
+
+/** An amount in the currency's smallest unit (D-Store's Amount). */
+export interface AmountView {
+  value: number;
+  currency: string;
+}
+
+/** What one notifyOrderChange tells D-Store besides a status: only what changed. */
+export interface OrderChangeView {
+  shortOrderNumber?: string;
+  /** ISO 8601. */
+  readyTime?: string;
+  deliveryStatus?: string;
+  refundAmount?: AmountView;
+}
+
+/** One refund the merchant started, and who asked for it. */
+export interface RefundView {
+  amount: AmountView;
+  requestedBy: string;
+  reason?: string;
+  at: string;
+  ref: string;
+  /** The notifyOrderChange that carries it. */
+  requestId: string;
+}
+
+/** One POS change (short order number, ready time, refund, delivery status), applied or refused. */
+export interface PosChangeView {
+  kind: PosChangeKind;
+  outcome: 'APPLIED' | 'REFUSED';
+  /** Why it was refused. */
+  reason?: string;
+  change: OrderChangeView;
+  requestedBy?: string;
+  at: string;
+  ref: string;
+}
+
+/**
  * The D-Store order as createOrder gave it: D-Store's own names and values, every field but requestOrderId, kept
  * verbatim, fields added by D-Store after this contract included.
  */
@@ -37,7 +97,10 @@ export interface PushView {
 export interface NotificationView {
   requestId: string;
   seq: number;
-  orderStatus: string;
+  /** Absent when the notification carries no status, only a change. */
+  orderStatus?: string;
+  /** What it carries besides a status. */
+  change?: OrderChangeView;
   deliveryStatus: string;
   attempts: number;
   redeliveries: number;
@@ -70,8 +133,18 @@ export interface OrderView {
   updatedAt: string;
   order: OrderDetailsView;
   extendInfo?: string | Record<string, unknown>;
-  /** The latest delivery status D-Store pushed. */
+  /** The latest delivery status: pushed by D-Store, or reported by the POS for an order the merchant delivers. */
   deliveryStatus?: string;
+  /** The code the buyer shows at the counter, as the POS set it. */
+  shortOrderNumber?: string;
+  /** The order ready time the POS set last (ISO 8601). */
+  readyTime?: string;
+  /** What the buyer paid (createOrder's orderAmount) and what the merchant refunded of it so far (always sent). */
+  paid?: AmountView;
+  refunded?: AmountView;
+  refunds?: RefundView[];
+  /** Every POS change but status changes, applied or refused (the latest ones). */
+  changes?: PosChangeView[];
   /** The delivery address found in `order.customer` (D-Store's AddressDetail fields), when there is one. */
   deliveryAddress?: DeliveryAddressView;
   history: Array<{ status: string; source: string; at: string; ref?: string }>;
@@ -99,7 +172,8 @@ export interface StuckOrder {
   reasons: StuckReason[];
   undelivered: Array<{
     requestId: string;
-    orderStatus: string;
+    orderStatus?: string;
+    change?: OrderChangeView;
     deliveryStatus: string;
     attempts: number;
   }>;
@@ -117,7 +191,8 @@ export interface StuckReport {
 export interface RedeliverResult {
   requestOrderId: string;
   requestId: string;
-  orderStatus: string;
+  orderStatus?: string;
+  change?: OrderChangeView;
   deliveryStatus: string;
   /** false when the notification was already queued: its outbox message was published again, nothing else. */
   requeued: boolean;

@@ -380,8 +380,7 @@ export class PushOrderChangeRequest {
 
 /**
  * notifyOrderChange (D-Store's notify_order_change table), what we send: strictly the documented fields, each change
- * field optional, so a notification carries only what changed. `posOrderId` is not among them and is never sent. The
- * order ready time follows in D-Store's table but its name is cut off in every copy we can read, so it is not here.
+ * field optional, so a notification carries only what changed. `posOrderId` is not among them and is never sent.
  */
 export class NotifyOrderChangeRequest {
   /** The POS's idempotency key for this notification: the same change is always resent with the same id. */
@@ -411,7 +410,21 @@ export class NotifyOrderChangeRequest {
   @ValidateNested()
   @Type(() => AntomAmount)
   refundAmount?: AntomAmount;
+
+  /**
+   * The order ready time (ISO 8601). ASSUMPTION: D-Store's table lists "update the order ready time" among the uses
+   * of this API, but the field's name is cut off in every copy we could read; `orderReadyTime` is our reading of it
+   * (READY_TIME_FIELD). Rename it here, and only here, once D-Store's table is at hand.
+   */
+  @Optional()
+  @IsString()
+  @MaxLength(DATETIME_MAX)
+  @IsISO8601({ strict: true }, { message: 'orderReadyTime must be an ISO 8601 datetime' })
+  orderReadyTime?: string;
 }
+
+/** The notifyOrderChange field that carries the order ready time: an assumption (see NotifyOrderChangeRequest). */
+export const READY_TIME_FIELD = 'orderReadyTime' satisfies keyof NotifyOrderChangeRequest;
 
 /** The body of answers that carry only `result` (createOrder, pushOrderChange, notifyOrderChange). */
 export class ResultResponse {
