@@ -189,6 +189,8 @@ export function buildPlan(ctx: PlanContext): StackPlan {
   const opsUrl = (port: number) => `http://${host}:${port}`;
   const common = (name: ServiceName, opsPort: number): Record<string, string> => ({
     NATS_URL: ctx.natsUrl,
+    // The demo server has no tillbus permissions: each service declares its own part of the declarations.
+    NATS_PROVISIONING: 'apply',
     OPS_PORT: String(opsPort),
     LOG_LEVEL: 'info',
     // A short grace keeps Ctrl-C quick; in-flight work still finishes or is handed over through JetStream.

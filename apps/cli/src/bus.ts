@@ -1,4 +1,9 @@
-import { jetstream, type JetStreamClient } from '@nats-io/jetstream';
+import {
+  jetstream,
+  jetstreamManager,
+  type JetStreamClient,
+  type JetStreamManager,
+} from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { BusRequestError, requestJson } from '@tillbus/messaging';
 import { CliError, EXIT } from './errors';
@@ -9,6 +14,9 @@ export interface BusOptions {
   pass?: string;
   /** Per request. */
   timeoutMs: number;
+  /** Reply subjects' prefix: `_INBOX_<user>`, which auth.conf reserves for that user. */
+  inboxPrefix?: string;
+  tls?: { caFile?: string; certFile?: string; keyFile?: string };
 }
 
 /**
@@ -26,6 +34,8 @@ export class CliBus {
       user: this.options.user,
       pass: this.options.pass,
       name: 'tillbus-cli',
+      inboxPrefix: this.options.inboxPrefix,
+      ...(this.options.tls ? { tls: { ...this.options.tls } } : {}),
       timeout: Math.min(this.options.timeoutMs, 3000),
       maxReconnectAttempts: 0,
       noAsyncTraces: true,
@@ -55,6 +65,10 @@ export class CliBus {
 
   async jetstream(): Promise<JetStreamClient> {
     return jetstream(await this.connect());
+  }
+
+  async jetstreamManager(): Promise<JetStreamManager> {
+    return jetstreamManager(await this.connect());
   }
 
   async close(): Promise<void> {

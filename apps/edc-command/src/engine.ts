@@ -11,6 +11,7 @@ import {
   BusMetrics,
   decodeJsonPayload,
   DurableConsumer,
+  edcBridgeConsumer,
   EVENT_SUBJECTS,
   JetStreamSetup,
   NatsConnectionManager,
@@ -21,8 +22,6 @@ import {
 } from '@tillbus/messaging';
 import { JsonLogger, OpsServer } from '@tillbus/observability';
 import {
-  KICC_BRIDGE_STREAM,
-  KICC_BRIDGE_SUBJECT_WILDCARDS,
   KiccProtocolError,
   parseBridgeMessage,
   parseKiccCommandRequest,
@@ -226,16 +225,8 @@ export class CommandEngine implements OnApplicationBootstrap, BeforeApplicationS
     this.consumer = new DurableConsumer<JsMsg>(
       this.connection,
       {
-        stream: KICC_BRIDGE_STREAM,
-        durable: 'edc-command',
-        filterSubject: KICC_BRIDGE_SUBJECT_WILDCARDS.events,
-        // a bridge result must not be dropped for a passing outage: retry for hours before dead-lettering
-        maxDeliver: 600,
+        ...edcBridgeConsumer(this.config),
         backoffMs: [50, 250, 1_000, 5_000, 30_000],
-        // a message pulled by a replica that died is delivered again this soon (applying one twice is harmless:
-        // its seq is a duplicate)
-        ackWaitMs: 5_000,
-        concurrency: this.config.EDC_CONSUMER_CONCURRENCY,
         parse: (_body, msg) => msg,
         handle: (msg) => this.onBridgeMessage(msg),
       },

@@ -9,6 +9,8 @@ export * from './server';
 export * from './client';
 export * from './bus-validation';
 export * from './jetstream';
+export * from './declarations';
+export * from './provisioning';
 export * from './kv';
 export * from './durable-consumer';
 export * from './messaging.module';

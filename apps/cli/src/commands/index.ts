@@ -2,6 +2,7 @@ import type { CommandSpec } from '../cli';
 import { EASYCARD_COMMANDS } from './easycard';
 import { EDC_COMMANDS } from './edc';
 import { ORDER_COMMANDS } from './orders';
+import { PROVISION_COMMANDS } from './provision';
 import { TERMINAL_COMMANDS } from './terminals';
 
 /** Every `tillbus` command, in the order `tillbus --help` lists them. */
@@ -10,4 +11,5 @@ export const COMMANDS: CommandSpec[] = [
   ...EDC_COMMANDS,
   ...ORDER_COMMANDS,
   ...EASYCARD_COMMANDS,
+  ...PROVISION_COMMANDS,
 ];
