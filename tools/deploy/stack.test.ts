@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -55,12 +56,23 @@ function total(exposition: string, name: string): number {
 }
 
 beforeAll(async () => {
-  requireBuilt([...SERVICES, 'simulators']);
+  requireBuilt([...SERVICES, 'simulators', 'cli']);
   work = mkdtempSync(join(tmpdir(), 'tillbus-deploy-stack-'));
   // Started first: the install runs while the server starts.
   const assembling = assembleImages(SERVICES, join(work, 'images'));
   assembling.catch(() => undefined);
-  nats = await startConfiguredNats();
+  // The shipped configuration plus the simulators overlay (the KICC bridge simulator plays the bridges).
+  nats = await startConfiguredNats({ simulators: true });
+  // The provisioning Job: `tillbus provision` as the provisioner user, before any service starts.
+  const provision = spawnSync(
+    process.execPath,
+    [join(ROOT, 'apps/cli/dist/main.js'), 'provision', '--nats', nats.url],
+    {
+      encoding: 'utf8',
+      env: { ...process.env, NATS_USER: 'provisioner', NATS_PASSWORD: nats.passwords.provisioner },
+    },
+  );
+  expect(provision.stdout + provision.stderr).toMatch(/provisioned \d+ declarations/);
   assembled = await assembling;
 
   config = loadDemoConfig(join(ROOT, 'demo/tillbus.demo.yaml'));
@@ -90,6 +102,8 @@ beforeAll(async () => {
         NATS_USER: service,
         // As the manifests pass it, from the service's Secret.
         NATS_PASSWORD: nats.passwords[service],
+        // As production runs: the services only verify what the provisioner created.
+        NATS_PROVISIONING: 'verify',
         NODE_ENV: 'production',
         // Nothing from the test runner: the image's node resolves only what the image holds.
         NODE_OPTIONS: '',

@@ -226,6 +226,8 @@ export async function startKiccBridgeSimulator(
     user: options.natsUser,
     pass: options.natsPassword,
     name: 'kicc-bridge-simulator',
+    // Replies (JetStream acks of the results it publishes) on the prefix auth.conf reserves for its user.
+    inboxPrefix: options.natsUser ? `_INBOX_${options.natsUser}` : undefined,
     maxReconnectAttempts: -1,
     noAsyncTraces: true,
   });
