@@ -30,6 +30,7 @@ export default defineConfig({
     env: { TZ: 'UTC', NATS_PROVISIONING: 'apply' },
     globals: false,
     setupFiles: ['tools/vitest.setup.ts'],
+    globalSetup: ['tools/vitest.global-setup.ts'],
     passWithNoTests: false,
     reporters: process.env.CI
       ? ['default', ['json', { outputFile: 'tmp/test-results.json' }]]

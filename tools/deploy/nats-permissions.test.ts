@@ -109,6 +109,39 @@ describe('NATS accounts and permissions (deploy/nats/auth.conf)', () => {
     expect(check.ok).toBe(true);
   });
 
+  it('serves TLS to clients, routes and store leaf nodes from the cert-manager Secret', () => {
+    const values = parse(readFileSync(join(DEPLOY, 'nats/values.yaml'), 'utf8')) as {
+      config: Record<string, { tls?: { enabled: boolean; secretName: string } }>;
+    };
+    const certificate = parse(readFileSync(join(DEPLOY, 'nats/certificate.yaml'), 'utf8')) as {
+      kind: string;
+      spec: { secretName: string; dnsNames: string[] };
+    };
+    expect(certificate.kind).toBe('Certificate');
+    for (const part of ['nats', 'cluster', 'leafnodes']) {
+      expect(values.config[part]?.tls, part).toEqual({
+        enabled: true,
+        secretName: certificate.spec.secretName,
+      });
+    }
+    expect(certificate.spec.dnsNames).toContain('nats.nats.svc.cluster.local');
+    expect(readFileSync(NATS_CONFIG, 'utf8')).toMatch(/^tls \{/m);
+  });
+
+  it('the store leaf-node configuration is a valid server configuration (nats-server -t)', () => {
+    const check = checkNatsConfig(join(DEPLOY, 'nats/store-leaf.conf'), {}, (tls) => ({
+      TILLBUS_STORE: 'store0001',
+      TILLBUS_NATS_CA_FILE: tls.caFile,
+      TILLBUS_BRIDGE_REMOTE: 'tls://bridge-store0001:pAbc@127.0.0.1:7422',
+      TILLBUS_EASYCARD_REMOTE: 'tls://pos-easycard-store0001:pAbc@127.0.0.1:7422',
+      TILLBUS_LOCAL_BRIDGE_PASSWORD: natsPassword(),
+      TILLBUS_LOCAL_EASYCARD_PASSWORD: natsPassword(),
+      TILLBUS_LEAF_CERT_FILE: tls.certFile,
+      TILLBUS_LEAF_KEY_FILE: tls.keyFile,
+    }));
+    expect(check.output).toContain('is valid');
+  });
+
   it('needs passwords of letters and digits that start with a letter (the server parses the variable)', () => {
     // Both are passwords base64 could produce; the server refuses to start with either.
     for (const password of ['-Qx3', '1e51']) {

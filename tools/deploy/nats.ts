@@ -4,7 +4,15 @@ import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from '
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, type ConnectionOptions, type NatsConnection } from '@nats-io/transport-node';
-import { findNatsServerBinary, freePort, NATS_INSTALL_HINT, waitForPort } from '@tillbus/testing';
+import {
+  findNatsServerBinary,
+  freePort,
+  generateTestCertificates,
+  NATS_INSTALL_HINT,
+  runCertificates,
+  waitForPort,
+  type TestCertificates,
+} from '@tillbus/testing';
 import { DEPLOY } from './manifests';
 
 export const NATS_CONFIG = join(DEPLOY, 'nats/nats-server.conf');
@@ -90,7 +98,7 @@ export async function startConfiguredNats(
     NatsUser,
     string
   >;
-  const env = { ...process.env };
+  const env = { ...process.env, ...tlsVariables(certificates(storeDir)) };
   for (const user of ALL_USERS) {
     env[passwordVariable(user)] = passwords[user];
   }
@@ -114,7 +122,7 @@ export async function startConfiguredNats(
       `nats-server with ${NATS_CONFIG} did not start: ${(error as Error).message}\n${output}`,
     );
   }
-  const url = `nats://127.0.0.1:${port}`;
+  const url = `tls://127.0.0.1:${port}`;
   const connections: NatsConnection[] = [];
   return {
     url,
@@ -153,13 +161,27 @@ export async function startConfiguredNats(
 export function checkNatsConfig(
   configPath: string,
   passwords: Partial<Record<NatsUser, string>> = {},
+  extraEnv: (tls: TestCertificates) => Record<string, string> = () => ({}),
 ): { ok: boolean; output: string } {
   const binary = findNatsServerBinary();
   if (!binary) throw new Error(NATS_INSTALL_HINT);
-  const env = { ...process.env };
+  const dir = mkdtempSync(join(tmpdir(), 'tillbus-nats-check-'));
+  const tls = certificates(dir);
+  const env = { ...process.env, ...tlsVariables(tls), ...extraEnv(tls) };
   for (const user of ALL_USERS) {
     env[passwordVariable(user)] = passwords[user] ?? natsPassword();
   }
   const run = spawnSync(binary, ['-c', configPath, '-t'], { env, encoding: 'utf8' });
+  rmSync(dir, { recursive: true, force: true });
   return { ok: run.status === 0, output: `${run.stdout}${run.stderr}` };
+}
+
+/** The run's certificates (vitest's global setup), or a pair made in `dir` when run outside vitest. */
+function certificates(dir: string): TestCertificates {
+  return runCertificates() ?? generateTestCertificates(join(dir, 'tls'));
+}
+
+/** The server certificate and key nats-server.conf reads ($TILLBUS_NATS_TLS_CERT_FILE, $TILLBUS_NATS_TLS_KEY_FILE). */
+function tlsVariables(files: TestCertificates): Record<string, string> {
+  return { TILLBUS_NATS_TLS_CERT_FILE: files.certFile, TILLBUS_NATS_TLS_KEY_FILE: files.keyFile };
 }

@@ -1,5 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { generateTestCertificates } from '@tillbus/testing';
 import { Socket } from 'node:net';
 import type { Supervisor } from './supervisor';
 
@@ -35,6 +37,8 @@ export interface NatsChoice {
   /** One line for the console: where NATS comes from and why. */
   explanation: string;
   notes: string[];
+  /** The CA of the server we started (TLS only); clients verify the server with it. */
+  tls?: { caFile: string };
 }
 
 export interface SelectNatsOptions {
@@ -101,10 +105,25 @@ export async function selectNats(options: SelectNatsOptions): Promise<NatsChoice
     );
   }
   mkdirSync(options.storeDir, { recursive: true });
+  // Our own server serves TLS only, with a certificate from a CA made once for this state folder.
+  const tls = generateTestCertificates(join(dirname(options.storeDir), 'tls'));
   const child = options.supervisor.start({
     name: 'nats-server',
     command: binary,
-    args: ['-js', '-a', hostname, '-p', String(port), '-sd', options.storeDir],
+    args: [
+      '-js',
+      '-a',
+      hostname,
+      '-p',
+      String(port),
+      '-sd',
+      options.storeDir,
+      '--tls',
+      '--tlscert',
+      tls.certFile,
+      '--tlskey',
+      tls.keyFile,
+    ],
     env: {},
     role: 'nats',
     stopSignal: 'SIGINT',
@@ -120,11 +139,13 @@ export async function selectNats(options: SelectNatsOptions): Promise<NatsChoice
     }
     await delay(100);
   }
+  const url = `tls://${hostname}:${port}`;
   return {
     source: 'started',
-    url: localUrl,
-    explanation: `started ${binary} -js on ${localUrl}, store in ${options.storeDir}`,
+    url,
+    explanation: `started ${binary} -js on ${url} (TLS, CA ${tls.caFile}), store in ${options.storeDir}`,
     notes,
+    tls: { caFile: tls.caFile },
   };
 }
 

@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { CliBus, type BusOptions } from './bus';
 import { CliError, EXIT, exitCodeFor, UsageError } from './errors';
@@ -132,8 +134,11 @@ export function busOptionsFromEnv(
       'it must start with _INBOX and hold only letters, digits, _ and -',
     );
   }
+  // The local stack's own nats-server serves TLS with a CA in .tillbus/tls: found without a setting.
+  const stackCa = join(env.STACK_STATE_DIR || '.tillbus', 'tls', 'ca.crt');
+  const caFile = env.NATS_TLS_CA_FILE || (existsSync(stackCa) ? stackCa : undefined);
   const tls = {
-    ...(env.NATS_TLS_CA_FILE ? { caFile: env.NATS_TLS_CA_FILE } : {}),
+    ...(caFile ? { caFile } : {}),
     ...(env.NATS_TLS_CERT_FILE ? { certFile: env.NATS_TLS_CERT_FILE } : {}),
     ...(env.NATS_TLS_KEY_FILE ? { keyFile: env.NATS_TLS_KEY_FILE } : {}),
   };
