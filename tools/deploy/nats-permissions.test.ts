@@ -518,6 +518,12 @@ describe('NATS accounts and permissions (deploy/nats/auth.conf)', () => {
         '_INBOX_operator.>',
       ],
       [
+        'a bridge answers commands only, nothing else edc-command waits for',
+        'bridge-store0001',
+        'publish',
+        '_INBOX_edc-command.AbCdEf.1',
+      ],
+      [
         'a store cannot read another store’s replies',
         'bridge-store0002',
         'subscription',

@@ -54,6 +54,10 @@ export function natsPassword(): string {
 export interface ConfiguredNats {
   url: string;
   port: number;
+  /** Where store leaf nodes connect (TLS). */
+  leafPort: number;
+  /** The CA, certificate and key the server serves. */
+  certificates: TestCertificates;
   passwords: Record<NatsUser, string>;
   /** Everything the server logged (permission violations are logged as errors). */
   log(): string;
@@ -98,7 +102,13 @@ export async function startConfiguredNats(
     NatsUser,
     string
   >;
-  const env = { ...process.env, ...tlsVariables(certificates(storeDir)) };
+  const leafPort = await freePort();
+  const tls = certificates(storeDir);
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    ...tlsVariables(tls),
+    TILLBUS_NATS_LEAF_PORT: String(leafPort),
+  };
   for (const user of ALL_USERS) {
     env[passwordVariable(user)] = passwords[user];
   }
@@ -127,6 +137,8 @@ export async function startConfiguredNats(
   return {
     url,
     port,
+    leafPort,
+    certificates: tls,
     passwords,
     log: () => output,
     async connectAs(user, overrides = {}) {
@@ -181,7 +193,11 @@ function certificates(dir: string): TestCertificates {
   return runCertificates() ?? generateTestCertificates(join(dir, 'tls'));
 }
 
-/** The server certificate and key nats-server.conf reads ($TILLBUS_NATS_TLS_CERT_FILE, $TILLBUS_NATS_TLS_KEY_FILE). */
+/** The server certificate and key nats-server.conf reads, and a leaf-node port for a configuration check. */
 function tlsVariables(files: TestCertificates): Record<string, string> {
-  return { TILLBUS_NATS_TLS_CERT_FILE: files.certFile, TILLBUS_NATS_TLS_KEY_FILE: files.keyFile };
+  return {
+    TILLBUS_NATS_TLS_CERT_FILE: files.certFile,
+    TILLBUS_NATS_TLS_KEY_FILE: files.keyFile,
+    TILLBUS_NATS_LEAF_PORT: '7422',
+  };
 }

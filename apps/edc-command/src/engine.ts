@@ -159,6 +159,8 @@ export class CommandEngine implements OnApplicationBootstrap, BeforeApplicationS
   private inDoubtKv!: KV;
   private ownersKv!: KV;
   private consumer?: DurableConsumer<JsMsg>;
+  /** Where bridges' acks come back (sendToBridge): a store's leaf node may publish there and nowhere else of ours. */
+  private readonly bridgeReplies: string;
   readonly presence: BridgePresence;
   private readonly publisher: EventPublisher;
   private readonly owned = new Map<string, Owned>();
@@ -184,6 +186,7 @@ export class CommandEngine implements OnApplicationBootstrap, BeforeApplicationS
     private readonly ops: OpsServer,
   ) {
     this.backoff = recoveryBackoff(config);
+    this.bridgeReplies = `${connection.inboxPrefix}.bridge`;
     this.presence = new BridgePresence(config.EDC_PRESENCE_WARMUP_MS, logger, metrics);
     this.publisher = new EventPublisher(() => connection.jetstream(), logger, metrics);
     metrics.countBridges = () => this.presence.connectedBridges();
@@ -703,6 +706,7 @@ export class CommandEngine implements OnApplicationBootstrap, BeforeApplicationS
         this.command(record),
         this.clock.now(),
         this.config.EDC_ACK_TIMEOUT_MS,
+        this.bridgeReplies,
       );
     } catch (error) {
       this.logger.event('warn', 'could not send a command to its bridge', {
@@ -765,6 +769,7 @@ export class CommandEngine implements OnApplicationBootstrap, BeforeApplicationS
           command,
           this.clock.now(),
           this.config.EDC_ACK_TIMEOUT_MS,
+          this.bridgeReplies,
         );
       } catch {
         sent = { kind: 'no_ack' };
@@ -879,6 +884,7 @@ export class CommandEngine implements OnApplicationBootstrap, BeforeApplicationS
         },
         this.clock.now(),
         this.config.EDC_ACK_TIMEOUT_MS,
+        this.bridgeReplies,
       );
     } catch {
       sent = { kind: 'no_ack' };
@@ -1403,6 +1409,7 @@ export class CommandEngine implements OnApplicationBootstrap, BeforeApplicationS
         },
         this.clock.now(),
         this.config.EDC_ACK_TIMEOUT_MS,
+        this.bridgeReplies,
       );
     } catch {
       sent = { kind: 'no_ack' };

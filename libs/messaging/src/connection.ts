@@ -74,6 +74,11 @@ export class NatsConnectionManager implements OnApplicationShutdown {
     return this.nc;
   }
 
+  /** The prefix of this connection's reply subjects (`_INBOX_<service>` unless configured). */
+  get inboxPrefix(): string {
+    return this.options.inboxPrefix ?? defaultInboxPrefix(this.options.service);
+  }
+
   /** Whether this process may create its streams, buckets and consumers (development and tests) or only use them. */
   get provisioningMode(): 'verify' | 'apply' {
     return this.options.provisioningMode ?? 'verify';
