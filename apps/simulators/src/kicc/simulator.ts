@@ -69,6 +69,10 @@ export interface KiccSimulatorOptions {
   /** NATS credentials: a real bridge logs in as its own user (nats.js ignores user:pass in a URL). */
   natsUser?: string;
   natsPassword?: string;
+  /** Reply subjects' prefix; default `_INBOX_<natsUser>`, the prefix auth.conf reserves for that user. */
+  natsInboxPrefix?: string;
+  /** The CA that signed a tls:// server's certificate. */
+  natsCaFile?: string;
   bridges?: BridgeSpec[];
   /** Or generated: `<prefix>-b<i>` bridges, each with devices `<prefix>-b<i>-d<j>`. */
   generate?: { bridges: number; devicesPerBridge: number; prefix?: string };
@@ -227,7 +231,9 @@ export async function startKiccBridgeSimulator(
     pass: options.natsPassword,
     name: 'kicc-bridge-simulator',
     // Replies (JetStream acks of the results it publishes) on the prefix auth.conf reserves for its user.
-    inboxPrefix: options.natsUser ? `_INBOX_${options.natsUser}` : undefined,
+    inboxPrefix:
+      options.natsInboxPrefix ?? (options.natsUser ? `_INBOX_${options.natsUser}` : undefined),
+    ...(options.natsCaFile ? { tls: { caFile: options.natsCaFile } } : {}),
     maxReconnectAttempts: -1,
     noAsyncTraces: true,
   });
