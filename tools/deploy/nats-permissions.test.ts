@@ -811,8 +811,8 @@ describe('a gap nats-server leaves open (measured on 2.9.10; nats-server issue #
   // KV watch and keys need ephemeral consumers on the service's own KV stream, and nats-server does not check a
   // push consumer's deliver subject against its creator's permissions. So a service can have the server deliver
   // its OWN bucket's entries to any subject of the TILLBUS account. It captures nothing (nothing of anyone else's
-  // is read); it can inject. docs/deployment.md lists it. When this test fails, the server closed the gap:
-  // update the docs and turn this into a refusal.
+  // is read); it can inject. The messaging lib and bridges drop such deliveries by their `$JS.ACK.` reply
+  // (docs/deployment.md). When this test fails, the server closed the gap: update the docs, make it a refusal.
   it('device-health can still point a push consumer of its own bucket at a bridge command subject', async () => {
     const dh = await as('device-health');
     const kv = await openKvBucket(

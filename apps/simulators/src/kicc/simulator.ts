@@ -328,7 +328,11 @@ class Simulator implements KiccSimulator {
     for (const device of bridge.devices.values()) {
       bridge.subscriptions.push(
         this.nc.subscribe(kiccBridgeSubject('command', device.id), {
-          callback: (_error, msg) => this.onCommand(device, msg),
+          // A bridge acts only on edc-command's requests, never on what a JetStream consumer was pointed at
+          // (docs/bridge-protocol.md §3.1).
+          callback: (_error, msg) => {
+            if (!msg.reply?.startsWith('$JS.ACK.')) this.onCommand(device, msg);
+          },
         }),
       );
     }
