@@ -25,9 +25,12 @@ export default defineConfig({
   resolve: { conditions: [sourceCondition, 'node', 'development|production'] },
   ssr: { resolve: { conditions: [sourceCondition, 'node', 'development|production'] } },
   test: {
-    env: { TZ: 'UTC' },
+    // Services in tests declare their own part of libs/messaging's declarations (production only verifies them:
+    // tillbus provision creates them); processes the tests spawn inherit this.
+    env: { TZ: 'UTC', NATS_PROVISIONING: 'apply' },
     globals: false,
     setupFiles: ['tools/vitest.setup.ts'],
+    globalSetup: ['tools/vitest.global-setup.ts'],
     passWithNoTests: false,
     reporters: process.env.CI
       ? ['default', ['json', { outputFile: 'tmp/test-results.json' }]]

@@ -17,7 +17,12 @@ for (const file of benches) {
     ['--conditions=tillbus-source', '-r', '@swc-node/register', join(here, file)],
     {
       stdio: 'inherit',
-      env: { ...process.env, TS_NODE_PROJECT: join(here, '..', 'tsconfig.json') },
+      // The services a benchmark starts declare their own streams (production provisions them beforehand).
+      env: {
+        ...process.env,
+        NATS_PROVISIONING: 'apply',
+        TS_NODE_PROJECT: join(here, '..', 'tsconfig.json'),
+      },
     },
   );
   if (run.status !== 0) failed++;

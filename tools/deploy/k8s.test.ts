@@ -29,6 +29,7 @@ interface Probe {
 interface Container {
   name: string;
   image: string;
+  args?: string[];
   ports?: { name?: string; containerPort: number }[];
   env?: {
     name: string;
@@ -383,7 +384,19 @@ describe.each(OVERLAYS)('overlay %s', (overlay) => {
     for (const deployment of ofKind<Deployment>(overlay, 'Deployment')) {
       const config = configOf(overlay, deployment);
       expect(config.NATS_USER).toBe(serviceOf(deployment));
-      expect(config.NATS_URL).toMatch(/^nats:\/\/nats\.nats\.svc\.cluster\.local:4222$/);
+      // TLS only, verifying the server with the CA mounted from the ConfigMap tillbus-nats-ca.
+      expect(config.NATS_URL).toMatch(/^tls:\/\/nats\.nats\.svc\.cluster\.local:4222$/);
+      expect(config.NATS_TLS_CA_FILE).toBe('/etc/tillbus/nats-ca/ca.crt');
+      const [container] = deployment.spec.template.spec.containers;
+      expect(container.volumeMounts).toContainEqual({
+        name: 'nats-ca',
+        mountPath: '/etc/tillbus/nats-ca',
+        readOnly: true,
+      });
+      expect(deployment.spec.template.spec.volumes).toContainEqual({
+        name: 'nats-ca',
+        configMap: { name: 'tillbus-nats-ca' },
+      });
     }
   });
 });
@@ -492,5 +505,34 @@ describe('manifest files', () => {
       expect(docs, where).toHaveLength(1);
       expect(docs[0].kind, where).toBeTypeOf('string');
     }
+  });
+});
+
+describe.each(['dev', 'production'] as const)('the provisioning Job (%s)', (overlay) => {
+  it('runs `tillbus provision` as the provisioner user, with the services’ settings and the NATS CA', () => {
+    const jobs = ofKind<K8sObject & { spec: { template: Deployment['spec']['template'] } }>(
+      overlay,
+      'Job',
+    );
+    expect(jobs.map((j) => j.metadata.name)).toEqual(['tillbus-provision']);
+    const [container] = jobs[0].spec.template.spec.containers;
+    expect(container.args).toEqual(['provision']);
+    expect(container.env).toContainEqual({ name: 'NATS_USER', value: 'provisioner' });
+    expect(container.env?.find((e) => e.name === 'NATS_PASSWORD')?.valueFrom?.secretKeyRef).toEqual(
+      {
+        name: 'tillbus-nats-provisioner',
+        key: 'password',
+      },
+    );
+    const configMaps = (container.envFrom ?? []).map((e) => e.configMapRef?.name ?? '');
+    const serviceConfigs = ofKind<Deployment>(overlay, 'Deployment').flatMap((d) =>
+      (d.spec.template.spec.containers[0].envFrom ?? []).map((e) => e.configMapRef?.name ?? ''),
+    );
+    expect(configMaps.sort()).toEqual([...new Set(serviceConfigs)].sort());
+    expect(container.volumeMounts).toContainEqual({
+      name: 'nats-ca',
+      mountPath: '/etc/tillbus/nats-ca',
+      readOnly: true,
+    });
   });
 });

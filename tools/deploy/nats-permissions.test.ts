@@ -8,7 +8,20 @@ import {
   type NatsConnection,
   type PermissionViolationError,
 } from '@nats-io/transport-node';
-import { EVENT_SUBJECTS, STREAMS, SUBJECTS } from '@tillbus/messaging';
+import {
+  applyProvisioning,
+  BUCKETS,
+  DURABLES,
+  easycardKeySubject,
+  EVENT_SUBJECTS,
+  missingProvisioning,
+  openKvBucket,
+  serviceProvisioning,
+  STREAMS,
+  SUBJECTS,
+  tillbusProvisioning,
+  type ServiceName,
+} from '@tillbus/messaging';
 import { spawnTypeScript, waitFor } from '@tillbus/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
@@ -72,6 +85,13 @@ function answer(nc: NatsConnection, subject: string, by: string) {
 
 beforeAll(async () => {
   nats = await startConfiguredNats();
+  // The provisioning Job: every stream, bucket and consumer, created by the provisioner user only.
+  const provisioner = await as('provisioner');
+  await applyProvisioning(
+    await jetstreamManager(provisioner),
+    new Kvm(provisioner),
+    tillbusProvisioning({}),
+  );
 });
 afterAll(async () => {
   await nats?.dispose();
@@ -88,6 +108,39 @@ describe('NATS accounts and permissions (deploy/nats/auth.conf)', () => {
     const check = checkNatsConfig(NATS_CONFIG);
     expect(check.output).toContain('is valid');
     expect(check.ok).toBe(true);
+  });
+
+  it('serves TLS to clients, routes and store leaf nodes from the cert-manager Secret', () => {
+    const values = parse(readFileSync(join(DEPLOY, 'nats/values.yaml'), 'utf8')) as {
+      config: Record<string, { tls?: { enabled: boolean; secretName: string } }>;
+    };
+    const certificate = parse(readFileSync(join(DEPLOY, 'nats/certificate.yaml'), 'utf8')) as {
+      kind: string;
+      spec: { secretName: string; dnsNames: string[] };
+    };
+    expect(certificate.kind).toBe('Certificate');
+    for (const part of ['nats', 'cluster', 'leafnodes']) {
+      expect(values.config[part]?.tls, part).toEqual({
+        enabled: true,
+        secretName: certificate.spec.secretName,
+      });
+    }
+    expect(certificate.spec.dnsNames).toContain('nats.nats.svc.cluster.local');
+    expect(readFileSync(NATS_CONFIG, 'utf8')).toMatch(/^tls \{/m);
+  });
+
+  it('the store leaf-node configuration is a valid server configuration (nats-server -t)', () => {
+    const check = checkNatsConfig(join(DEPLOY, 'nats/store-leaf.conf'), {}, (tls) => ({
+      TILLBUS_STORE: 'store0001',
+      TILLBUS_NATS_CA_FILE: tls.caFile,
+      TILLBUS_BRIDGE_REMOTE: 'tls://bridge-store0001:pAbc@127.0.0.1:7422',
+      TILLBUS_EASYCARD_REMOTE: 'tls://pos-easycard-store0001:pAbc@127.0.0.1:7422',
+      TILLBUS_LOCAL_BRIDGE_PASSWORD: natsPassword(),
+      TILLBUS_LOCAL_EASYCARD_PASSWORD: natsPassword(),
+      TILLBUS_LEAF_CERT_FILE: tls.certFile,
+      TILLBUS_LEAF_KEY_FILE: tls.keyFile,
+    }));
+    expect(check.output).toContain('is valid');
   });
 
   it('needs passwords of letters and digits that start with a letter (the server parses the variable)', () => {
@@ -132,18 +185,34 @@ describe('NATS accounts and permissions (deploy/nats/auth.conf)', () => {
       responder.sub.unsubscribe();
     });
 
-    it('the EasyCard POS component, and only it, receives a session key from easycard-session', async () => {
+    it("a store's EasyCard component receives its own readers' session keys from easycard-session", async () => {
       const easycard = await as('easycard-session');
       const responder = answer(easycard, SUBJECTS.easycard.sessionKey, 'easycard-session');
       await easycard.flush();
-      const reply = await (
-        await as('pos-easycard')
-      ).request(SUBJECTS.easycard.sessionKey, '{}', {
-        timeout: 3000,
-      });
-      expect(reply.json()).toEqual({ ok: true, by: 'easycard-session' });
+      for (const [user, reader] of [
+        ['pos-easycard-store0001', 'EZ-STORE0001-02'],
+        ['pos-easycard-store0002', 'EZ-STORE0002-01'],
+      ] as const) {
+        const subject = easycardKeySubject(reader);
+        const reply = await (await as(user)).request(subject, '{}', { timeout: 3000 });
+        expect(reply.json()).toEqual({ ok: true, by: 'easycard-session' });
+      }
+      expect(responder.received).toEqual([
+        'tillbus.easycard.session.key.EZ-STORE0001-02',
+        'tillbus.easycard.session.key.EZ-STORE0002-01',
+      ]);
       responder.sub.unsubscribe();
     });
+
+    it.each(['device-health', 'order-reconciliation', 'edc-command', 'easycard-session'] as const)(
+      '%s finds everything it uses provisioned, with its own permissions only',
+      async (service) => {
+        const jsm = await jetstreamManager(await as(service));
+        expect(
+          await missingProvisioning(jsm, serviceProvisioning(service as ServiceName, {})),
+        ).toEqual([]);
+      },
+    );
 
     it('edc-command sends a bridge its command and gets the ack; the bridge’s events reach edc-command', async () => {
       const edc = await as('edc-command');
@@ -159,15 +228,6 @@ describe('NATS accounts and permissions (deploy/nats/auth.conf)', () => {
       expect(ack.json()).toEqual({ type: 'ack' });
       bridgeSide.unsubscribe();
 
-      const jsm = await jetstreamManager(edc);
-      await jsm.streams.add({
-        name: 'TILLBUS_EDC_BRIDGE',
-        subjects: ['tillbus.edc.bridge.*.events'],
-      });
-      await jsm.consumers.add('TILLBUS_EDC_BRIDGE', {
-        durable_name: 'edc-command',
-        ack_policy: AckPolicy.Explicit,
-      });
       const ackFromStream = await jetstream(bridge).publish(
         'tillbus.edc.bridge.store0001-edc1.events',
         JSON.stringify({ type: 'result' }),
@@ -181,16 +241,20 @@ describe('NATS accounts and permissions (deploy/nats/auth.conf)', () => {
     });
 
     it('the certification identity certifies its test device with `tillbus bridge certify`, the simulator as its bridge', async () => {
-      const edc = await as('edc-command');
-      const jsm = await jetstreamManager(edc);
-      await jsm.streams
-        .add({ name: 'TILLBUS_EDC_BRIDGE', subjects: ['tillbus.edc.bridge.*.events'] })
-        .catch(() => undefined);
+      // Its own server: the shipped configuration plus the simulators overlay (the simulator plays the bridge).
+      const own = await startConfiguredNats({ simulators: true });
+      const provisioner = await own.connectAs('provisioner');
+      await applyProvisioning(
+        await jetstreamManager(provisioner),
+        new Kvm(provisioner),
+        tillbusProvisioning({}),
+      );
+      await provisioner.close();
       // a person's pace: the certifier cancels at READY, before the simulated card comes 2.5 s later
       const bridge = spawnTypeScript(
         join(__dirname, '../../apps/simulators/src/kicc/cli.ts'),
-        { NATS_USER: 'simulators', NATS_PASSWORD: nats.passwords.simulators },
-        ['--nats', nats.url, '--bridge', 'cert0001=cert0001-edc1', '--heartbeat-ms', '1000'],
+        { NATS_USER: 'simulators', NATS_PASSWORD: own.passwords.simulators },
+        ['--nats', own.url, '--bridge', 'cert0001=cert0001-edc1', '--heartbeat-ms', '1000'],
       );
       try {
         await bridge.waitForOutput(/simulator ready/);
@@ -212,9 +276,9 @@ describe('NATS accounts and permissions (deploy/nats/auth.conf)', () => {
             env: {
               ...process.env,
               TILLBUS_CLI_FROM_SOURCE: '1',
-              NATS_URL: nats.url,
+              NATS_URL: own.url,
               NATS_USER: 'certify-cert0001',
-              NATS_PASSWORD: nats.passwords['certify-cert0001'],
+              NATS_PASSWORD: own.passwords['certify-cert0001'],
             },
           },
         );
@@ -225,29 +289,24 @@ describe('NATS accounts and permissions (deploy/nats/auth.conf)', () => {
         const notPassed = report.checks.filter((c) => c.status === 'FAIL');
         expect(notPassed, run.stderr).toEqual([]);
         expect(run.status).toBe(0);
-        expect(nats.log()).not.toMatch(/Violation - User "certify-cert0001"/);
+        expect(own.log()).not.toMatch(/Violation - User "certify-cert0001"/);
       } finally {
         bridge.kill();
         await bridge.exited;
+        await own.dispose();
       }
     }, 180_000);
 
     it('a POS reports an order event into TILLBUS_ORDERS, and order-reconciliation consumes it', async () => {
       const orders = await as('order-reconciliation');
-      const jsm = await jetstreamManager(orders);
-      await jsm.streams.add({ name: STREAMS.orders, subjects: [EVENT_SUBJECTS.ordersAll] });
       const ack = await jetstream(await as('pos')).publish(
         EVENT_SUBJECTS.order('accepted', 'order-1'),
         JSON.stringify({ status: 'ACCEPTED' }),
       );
       expect(ack.stream).toBe(STREAMS.orders);
-      await jsm.consumers.add(STREAMS.orders, {
-        durable_name: 'order-reconciliation',
-        ack_policy: AckPolicy.Explicit,
-      });
       const consumer = await jetstream(orders).consumers.get(
         STREAMS.orders,
-        'order-reconciliation',
+        DURABLES.orderLifecycle,
       );
       const msg = await consumer.next({ expires: 2000 });
       expect(msg?.subject).toBe(EVENT_SUBJECTS.order('accepted', 'order-1'));
@@ -257,8 +316,6 @@ describe('NATS accounts and permissions (deploy/nats/auth.conf)', () => {
     it.each(['short-order-number', 'ready-time', 'refund', 'delivery-status'])(
       'a POS reports a %s change into TILLBUS_ORDERS',
       async (kind) => {
-        const jsm = await jetstreamManager(await as('order-reconciliation'));
-        await jsm.streams.add({ name: STREAMS.orders, subjects: [EVENT_SUBJECTS.ordersAll] });
         const ack = await jetstream(await as('pos')).publish(
           EVENT_SUBJECTS.order(kind, 'order-2'),
           JSON.stringify({ requestOrderId: 'order-2' }),
@@ -269,11 +326,28 @@ describe('NATS accounts and permissions (deploy/nats/auth.conf)', () => {
       },
     );
 
-    it('a service keeps state in its own KV bucket and reads it back on its own inbox', async () => {
-      const kv = await new Kvm(await as('device-health')).create('tillbus_device_health_terminals');
-      await kv.put('t1', JSON.stringify({ vendor: 'antom' }));
-      expect((await kv.get('t1'))?.json()).toEqual({ vendor: 'antom' });
-    });
+    it.each([
+      ['device-health', BUCKETS.deviceHealth.terminals],
+      ['order-reconciliation', BUCKETS.orderReconciliation.orders],
+      ['edc-command', BUCKETS.edcCommand.commands],
+      ['easycard-session', BUCKETS.easycardSession.sessions],
+    ] as const)(
+      '%s binds its provisioned bucket %s, writes, reads, lists and watches it on its own inbox',
+      async (service, bucket) => {
+        const nc = await as(service);
+        const kv = await openKvBucket(await jetstreamManager(nc), new Kvm(nc), bucket);
+        await kv.put('k1', JSON.stringify({ by: service }));
+        expect((await kv.get('k1'))?.json()).toEqual({ by: service });
+        const keys: string[] = [];
+        for await (const key of await kv.keys()) keys.push(key);
+        expect(keys).toContain('k1');
+        const watch = await kv.watch();
+        for await (const entry of watch) {
+          expect(entry.key).toBe('k1');
+          break;
+        }
+      },
+    );
 
     it("device-health forwards a diagnose to the deployment that serves the terminal's vendor", async () => {
       const adyenDeployment = await as('device-health');
@@ -306,9 +380,6 @@ describe('NATS accounts and permissions (deploy/nats/auth.conf)', () => {
       const events = pos.subscribe(EVENT_SUBJECTS.edcAll, { max: 1 });
       await pos.flush();
       const edc = await as('edc-command');
-      await jetstreamManager(edc).then((jsm) =>
-        jsm.streams.add({ name: STREAMS.edc, subjects: [EVENT_SUBJECTS.edcAll] }),
-      );
       await jetstream(edc).publish(EVENT_SUBJECTS.edc('dev1', 'req1'), '{"state":"READY"}');
       for await (const msg of events) expect(msg.subject).toBe('tillbus.events.edc.dev1.req1');
     });
@@ -316,7 +387,291 @@ describe('NATS accounts and permissions (deploy/nats/auth.conf)', () => {
 
   describe('a user outside its permissions is refused', () => {
     // [why, user, operation, subject, a legitimate listener that must not receive it]
-    const crossings: [string, NatsUser, 'publish' | 'subscription', string, NatsUser?][] = [
+    type Crossing = [string, NatsUser, 'publish' | 'subscription', string, NatsUser?];
+    const api = '$JS.API';
+    const kvs = (bucket: string) => `KV_${bucket}`;
+    const crossings: Crossing[] = [
+      // Streams: only the provisioner creates or updates them; nobody deletes or purges.
+      ...(
+        [
+          ['device-health', kvs(BUCKETS.deviceHealth.terminals)],
+          ['device-health', STREAMS.terminalHealth],
+          ['order-reconciliation', STREAMS.orders],
+          ['order-reconciliation', kvs(BUCKETS.orderReconciliation.orders)],
+          ['edc-command', 'TILLBUS_EDC_BRIDGE'],
+          ['edc-command', kvs(BUCKETS.edcCommand.commands)],
+          ['easycard-session', STREAMS.easycard],
+          ['easycard-session', kvs(BUCKETS.easycardSession.sessions)],
+        ] as const
+      ).map(([user, stream]): Crossing => [
+        'a service cannot change its own stream’s subjects (capture)',
+        user,
+        'publish',
+        `${api}.STREAM.UPDATE.${stream}`,
+      ]),
+      [
+        'a service cannot create a stream',
+        'device-health',
+        'publish',
+        `${api}.STREAM.CREATE.CAPTURE`,
+      ],
+      [
+        'a service cannot re-create its own stream',
+        'edc-command',
+        'publish',
+        `${api}.STREAM.CREATE.${STREAMS.edc}`,
+      ],
+      [
+        'a service cannot create its own bucket',
+        'easycard-session',
+        'publish',
+        `${api}.STREAM.CREATE.KV_tillbus_easycard_session_x`,
+      ],
+      [
+        'a service cannot delete its stream',
+        'easycard-session',
+        'publish',
+        `${api}.STREAM.DELETE.${STREAMS.easycard}`,
+      ],
+      [
+        'a service cannot delete another’s stream',
+        'device-health',
+        'publish',
+        `${api}.STREAM.DELETE.${STREAMS.edc}`,
+      ],
+      [
+        'a service cannot purge its own stream',
+        'order-reconciliation',
+        'publish',
+        `${api}.STREAM.PURGE.${STREAMS.orders}`,
+      ],
+      [
+        'the provisioner cannot delete a stream',
+        'provisioner',
+        'publish',
+        `${api}.STREAM.DELETE.${STREAMS.orders}`,
+      ],
+      [
+        'the provisioner cannot purge a stream',
+        'provisioner',
+        'publish',
+        `${api}.STREAM.PURGE.${STREAMS.edc}`,
+      ],
+      [
+        'the operator cannot update a stream',
+        'operator',
+        'publish',
+        `${api}.STREAM.UPDATE.${STREAMS.edc}`,
+      ],
+      [
+        'a bridge cannot update the bridge stream',
+        'bridge-store0001',
+        'publish',
+        `${api}.STREAM.UPDATE.TILLBUS_EDC_BRIDGE`,
+      ],
+      ['a POS cannot touch JetStream', 'pos', 'publish', `${api}.STREAM.UPDATE.${STREAMS.orders}`],
+      // Consumers: provisioned; a service pulls and acks only its own, by name.
+      [
+        'no consumer on another’s stream',
+        'device-health',
+        'publish',
+        `${api}.CONSUMER.CREATE.TILLBUS_EDC_BRIDGE`,
+      ],
+      [
+        'no durable on another’s stream',
+        'device-health',
+        'publish',
+        `${api}.CONSUMER.DURABLE.CREATE.${STREAMS.orders}.spy`,
+      ],
+      [
+        'no consumer on another’s KV stream',
+        'easycard-session',
+        'publish',
+        `${api}.CONSUMER.CREATE.${kvs(BUCKETS.edcCommand.commands)}.spy.$KV.${BUCKETS.edcCommand.commands}.>`,
+      ],
+      [
+        'a service cannot redefine its own durable',
+        'order-reconciliation',
+        'publish',
+        `${api}.CONSUMER.DURABLE.CREATE.${STREAMS.orders}.${DURABLES.orderLifecycle}`,
+      ],
+      [
+        'a service cannot add a consumer to its own stream',
+        'edc-command',
+        'publish',
+        `${api}.CONSUMER.CREATE.TILLBUS_EDC_BRIDGE.spy.tillbus.edc.bridge.*.events`,
+      ],
+      [
+        'a service cannot delete its durable',
+        'order-reconciliation',
+        'publish',
+        `${api}.CONSUMER.DELETE.${STREAMS.orders}.${DURABLES.orderOutbox}`,
+      ],
+      [
+        'a service cannot delete another’s durable',
+        'edc-command',
+        'publish',
+        `${api}.CONSUMER.DELETE.${STREAMS.orders}.${DURABLES.orderLifecycle}`,
+      ],
+      [
+        'a service cannot pull another’s durable',
+        'order-reconciliation',
+        'publish',
+        `${api}.CONSUMER.MSG.NEXT.TILLBUS_EDC_BRIDGE.${DURABLES.edcBridge}`,
+      ],
+      [
+        'a service cannot ack another’s messages',
+        'device-health',
+        'publish',
+        `$JS.ACK.${STREAMS.orders}.${DURABLES.orderOutbox}.1.1.1.1.1`,
+      ],
+      // KV and direct get: each service reads and writes its own buckets only.
+      [
+        'no direct get of another’s bucket',
+        'device-health',
+        'publish',
+        `${api}.DIRECT.GET.${kvs(BUCKETS.easycardSession.sessions)}`,
+      ],
+      [
+        'no direct get of another’s key',
+        'device-health',
+        'publish',
+        `${api}.DIRECT.GET.${kvs(BUCKETS.easycardSession.sessions)}.$KV.${BUCKETS.easycardSession.sessions}.EZ-STORE0001-01`,
+      ],
+      [
+        'no stored-message get of another’s bucket',
+        'order-reconciliation',
+        'publish',
+        `${api}.STREAM.MSG.GET.${kvs(BUCKETS.edcCommand.commands)}`,
+      ],
+      [
+        'the operator reads no bucket',
+        'operator',
+        'publish',
+        `${api}.DIRECT.GET.${kvs(BUCKETS.easycardSession.sessions)}`,
+      ],
+      [
+        'a bridge reads no bucket',
+        'bridge-store0001',
+        'publish',
+        `${api}.DIRECT.GET.${kvs(BUCKETS.edcCommand.commands)}`,
+      ],
+      [
+        'no one listens to another’s KV writes',
+        'device-health',
+        'subscription',
+        `$KV.${BUCKETS.easycardSession.sessions}.>`,
+      ],
+      [
+        'a service cannot write another service’s KV bucket',
+        'easycard-session',
+        'publish',
+        `$KV.${BUCKETS.edcCommand.commands}.dev1`,
+      ],
+      [
+        'edc-command cannot change order state',
+        'edc-command',
+        'publish',
+        `$KV.${BUCKETS.orderReconciliation.orders}.o1`,
+      ],
+      [
+        'the provisioner writes no data',
+        'provisioner',
+        'publish',
+        `$KV.${BUCKETS.easycardSession.sessions}.EZ-STORE0001-01`,
+      ],
+      // Inboxes: each identity reads only its own replies.
+      [
+        'a bridge cannot read what JetStream delivers to edc-command',
+        'bridge-store0001',
+        'subscription',
+        '_INBOX_edc-command.>',
+      ],
+      [
+        'a service cannot read another service’s inbox',
+        'device-health',
+        'subscription',
+        '_INBOX_easycard-session.>',
+      ],
+      [
+        'a bridge cannot read the operator’s replies',
+        'bridge-store0001',
+        'subscription',
+        '_INBOX_operator.>',
+      ],
+      [
+        'a bridge answers commands only, nothing else edc-command waits for',
+        'bridge-store0001',
+        'publish',
+        '_INBOX_edc-command.AbCdEf.1',
+      ],
+      [
+        'a store cannot read another store’s replies',
+        'bridge-store0002',
+        'subscription',
+        '_INBOX_bridge-store0001.>',
+      ],
+      [
+        'the operator cannot read the provisioner’s replies',
+        'operator',
+        'subscription',
+        '_INBOX_provisioner.>',
+      ],
+      ['nobody reads the shared default inbox', 'edc-command', 'subscription', '_INBOX.>'],
+      ['a POS reads only its own inbox', 'pos', 'subscription', '_INBOX.>'],
+      [
+        'an EasyCard store cannot read another store’s replies',
+        'pos-easycard-store0002',
+        'subscription',
+        '_INBOX_pos-easycard-store0001.>',
+      ],
+      ['no one reads cross-account replies', 'device-health', 'subscription', '_R_.>'],
+      // Stores: a store's identities reach only their own devices and readers.
+      [
+        'a store cannot read another store’s EDC commands',
+        'bridge-store0002',
+        'subscription',
+        'tillbus.edc.bridge.store0001-edc1.command',
+      ],
+      [
+        'a store cannot forge another store’s results',
+        'bridge-store0002',
+        'publish',
+        'tillbus.edc.bridge.store0001-edc1.events',
+      ],
+      [
+        'a bridge speaks only for its own devices',
+        'bridge-store0001',
+        'publish',
+        'tillbus.edc.bridge.store0002-edc1.events',
+      ],
+      [
+        'a store cannot fake another store’s heartbeat',
+        'bridge-store0001',
+        'publish',
+        'tillbus.edc.bridge.heartbeat.store0002',
+      ],
+      [
+        'a store cannot fetch another store’s reader key',
+        'pos-easycard-store0002',
+        'publish',
+        'tillbus.easycard.session.key.EZ-STORE0001-01',
+        'easycard-session',
+      ],
+      [
+        'a store cannot fetch an unlisted reader’s key',
+        'pos-easycard-store0001',
+        'publish',
+        'tillbus.easycard.session.key.EZ-STORE0003-01',
+        'easycard-session',
+      ],
+      [
+        'the unscoped key subject is gone',
+        'pos-easycard-store0001',
+        'publish',
+        SUBJECTS.easycard.sessionKey,
+      ],
+      // Everything else from before.
       [
         'only POS users submit EDC commands',
         'device-health',
@@ -338,6 +693,14 @@ describe('NATS accounts and permissions (deploy/nats/auth.conf)', () => {
         SUBJECTS.edc.submit,
         'edc-command',
       ],
+      [
+        'the provisioner submits nothing',
+        'provisioner',
+        'publish',
+        SUBJECTS.edc.submit,
+        'edc-command',
+      ],
+      ['the provisioner reads no events', 'provisioner', 'subscription', EVENT_SUBJECTS.edcAll],
       [
         'only edc-command talks to bridges (POS)',
         'pos',
@@ -365,28 +728,10 @@ describe('NATS accounts and permissions (deploy/nats/auth.conf)', () => {
         'tillbus.edc.bridge.heartbeat.*',
       ],
       [
-        'a bridge speaks only for its own devices',
-        'bridge-store0001',
-        'publish',
-        'tillbus.edc.bridge.store0002-edc1.events',
-      ],
-      [
-        'a bridge cannot read what JetStream delivers to edc-command',
-        'bridge-store0001',
-        'subscription',
-        '_INBOX_edc-command.>',
-      ],
-      [
-        'a service cannot read another service’s inbox',
-        'device-health',
-        'subscription',
-        '_INBOX_easycard-session.>',
-      ],
-      [
         'a POS cannot ask for an EasyCard session key',
         'pos',
         'publish',
-        SUBJECTS.easycard.sessionKey,
+        'tillbus.easycard.session.key.EZ-STORE0001-01',
         'easycard-session',
       ],
       [
@@ -400,51 +745,26 @@ describe('NATS accounts and permissions (deploy/nats/auth.conf)', () => {
         'the operator cannot ask for an EasyCard session key',
         'operator',
         'publish',
-        SUBJECTS.easycard.sessionKey,
+        'tillbus.easycard.session.key.EZ-STORE0001-01',
         'easycard-session',
       ],
       [
         'another service cannot take EasyCard key requests',
         'device-health',
         'subscription',
-        SUBJECTS.easycard.sessionKey,
-      ],
-      [
-        'the EasyCard POS component cannot submit EDC commands',
-        'pos-easycard',
-        'publish',
-        SUBJECTS.edc.submit,
-      ],
-      [
-        'a service cannot write another service’s KV bucket',
-        'easycard-session',
-        'publish',
-        '$KV.tillbus_edc_command_commands.dev1',
+        'tillbus.easycard.session.key.*',
       ],
       [
         'edc-command cannot take EasyCard key requests',
         'edc-command',
         'subscription',
-        SUBJECTS.easycard.sessionKey,
+        'tillbus.easycard.session.key.*',
       ],
       [
-        'edc-command cannot change order state',
-        'edc-command',
-        'publish',
-        '$KV.tillbus_order_reconciliation_orders.o1',
-      ],
-      [
-        'the simulators cannot submit EDC commands',
-        'simulators',
+        'the EasyCard component cannot submit EDC commands',
+        'pos-easycard-store0001',
         'publish',
         SUBJECTS.edc.submit,
-        'edc-command',
-      ],
-      [
-        'the simulators cannot read EDC progress',
-        'simulators',
-        'subscription',
-        EVENT_SUBJECTS.edcAll,
       ],
       [
         'the certification identity commands only its test device',
@@ -484,18 +804,6 @@ describe('NATS accounts and permissions (deploy/nats/auth.conf)', () => {
         '_INBOX.>',
       ],
       [
-        'a service cannot delete a stream',
-        'device-health',
-        'publish',
-        '$JS.API.STREAM.DELETE.TILLBUS_EDC',
-      ],
-      [
-        'a service cannot purge its own stream either',
-        'order-reconciliation',
-        'publish',
-        `$JS.API.STREAM.PURGE.${STREAMS.orders}`,
-      ],
-      [
         'a POS cannot register terminals',
         'pos',
         'publish',
@@ -529,7 +837,7 @@ describe('NATS accounts and permissions (deploy/nats/auth.conf)', () => {
       ],
       [
         'the EasyCard POS component cannot refund an order',
-        'pos-easycard',
+        'pos-easycard-store0001',
         'publish',
         'tillbus.events.orders.refund.o1',
       ],
@@ -546,8 +854,8 @@ describe('NATS accounts and permissions (deploy/nats/auth.conf)', () => {
         'tillbus.events.orders.ready-time.o1',
       ],
       [
-        'the simulators cannot report a delivery status',
-        'simulators',
+        'a bridge cannot report a delivery status',
+        'bridge-store0002',
         'publish',
         'tillbus.events.orders.delivery-status.o1',
       ],
@@ -591,11 +899,101 @@ describe('NATS accounts and permissions (deploy/nats/auth.conf)', () => {
       );
     });
 
-    it('covers every user of auth.conf', () => {
+    it('covers every user of auth.conf, with at least 40 refusals', () => {
       const tested = new Set(crossings.map(([, user]) => user));
       for (const user of Object.keys(NATS_USERS)) {
         expect(tested, user).toContain(user);
       }
+      expect(crossings.length).toBeGreaterThanOrEqual(40);
     });
+  });
+});
+
+describe('the measured capture attack, replayed', () => {
+  const CAPTURE = [SUBJECTS.edc.submit, 'tillbus.easycard.session.key.*', '_R_.>'];
+
+  it('device-health cannot rewrite its own KV stream to take in EDC submits, session keys and replies', async () => {
+    const stream = `KV_${BUCKETS.deviceHealth.terminals}`;
+    const attacker = await jetstreamManager(await as('device-health'));
+    const before = await attacker.streams.info(stream);
+    await expect(
+      attacker.streams.update(stream, {
+        ...before.config,
+        subjects: [...before.config.subjects, ...CAPTURE],
+      }),
+    ).rejects.toThrow();
+    await expectRefused(await as('device-health'), 'publish', `$JS.API.STREAM.UPDATE.${stream}`);
+    const after = await (await jetstreamManager(await as('provisioner'))).streams.info(stream);
+    expect(after.config.subjects).toEqual([`$KV.${BUCKETS.deviceHealth.terminals}.>`]);
+    // The POS still gets edc-command's answer, not a stream's PubAck.
+    const edc = await as('edc-command');
+    const responder = answer(edc, SUBJECTS.edc.submit, 'edc-command');
+    await edc.flush();
+    const reply = await (await as('pos')).request(SUBJECTS.edc.submit, '{}', { timeout: 3000 });
+    expect(reply.json()).toEqual({ ok: true, by: 'edc-command' });
+    responder.sub.unsubscribe();
+  });
+
+  it('no service, operator, bridge or POS user of auth.conf may create, update, delete or purge a stream', () => {
+    const auth = readFileSync(AUTH_CONFIG, 'utf8');
+    const blocks = [...auth.matchAll(/^([A-Z_0-9]+)_PERMISSIONS: \{([\s\S]*?)^\}/gm)];
+    expect(blocks.map(([, name]) => name)).toContain('DEVICE_HEALTH');
+    for (const [, name, body] of blocks) {
+      const granted = body.match(/\$JS\.API\.STREAM\.(CREATE|UPDATE|DELETE|PURGE)[^"]*/g) ?? [];
+      if (name === 'PROVISIONER') {
+        expect(granted.sort()).toEqual(['$JS.API.STREAM.CREATE.*', '$JS.API.STREAM.UPDATE.*']);
+      } else {
+        expect(granted, `${name} may manage streams`).toEqual([]);
+      }
+      expect(body, `${name} reads the shared inbox`).not.toMatch(/"_INBOX\.>"/);
+    }
+  });
+
+  it('the production configuration has no simulators user', async () => {
+    const { connect } = await import('@nats-io/transport-node');
+    expect(readFileSync(AUTH_CONFIG, 'utf8')).not.toMatch(/user: simulators/);
+    await expect(
+      connect({
+        servers: nats.url,
+        user: 'simulators',
+        pass: nats.passwords.simulators,
+        maxReconnectAttempts: 0,
+      }),
+    ).rejects.toThrow(/Authorization/i);
+  });
+});
+
+describe('a gap nats-server leaves open (measured on 2.9.10; nats-server issue #8274)', () => {
+  // KV watch and keys need ephemeral consumers on the service's own KV stream, and nats-server does not check a
+  // push consumer's deliver subject against its creator's permissions. So a service can have the server deliver
+  // its OWN bucket's entries to any subject of the TILLBUS account. It captures nothing (nothing of anyone else's
+  // is read); it can inject. The messaging lib and bridges drop such deliveries by their `$JS.ACK.` reply
+  // (docs/deployment.md). When this test fails, the server closed the gap: update the docs, make it a refusal.
+  it('device-health can still point a push consumer of its own bucket at a bridge command subject', async () => {
+    const dh = await as('device-health');
+    const kv = await openKvBucket(
+      await jetstreamManager(dh),
+      new Kvm(dh),
+      BUCKETS.deviceHealth.health,
+    );
+    await kv.put('gap', '{"forged":true}');
+    const bridge = await as('bridge-store0001');
+    const received: string[] = [];
+    const sub = bridge.subscribe('tillbus.edc.bridge.store0001-edc2.command', {
+      callback: (_e, m) => {
+        received.push(m.string());
+      },
+    });
+    await bridge.flush();
+    await (
+      await jetstreamManager(dh)
+    ).consumers.add(`KV_${BUCKETS.deviceHealth.health}`, {
+      deliver_subject: 'tillbus.edc.bridge.store0001-edc2.command',
+      filter_subject: `$KV.${BUCKETS.deviceHealth.health}.gap`,
+      ack_policy: AckPolicy.None,
+    });
+    await waitFor(() => received.length > 0, { what: 'the injected entry' });
+    expect(received[0]).toBe('{"forged":true}');
+    sub.unsubscribe();
   });
 });

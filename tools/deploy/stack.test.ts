@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -57,7 +58,7 @@ function total(exposition: string, name: string): number {
 }
 
 beforeAll(async () => {
-  requireBuilt(['simulators']);
+  requireBuilt(['simulators', 'cli']);
   work = mkdtempSync(join(tmpdir(), 'tillbus-deploy-stack-'));
   const context = join(work, 'context');
   buildContext(ROOT, context);
@@ -65,7 +66,18 @@ beforeAll(async () => {
   for (const service of SERVICES) {
     images.set(service, replayer.replay(join(DEPLOY, 'docker', service, 'Dockerfile')));
   }
-  nats = await startConfiguredNats();
+  // The shipped configuration plus the simulators overlay (the KICC bridge simulator plays the bridges).
+  nats = await startConfiguredNats({ simulators: true });
+  // The provisioning Job: `tillbus provision` as the provisioner user, before any service starts.
+  const provision = spawnSync(
+    process.execPath,
+    [join(ROOT, 'apps/cli/dist/main.js'), 'provision', '--nats', nats.url],
+    {
+      encoding: 'utf8',
+      env: { ...process.env, NATS_USER: 'provisioner', NATS_PASSWORD: nats.passwords.provisioner },
+    },
+  );
+  expect(provision.stdout + provision.stderr).toMatch(/provisioned \d+ declarations/);
 
   config = loadDemoConfig(join(ROOT, 'demo/tillbus.demo.yaml'));
   const port = () => freePort();
@@ -94,6 +106,10 @@ beforeAll(async () => {
         NATS_USER: service,
         // As the manifests pass it, from the service's Secret.
         NATS_PASSWORD: nats.passwords[service],
+        // As production runs: the services only verify what the provisioner created.
+        NATS_PROVISIONING: 'verify',
+        // The CA that signed the server's certificate, mounted as the manifests mount tillbus-nats-ca.
+        NATS_TLS_CA_FILE: nats.certificates.caFile,
       },
     ]),
   );
@@ -116,7 +132,10 @@ beforeAll(async () => {
     if (image) {
       // The image's ENTRYPOINT as its USER, with only the planned environment; the keys and registries the stack
       // generates are mounted read-only where the environment names them, as a Secret or ConfigMap would be.
-      Object.assign(process_, imageCommand(image, process_.env ?? {}, [stateDir]));
+      Object.assign(
+        process_,
+        imageCommand(image, process_.env ?? {}, [stateDir, nats.certificates.dir]),
+      );
       process_.cwd = work;
     }
   }

@@ -104,6 +104,7 @@ export async function main(argv: string[]): Promise<number> {
         stateDir,
         config,
         natsUrl: nats.url,
+        ...(nats.tls ? { natsCaFile: nats.tls.caFile } : {}),
         mode,
         keys: ensureKeys(join(stateDir, 'keys'), demoKeySpecs()).files,
       }),

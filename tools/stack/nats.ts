@@ -1,5 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { generateTestCertificates } from '@tillbus/testing';
 import { Socket } from 'node:net';
 import type { Supervisor } from './supervisor';
 
@@ -40,6 +42,8 @@ export interface NatsChoice {
   /** One line for the console: where NATS comes from and why. */
   explanation: string;
   notes: string[];
+  /** The CA of the server we started (TLS only); clients verify the server with it. */
+  tls?: { caFile: string };
 }
 
 export interface SelectNatsOptions {
@@ -129,7 +133,7 @@ export async function selectNats(options: SelectNatsOptions): Promise<NatsChoice
     // someone else's state (another checkout's orders, sessions and devices, signed with other keys) must not
     // become this stack's without anyone noticing: start our own beside it, and say so
     port = await (options.freePort ?? nextFreePort)(localPort + 1);
-    url = `nats://${hostname}:${port}`;
+    url = `tls://${hostname}:${port}`;
     notes.push(
       `${localUrl} is already a NATS server, ${whoseServer(local)}; its orders, sessions and devices are not ` +
         `this stack's, so the stack starts its own on ${url}. Point the CLI at it: NATS_URL=${url} ` +
@@ -142,10 +146,27 @@ export async function selectNats(options: SelectNatsOptions): Promise<NatsChoice
     );
   }
   mkdirSync(options.storeDir, { recursive: true });
+  // Our own server serves TLS only, with a certificate from a CA made once for this state folder.
+  const tls = generateTestCertificates(join(dirname(options.storeDir), 'tls'));
   const child = options.supervisor.start({
     name: 'nats-server',
     command: binary,
-    args: ['-js', '-a', hostname, '-p', String(port), '-sd', options.storeDir, '-n', name],
+    args: [
+      '-js',
+      '-a',
+      hostname,
+      '-p',
+      String(port),
+      '-sd',
+      options.storeDir,
+      '-n',
+      name,
+      '--tls',
+      '--tlscert',
+      tls.certFile,
+      '--tlskey',
+      tls.keyFile,
+    ],
     env: {},
     role: 'nats',
     stopSignal: 'SIGINT',
@@ -161,11 +182,13 @@ export async function selectNats(options: SelectNatsOptions): Promise<NatsChoice
     }
     await delay(100);
   }
+  url = `tls://${hostname}:${port}`;
   return {
     source: 'started',
     url,
-    explanation: `started ${binary} -js on ${url}, store in ${options.storeDir}`,
+    explanation: `started ${binary} -js on ${url} (TLS, CA ${tls.caFile}), store in ${options.storeDir}`,
     notes,
+    tls: { caFile: tls.caFile },
   };
 }
 

@@ -14,6 +14,8 @@ export interface PlanContext {
   stateDir: string;
   config: DemoConfig;
   natsUrl: string;
+  /** The CA of a TLS server the stack started: services get NATS_TLS_CA_FILE, every process trusts it. */
+  natsCaFile?: string;
   mode: PlanMode;
   keys: Record<string, KeyFiles>;
   /** Extra environment per process name, after everything else (tests: accelerated clocks, short intervals). */
@@ -189,6 +191,9 @@ export function buildPlan(ctx: PlanContext): StackPlan {
   const opsUrl = (port: number) => `http://${host}:${port}`;
   const common = (name: ServiceName, opsPort: number): Record<string, string> => ({
     NATS_URL: ctx.natsUrl,
+    ...(ctx.natsCaFile ? { NATS_TLS_CA_FILE: ctx.natsCaFile } : {}),
+    // The demo server has no tillbus permissions: each service declares its own part of the declarations.
+    NATS_PROVISIONING: 'apply',
     OPS_PORT: String(opsPort),
     LOG_LEVEL: 'info',
     // A short grace keeps Ctrl-C quick; in-flight work still finishes or is handed over through JetStream.
@@ -352,7 +357,13 @@ function simulator(
     role: 'simulator',
     command: run.command,
     args: run.args,
-    env: { ...run.env, NATS_URL: ctx.natsUrl, ...(extra.env ?? {}) },
+    env: {
+      ...run.env,
+      NATS_URL: ctx.natsUrl,
+      // The simulators connect with nats.js defaults: Node's trust store plus this CA verifies the server.
+      ...(ctx.natsCaFile ? { NODE_EXTRA_CA_CERTS: ctx.natsCaFile } : {}),
+      ...(extra.env ?? {}),
+    },
     cwd: ctx.root,
     phase: extra.phase,
     ready: extra.ready,

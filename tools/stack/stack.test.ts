@@ -50,7 +50,7 @@ describe('the orchestrator as a process', () => {
     const dir = stateDir();
     const fakePorts = await ports(2);
     const first = orchestrator({ STACK_STATE_DIR: dir, FAKE_PORTS: fakePorts });
-    await first.waitForOutput(/fake stack up on nats:\/\/127\.0\.0\.1:\d+ \(env\)/, 60_000);
+    await first.waitForOutput(/fake stack up on (nats|tls):\/\/127\.0\.0\.1:\d+ \(env\)/, 60_000);
     // Phase by phase, and the table only once the last process said it is up.
     const out = first.output();
     expect(out.indexOf('[fake-0] listening')).toBeLessThan(out.indexOf('[fake-1] listening'));

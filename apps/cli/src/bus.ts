@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { JetStreamClient, PubAck } from '@nats-io/jetstream';
+import type { JetStreamClient, JetStreamManager, PubAck } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { BusRequestError, HEADERS } from '@tillbus/messaging/contract';
 import { CliError, EXIT } from './errors';
@@ -12,12 +12,15 @@ export interface BusOptions {
   timeoutMs: number;
   /** The person set --timeout: it then bounds every request, even those that default to longer. */
   timeoutGiven?: boolean;
+  /** Reply subjects' prefix: `_INBOX_<user>`, which auth.conf reserves for that user. */
+  inboxPrefix?: string;
+  tls?: { caFile?: string; certFile?: string; keyFile?: string };
 }
 
 /**
  * The CLI's one NATS connection, opened on first use. The NATS client is loaded then too, not at start: `--help`
- * and bad usage answer without it (the CLI loads only the bus contract up front). Unlike a service, the CLI must not wait forever for
- * NATS: a person is waiting, so an unreachable server is an error at once, with what to do about it.
+ * and bad usage answer without it (the CLI loads only the bus contract up front). Unlike a service, the CLI must
+ * not wait forever for NATS: a person is waiting, so an unreachable server is an error at once, with what to do about it.
  */
 export class CliBus {
   private nc?: Promise<NatsConnection>;
@@ -39,6 +42,8 @@ export class CliBus {
       timeout: Math.min(this.options.timeoutMs, 3000),
       maxReconnectAttempts: 0,
       noAsyncTraces: true,
+      inboxPrefix: this.options.inboxPrefix,
+      ...(this.options.tls ? { tls: { ...this.options.tls } } : {}),
     }).catch((error: unknown) => {
       throw new CliError(
         'NATS_UNREACHABLE',
@@ -79,6 +84,11 @@ export class CliBus {
   async jetstream(): Promise<JetStreamClient> {
     const { jetstream } = await import('@nats-io/jetstream');
     return jetstream(await this.connect());
+  }
+
+  async jetstreamManager(): Promise<JetStreamManager> {
+    const { jetstreamManager } = await import('@nats-io/jetstream');
+    return jetstreamManager(await this.connect());
   }
 
   /** A JetStream publish with the correlation id and, when given, a de-duplication id; resolves to the ack. */

@@ -1,6 +1,9 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { helpText, parseCommandLine, runCli, type CommandSpec } from './cli';
+import { busOptionsFromEnv, helpText, parseCommandLine, runCli, type CommandSpec } from './cli';
 import { CliError, EXIT } from './errors';
 
 const ran: unknown[] = [];
@@ -188,5 +191,39 @@ describe('runCli', () => {
     await runCli(['edc', 'purchase', '-h'], COMMANDS, one.io);
     expect(one.out()).toMatch(/^usage: tillbus edc purchase <deviceId> <amount>/);
     expect(helpText(COMMANDS)).toContain('--json');
+  });
+});
+
+describe('busOptionsFromEnv', () => {
+  const globals = { timeoutMs: 5000 };
+  it('replies on _INBOX_<user>, the prefix auth.conf reserves for that user, unless NATS_INBOX_PREFIX says otherwise', () => {
+    expect(busOptionsFromEnv({ NATS_USER: 'operator' }, globals).inboxPrefix).toBe(
+      '_INBOX_operator',
+    );
+    expect(
+      busOptionsFromEnv({ NATS_USER: 'operator', NATS_INBOX_PREFIX: '_INBOX_ops-2' }, globals)
+        .inboxPrefix,
+    ).toBe('_INBOX_ops-2');
+    expect(busOptionsFromEnv({}, globals).inboxPrefix).toBeUndefined();
+    expect(() => busOptionsFromEnv({ NATS_INBOX_PREFIX: '_INBOX.>' }, globals)).toThrow(
+      /NATS_INBOX_PREFIX \(or NATS_USER\) gives the reply prefix "_INBOX\.>"/,
+    );
+  });
+
+  it('verifies the server with NATS_TLS_CA_FILE, or the local stack’s CA when there is one', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cli-ca-'));
+    try {
+      expect(busOptionsFromEnv({ NATS_TLS_CA_FILE: '/ca.pem' }, globals).tls).toEqual({
+        caFile: '/ca.pem',
+      });
+      expect(busOptionsFromEnv({ STACK_STATE_DIR: dir }, globals).tls).toBeUndefined();
+      mkdirSync(join(dir, 'tls'));
+      writeFileSync(join(dir, 'tls', 'ca.crt'), 'pem');
+      expect(busOptionsFromEnv({ STACK_STATE_DIR: dir }, globals).tls).toEqual({
+        caFile: join(dir, 'tls', 'ca.crt'),
+      });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

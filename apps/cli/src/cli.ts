@@ -1,5 +1,7 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { CliBus } from './bus';
+import { CliBus, type BusOptions } from './bus';
 import { CliError, EXIT, exitCodeFor, UsageError } from './errors';
 
 export type OptionSpec = { type: 'string' | 'boolean'; description: string; short?: string };
@@ -12,6 +14,8 @@ export interface CommandInput {
 
 export interface CommandContext {
   bus: CliBus;
+  /** The environment (settings such as STREAM_REPLICAS for `tillbus provision`). */
+  env: Record<string, string | undefined>;
   json: boolean;
   now: () => number;
   /** A live line for people (progress); nothing in --json mode. */
@@ -75,16 +79,11 @@ export async function runCli(
       io.stdout(helpText(commands, command, input.args['group']));
       return EXIT.ok;
     }
-    bus = new CliBus({
-      servers: globals.nats ?? io.env.NATS_URL ?? 'nats://127.0.0.1:4222',
-      user: io.env.NATS_USER || undefined,
-      pass: io.env.NATS_PASSWORD || undefined,
-      timeoutMs: globals.timeoutMs,
-      timeoutGiven: globals.timeoutGiven,
-    });
+    bus = new CliBus(busOptionsFromEnv(io.env, globals));
     const result = await command.run(
       {
         bus,
+        env: io.env,
         json,
         now: io.now ?? Date.now,
         progress: (line) => {
@@ -117,6 +116,41 @@ export async function runCli(
   } finally {
     await bus?.close();
   }
+}
+
+/**
+ * NATS_URL, NATS_USER, NATS_PASSWORD; replies on `_INBOX_<user>` (or NATS_INBOX_PREFIX), the prefix auth.conf
+ * reserves for that user; NATS_TLS_CA_FILE (and NATS_TLS_CERT_FILE/NATS_TLS_KEY_FILE) to verify the servers.
+ */
+export function busOptionsFromEnv(
+  env: Record<string, string | undefined>,
+  globals: Pick<Globals, 'nats' | 'timeoutMs'> & Partial<Pick<Globals, 'timeoutGiven'>>,
+): BusOptions {
+  const user = env.NATS_USER || undefined;
+  const inboxPrefix = env.NATS_INBOX_PREFIX || (user ? `_INBOX_${user}` : undefined);
+  if (inboxPrefix !== undefined && !/^_INBOX[A-Za-z0-9_-]*$/.test(inboxPrefix)) {
+    throw new UsageError(
+      `NATS_INBOX_PREFIX (or NATS_USER) gives the reply prefix "${inboxPrefix}"`,
+      'it must start with _INBOX and hold only letters, digits, _ and -',
+    );
+  }
+  // The local stack's own nats-server serves TLS with a CA in .tillbus/tls: found without a setting.
+  const stackCa = join(env.STACK_STATE_DIR || '.tillbus', 'tls', 'ca.crt');
+  const caFile = env.NATS_TLS_CA_FILE || (existsSync(stackCa) ? stackCa : undefined);
+  const tls = {
+    ...(caFile ? { caFile } : {}),
+    ...(env.NATS_TLS_CERT_FILE ? { certFile: env.NATS_TLS_CERT_FILE } : {}),
+    ...(env.NATS_TLS_KEY_FILE ? { keyFile: env.NATS_TLS_KEY_FILE } : {}),
+  };
+  return {
+    servers: globals.nats ?? env.NATS_URL ?? 'nats://127.0.0.1:4222',
+    user,
+    pass: env.NATS_PASSWORD || undefined,
+    timeoutMs: globals.timeoutMs,
+    ...(globals.timeoutGiven ? { timeoutGiven: true } : {}),
+    ...(inboxPrefix ? { inboxPrefix } : {}),
+    ...(Object.keys(tls).length > 0 ? { tls } : {}),
+  };
 }
 
 interface Globals {
@@ -153,7 +187,9 @@ export function parseCommandLine(
       `commands: ${[...new Set(commands.map((c) => c.group))].join(', ')}; \`tillbus --help\` lists them all`,
     );
   }
-  const command = inGroup.find((c) => c.verb === verb);
+  // A one-word command (`tillbus provision`) has the verb ''.
+  const command =
+    inGroup.find((c) => c.verb !== '' && c.verb === verb) ?? inGroup.find((c) => c.verb === '');
   if (!command) {
     if (help || verb === undefined) {
       return { input: { args: { group }, options: {} }, globals: globalsOf(loose.values, true) };
@@ -176,7 +212,7 @@ export function parseCommandLine(
   }
   const globals = globalsOf(parsed.values, help);
   if (help) return { command, input: { args: {}, options: {} }, globals };
-  const positionals = parsed.positionals.slice(2);
+  const positionals = parsed.positionals.slice(command.verb === '' ? 1 : 2);
   const required = command.args.filter((a) => !a.endsWith('?'));
   if (positionals.length < required.length) {
     const missing = required.slice(positionals.length).map((a) => `<${a}>`);
@@ -231,7 +267,7 @@ export function usage(command: CommandSpec): string {
   const options = Object.entries(command.options ?? {}).map(([name, s]) =>
     s.type === 'boolean' ? `[--${name}]` : `[--${name} <${name}>]`,
   );
-  return ['tillbus', command.group, command.verb, ...args, ...options].join(' ');
+  return ['tillbus', command.group, command.verb, ...args, ...options].filter(Boolean).join(' ');
 }
 
 export function helpText(

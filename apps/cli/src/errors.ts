@@ -17,6 +17,9 @@ export const CLI_ERROR_CODES = {
   NATS_UNREACHABLE: 'no NATS server answers at the configured address',
   NO_RESPONDERS: 'NATS is up but the service that answers this command is not running',
   TIMEOUT: 'no answer within the timeout',
+  NOT_PROVISIONED: '`tillbus provision --check` found streams, buckets or consumers missing',
+  PROVISIONING_FAILED:
+    'the server refused or failed a declaration (wrong user, or a conflicting stream)',
 } as const;
 
 export class CliError extends Error {

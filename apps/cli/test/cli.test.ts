@@ -19,13 +19,13 @@ afterAll(async () => {
   await nats.dispose();
 });
 
-async function cli(argv: string[], natsUrl = nats.url) {
+async function cli(argv: string[], natsUrl = nats.url, env: Record<string, string> = {}) {
   const out: string[] = [];
   const err: string[] = [];
   const code = await runCli(argv, COMMANDS, {
     stdout: (t) => void out.push(t),
     stderr: (t) => void err.push(t),
-    env: { NATS_URL: natsUrl },
+    env: { NATS_URL: natsUrl, ...env },
   });
   return { code, stdout: out.join(''), stderr: err.join('') };
 }
@@ -93,5 +93,50 @@ describe('the tillbus binary', () => {
     const stuck = run(['orders', 'stuck']);
     expect(stuck.status).toBe(3);
     expect(stuck.stderr).toContain('[NO_RESPONDERS]');
+  });
+});
+
+describe('tillbus provision', () => {
+  let fresh: TestNatsServer;
+  beforeAll(async () => {
+    fresh = await startTestNatsServer();
+  });
+  afterAll(async () => {
+    await fresh?.dispose();
+  });
+
+  it('--check lists what is missing (exit 1); provision creates it all, idempotently; then --check passes', async () => {
+    const before = await cli(['provision', '--check', '--json'], fresh.url);
+    expect(before.code).toBe(1);
+    const missing = (JSON.parse(before.stdout) as { missing: string[] }).missing;
+    expect(missing).toContain('stream TILLBUS_ORDERS');
+    expect(missing).toContain('consumer TILLBUS_EDC_BRIDGE/edc-command');
+    expect(missing).toContain('bucket tillbus_easycard_session_sessions');
+    expect(before.stderr).toMatch(/NOT_PROVISIONED/);
+
+    const env = { EDC_OWNER_LEASE_MS: '20000', STREAM_REPLICAS: '1' };
+    const first = await cli(['provision'], fresh.url, env);
+    expect(first.code).toBe(0);
+    expect(first.stdout).toMatch(/provisioned \d+ declarations/);
+    expect((await cli(['provision'], fresh.url, env)).code).toBe(0);
+    const after = await cli(['provision', '--check'], fresh.url);
+    expect(after.code).toBe(0);
+    expect(after.stdout).toContain('everything is provisioned');
+    expect(missing.length).toBeGreaterThanOrEqual(20);
+  });
+
+  it('refuses a setting that is not a whole number, or replicas JetStream cannot have', async () => {
+    const words = await cli(['provision'], fresh.url, { EDC_RECORD_TTL_MS: '3 days' });
+    expect(words.code).toBe(2);
+    expect(words.stderr).toMatch(/EDC_RECORD_TTL_MS must be a whole number above 0, not "3 days"/);
+    const replicas = await cli(['provision'], fresh.url, { STREAM_REPLICAS: '2' });
+    expect(replicas.code).toBe(2);
+    expect(replicas.stderr).toMatch(/STREAM_REPLICAS must be 1, 3 or 5/);
+  });
+
+  it('takes no arguments', async () => {
+    const run = await cli(['provision', 'now'], fresh.url);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/unexpected argument "now"/);
   });
 });

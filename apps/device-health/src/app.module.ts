@@ -1,12 +1,10 @@
 import { hostname } from 'node:os';
 import type { DynamicModule } from '@nestjs/common';
 import {
-  EVENT_SUBJECTS,
   MessagingModule,
   messagingOptionsFromConfig,
+  serviceProvisioning,
   startService,
-  STREAMS,
-  streamDefaults,
   type RunningService,
 } from '@tillbus/messaging';
 import { ObservabilityModule } from '@tillbus/observability';
@@ -27,7 +25,7 @@ import { RegistryService } from './registry/registry.service';
 import { RegistrySeeder } from './registry/registry-seeder';
 import { readSeedFile } from './registry/seed';
 import type { TerminalDto } from './registry/terminal.dto';
-import { BUCKETS, DEVICE_HEALTH_CONFIG, REPLICA_ID, SECRET_ENV, SEED_TERMINALS } from './tokens';
+import { DEVICE_HEALTH_CONFIG, REPLICA_ID, SECRET_ENV, SEED_TERMINALS } from './tokens';
 
 export const SERVICE_NAME = 'device-health';
 
@@ -54,26 +52,7 @@ export function deviceHealthModule(
         logWrite: options.logWrite,
       }),
       MessagingModule.forRoot(
-        messagingOptionsFromConfig(SERVICE_NAME, config, {
-          streams: [
-            {
-              ...streamDefaults(
-                STREAMS.terminalHealth,
-                [EVENT_SUBJECTS.terminalHealthAll],
-                config.STREAM_REPLICAS,
-              ),
-              max_msgs_per_subject: config.EVENTS_MAX_PER_TERMINAL,
-              max_age: config.EVENTS_MAX_AGE_MS * 1_000_000,
-            },
-          ],
-          buckets: [
-            { name: BUCKETS.terminals, history: 5 },
-            { name: BUCKETS.health },
-            // Claims live two intervals: longer than any replica will still try one (half an interval late).
-            { name: BUCKETS.claims, ttlMs: 2 * config.POLL_INTERVAL_MS },
-            { name: BUCKETS.serviceIdSlots, ttlMs: config.ADYEN_SERVICE_ID_LEASE_MS },
-          ],
-        }),
+        messagingOptionsFromConfig(SERVICE_NAME, config, serviceProvisioning(SERVICE_NAME, config)),
       ),
     ],
     // The per-vendor diagnose subjects are subscribed only for the vendors this deployment serves.

@@ -1,14 +1,7 @@
-/** KV buckets of device-health, shared by every replica. */
-export const BUCKETS = {
-  /** terminalId -> TerminalRecord (references to secrets, never secrets). */
-  terminals: 'tillbus_device_health_terminals',
-  /** terminalId -> the latest TerminalHealth. */
-  health: 'tillbus_device_health_health',
-  /** `<intervalMs>.<terminalId>.<intervalIndex>` -> who diagnoses that terminal in that interval (TTL). */
-  claims: 'tillbus_device_health_poll_claims',
-  /** `slot-<n>` -> the replica that holds Adyen ServiceID slot n (TTL = lease). */
-  serviceIdSlots: 'tillbus_device_health_service_id_slots',
-} as const;
+import { BUCKETS as DECLARED_BUCKETS } from '@tillbus/messaging';
+
+/** KV buckets of device-health, shared by every replica (declared in libs/messaging declarations). */
+export const BUCKETS = DECLARED_BUCKETS.deviceHealth;
 
 export const DEVICE_HEALTH_CONFIG = Symbol('DEVICE_HEALTH_CONFIG');
 /** The environment secret references are resolved from (process.env in production). */

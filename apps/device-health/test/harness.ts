@@ -88,6 +88,7 @@ export async function startStack(
     jsm,
     env: (overrides = {}) => ({
       NATS_URL: nats.url,
+      NATS_PROVISIONING: 'apply',
       OPS_PORT: '0',
       LOG_LEVEL: 'warn',
       POLL_ENABLED: 'false',

@@ -10,14 +10,12 @@ import {
 } from '@nestjs/common';
 import { SecretResolver } from '@tillbus/config';
 import {
-  EVENT_SUBJECTS,
   JetStreamSetup,
   MessagingModule,
   messagingOptionsFromConfig,
   NatsConnectionManager,
-  STREAMS,
+  serviceProvisioning,
   startService,
-  streamDefaults,
   type RunningService,
 } from '@tillbus/messaging';
 import { JsonLogger, ObservabilityModule, OpsServer } from '@tillbus/observability';
@@ -38,7 +36,6 @@ import { settlementWindow } from './sessions/settlement-window';
 
 export const SERVICE_NAME = 'easycard-session';
 const EASYCARD_CONFIG = Symbol('EASYCARD_CONFIG');
-const EVENTS_MAX_AGE_NS = 7 * 24 * 3600 * 1e9;
 
 /** What tests (and demos) may replace: the clock, the log sink, where secrets come from. */
 export interface EasyCardSessionDeps {
@@ -143,19 +140,7 @@ export function easyCardSessionModule(
         logWrite: deps.logWrite,
       }),
       MessagingModule.forRoot(
-        messagingOptionsFromConfig(SERVICE_NAME, config, {
-          streams: [
-            {
-              ...streamDefaults(
-                STREAMS.easycard,
-                [EVENT_SUBJECTS.easycardSessionAll],
-                config.STREAM_REPLICAS,
-              ),
-              max_age: EVENTS_MAX_AGE_NS,
-            },
-          ],
-          buckets: [{ name: SESSIONS_BUCKET }, { name: SCHEDULE_BUCKET }],
-        }),
+        messagingOptionsFromConfig(SERVICE_NAME, config, serviceProvisioning(SERVICE_NAME, config)),
       ),
     ],
     controllers: [SessionController],

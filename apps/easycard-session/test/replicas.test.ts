@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SUBJECTS, type SessionView } from '@tillbus/messaging';
+import { easycardKeySubject, SUBJECTS, type SessionView } from '@tillbus/messaging';
 import {
   promtoolCheckMetrics,
   spawnTypeScript,
@@ -124,7 +124,7 @@ describe('easycard-session: 3 replica processes, 100 readers', () => {
   it('any replica releases a key sealed by another, equal to the one intella issued', async () => {
     const keys = await sim.issuedKeys();
     for (const deviceId of ['01300001', '01300050', '01300100']) {
-      const released = await pos.request<KeyRelease>(SUBJECTS.easycard.sessionKey, { deviceId });
+      const released = await pos.request<KeyRelease>(easycardKeySubject(deviceId), { deviceId });
       expect(released.newAesKey).toBe(keys[deviceId].at(-1));
     }
   });

@@ -1,7 +1,7 @@
 import { Kvm } from '@nats-io/kv';
 import fc from 'fast-check';
 import { jetstream } from '@nats-io/jetstream';
-import { SUBJECTS, type SessionView } from '@tillbus/messaging';
+import { easycardKeySubject, SUBJECTS, type SessionView } from '@tillbus/messaging';
 import { SIGN_ON_VALIDITY_MS } from '@tillbus/result-codes';
 import {
   promtoolCheckMetrics,
@@ -99,7 +99,7 @@ describe('easycard-session: discovery, sign-on and the bus API', () => {
     const raw = (await kv.get(READERS[1]))!.string();
     expect(raw).not.toContain(keys[READERS[1]][0]);
     expect(JSON.parse(raw).key).toMatchObject({ alg: 'A256GCM', kid: expect.any(String) });
-    const released = await pos.request<KeyRelease>(SUBJECTS.easycard.sessionKey, {
+    const released = await pos.request<KeyRelease>(easycardKeySubject(READERS[1]), {
       deviceId: READERS[1],
     });
     expect(released).toMatchObject({
@@ -140,7 +140,7 @@ describe('easycard-session: discovery, sign-on and the bus API', () => {
     expect(metricValue(text, METRICS.earliestExpiry)).toBe(30 * 3600);
     // the released key is the one the renewal brought
     const keys = await sim.issuedKeys();
-    const released = await pos.request<KeyRelease>(SUBJECTS.easycard.sessionKey, {
+    const released = await pos.request<KeyRelease>(easycardKeySubject(READERS[2]), {
       deviceId: READERS[2],
     });
     expect(released.newAesKey).toBe(keys[READERS[2]][1]);
@@ -184,9 +184,11 @@ describe('easycard-session: discovery, sign-on and the bus API', () => {
     expect(metricValue(text, METRICS.sessions, { state: 'expired' })).toBe(5);
     expect(metricValue(text, METRICS.unusable)).toBe(5);
     expect(metricValue(text, METRICS.earliestExpiry)).toBeLessThan(0);
-    expect(await pos.error(SUBJECTS.easycard.sessionKey, { deviceId: READERS[0] })).toMatchObject({
-      code: 'SESSION_NOT_USABLE',
-    });
+    expect(await pos.error(easycardKeySubject(READERS[0]), { deviceId: READERS[0] })).toMatchObject(
+      {
+        code: 'SESSION_NOT_USABLE',
+      },
+    );
 
     await sim.clearFaults();
     const back = app.clock.set(expiresAt + 2 * HOUR);
@@ -271,7 +273,14 @@ describe('easycard-session: discovery, sign-on and the bus API', () => {
     [SUBJECTS.easycard.sessionGet, { deviceId: 'a.b' }, 'PARAM_ILLEGAL', 'deviceId must be'],
     [SUBJECTS.easycard.sessionGet, { deviceId: 'x', extra: 1 }, 'PARAM_ILLEGAL', 'payload.extra'],
     [SUBJECTS.easycard.sessionGet, { deviceId: 'NOPE' }, 'NOT_FOUND', 'no such EasyCard reader'],
-    [SUBJECTS.easycard.sessionKey, { deviceId: 'NOPE' }, 'NOT_FOUND', 'NOPE'],
+    [easycardKeySubject('NOPE'), { deviceId: 'NOPE' }, 'NOT_FOUND', 'NOPE'],
+    // the subject names the reader the permissions allow; the payload cannot name another
+    [
+      easycardKeySubject('NOPE'),
+      { deviceId: 'OTHER' },
+      'PARAM_ILLEGAL',
+      'is not the reader this subject names',
+    ],
     [SUBJECTS.easycard.sessionList, { state: 'asleep' }, 'PARAM_ILLEGAL', 'payload.state'],
     [SUBJECTS.easycard.sessionList, { limit: 0 }, 'PARAM_ILLEGAL', 'payload.limit'],
     [SUBJECTS.easycard.signon, { deviceId: 'NOPE' }, 'NOT_FOUND', 'NOPE'],

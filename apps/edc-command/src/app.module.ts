@@ -1,23 +1,14 @@
 import type { DynamicModule } from '@nestjs/common';
 import {
-  EVENT_SUBJECTS,
   MessagingModule,
   messagingOptionsFromConfig,
-  STREAMS,
-  streamDefaults,
+  serviceProvisioning,
 } from '@tillbus/messaging';
 import { ObservabilityModule } from '@tillbus/observability';
-import {
-  KICC_BRIDGE_DUPLICATE_WINDOW_MS,
-  KICC_BRIDGE_RETENTION_MS,
-  KICC_BRIDGE_STREAM,
-  KICC_BRIDGE_SUBJECT_WILDCARDS,
-} from '@tillbus/protocols-kicc';
 import { CLOCK, SystemClock, type Clock } from './clock';
 import type { EdcCommandConfig } from './config';
 import { EdcController } from './edc.controller';
 import { CommandEngine, EDC_CONFIG } from './engine';
-import { BUCKETS } from './keys';
 import { EdcMetrics } from './metrics';
 
 export const SERVICE_NAME = 'edc-command';
@@ -30,14 +21,11 @@ export interface EdcCommandModuleOptions {
   logWrite?: (line: string) => void;
 }
 
-const MS_TO_NS = 1_000_000;
-
 export function edcCommandModule({
   config,
   clock,
   logWrite,
 }: EdcCommandModuleOptions): DynamicModule {
-  const replicas = config.STREAM_REPLICAS;
   return {
     module: class EdcCommandModule {},
     imports: [
@@ -48,29 +36,7 @@ export function edcCommandModule({
         logWrite,
       }),
       MessagingModule.forRoot(
-        messagingOptionsFromConfig(SERVICE_NAME, config, {
-          streams: [
-            {
-              ...streamDefaults(STREAMS.edc, [EVENT_SUBJECTS.edcAll], replicas),
-              max_age: config.EDC_RECORD_TTL_MS * MS_TO_NS,
-            },
-            {
-              ...streamDefaults(
-                KICC_BRIDGE_STREAM,
-                [KICC_BRIDGE_SUBJECT_WILDCARDS.events],
-                replicas,
-              ),
-              max_age: KICC_BRIDGE_RETENTION_MS * MS_TO_NS,
-              duplicate_window: KICC_BRIDGE_DUPLICATE_WINDOW_MS * MS_TO_NS,
-            },
-          ],
-          buckets: [
-            { name: BUCKETS.commands, ttlMs: config.EDC_RECORD_TTL_MS },
-            { name: BUCKETS.devices, ttlMs: 30 * 86_400_000 },
-            { name: BUCKETS.owners, ttlMs: config.EDC_OWNER_LEASE_MS },
-            { name: BUCKETS.inDoubt, ttlMs: config.EDC_RECORD_TTL_MS },
-          ],
-        }),
+        messagingOptionsFromConfig(SERVICE_NAME, config, serviceProvisioning(SERVICE_NAME, config)),
       ),
     ],
     controllers: [EdcController],

@@ -1,4 +1,4 @@
-import { errors, type NatsConnection } from '@nats-io/transport-node';
+import { errors, nuid, type NatsConnection } from '@nats-io/transport-node';
 import {
   BRIDGE_PROTOCOL_VERSION,
   KiccProtocolError,
@@ -51,12 +51,17 @@ export function commandEnvelope(command: OutgoingCommand, sentAt: number): Recor
 /**
  * Sends a command to the bridge of its device and reads the ack. The params were validated on submit, so the
  * envelope is serialised without a second validation pass (a unit test checks that it always parses).
+ *
+ * With `replyPrefix`, the ack comes back on `<replyPrefix>.<unique>` rather than the connection's shared reply
+ * inbox: a store's leaf node needs permission to publish where the ack goes (auth.conf gives bridges
+ * `_INBOX_edc-command.bridge.>` only), and must not be able to answer anything else edc-command waits for.
  */
 export async function sendToBridge(
   nc: NatsConnection,
   command: OutgoingCommand,
   sentAt: number,
   timeoutMs: number,
+  replyPrefix?: string,
 ): Promise<SendResult> {
   let reply;
   try {
@@ -66,6 +71,7 @@ export async function sendToBridge(
       {
         timeout: timeoutMs,
         headers: outgoingHeaders(),
+        ...(replyPrefix ? { noMux: true, reply: `${replyPrefix}.${nuid.next()}` } : {}),
       },
     );
   } catch (error) {

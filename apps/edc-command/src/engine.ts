@@ -11,6 +11,7 @@ import {
   BusMetrics,
   decodeJsonPayload,
   DurableConsumer,
+  edcBridgeConsumer,
   EVENT_SUBJECTS,
   JetStreamSetup,
   NatsConnectionManager,
@@ -21,8 +22,6 @@ import {
 } from '@tillbus/messaging';
 import { JsonLogger, OpsServer } from '@tillbus/observability';
 import {
-  KICC_BRIDGE_STREAM,
-  KICC_BRIDGE_SUBJECT_WILDCARDS,
   KiccProtocolError,
   parseKiccCommandRequest,
   readBridgeMessage,
@@ -168,6 +167,8 @@ export class CommandEngine implements OnApplicationBootstrap, BeforeApplicationS
   private inDoubtKv!: KV;
   private ownersKv!: KV;
   private consumer?: DurableConsumer<JsMsg>;
+  /** Where bridges' acks come back (sendToBridge): a store's leaf node may publish there and nowhere else of ours. */
+  private readonly bridgeReplies: string;
   readonly presence: BridgePresence;
   private readonly publisher: EventPublisher;
   private readonly owned = new Map<string, Owned>();
@@ -193,6 +194,7 @@ export class CommandEngine implements OnApplicationBootstrap, BeforeApplicationS
     private readonly ops: OpsServer,
   ) {
     this.backoff = recoveryBackoff(config);
+    this.bridgeReplies = `${connection.inboxPrefix}.bridge`;
     this.presence = new BridgePresence(config.EDC_PRESENCE_WARMUP_MS, logger, metrics);
     this.publisher = new EventPublisher(() => connection.jetstream(), logger, metrics);
     metrics.countBridges = () => this.presence.connectedBridges();
@@ -234,16 +236,8 @@ export class CommandEngine implements OnApplicationBootstrap, BeforeApplicationS
     this.consumer = new DurableConsumer<JsMsg>(
       this.connection,
       {
-        stream: KICC_BRIDGE_STREAM,
-        durable: 'edc-command',
-        filterSubject: KICC_BRIDGE_SUBJECT_WILDCARDS.events,
-        // a bridge result must not be dropped for a passing outage: retry for hours before dead-lettering
-        maxDeliver: 600,
+        ...edcBridgeConsumer(this.config),
         backoffMs: [50, 250, 1_000, 5_000, 30_000],
-        // a message pulled by a replica that died is delivered again this soon (applying one twice is harmless:
-        // its seq is a duplicate)
-        ackWaitMs: 5_000,
-        concurrency: this.config.EDC_CONSUMER_CONCURRENCY,
         parse: (_body, msg) => msg,
         handle: (msg) => this.onBridgeMessage(msg),
       },
@@ -785,6 +779,7 @@ export class CommandEngine implements OnApplicationBootstrap, BeforeApplicationS
         this.command(record),
         this.clock.now(),
         this.config.EDC_ACK_TIMEOUT_MS,
+        this.bridgeReplies,
       );
     } catch (error) {
       this.logger.event('warn', 'could not send a command to its bridge', {
@@ -847,6 +842,7 @@ export class CommandEngine implements OnApplicationBootstrap, BeforeApplicationS
           command,
           this.clock.now(),
           this.config.EDC_ACK_TIMEOUT_MS,
+          this.bridgeReplies,
         );
       } catch {
         sent = { kind: 'no_ack' };
@@ -961,6 +957,7 @@ export class CommandEngine implements OnApplicationBootstrap, BeforeApplicationS
         },
         this.clock.now(),
         this.config.EDC_ACK_TIMEOUT_MS,
+        this.bridgeReplies,
       );
     } catch {
       sent = { kind: 'no_ack' };
@@ -1508,6 +1505,7 @@ export class CommandEngine implements OnApplicationBootstrap, BeforeApplicationS
         },
         this.clock.now(),
         this.config.EDC_ACK_TIMEOUT_MS,
+        this.bridgeReplies,
       );
     } catch {
       sent = { kind: 'no_ack' };

@@ -1,20 +1,8 @@
 import { createHash } from 'node:crypto';
-import { canonicalJson } from '@tillbus/messaging';
+import { BUCKETS as DECLARED_BUCKETS, canonicalJson } from '@tillbus/messaging';
 
-/** KV buckets of edc-command (`tillbus_<service>_<what>`). */
-export const BUCKETS = {
-  /**
-   * Command records, keyed by requestId alone (`recordKey`): one payment per requestId across every device, so any
-   * replica can answer `get` and resume them, and the same requestId on another device is a conflicting reuse.
-   */
-  commands: 'tillbus_edc_command_commands',
-  /** One entry per device: the command holding it (at most one in flight) and its last transaction id. */
-  devices: 'tillbus_edc_command_devices',
-  /** Live replicas: each renews its own key; the bucket's max age is the lease. */
-  owners: 'tillbus_edc_command_owners',
-  /** Commands in doubt, keyed `<deviceId>.<requestId>` (`inDoubtKey`): the `in_doubt` gauge counts them. */
-  inDoubt: 'tillbus_edc_command_in_doubt',
-} as const;
+/** KV buckets of edc-command (`tillbus_<service>_<what>`), declared in libs/messaging declarations. */
+export const BUCKETS = DECLARED_BUCKETS.edcCommand;
 
 /**
  * KV keys allow `[-/_=.A-Za-z0-9]`. A requestId may hold `:` (it is a subject token) but never `=` or `.`, so

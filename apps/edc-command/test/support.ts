@@ -104,6 +104,7 @@ export interface Replica {
 export function serviceConfig(natsUrl: string, env: Record<string, string> = {}): EdcCommandConfig {
   return loadConfig(EdcCommandConfig, {
     NATS_URL: natsUrl,
+    NATS_PROVISIONING: 'apply',
     OPS_PORT: '0',
     LOG_LEVEL: 'debug',
     SHUTDOWN_GRACE_MS: '2000',

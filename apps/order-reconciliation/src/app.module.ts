@@ -4,8 +4,8 @@ import {
   MessagingModule,
   messagingOptionsFromConfig,
   SERVICES,
+  serviceProvisioning,
   startService,
-  streamDefaults,
   type RunningService,
 } from '@tillbus/messaging';
 import { ObservabilityModule } from '@tillbus/observability';
@@ -21,7 +21,6 @@ import { EdgeRefusals } from './edge/refusals';
 import { KEY_MATERIAL, loadKeyMaterial } from './keys';
 import { OrderMetrics } from './metrics';
 import { LifecycleConsumer } from './orders/lifecycle-consumer';
-import { ORDERS_BUCKET, ORDERS_STREAM, ORDERS_SUBJECTS, REPLAY_BUCKET } from './orders/names';
 import { OrderEvents } from './orders/order-events';
 import { OrderStatusGauge } from './orders/order-status-gauge';
 import { OrderStore, StoreAccess } from './orders/order-store';
@@ -57,18 +56,11 @@ export function orderReconciliationModule(options: OrderReconciliationOptions): 
         logWrite: options.logWrite,
       }),
       MessagingModule.forRoot(
-        messagingOptionsFromConfig(SERVICES.orderReconciliation, config, {
-          streams: [
-            {
-              ...streamDefaults(ORDERS_STREAM, [ORDERS_SUBJECTS], config.STREAM_REPLICAS),
-              max_age: config.ORDERS_STREAM_MAX_AGE_MS * 1_000_000,
-            },
-          ],
-          buckets: [
-            { name: ORDERS_BUCKET, ttlMs: config.ORDER_RETENTION_MS, history: 1 },
-            { name: REPLAY_BUCKET, ttlMs: 2 * config.SIGNATURE_WINDOW_MS, history: 1 },
-          ],
-        }),
+        messagingOptionsFromConfig(
+          SERVICES.orderReconciliation,
+          config,
+          serviceProvisioning(SERVICES.orderReconciliation, config),
+        ),
       ),
     ],
     controllers: [DStoreEdgeController, OrderBusController],

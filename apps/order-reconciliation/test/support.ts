@@ -97,7 +97,7 @@ export async function startInProcess(
   env: Record<string, string>,
   clock?: Clock,
 ): Promise<InProcessService> {
-  const config = loadOrderReconciliationConfig(env);
+  const config = loadOrderReconciliationConfig({ NATS_PROVISIONING: 'apply', ...env });
   const logs: string[] = [];
   const running = await startOrderReconciliation({
     config,

@@ -1,5 +1,5 @@
 import { Type } from 'class-transformer';
-import { IsIn, IsInt, IsOptional, IsString, Matches } from 'class-validator';
+import { IsIn, IsInt, IsOptional, IsString, Matches, ValidateIf } from 'class-validator';
 import { IntSetting } from './settings';
 
 export const LOG_LEVELS = ['error', 'warn', 'info', 'debug'] as const;
@@ -24,6 +24,37 @@ export class BaseServiceConfig {
   @IsOptional()
   @IsString()
   NATS_PASSWORD?: string;
+
+  /**
+   * `verify` (production): the service only checks that its streams, buckets and consumers exist, and stays not
+   * ready until `tillbus provision` has created them. `apply`: it creates its own part at startup (development
+   * and tests, on a server that allows it).
+   */
+  @IsIn(['verify', 'apply'], {
+    message: 'NATS_PROVISIONING must be verify (production) or apply (development and tests)',
+  })
+  NATS_PROVISIONING: 'verify' | 'apply' = 'verify';
+
+  /** Prefix of this connection's reply subjects; default `_INBOX_<service>` (auth.conf reserves it per user). */
+  @IsOptional()
+  @Matches(/^_INBOX[A-Za-z0-9_-]*$/, {
+    message: 'NATS_INBOX_PREFIX must start with _INBOX and hold only letters, digits, _ and -',
+  })
+  NATS_INBOX_PREFIX?: string;
+
+  /** PEM file of the CA that signed the NATS servers' certificates: the service verifies the server with it. */
+  @IsOptional()
+  @IsString()
+  NATS_TLS_CA_FILE?: string;
+
+  /** Client certificate and key (PEM), both or neither, for a server that verifies clients. */
+  @ValidateIf((c: BaseServiceConfig) => c.NATS_TLS_KEY_FILE !== undefined)
+  @IsString({ message: 'NATS_TLS_CERT_FILE must be set together with NATS_TLS_KEY_FILE' })
+  NATS_TLS_CERT_FILE?: string;
+
+  @ValidateIf((c: BaseServiceConfig) => c.NATS_TLS_CERT_FILE !== undefined)
+  @IsString({ message: 'NATS_TLS_KEY_FILE must be set together with NATS_TLS_CERT_FILE' })
+  NATS_TLS_KEY_FILE?: string;
 
   /** Port of the operations HTTP server (/metrics, /healthz, /readyz). */
   @IntSetting(0, 65535)

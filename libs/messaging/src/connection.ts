@@ -17,7 +17,8 @@ import { isSubjectToken } from './subjects';
  * - wait for the first connect, so a pod that starts before NATS does not crash-loop;
  * - reconnect quickly (requests succeed again within about a second of the broker's return);
  * - no async stack traces on every request: they cost a stack capture per call;
- * - replies arrive on the service's own inbox prefix, which NATS permissions can reserve for it.
+ * - replies arrive on the service's own inbox prefix, which NATS permissions can reserve for it;
+ * - with a CA file, the server's certificate is verified against it (TLS).
  */
 export function safeConnectionOptions(options: MessagingOptions): ConnectionOptions {
   return {
@@ -33,6 +34,7 @@ export function safeConnectionOptions(options: MessagingOptions): ConnectionOpti
     pingInterval: 10_000,
     maxPingOut: 3,
     noAsyncTraces: true,
+    ...(options.tls ? { tls: { ...options.tls } } : {}),
   };
 }
 
@@ -70,6 +72,16 @@ export class NatsConnectionManager implements OnApplicationShutdown {
   get connection(): NatsConnection {
     if (!this.nc) throw new Error('NATS is not connected yet: await connect() first');
     return this.nc;
+  }
+
+  /** The prefix of this connection's reply subjects (`_INBOX_<service>` unless configured). */
+  get inboxPrefix(): string {
+    return this.options.inboxPrefix ?? defaultInboxPrefix(this.options.service);
+  }
+
+  /** Whether this process may create its streams, buckets and consumers (development and tests) or only use them. */
+  get provisioningMode(): 'verify' | 'apply' {
+    return this.options.provisioningMode ?? 'verify';
   }
 
   isConnected(): boolean {

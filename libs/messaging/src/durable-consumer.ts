@@ -1,37 +1,29 @@
-import {
-  AckPolicy,
-  DeliverPolicy,
-  type ConsumerConfig,
-  type ConsumerMessages,
-  type JsMsg,
-} from '@nats-io/jetstream';
+import type { ConsumerMessages, JsMsg } from '@nats-io/jetstream';
 import { headers as natsHeaders } from '@nats-io/transport-node';
 import { JsonLogger, newCorrelationId, runWithCorrelation } from '@tillbus/observability';
 import type { BusMetrics } from './bus-metrics';
 import type { NatsConnectionManager } from './connection';
+import type { DurableDeclaration } from './declarations';
 import { codedError } from './errors';
 import { correlationIdOf, HEADERS } from './headers';
 import { InFlightTracker } from './in-flight';
 import { decodeJsonPayload } from './payload';
+import { ensureConsumer } from './provisioning';
 import { deadLetterSubject } from './subjects';
 
 /** Thrown by a handler (or a parser) when retrying cannot help: the message goes to the dead letters at once. */
 export class PermanentError extends codedError('PERMANENT_FAILURE', 'PermanentError') {}
 
-export interface DurableConsumerSpec<T> {
-  stream: string;
-  /** Durable name: shared by every replica, so each message goes to one of them. */
-  durable: string;
-  /** One subject filter (wildcards allowed): nats-server 2.9, which Debian ships, has no multi-filter consumers. */
-  filterSubject: string;
-  /** Deliveries before the message is dead-lettered. */
-  maxDeliver: number;
+/** A declared consumer (libs/messaging declarations) plus what this process does with its messages. */
+export interface DurableConsumerSpec<T> extends Omit<
+  DurableDeclaration,
+  'concurrency' | 'ackWaitMs'
+> {
   /** Delay before redelivery n (1-based); the last value repeats. */
   backoffMs: number[];
   ackWaitMs?: number;
   /** Messages processed at once by this replica; 1 keeps the stream's order. */
   concurrency?: number;
-  deliverPolicy?: DeliverPolicy;
   /** Turns the JSON body into the handler's type; throw PermanentError for a payload that can never work. */
   parse?: (body: unknown, msg: JsMsg) => T;
   handle: (payload: T, msg: JsMsg) => Promise<void>;
@@ -54,21 +46,13 @@ export class DurableConsumer<T = unknown> {
   ) {}
 
   async start(): Promise<void> {
-    const config: Partial<ConsumerConfig> & { durable_name: string } = {
-      durable_name: this.spec.durable,
-      ack_policy: AckPolicy.Explicit,
-      deliver_policy: this.spec.deliverPolicy ?? DeliverPolicy.All,
-      ack_wait: (this.spec.ackWaitMs ?? 30_000) * 1_000_000,
-      // The server's own bound is a safety net one above ours: our code dead-letters first.
-      max_deliver: this.spec.maxDeliver + 1,
-      filter_subject: this.spec.filterSubject,
-      max_ack_pending: Math.max(1, (this.spec.concurrency ?? 16) * 4),
-    };
     this.consuming = await consumeDurable(
       this.connection,
-      this.spec.stream,
-      config,
-      this.spec.concurrency ?? 16,
+      {
+        ...this.spec,
+        ackWaitMs: this.spec.ackWaitMs ?? 30_000,
+        concurrency: this.spec.concurrency ?? 16,
+      },
       (msg) => this.process(msg),
     );
   }
@@ -164,24 +148,22 @@ export interface Consuming {
 }
 
 /**
- * Creates the durable consumer `config.durable_name` on `stream`, or updates it to `config` (idempotent, from every
- * replica), then pulls its messages and runs `handle` on each, at most `concurrency` at once. `handle` acks or naks.
+ * Binds the provisioned durable consumer (in apply mode: creates it, or updates it to the declaration, idempotent
+ * from every replica), then pulls its messages and runs `handle` on each, at most `concurrency` at once. `handle`
+ * acks or naks.
  */
 export async function consumeDurable(
   connection: NatsConnectionManager,
-  stream: string,
-  config: Partial<ConsumerConfig> & { durable_name: string },
-  concurrency: number,
+  declaration: DurableDeclaration,
   handle: (msg: JsMsg) => Promise<void>,
 ): Promise<Consuming> {
-  const jsm = await connection.jetstreamManager();
-  try {
-    await jsm.consumers.info(stream, config.durable_name);
-    await jsm.consumers.update(stream, config.durable_name, config);
-  } catch {
-    await jsm.consumers.add(stream, config);
+  if (connection.provisioningMode === 'apply') {
+    await ensureConsumer(await connection.jetstreamManager(), declaration);
   }
-  const consumer = await connection.jetstream().consumers.get(stream, config.durable_name);
+  const consumer = await connection
+    .jetstream()
+    .consumers.get(declaration.stream, declaration.durable);
+  const concurrency = declaration.concurrency;
   const messages: ConsumerMessages = await consumer.consume({ max_messages: concurrency });
   const inFlight = new InFlightTracker();
   const loop = runBounded(messages, concurrency, inFlight, handle);

@@ -10,6 +10,8 @@ export * from './client';
 export * from './request';
 export * from './bus-validation';
 export * from './jetstream';
+export * from './declarations';
+export * from './provisioning';
 export * from './kv';
 export * from './durable-consumer';
 export * from './messaging.module';

@@ -7,51 +7,86 @@ import {
   type OnModuleInit,
 } from '@nestjs/common';
 import type { KV } from '@nats-io/kv';
-import { OpsServer } from '@tillbus/observability';
+import type { JetStreamManager } from '@nats-io/jetstream';
+import { JsonLogger, OpsServer } from '@tillbus/observability';
 import { BusMetrics } from './bus-metrics';
 import { BusClient } from './client';
 import { NatsConnectionManager } from './connection';
-import { deadLetterStream, ensureKvBucket, ensureStream } from './jetstream';
+import type { Provisioning } from './declarations';
+import { applyProvisioning, missingProvisioning, openKvBucket } from './provisioning';
 import { MESSAGING_OPTIONS, type MessagingOptions } from './options';
 
 /**
- * Connects, declares the service's streams and KV buckets (idempotently, from every replica), and wires the
- * readiness check. Services read their buckets from here once the module is initialised.
+ * Connects, makes sure the service's streams, KV buckets and durable consumers exist (verify mode: waits, not
+ * ready, until `tillbus provision` has created them; apply mode: declares them), and wires the readiness checks.
+ * Services read their buckets from here once the module is initialised.
  */
 @Injectable()
 export class JetStreamSetup implements OnModuleInit {
   private readonly buckets = new Map<string, KV>();
+  private missing: string[] = [];
 
   constructor(
     @Inject(MESSAGING_OPTIONS) private readonly options: MessagingOptions,
     private readonly connection: NatsConnectionManager,
     private readonly ops: OpsServer,
+    private readonly logger: JsonLogger,
   ) {}
 
   async onModuleInit(): Promise<void> {
     this.ops.addReadinessCheck({ name: 'nats', check: () => this.connection.checkJetStream() });
+    this.ops.addReadinessCheck({
+      name: 'provisioning',
+      check: () =>
+        this.missing.length === 0
+          ? { ok: true }
+          : { ok: false, detail: `not provisioned: ${this.missing.join(', ')}` },
+    });
     await this.connection.connect();
     const jsm = await this.connection.jetstreamManager();
-    const replicas = this.options.streamReplicas ?? 1;
-    await ensureStream(jsm, deadLetterStream(replicas));
-    for (const stream of this.options.streams ?? []) {
-      await ensureStream(jsm, { num_replicas: replicas, ...stream });
+    const plan = this.options.provisioning ?? { streams: [], buckets: [], consumers: [] };
+    if ((this.options.provisioningMode ?? 'verify') === 'apply') {
+      await applyProvisioning(jsm, this.connection.kvm(), plan);
+    } else {
+      await this.waitUntilProvisioned(jsm, plan);
     }
-    for (const declaration of this.options.buckets ?? []) {
-      this.buckets.set(
-        declaration.name,
-        await ensureKvBucket(this.connection.kvm(), declaration, replicas),
-      );
+    for (const { name } of plan.buckets) {
+      this.buckets.set(name, await openKvBucket(jsm, this.connection.kvm(), name));
     }
   }
 
   bucket(name: string): KV {
     const kv = this.buckets.get(name);
     if (!kv)
-      throw new Error(`KV bucket ${name} is not declared in MessagingModule.forRoot({ buckets })`);
+      throw new Error(
+        `KV bucket ${name} is not declared in MessagingModule.forRoot({ provisioning })`,
+      );
     return kv;
   }
+
+  /**
+   * Never gives up and never exits: logs exactly what is missing, serves /readyz (503 with the list) and checks
+   * again with backoff, so the pod becomes ready on its own once the provisioning Job has run.
+   */
+  private async waitUntilProvisioned(jsm: JetStreamManager, plan: Provisioning): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      this.missing = await missingProvisioning(jsm, plan);
+      if (this.missing.length === 0) return;
+      const retryInMs = Math.min(RETRY_MAX_MS, RETRY_FIRST_MS * 2 ** attempt);
+      this.logger.event(
+        'error',
+        'JetStream is not provisioned for this service; run `tillbus provision` (see docs/deployment.md)',
+        { step: 'verify provisioning', missing: this.missing, retryInMs },
+        'Messaging',
+      );
+      if (attempt === 0) await this.ops.start().catch(() => undefined);
+      await new Promise((resolve) => setTimeout(resolve, retryInMs));
+    }
+  }
 }
+
+const RETRY_FIRST_MS = 500;
+const RETRY_MAX_MS = 30_000;
 
 @Global()
 @Module({})

@@ -1,33 +1,38 @@
 import { BaseServiceConfig, loadConfig } from '@tillbus/config';
 import { describe, expect, it } from 'vitest';
+import { serviceProvisioning } from './declarations';
 import { messagingOptionsFromConfig } from './options';
 
 describe('messagingOptionsFromConfig', () => {
   it('maps the common settings of a service config onto the messaging options', () => {
     const config = loadConfig(BaseServiceConfig, {
-      NATS_URL: 'nats://a:4222,nats://b:4222',
+      NATS_URL: 'tls://a:4222,tls://b:4222',
       NATS_USER: 'svc',
       NATS_PASSWORD: 'pw',
       BUS_REQUEST_TIMEOUT_MS: '1234',
       SHUTDOWN_GRACE_MS: '5678',
       STREAM_REPLICAS: '3',
+      NATS_PROVISIONING: 'apply',
+      NATS_INBOX_PREFIX: '_INBOX_svc-blue',
+      NATS_TLS_CA_FILE: '/etc/nats-ca/ca.crt',
     });
-    const streams = [{ name: 'TILLBUS_X', subjects: ['tillbus.events.x.>'] }];
-    const buckets = [{ name: 'tillbus_x_things', ttlMs: 1000 }];
-    expect(messagingOptionsFromConfig('x-service', config, { streams, buckets })).toEqual({
+    const provisioning = serviceProvisioning('edc-command', config);
+    expect(messagingOptionsFromConfig('x-service', config, provisioning)).toEqual({
       service: 'x-service',
-      servers: 'nats://a:4222,nats://b:4222',
+      servers: 'tls://a:4222,tls://b:4222',
       user: 'svc',
       pass: 'pw',
       requestTimeoutMs: 1234,
       shutdownGraceMs: 5678,
-      streamReplicas: 3,
-      streams,
-      buckets,
+      provisioningMode: 'apply',
+      inboxPrefix: '_INBOX_svc-blue',
+      tls: { caFile: '/etc/nats-ca/ca.crt' },
+      provisioning,
     });
+    expect(provisioning.streams.every((s) => s.num_replicas === 3)).toBe(true);
   });
 
-  it('leaves credentials, streams and buckets out when there are none (the defaults apply)', () => {
+  it('verifies by default, and leaves credentials, TLS and declarations out when there are none', () => {
     const options = messagingOptionsFromConfig('y', loadConfig(BaseServiceConfig, {}));
     expect(options).toEqual({
       service: 'y',
@@ -36,8 +41,16 @@ describe('messagingOptionsFromConfig', () => {
       pass: undefined,
       requestTimeoutMs: 5000,
       shutdownGraceMs: 25_000,
-      streamReplicas: 1,
+      provisioningMode: 'verify',
     });
-    expect('streams' in options || 'buckets' in options).toBe(false);
+  });
+
+  it.each([
+    [{ NATS_PROVISIONING: 'create' }, /NATS_PROVISIONING must be verify/],
+    [{ NATS_INBOX_PREFIX: '_INBOX.x' }, /NATS_INBOX_PREFIX must start with _INBOX/],
+    [{ NATS_TLS_CERT_FILE: '/c.pem' }, /NATS_TLS_KEY_FILE must be set together/],
+    [{ NATS_TLS_KEY_FILE: '/k.pem' }, /NATS_TLS_CERT_FILE must be set together/],
+  ])('refuses %j', (env, message) => {
+    expect(() => loadConfig(BaseServiceConfig, env)).toThrow(message);
   });
 });

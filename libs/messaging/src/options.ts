@@ -1,5 +1,6 @@
 import type { BaseServiceConfig } from '@tillbus/config';
-import type { StreamDeclaration } from './jetstream';
+import type { Provisioning } from './declarations';
+import type { ProvisioningMode } from './provisioning';
 
 export interface MessagingOptions {
   /** The service name: the queue group of every handler and the NATS connection name. */
@@ -18,11 +19,23 @@ export interface MessagingOptions {
   requestTimeoutMs: number;
   /** How long shutdown waits for in-flight handlers and consumers before draining anyway. */
   shutdownGraceMs: number;
-  /** Replicas of the streams and buckets this service declares, unless a declaration says otherwise. */
-  streamReplicas?: number;
-  /** Streams and KV buckets this service declares at startup (idempotent). */
-  streams?: StreamDeclaration[];
-  buckets?: KvBucketDeclaration[];
+  /** The streams, KV buckets and durable consumers this service uses (its part of the declarations). */
+  provisioning?: Provisioning;
+  /**
+   * `verify` (the default, production): wait, not ready, until they exist. `apply`: create or update them at
+   * startup (development and tests only; the production NATS users may not).
+   */
+  provisioningMode?: ProvisioningMode;
+  /** TLS towards the NATS servers (see tlsConnectionOptions). */
+  tls?: NatsTlsOptions;
+}
+
+export interface NatsTlsOptions {
+  /** PEM file of the CA that signed the servers' certificates. */
+  caFile?: string;
+  /** Client certificate and key (PEM), for servers that verify clients too. */
+  certFile?: string;
+  keyFile?: string;
 }
 
 export interface KvBucketDeclaration {
@@ -44,18 +57,27 @@ export type MessagingConfig = Pick<
   | 'NATS_PASSWORD'
   | 'BUS_REQUEST_TIMEOUT_MS'
   | 'SHUTDOWN_GRACE_MS'
-  | 'STREAM_REPLICAS'
+  | 'NATS_PROVISIONING'
+  | 'NATS_INBOX_PREFIX'
+  | 'NATS_TLS_CA_FILE'
+  | 'NATS_TLS_CERT_FILE'
+  | 'NATS_TLS_KEY_FILE'
 >;
 
 /**
  * A service's MessagingModule.forRoot options from its validated configuration, the same way for every service:
- * `MessagingModule.forRoot(messagingOptionsFromConfig(SERVICE_NAME, config, { streams, buckets }))`.
+ * `MessagingModule.forRoot(messagingOptionsFromConfig(SERVICE_NAME, config, serviceProvisioning(SERVICE_NAME, config)))`.
  */
 export function messagingOptionsFromConfig(
   service: string,
   config: MessagingConfig,
-  declarations: Pick<MessagingOptions, 'streams' | 'buckets'> = {},
+  provisioning?: Provisioning,
 ): MessagingOptions {
+  const tls: NatsTlsOptions = {
+    ...(config.NATS_TLS_CA_FILE ? { caFile: config.NATS_TLS_CA_FILE } : {}),
+    ...(config.NATS_TLS_CERT_FILE ? { certFile: config.NATS_TLS_CERT_FILE } : {}),
+    ...(config.NATS_TLS_KEY_FILE ? { keyFile: config.NATS_TLS_KEY_FILE } : {}),
+  };
   return {
     service,
     servers: config.NATS_URL,
@@ -63,8 +85,9 @@ export function messagingOptionsFromConfig(
     pass: config.NATS_PASSWORD,
     requestTimeoutMs: config.BUS_REQUEST_TIMEOUT_MS,
     shutdownGraceMs: config.SHUTDOWN_GRACE_MS,
-    streamReplicas: config.STREAM_REPLICAS,
-    ...(declarations.streams ? { streams: declarations.streams } : {}),
-    ...(declarations.buckets ? { buckets: declarations.buckets } : {}),
+    provisioningMode: config.NATS_PROVISIONING,
+    ...(config.NATS_INBOX_PREFIX ? { inboxPrefix: config.NATS_INBOX_PREFIX } : {}),
+    ...(Object.keys(tls).length > 0 ? { tls } : {}),
+    ...(provisioning ? { provisioning } : {}),
   };
 }

@@ -75,6 +75,19 @@ export class TillbusNatsServer extends ServerNats {
   override async handleStatusUpdates(): Promise<void> {}
 
   override async handleMessage(channel: string, natsMsg: Msg): Promise<void> {
+    if (isJetStreamDelivery(natsMsg)) {
+      // Not a caller: a push consumer someone pointed at this subject (nats-server does not check a consumer's
+      // deliver subject against its creator's permissions, nats-server#8274). Never act on it.
+      this.deps.logger.event(
+        'warn',
+        'dropped a message a JetStream consumer delivered to a bus subject',
+        {
+          subject: natsMsg.subject,
+          consumer: natsMsg.reply?.split('.').slice(2, 4).join('/'),
+        },
+      );
+      return;
+    }
     const correlationId = correlationIdOf(natsMsg.headers) ?? newCorrelationId();
     return runWithCorrelation(correlationId, () =>
       this.handleInScope(channel, natsMsg, correlationId),
@@ -181,4 +194,12 @@ function describeError(error: unknown): unknown {
   return error instanceof Error
     ? { name: error.name, message: error.message, stack: error.stack }
     : error;
+}
+
+/**
+ * JetStream delivers every consumer message with a reply subject `$JS.ACK.<stream>.<consumer>.…`; a real request
+ * has an inbox (or a cross-account `_R_.…`) and an event has none.
+ */
+export function isJetStreamDelivery(msg: Pick<Msg, 'reply'>): boolean {
+  return msg.reply?.startsWith('$JS.ACK.') === true;
 }

@@ -9,12 +9,19 @@ import {
   orderSubjectToken,
   SUBJECTS,
   subjectToken,
+  easycardKeySubject,
 } from './subjects';
 
 describe('subjects', () => {
-  it('every request subject is tillbus.<service>.<verb>', () => {
+  it('asks for a reader key on its own subject, and refuses an id that would widen it', () => {
+    expect(easycardKeySubject('EZ-0001')).toBe('tillbus.easycard.session.key.EZ-0001');
+    expect(() => easycardKeySubject('*')).toThrow(/cannot be used in a subject/);
+    expect(() => easycardKeySubject('a.b')).toThrow(/cannot be used in a subject/);
+  });
+
+  it('every request subject is tillbus.<service>.<verb>, some with one per-thing token (a wildcard)', () => {
     for (const subject of allRequestSubjects())
-      expect(subject).toMatch(/^tillbus\.[a-z-]+\.[a-z.-]+$/);
+      expect(subject).toMatch(/^tillbus\.[a-z-]+\.[a-z.-]+(\.\*)?$/);
     expect(new Set(allRequestSubjects()).size).toBe(allRequestSubjects().length);
   });
 
@@ -22,7 +29,7 @@ describe('subjects', () => {
     expect(SUBJECTS.easycard).toEqual({
       sessionGet: 'tillbus.easycard.session.get',
       sessionList: 'tillbus.easycard.session.list',
-      sessionKey: 'tillbus.easycard.session.key',
+      sessionKey: 'tillbus.easycard.session.key.*',
       signon: 'tillbus.easycard.signon',
       readersRegister: 'tillbus.easycard.readers.register',
     });

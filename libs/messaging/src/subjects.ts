@@ -38,7 +38,11 @@ export const SUBJECTS = {
   easycard: {
     sessionGet: 'tillbus.easycard.session.get',
     sessionList: 'tillbus.easycard.session.list',
-    sessionKey: 'tillbus.easycard.session.key',
+    /**
+     * Handled as `tillbus.easycard.session.key.*`; asked on `…key.<deviceId>` (easycardKeySubject), so NATS
+     * permissions can give each store's identity only its own readers' keys.
+     */
+    sessionKey: 'tillbus.easycard.session.key.*',
     signon: 'tillbus.easycard.signon',
     readersRegister: 'tillbus.easycard.readers.register',
   },
@@ -75,6 +79,10 @@ export function orderSubjectToken(requestOrderId: string): string {
   if (DIRECT_ORDER_ID.test(requestOrderId)) return requestOrderId;
   return `=${createHash('sha256').update(requestOrderId, 'utf8').digest('base64url')}`;
 }
+
+/** The subject a store asks a reader's session key on: one per reader, so permissions can name it. */
+export const easycardKeySubject = (deviceId: string) =>
+  `tillbus.easycard.session.key.${subjectToken(deviceId)}`;
 
 /** Where a durable consumer puts a message it gave up on. */
 export const deadLetterSubject = (stream: string, consumer: string) =>

@@ -41,6 +41,7 @@ function manager(): NatsConnectionManager {
     connect: async () => nc,
     jetstream: () => js,
     jetstreamManager: () => jetstreamManager(nc),
+    provisioningMode: 'apply',
   } as unknown as NatsConnectionManager;
 }
 

@@ -1,3 +1,4 @@
+import { AckPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect, headers, type NatsConnection } from '@nats-io/transport-node';
 import { OpsServer } from '@tillbus/observability';
 import {
@@ -5,10 +6,11 @@ import {
   promtoolCheckMetrics,
   PROMTOOL_HINT,
   startTestNatsServer,
+  waitFor,
   type TestNatsServer,
 } from '@tillbus/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BusRequestError, decodeReply, HEADERS, requestJson } from '../src';
+import { BusRequestError, decodeReply, HEADERS, isJetStreamDelivery, requestJson } from '../src';
 import { ECHO_SUBJECTS, startEchoReplica } from './fixtures/echo-app';
 
 let nats: TestNatsServer;
@@ -170,5 +172,31 @@ describe('request/reply through the messaging lib', () => {
     const port = replicas[0].app.get(OpsServer).port;
     const exposition = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
     expect(promtoolCheckMetrics(exposition)).toEqual({ ok: true, output: '' });
+  });
+});
+
+describe('a JetStream consumer pointed at a bus subject (nats-server#8274)', () => {
+  it('is never acted on: the handlers see nothing, the service logs it and keeps serving', async () => {
+    const jsm = await jetstreamManager(client);
+    await jsm.streams.add({ name: 'TEST_INJECT', subjects: ['tillbus.test.inject.>'] });
+    await jetstream(client).publish('tillbus.test.inject.1', JSON.stringify({ id: 'injected' }));
+    const handledBefore = replicas.flatMap((r) => r.replica.handled).length;
+    // With the handlers' queue group: without it the server sees no interest in queue subscribers.
+    await jsm.consumers.add('TEST_INJECT', {
+      deliver_subject: ECHO_SUBJECTS.echo,
+      deliver_group: 'echo-test',
+      ack_policy: AckPolicy.None,
+    });
+    await waitFor(() => logs.some((l) => l.includes('dropped a message a JetStream consumer')), {
+      what: 'the dropped delivery logged',
+    });
+    expect(replicas.flatMap((r) => r.replica.handled)).not.toContain('injected');
+    expect(replicas.flatMap((r) => r.replica.handled).length).toBe(handledBefore);
+    await expect(request(ECHO_SUBJECTS.echo, { id: 'after' })).resolves.toMatchObject({
+      id: 'after',
+    });
+    expect(isJetStreamDelivery({ reply: '$JS.ACK.S.C.1.1.1.1.0' })).toBe(true);
+    expect(isJetStreamDelivery({ reply: '_INBOX_pos.abc' })).toBe(false);
+    expect(isJetStreamDelivery({ reply: undefined })).toBe(false);
   });
 });

@@ -62,7 +62,10 @@ export class OpsServer {
     this.shuttingDown = true;
   }
 
+  /** Idempotent: a service that waits for its dependencies starts it early, so /readyz can say what it waits for. */
   async start(): Promise<number> {
+    if (this.server)
+      return (this.server.address() as AddressInfo | null)?.port ?? this.options.port;
     const server = createServer((req, res) => {
       this.route(req, res).catch(() => send(res, 500, { status: 'error' }));
     });

@@ -2,3 +2,4 @@ export * from './nats-server';
 export * from './wait';
 export * from './processes';
 export * from './promtool';
+export * from './tls';

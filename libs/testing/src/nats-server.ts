@@ -3,12 +3,15 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { runCertificates } from './tls';
 
 export interface TestNatsServer {
   url: string;
   port: number;
   /** Where the private server came from: its own process, NATS_URL, or a container. */
   source: 'binary' | 'env' | 'container';
+  /** The CA that signed the server's certificate, when it serves TLS (every binary server under vitest does). */
+  tls?: { caFile: string };
   /** Stop the server (the store survives); only for a private binary server. */
   stop(): Promise<void>;
   /** Start it again on the same port with the same store. */
@@ -50,10 +53,16 @@ async function startBinary(binary: string): Promise<TestNatsServer> {
   const port = await freePort();
   let child: ChildProcess | undefined;
 
+  const certificates = runCertificates();
+  const tlsArgs = certificates
+    ? ['--tls', '--tlscert', certificates.certFile, '--tlskey', certificates.keyFile]
+    : [];
   const launch = async () => {
-    const proc = spawn(binary, ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', storeDir], {
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
+    const proc = spawn(
+      binary,
+      ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', storeDir, ...tlsArgs],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
     let stderr = '';
     proc.stderr?.on('data', (chunk: Buffer) => {
       stderr = (stderr + chunk.toString()).slice(-4000);
@@ -81,9 +90,10 @@ async function startBinary(binary: string): Promise<TestNatsServer> {
 
   await launch();
   return {
-    url: `nats://127.0.0.1:${port}`,
+    url: `${certificates ? 'tls' : 'nats'}://127.0.0.1:${port}`,
     port,
     source: 'binary',
+    ...(certificates ? { tls: { caFile: certificates.caFile } } : {}),
     stop: halt,
     restart: launch,
     dispose: async () => {

@@ -198,7 +198,9 @@ function sessionText(s: SessionView, now: number): string {
     ],
     [
       'session key',
-      s.hasKey ? 'held, encrypted at rest (released only on tillbus.easycard.session.key)' : 'none',
+      s.hasKey
+        ? 'held, encrypted at rest (released only on tillbus.easycard.session.key.<deviceId>)'
+        : 'none',
     ],
     ['in progress', s.inFlight ?? '-'],
     ['last failure', s.failure ? problemText(s, now) : '-'],

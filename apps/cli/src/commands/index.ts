@@ -3,6 +3,7 @@ import { BRIDGE_CERTIFY_COMMAND } from './bridge';
 import { EASYCARD_COMMANDS } from './easycard';
 import { EDC_COMMANDS } from './edc';
 import { ORDER_COMMANDS } from './orders';
+import { PROVISION_COMMANDS } from './provision';
 import { TERMINAL_COMMANDS } from './terminals';
 
 /** Every `tillbus` command, in the order `tillbus --help` lists them. */
@@ -12,4 +13,5 @@ export const COMMANDS: CommandSpec[] = [
   ...ORDER_COMMANDS,
   ...EASYCARD_COMMANDS,
   BRIDGE_CERTIFY_COMMAND,
+  ...PROVISION_COMMANDS,
 ];

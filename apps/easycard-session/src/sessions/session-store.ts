@@ -1,10 +1,10 @@
 import { KvWatchInclude, type KV, type KvEntry } from '@nats-io/kv';
-import { createIfAbsent, kvJson, updateWithRevision } from '@tillbus/messaging';
+import { BUCKETS, createIfAbsent, kvJson, updateWithRevision } from '@tillbus/messaging';
 import type { JsonLogger } from '@tillbus/observability';
 import type { SessionRecord } from './session-record';
 
-export const SESSIONS_BUCKET = 'tillbus_easycard_session_sessions';
-export const SCHEDULE_BUCKET = 'tillbus_easycard_session_schedule';
+export const SESSIONS_BUCKET = BUCKETS.easycardSession.sessions;
+export const SCHEDULE_BUCKET = BUCKETS.easycardSession.schedule;
 
 const RESYNC_MS = 5 * 60_000;
 

@@ -1,6 +1,8 @@
 import { Controller, Inject } from '@nestjs/common';
-import { MessagePattern, Payload } from '@nestjs/microservices';
+import { Ctx, MessagePattern, NatsContext, Payload } from '@nestjs/microservices';
 import {
+  easycardKeySubject,
+  PayloadInvalidError,
   SUBJECTS,
   type SessionListReply,
   type SessionView,
@@ -125,8 +127,18 @@ export class SessionController {
     };
   }
 
+  /**
+   * The reader is the subject's last token (the one NATS permissions grant per store); a payload naming another
+   * reader is refused, so no identity gets a key its subject permission does not name.
+   */
   @MessagePattern(SUBJECTS.easycard.sessionKey)
-  sessionKey(@Payload() request: DeviceRequest): Promise<KeyRelease> {
+  sessionKey(@Payload() request: DeviceRequest, @Ctx() context: NatsContext): Promise<KeyRelease> {
+    const reader = context.getSubject().split('.').pop();
+    if (reader !== request.deviceId) {
+      throw new PayloadInvalidError(
+        `deviceId ${request.deviceId} is not the reader this subject names (${reader}): ask on ${easycardKeySubject(request.deviceId)}`,
+      );
+    }
     return this.sessions.releaseKey(request.deviceId);
   }
 

@@ -75,7 +75,7 @@ export async function startInProcess(
   clock = new ManualClock(T0),
 ): Promise<InProcessService> {
   const logs: string[] = [];
-  const config = loadEasyCardSessionConfig(env);
+  const config = loadEasyCardSessionConfig({ NATS_PROVISIONING: 'apply', ...env });
   const service = await startEasyCardSession(config, {
     clock,
     logWrite: (line) => logs.push(line),

@@ -7,6 +7,7 @@ import {
 import {
   BusMetrics,
   DurableConsumer,
+  orderLifecycleConsumer,
   NatsConnectionManager,
   PermanentError,
   type MessagingOptions,
@@ -19,7 +20,6 @@ import { ORDER_RECONCILIATION_CONFIG, type OrderReconciliationConfig } from '../
 import { OrderMetrics } from '../metrics';
 import { OrderNotFoundError } from './errors';
 import { parseLifecycleMessage, type LifecycleMessage } from './lifecycle-event';
-import { LIFECYCLE_CONSUMER, ORDERS_STREAM, ORDERS_SUBJECTS } from './names';
 import { OrdersService } from './orders.service';
 
 /**
@@ -47,13 +47,8 @@ export class LifecycleConsumer implements OnApplicationBootstrap, BeforeApplicat
     this.consumer = new DurableConsumer<LifecycleMessage>(
       this.connection,
       {
-        stream: ORDERS_STREAM,
-        durable: LIFECYCLE_CONSUMER,
-        filterSubject: ORDERS_SUBJECTS,
-        maxDeliver: this.config.EVENTS_MAX_DELIVER,
+        ...orderLifecycleConsumer(this.config),
         backoffMs: [250, 1000, 2000, 5000, 10_000, 30_000],
-        ackWaitMs: this.config.EVENTS_ACK_WAIT_MS,
-        concurrency: 16,
         parse: (body, msg) => {
           try {
             return parseLifecycleMessage(msg.subject, body);

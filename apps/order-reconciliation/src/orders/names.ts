@@ -1,14 +1,14 @@
-import { EVENT_SUBJECTS, STREAMS, deadLetterSubject } from '@tillbus/messaging';
+import { BUCKETS, DURABLES, STREAMS, deadLetterSubject } from '@tillbus/messaging';
 
 /** Orders, keyed by order token (orderSubjectToken): the truth and the outbox. */
-export const ORDERS_BUCKET = 'tillbus_order_reconciliation_orders';
+export const ORDERS_BUCKET = BUCKETS.orderReconciliation.orders;
 /** Signatures already accepted, shared by every replica; entries expire with the signature window. */
-export const REPLAY_BUCKET = 'tillbus_order_reconciliation_replay';
+export const REPLAY_BUCKET = BUCKETS.orderReconciliation.replay;
 
 /** Applies the POS lifecycle events to the orders. */
-export const LIFECYCLE_CONSUMER = 'order-reconciliation-lifecycle';
+export const LIFECYCLE_CONSUMER = DURABLES.orderLifecycle;
 /** Delivers notifyOrderChange to D-Store. */
-export const OUTBOX_CONSUMER = 'order-reconciliation-outbox';
+export const OUTBOX_CONSUMER = DURABLES.orderOutbox;
 
 // The POS lifecycle kinds (`<kind>` for what the POS reports) are POS_LIFECYCLE_KINDS in libs/result-codes.
 
@@ -31,6 +31,5 @@ export function isOwnEventKind(kind: string): kind is OwnEventKind {
 }
 
 export const ORDERS_STREAM = STREAMS.orders;
-export const ORDERS_SUBJECTS = EVENT_SUBJECTS.ordersAll;
 export const OUTBOX_FILTER = `tillbus.events.orders.${OWN_EVENT_KINDS.notify}.>`;
 export const OUTBOX_DEAD_LETTERS = deadLetterSubject(STREAMS.orders, OUTBOX_CONSUMER);

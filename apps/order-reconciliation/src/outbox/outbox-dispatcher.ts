@@ -4,10 +4,11 @@ import {
   type BeforeApplicationShutdown,
   type OnApplicationBootstrap,
 } from '@nestjs/common';
-import { AckPolicy, DeliverPolicy, type ConsumerConfig, type JsMsg } from '@nats-io/jetstream';
+import type { JsMsg } from '@nats-io/jetstream';
 import { headers as natsHeaders } from '@nats-io/transport-node';
 import {
   consumeDurable,
+  orderOutboxConsumer,
   HEADERS,
   MESSAGING_OPTIONS,
   NatsConnectionManager,
@@ -25,12 +26,7 @@ import {
 import { CLOCK, type Clock } from '../clock';
 import { ORDER_RECONCILIATION_CONFIG, type OrderReconciliationConfig } from '../config';
 import { OrderMetrics } from '../metrics';
-import {
-  ORDERS_STREAM,
-  OUTBOX_CONSUMER,
-  OUTBOX_DEAD_LETTERS,
-  OUTBOX_FILTER,
-} from '../orders/names';
+import { ORDERS_STREAM, OUTBOX_DEAD_LETTERS } from '../orders/names';
 import { notifyMessageOf, type OrderNotifyMessage } from '../orders/order-events';
 import {
   deliveryHead,
@@ -88,22 +84,9 @@ export class OutboxDispatcher implements OnApplicationBootstrap, BeforeApplicati
   }
 
   async onApplicationBootstrap(): Promise<void> {
-    const concurrency = this.config.OUTBOX_CONCURRENCY;
-    const config: Partial<ConsumerConfig> & { durable_name: string } = {
-      durable_name: OUTBOX_CONSUMER,
-      ack_policy: AckPolicy.Explicit,
-      deliver_policy: DeliverPolicy.All,
-      ack_wait: this.config.OUTBOX_ACK_WAIT_MS * 1_000_000,
-      // Our delivery state machine bounds the attempts; the server must never give up on a message by itself.
-      max_deliver: -1,
-      filter_subject: OUTBOX_FILTER,
-      max_ack_pending: concurrency * 64,
-    };
     this.consuming = await consumeDurable(
       this.connection,
-      ORDERS_STREAM,
-      config,
-      concurrency,
+      orderOutboxConsumer(this.config),
       (msg) => this.process(msg),
     );
     this.running = true;

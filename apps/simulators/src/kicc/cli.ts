@@ -12,7 +12,8 @@ const HELP = `kicc-bridge: KICC bridges with their EDC devices, over the bus (do
 
 options:
   --nats <url>              NATS server (default $NATS_URL or nats://127.0.0.1:4222); credentials from
-                            $NATS_USER and $NATS_PASSWORD
+                            $NATS_USER and $NATS_PASSWORD; replies on $NATS_INBOX_PREFIX (default _INBOX_<user>);
+                            a tls:// server is verified with $NATS_TLS_CA_FILE (or Node's trusted CAs)
   --bridges <n>             number of bridges (default 1)
   --devices <n>             devices per bridge, at most 64 (default 1)
   --prefix <name>           ids are <prefix>-b<i> and <prefix>-b<i>-d<j> (default sim)
@@ -88,6 +89,8 @@ export async function main(argv: string[]): Promise<void> {
     natsUrl: values.nats ?? process.env.NATS_URL ?? 'nats://127.0.0.1:4222',
     natsUser: process.env.NATS_USER || undefined,
     natsPassword: process.env.NATS_PASSWORD || undefined,
+    natsInboxPrefix: process.env.NATS_INBOX_PREFIX || undefined,
+    natsCaFile: process.env.NATS_TLS_CA_FILE || undefined,
     ...(named ? { bridges: named } : { generate: { bridges, devicesPerBridge, prefix } }),
     timing,
     heartbeatIntervalMs: integerOption(values['heartbeat-ms'], '--heartbeat-ms', 1),

@@ -79,6 +79,10 @@ export interface KiccSimulatorOptions {
   /** NATS credentials: a real bridge logs in as its own user (nats.js ignores user:pass in a URL). */
   natsUser?: string;
   natsPassword?: string;
+  /** Reply subjects' prefix; default `_INBOX_<natsUser>`, the prefix auth.conf reserves for that user. */
+  natsInboxPrefix?: string;
+  /** The CA that signed a tls:// server's certificate. */
+  natsCaFile?: string;
   bridges?: BridgeSpec[];
   /** Or generated: `<prefix>-b<i>` bridges, each with devices `<prefix>-b<i>-d<j>`. */
   generate?: { bridges: number; devicesPerBridge: number; prefix?: string };
@@ -255,6 +259,10 @@ export async function startKiccBridgeSimulator(
     user: options.natsUser,
     pass: options.natsPassword,
     name: 'kicc-bridge-simulator',
+    // Replies (JetStream acks of the results it publishes) on the prefix auth.conf reserves for its user.
+    inboxPrefix:
+      options.natsInboxPrefix ?? (options.natsUser ? `_INBOX_${options.natsUser}` : undefined),
+    ...(options.natsCaFile ? { tls: { caFile: options.natsCaFile } } : {}),
     maxReconnectAttempts: -1,
     noAsyncTraces: true,
   });
@@ -350,7 +358,11 @@ class Simulator implements KiccSimulator {
     for (const device of bridge.devices.values()) {
       bridge.subscriptions.push(
         this.nc.subscribe(kiccBridgeSubject('command', device.id), {
-          callback: (_error, msg) => this.onCommand(device, msg),
+          // A bridge acts only on edc-command's requests, never on what a JetStream consumer was pointed at
+          // (docs/bridge-protocol.md §3.1).
+          callback: (_error, msg) => {
+            if (!msg.reply?.startsWith('$JS.ACK.')) this.onCommand(device, msg);
+          },
         }),
       );
     }

@@ -1,0 +1,97 @@
+import { JetStreamApiError, type JetStreamManager } from '@nats-io/jetstream';
+import type { KV, Kvm } from '@nats-io/kv';
+import type { DurableDeclaration, Provisioning } from './declarations';
+import { durableConsumerConfig } from './declarations';
+import { ensureKvBucket, ensureStream, isNotFound } from './jetstream';
+
+/**
+ * `verify`: the service only checks that its streams, buckets and consumers exist (production: a separate step
+ * with its own identity provisions them). `apply`: the service declares its own part at startup, for development
+ * and tests on a server without tillbus's permissions.
+ */
+export const PROVISIONING_MODES = ['verify', 'apply'] as const;
+export type ProvisioningMode = (typeof PROVISIONING_MODES)[number];
+
+export const kvStreamName = (bucket: string) => `KV_${bucket}`;
+
+/** Creates or updates every stream, bucket and consumer of `plan` (idempotent). Returns what it did, in order. */
+export async function applyProvisioning(
+  jsm: JetStreamManager,
+  kvm: Kvm,
+  plan: Provisioning,
+): Promise<string[]> {
+  const done: string[] = [];
+  for (const stream of plan.streams) {
+    await ensureStream(jsm, stream);
+    done.push(`stream ${stream.name}`);
+  }
+  for (const bucket of plan.buckets) {
+    await ensureKvBucket(kvm, bucket, plan.streams[0]?.num_replicas ?? 1);
+    done.push(`bucket ${bucket.name}`);
+  }
+  for (const consumer of plan.consumers) {
+    await ensureConsumer(jsm, consumer);
+    done.push(`consumer ${consumer.stream}/${consumer.durable}`);
+  }
+  return done;
+}
+
+/** Creates the durable consumer, or brings an existing one to the declared config. */
+export async function ensureConsumer(
+  jsm: JetStreamManager,
+  declaration: DurableDeclaration,
+): Promise<void> {
+  const config = durableConsumerConfig(declaration);
+  try {
+    await jsm.consumers.info(declaration.stream, declaration.durable);
+  } catch (error) {
+    if (!isConsumerNotFound(error)) throw error;
+    await jsm.consumers.add(declaration.stream, config);
+    return;
+  }
+  await jsm.consumers.update(declaration.stream, declaration.durable, config);
+}
+
+/**
+ * What of `plan` the server lacks, one line each (`stream TILLBUS_ORDERS`, `bucket …`, `consumer STREAM/durable`),
+ * or a line saying why something could not be checked. Empty when everything is there.
+ */
+export async function missingProvisioning(
+  jsm: JetStreamManager,
+  plan: Provisioning,
+): Promise<string[]> {
+  const missing: string[] = [];
+  const check = async (what: string, probe: () => Promise<unknown>) => {
+    try {
+      await probe();
+    } catch (error) {
+      missing.push(
+        isNotFound(error) || isConsumerNotFound(error)
+          ? what
+          : `${what} (cannot check: ${(error as Error).message})`,
+      );
+    }
+  };
+  for (const stream of plan.streams)
+    await check(`stream ${stream.name}`, () => jsm.streams.info(stream.name));
+  for (const bucket of plan.buckets)
+    await check(`bucket ${bucket.name}`, () => jsm.streams.info(kvStreamName(bucket.name)));
+  for (const consumer of plan.consumers)
+    await check(`consumer ${consumer.stream}/${consumer.durable}`, () =>
+      jsm.consumers.info(consumer.stream, consumer.durable),
+    );
+  return missing;
+}
+
+/** Binds an existing bucket without creating or updating it (only STREAM.INFO of its stream). */
+export async function openKvBucket(jsm: JetStreamManager, kvm: Kvm, name: string): Promise<KV> {
+  const info = await jsm.streams.info(kvStreamName(name));
+  return kvm.open(name, { allow_direct: info.config.allow_direct === true });
+}
+
+function isConsumerNotFound(error: unknown): boolean {
+  return (
+    error instanceof JetStreamApiError &&
+    (error.status === 404 || /consumer not found/i.test(error.message))
+  );
+}
