@@ -126,6 +126,24 @@ describe.each(SERVICES)('the %s image', (svc) => {
 });
 
 describe('the Dockerfiles', () => {
+  it('build the CLI image (the provisioning Job) by the same instructions, pins included', () => {
+    const instructions = (text: string) => {
+      const { args, stages } = parseDockerfile(text);
+      return {
+        args,
+        stages: stages.map((s) => ({
+          ...s,
+          instructions: s.instructions.filter((i) => i.keyword !== 'EXPOSE'),
+        })),
+      };
+    };
+    const cli = readFileSync(join(DEPLOY, 'docker', 'cli', 'Dockerfile'), 'utf8');
+    expect(instructions(cli)).toEqual(
+      instructions(read('edc-command').replaceAll('edc-command', 'cli')),
+    );
+    expect(cli.split('\n')[0]).toBe(read('edc-command').split('\n')[0]);
+  });
+
   it('are one template: they differ only by the service name and its ports', () => {
     const normalise = (svc: string) =>
       read(svc)
