@@ -1,4 +1,4 @@
-import { SUBJECTS, type SessionView } from '@tillbus/messaging';
+import { easycardKeySubject, SUBJECTS, type SessionView } from '@tillbus/messaging';
 import { startTestNatsServer, waitFor, type TestNatsServer } from '@tillbus/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../src/clock';
@@ -25,7 +25,7 @@ let app: InProcessService | undefined;
 const list = async () =>
   (await pos.request<{ sessions: SessionView[] }>(SUBJECTS.easycard.sessionList, {})).sessions;
 const keyOf = (deviceId: string) =>
-  pos.request<KeyRelease>(SUBJECTS.easycard.sessionKey, { deviceId });
+  pos.request<KeyRelease>(easycardKeySubject(deviceId), { deviceId });
 
 beforeAll(async () => {
   nats = await startTestNatsServer();

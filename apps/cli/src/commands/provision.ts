@@ -1,11 +1,4 @@
-import { Kvm } from '@nats-io/kv';
-import {
-  applyProvisioning,
-  missingProvisioning,
-  PROVISIONING_DEFAULTS,
-  tillbusProvisioning,
-  type ProvisioningSettings,
-} from '@tillbus/messaging';
+import type { ProvisioningSettings } from '@tillbus/messaging';
 import type { CommandSpec } from '../cli';
 import { CliError, EXIT, UsageError } from '../errors';
 
@@ -15,9 +8,10 @@ import { CliError, EXIT, UsageError } from '../errors';
  */
 export function provisioningSettingsFromEnv(
   env: Record<string, string | undefined>,
+  defaults: ProvisioningSettings,
 ): ProvisioningSettings {
-  const settings = { ...PROVISIONING_DEFAULTS };
-  for (const name of Object.keys(PROVISIONING_DEFAULTS) as (keyof ProvisioningSettings)[]) {
+  const settings = { ...defaults };
+  for (const name of Object.keys(defaults) as (keyof ProvisioningSettings)[]) {
     const text = env[name];
     if (text === undefined || text === '') continue;
     const value = Number(text);
@@ -52,7 +46,15 @@ export const PROVISION_COMMANDS: CommandSpec[] = [
       'Production runs it as a Kubernetes Job with the `provisioner` NATS user; services only verify.',
     ].join('\n'),
     run: async (ctx, { options }) => {
-      const plan = tillbusProvisioning(provisioningSettingsFromEnv(ctx.env));
+      // The declarations live with the NATS wiring (libs/messaging), loaded only by this command: every other
+      // command starts without it (apps/cli/test/module-graph.test.ts).
+      const [messaging, { Kvm }] = await Promise.all([
+        import('@tillbus/messaging'),
+        import('@nats-io/kv'),
+      ]);
+      const { applyProvisioning, missingProvisioning, PROVISIONING_DEFAULTS, tillbusProvisioning } =
+        messaging;
+      const plan = tillbusProvisioning(provisioningSettingsFromEnv(ctx.env, PROVISIONING_DEFAULTS));
       const jsm = await ctx.bus.jetstreamManager();
       if (options.check === true) {
         const missing = await missingProvisioning(jsm, plan);
