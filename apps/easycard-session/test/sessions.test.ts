@@ -180,6 +180,11 @@ describe('easycard-session: discovery, sign-on and the bus API', () => {
     await waitFor(() => pos.events.filter((e) => e.type === 'expired').length === 5, {
       what: 'expired events',
     });
+    // The gauges follow the sessions bucket through its watch: a moment after the events.
+    await waitFor(
+      async () => metricValue(await app.metrics(), METRICS.sessions, { state: 'expired' }) === 5,
+      { what: 'five sessions counted expired' },
+    );
     text = await app.metrics();
     expect(metricValue(text, METRICS.sessions, { state: 'expired' })).toBe(5);
     expect(metricValue(text, METRICS.unusable)).toBe(5);
