@@ -14,7 +14,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { safeConnectionOptions } from '@tillbus/messaging';
-import { findNatsServerBinary, freePort, NATS_INSTALL_HINT, waitForPort } from '@tillbus/testing';
+import {
+  findNatsServerBinary,
+  freePort,
+  generateTestCertificates,
+  NATS_INSTALL_HINT,
+  runCertificates,
+  waitForPort,
+  type TestCertificates,
+} from '@tillbus/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { natsPassword, passwordVariable } from './nats';
 
@@ -25,13 +33,15 @@ let dir: string;
 let config: string;
 let port: number;
 let server: ChildProcess | undefined;
+let tls: TestCertificates;
 const clients: NatsConnection[] = [];
 
 /** Starts nats-server as a pod does: the password comes from the environment it was started with. */
 async function startServer(password: string): Promise<void> {
   const binary = findNatsServerBinary();
   if (!binary) throw new Error(NATS_INSTALL_HINT);
-  const child = spawn(binary, ['-c', config, '-a', '127.0.0.1', '-p', String(port)], {
+  const args = ['-c', config, '-a', '127.0.0.1', '-p', String(port), '--tls'];
+  const child = spawn(binary, [...args, '--tlscert', tls.certFile, '--tlskey', tls.keyFile], {
     env: { ...process.env, [VARIABLE]: password },
     stdio: 'ignore',
   });
@@ -53,9 +63,10 @@ async function connectAsService(password: string): Promise<NatsConnection> {
   const nc = await connect(
     safeConnectionOptions({
       service: USER,
-      servers: `nats://127.0.0.1:${port}`,
+      servers: `tls://127.0.0.1:${port}`,
       user: USER,
       pass: password,
+      tls: { caFile: tls.caFile },
       requestTimeoutMs: 2000,
       shutdownGraceMs: 1000,
     }),
@@ -66,6 +77,7 @@ async function connectAsService(password: string): Promise<NatsConnection> {
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'tillbus-rotation-'));
+  tls = runCertificates() ?? generateTestCertificates(join(dir, 'tls'));
   config = join(dir, 'nats-server.conf');
   // The same mechanism as deploy/nats/auth.conf: `password: $TILLBUS_NATS_<USER>_PASSWORD`.
   writeFileSync(
