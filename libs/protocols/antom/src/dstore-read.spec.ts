@@ -198,10 +198,21 @@ describe('any input', () => {
         (extra) => {
           const sent = { ...extra, ...order };
           const read = readCreateOrderRequest(JSON.stringify(sent));
-          expect(read.value).toEqual(JSON.parse(JSON.stringify(sent)));
+          expect(read.value).toEqual(withoutProtoKeys(JSON.parse(JSON.stringify(sent))));
         },
       ),
-      { numRuns: 200 },
+      { numRuns: 500 },
     );
   });
 });
+
+/** What is kept of a message: everything, but an own `__proto__` key, which no copy may turn into a prototype. */
+function withoutProtoKeys(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(withoutProtoKeys);
+  if (value === null || typeof value !== 'object') return value;
+  const out: Record<string, unknown> = {};
+  for (const [key, inner] of Object.entries(value)) {
+    if (key !== '__proto__') out[key] = withoutProtoKeys(inner);
+  }
+  return out;
+}
