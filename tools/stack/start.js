@@ -2,6 +2,8 @@
 'use strict';
 /* eslint-disable @typescript-eslint/no-require-imports -- run by node as it is, before anything is built */
 // `npm start`: the orchestrator is TypeScript, compiled on the fly by SWC, so it runs before the build it starts.
+// `npm start` runs it with --conditions=tillbus-source, so the workspace libs it uses (the TLS certificates of
+// @tillbus/testing, say) load from their sources too, not from a dist/ that does not exist yet on a fresh clone.
 const { join } = require('node:path');
 
 process.env.TS_NODE_PROJECT = join(__dirname, '..', '..', 'tsconfig.json');
