@@ -118,6 +118,16 @@ describe('TerminalDto', () => {
     }
   });
 
+  // Found by the property below (seed -1736380190): a kind naming an Object.prototype member threw a TypeError.
+  it.each(['valueOf', 'toString', 'constructor', '__proto__', 'hasOwnProperty'])(
+    'refuses the kind %s without throwing',
+    (kind) => {
+      expect(fields({ ...antom, connection: { kind } }).join('; ')).toMatch(
+        /payload.connection.kind/,
+      );
+    },
+  );
+
   it('never throws, whatever it is given', () => {
     fc.assert(
       fc.property(fc.anything(), (input) => {

@@ -56,21 +56,27 @@ function IsSecretReference(): PropertyDecorator {
   });
 }
 
+/** Own keys only: a kind such as "valueOf" or "__proto__" must not find Object.prototype's members. */
+function fieldsOfKind(kind: unknown): readonly string[] | undefined {
+  return typeof kind === 'string' && Object.hasOwn(CONNECTION_FIELDS, kind)
+    ? CONNECTION_FIELDS[kind as ConnectionKind]
+    : undefined;
+}
+
 function OnlyFieldsOfItsKind(): PropertyDecorator {
   return ValidateBy({
     name: 'onlyFieldsOfItsKind',
     validator: {
       validate: (kind: unknown, args?: ValidationArguments) => {
-        const allowed = CONNECTION_FIELDS[kind as ConnectionKind];
+        const allowed = fieldsOfKind(kind);
         if (!allowed) return true;
         return Object.keys(args?.object ?? {}).every((field) => allowed.includes(field));
       },
       defaultMessage: (args?: ValidationArguments) => {
-        const kind = args?.value as ConnectionKind;
-        const extra = Object.keys(args?.object ?? {}).filter(
-          (field) => !CONNECTION_FIELDS[kind]?.includes(field),
-        );
-        return `a ${kind} connection does not take ${extra.join(', ')} (it takes ${CONNECTION_FIELDS[kind]?.slice(1).join(', ')})`;
+        const kind = args?.value;
+        const allowed = fieldsOfKind(kind) ?? [];
+        const extra = Object.keys(args?.object ?? {}).filter((field) => !allowed.includes(field));
+        return `a ${String(kind)} connection does not take ${extra.join(', ')} (it takes ${allowed.slice(1).join(', ')})`;
       },
     },
   });
