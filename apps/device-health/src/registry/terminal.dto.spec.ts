@@ -128,6 +128,13 @@ describe('TerminalDto', () => {
     },
   );
 
+  it.each(['valueOf', 'constructor', '__proto__'])(
+    'refuses the vendor %s without throwing',
+    (vendor) => {
+      expect(fields({ ...antom, vendor }).join('; ')).toMatch(/payload.vendor/);
+    },
+  );
+
   it('never throws, whatever it is given', () => {
     fc.assert(
       fc.property(fc.anything(), (input) => {

@@ -56,12 +56,12 @@ function IsSecretReference(): PropertyDecorator {
   });
 }
 
-/** Own keys only: a kind such as "valueOf" or "__proto__" must not find Object.prototype's members. */
-function fieldsOfKind(kind: unknown): readonly string[] | undefined {
-  return typeof kind === 'string' && Object.hasOwn(CONNECTION_FIELDS, kind)
-    ? CONNECTION_FIELDS[kind as ConnectionKind]
-    : undefined;
+/** Own keys only: a caller's "valueOf" or "__proto__" must not find Object.prototype's members. */
+function ownEntry<T>(table: Readonly<Record<string, T>>, key: unknown): T | undefined {
+  return typeof key === 'string' && Object.hasOwn(table, key) ? table[key] : undefined;
 }
+
+const fieldsOfKind = (kind: unknown) => ownEntry(CONNECTION_FIELDS, kind);
 
 function OnlyFieldsOfItsKind(): PropertyDecorator {
   return ValidateBy({
@@ -152,11 +152,11 @@ function VendorMatchesConnection(): PropertyDecorator {
     validator: {
       validate: (vendor: unknown, args?: ValidationArguments) => {
         const kind = (args?.object as TerminalDto | undefined)?.connection?.kind;
-        const kinds = KIND_OF_VENDOR[vendor as HealthVendor];
+        const kinds = ownEntry(KIND_OF_VENDOR, vendor);
         return !kinds || !kind || !CONNECTION_KINDS.includes(kind) || kinds.includes(kind);
       },
       defaultMessage: (args?: ValidationArguments) =>
-        `vendor ${args?.value} takes a connection of kind ${KIND_OF_VENDOR[args?.value as HealthVendor]?.join(' or ')}`,
+        `vendor ${args?.value} takes a connection of kind ${ownEntry(KIND_OF_VENDOR, args?.value)?.join(' or ')}`,
     },
   });
 }
