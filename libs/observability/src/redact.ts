@@ -1,3 +1,5 @@
+import { describeError } from './logged-error';
+
 export const REDACTED = '[REDACTED]';
 
 /**
@@ -29,11 +31,10 @@ export function redact(value: unknown, seen: WeakSet<object> = new WeakSet()): u
   if (seen.has(value)) return '[Circular]';
   seen.add(value);
   if (value instanceof Error) {
-    return {
-      name: value.name,
-      message: maskCardNumbers(value.message),
-      ...(redact({ ...value }, seen) as object),
-    };
+    return describeError(value, {
+      fields: (fields) => redact(fields, seen) as Record<string, unknown>,
+      text: maskCardNumbers,
+    });
   }
   if (Buffer.isBuffer(value) || value instanceof Uint8Array) return `[${value.byteLength} bytes]`;
   if (Array.isArray(value)) return value.map((item) => redact(item, seen));
