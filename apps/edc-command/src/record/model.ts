@@ -3,7 +3,7 @@ import { redactKiccResult } from '@tillbus/protocols-kicc';
 import {
   EDC_PHASES,
   edcOutcome,
-  kiccCommandKind,
+  isEdcSettled,
   type EdcCommandRecord,
   type EdcPhase,
   type EdcRecordCommand,
@@ -100,14 +100,9 @@ export function isFinalPhase(phase: EdcPhase): boolean {
   return EDC_PHASES[phase].final;
 }
 
-/**
- * The record has an outcome that ends the command for now: final, in doubt, or a timed-out query or cancel (those
- * are safe to repeat, so they are not recovered).
- */
+/** The command's outcome ends it for now (see result-codes' `isEdcSettled`). */
 export function isSettled(record: StoredCommand): boolean {
-  const phase = record.lifecycle.phase;
-  if (isFinalPhase(phase) || phase === 'in_doubt') return true;
-  return phase === 'timed_out' && kiccCommandKind(record.commandName) === 'control';
+  return isEdcSettled(record.lifecycle);
 }
 
 /** A view whose outcome will not change unless a late result or an operator changes it: the wait may end. */
