@@ -2,7 +2,8 @@ import { Inject, Injectable } from '@nestjs/common';
 import { JetStreamSetup } from '@tillbus/messaging';
 import { EDC_CONFIG, EdcCommandConfig } from '../config';
 import { BUCKETS } from '../keys';
-import { WatchedKeys, type Bucket } from '../store/stores';
+import type { Bucket } from '../store/stores';
+import { WatchedKeys } from '../store/watched-keys';
 
 /**
  * Each replica's lease on the commands it owns: a key it renews, watched by every replica. An owner whose lease

@@ -3,7 +3,8 @@ import { JetStreamSetup } from '@tillbus/messaging';
 import { EDC_CONFIG, EdcCommandConfig } from '../config';
 import { BUCKETS, inDoubtKey } from '../keys';
 import { EdcMetrics } from '../metrics';
-import { WatchedKeys, type Bucket } from './stores';
+import type { Bucket } from './stores';
+import { WatchedKeys } from './watched-keys';
 
 /** The commands in doubt, one key each, for operators: written when a command settles in doubt. */
 @Injectable()
