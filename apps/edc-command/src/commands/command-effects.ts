@@ -44,7 +44,7 @@ export class CommandEffects {
     if (after.kind === 'cancel') {
       if (after.phase !== 'sent') {
         this.cancelDeadlines.clear(key);
-        if (this.waiters.has(key)) this.waiters.wake(key);
+        this.waiters.wake(key);
       }
       void this.publisher.publish(after.outbox);
       return;

@@ -1,46 +1,48 @@
 import { classifySeq } from '@tillbus/protocols-kicc';
-import { cancelOutcome, type StoredCancel } from './model';
-import type { CancelInput, Note, Step, StepContext } from './step';
+import {
+  EDC_CANCEL_PHASES,
+  edcCancelOutcome,
+  edcCancelTransition,
+  type EdcCancelEvent,
+} from '@tillbus/result-codes';
+import type { StoredCancel } from './model';
+import type { CancelInput, Step, StepContext } from './step';
 
-/** A CommandCancel record: `sent` until its result, a refusal, its deadline or the end of its target says how it went. */
+/**
+ * A CommandCancel record: result-codes' `edcCancelTransition` closes it; this adds bridge `seq` and its outcome
+ * event.
+ */
 export function stepCancel(
   original: StoredCancel,
   input: CancelInput,
   ctx: StepContext,
 ): Step<StoredCancel> {
-  const record: StoredCancel = { ...original, outbox: [...original.outbox] };
-  const notes: Note[] = [];
-  if (record.phase !== 'sent') return { record: original, changed: false, notes };
-  switch (input.type) {
-    case 'bridge': {
-      const message = input.message;
-      if (classifySeq(record.lastSeq, message.seq) === 'duplicate') {
-        return { record: original, changed: false, notes: [{ kind: 'duplicate' }] };
-      }
-      record.lastSeq = message.seq;
-      if (message.type !== 'result') return { record, changed: true, notes };
-      const ok = message.body.callback === 'onSuccess';
-      record.phase = ok ? 'succeeded' : 'failed';
-      record.code = ok ? null : (message.body.failure?.code ?? message.body.callback);
-      break;
+  const unchanged: Step<StoredCancel> = { record: original, changed: false, notes: [] };
+  // a closed cancel hears nothing more, not even a duplicate
+  if (EDC_CANCEL_PHASES[original.phase].final) return unchanged;
+  let record: StoredCancel = { ...original, outbox: [...original.outbox] };
+  let event: EdcCancelEvent;
+  if (input.type === 'bridge') {
+    const message = input.message;
+    if (classifySeq(record.lastSeq, message.seq) === 'duplicate') {
+      return { ...unchanged, notes: [{ kind: 'duplicate' }] };
     }
-    case 'refused':
-      record.phase = 'failed';
-      record.code = input.code;
-      break;
-    case 'deadline':
-      if (ctx.at < record.deadlineAt) return { record: original, changed: false, notes };
-      record.phase = 'timed_out';
-      record.code = 'CommandResponseTimeout';
-      break;
-    case 'target_settled':
-      record.phase = input.cancelled ? 'succeeded' : 'failed';
-      record.code = input.cancelled ? null : `the command ended as ${input.phase}`;
-      break;
+    record.lastSeq = message.seq;
+    if (message.type !== 'result') return { record, changed: true, notes: [] };
+    const { callback, failure } = message.body;
+    const succeeded = callback === 'onSuccess';
+    event = {
+      type: 'result',
+      succeeded,
+      code: succeeded ? null : (failure?.code ?? callback),
+      at: ctx.at,
+    };
+  } else {
+    event = cancelEvent(input, ctx.at);
   }
-  record.finishedAt = ctx.at;
-  record.updatedAt = ctx.at;
-  record.eventSeq += 1;
+  const closed = edcCancelTransition(record, event);
+  if (!closed.ok) return unchanged;
+  record = { ...closed.state, updatedAt: ctx.at, eventSeq: record.eventSeq + 1 };
   record.outbox.push({
     v: 1,
     seq: record.eventSeq,
@@ -51,15 +53,29 @@ export function stepCancel(
     type: 'outcome',
     phase: record.phase,
     previousPhase: 'sent',
-    outcome: cancelOutcome(record),
+    outcome: edcCancelOutcome(record.phase),
     final: true,
     resolution: 'device',
     failure: record.code ? { type: 'command', code: record.code } : null,
   });
-  notes.push(
-    record.phase === 'succeeded'
-      ? { kind: 'cancel', result: 'confirmed' }
-      : { kind: 'cancel', result: 'refused', code: record.code ?? undefined },
-  );
-  return { record, changed: true, notes };
+  return {
+    record,
+    changed: true,
+    notes: [
+      record.phase === 'succeeded'
+        ? { kind: 'cancel', result: 'confirmed' }
+        : { kind: 'cancel', result: 'refused', code: record.code ?? undefined },
+    ],
+  };
+}
+
+function cancelEvent(input: Exclude<CancelInput, { type: 'bridge' }>, at: number): EdcCancelEvent {
+  switch (input.type) {
+    case 'refused':
+      return { type: 'bridge_refused', code: input.code, at };
+    case 'deadline':
+      return { type: 'deadline_passed', at };
+    case 'target_settled':
+      return { type: 'target_settled', cancelled: input.cancelled, phase: input.phase, at };
+  }
 }
