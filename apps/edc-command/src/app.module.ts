@@ -2,14 +2,33 @@ import type { DynamicModule } from '@nestjs/common';
 import {
   MessagingModule,
   messagingOptionsFromConfig,
+  NatsConnectionManager,
   serviceProvisioning,
 } from '@tillbus/messaging';
-import { ObservabilityModule } from '@tillbus/observability';
+import { JsonLogger, ObservabilityModule } from '@tillbus/observability';
+import { BridgePresence } from './bridge/presence';
 import { CLOCK, SystemClock, type Clock } from './clock';
-import type { EdcCommandConfig } from './config';
+import { BridgeDispatch } from './commands/bridge-dispatch';
+import { BridgeInbox } from './commands/bridge-inbox';
+import { CancelIntake } from './commands/cancel-intake';
+import { CommandEffects } from './commands/command-effects';
+import { CommandIntake } from './commands/command-intake';
+import { CommandWriter } from './commands/command-writer';
+import { DeviceLock } from './commands/device-lock';
+import { SubmitWaiters } from './commands/submit-waiters';
+import { EDC_CONFIG, type EdcCommandConfig } from './config';
 import { EdcController } from './edc.controller';
-import { CommandEngine, EDC_CONFIG } from './engine';
+import { EdcRuntime } from './edc-runtime';
 import { EdcMetrics } from './metrics';
+import { CommandTakeover } from './ownership/command-takeover';
+import { OwnerLeases } from './ownership/owner-leases';
+import { EventPublisher } from './publisher';
+import { CancelDeadlines } from './recovery/cancel-deadlines';
+import { CommandTimers } from './recovery/command-timers';
+import { Recovery } from './recovery/recovery';
+import { RunState } from './run-state';
+import { InDoubtIndex } from './store/in-doubt-index';
+import { STORE_PROVIDERS } from './store/store.providers';
 
 export const SERVICE_NAME = 'edc-command';
 
@@ -44,7 +63,41 @@ export function edcCommandModule({
       { provide: EDC_CONFIG, useValue: config },
       { provide: CLOCK, useValue: clock ?? new SystemClock() },
       EdcMetrics,
-      CommandEngine,
+      RunState,
+      ...STORE_PROVIDERS,
+      InDoubtIndex,
+      {
+        provide: BridgePresence,
+        inject: [JsonLogger, EdcMetrics],
+        useFactory: (logger: JsonLogger, metrics: EdcMetrics) => {
+          const presence = new BridgePresence(config.EDC_PRESENCE_WARMUP_MS, logger, metrics);
+          metrics.countBridges = () => presence.connectedBridges();
+          return presence;
+        },
+      },
+      {
+        provide: EventPublisher,
+        inject: [NatsConnectionManager, JsonLogger, EdcMetrics],
+        useFactory: (connection: NatsConnectionManager, logger: JsonLogger, metrics: EdcMetrics) =>
+          new EventPublisher(() => connection.jetstream(), logger, metrics),
+      },
+      // commands: intake, dispatch, inbox, effects
+      CommandWriter,
+      SubmitWaiters,
+      DeviceLock,
+      BridgeDispatch,
+      CancelIntake,
+      CommandIntake,
+      BridgeInbox,
+      CommandEffects,
+      // recovery and timers
+      CancelDeadlines,
+      Recovery,
+      CommandTimers,
+      // ownership: lease, sweep, adopt
+      OwnerLeases,
+      CommandTakeover,
+      EdcRuntime,
     ],
   };
 }

@@ -2,6 +2,9 @@ import { hostname } from 'node:os';
 import { IsIn, Matches } from 'class-validator';
 import { BaseServiceConfig, BooleanSetting, IntSetting } from '@tillbus/config';
 
+/** The Nest token of the service's EdcCommandConfig. */
+export const EDC_CONFIG = Symbol('EDC_CONFIG');
+
 const MS = { min: 1, max: 3_600_000 };
 
 /**

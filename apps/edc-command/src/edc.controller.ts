@@ -3,29 +3,29 @@ import { MessagePattern, Payload } from '@nestjs/microservices';
 import { SUBJECTS, TillbusError, UnavailableError, type EdcCommandView } from '@tillbus/messaging';
 import { JsonLogger } from '@tillbus/observability';
 import { GetCommandRequest, SubmitAndWaitRequest, SubmitCommandRequest } from './dto';
-import { CommandEngine } from './engine';
+import { CommandIntake } from './commands/command-intake';
 
-/** The bus API for POS clients; the work is in CommandEngine. */
+/** The bus API for POS clients; the work is in CommandIntake. */
 @Controller()
 export class EdcController {
   constructor(
-    private readonly engine: CommandEngine,
+    private readonly intake: CommandIntake,
     private readonly logger: JsonLogger,
   ) {}
 
   @MessagePattern(SUBJECTS.edc.submit)
   submit(@Payload() request: SubmitCommandRequest): Promise<EdcCommandView> {
-    return this.guard(() => this.engine.submit(request));
+    return this.guard(() => this.intake.submit(request));
   }
 
   @MessagePattern(SUBJECTS.edc.get)
   get(@Payload() request: GetCommandRequest): Promise<EdcCommandView> {
-    return this.guard(() => this.engine.get(request.deviceId, request.requestId));
+    return this.guard(() => this.intake.get(request.deviceId, request.requestId));
   }
 
   @MessagePattern(SUBJECTS.edc.submitAndWait)
   submitAndWait(@Payload() request: SubmitAndWaitRequest): Promise<EdcCommandView> {
-    return this.guard(() => this.engine.submitAndWait(request));
+    return this.guard(() => this.intake.submitAndWait(request));
   }
 
   /** A failure of NATS or KV is UNAVAILABLE: retrying with the same requestId is safe, it never starts a second command. */

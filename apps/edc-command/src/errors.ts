@@ -38,3 +38,10 @@ export const REJECTION_CODES = [
   'UNAVAILABLE',
   ...(Object.keys(EDC_ERROR_CODES) as EdcErrorCode[]),
 ] as const;
+
+const REJECTION_LABELS = new Set<string>(REJECTION_CODES);
+
+/** The rejection metric's label for `code`: the code itself when it is one of ours, else OTHER. */
+export function rejectionLabel(code: string): string {
+  return REJECTION_LABELS.has(code) ? code : 'OTHER';
+}

@@ -24,9 +24,9 @@ export class EdcMetrics {
   readonly inDoubt: Gauge;
   readonly bridgesConnected: Gauge;
   readonly owned: Gauge;
-  /** Set by the engine: how many bridges are connected right now. */
+  /** Set where BridgePresence is provided (app.module): how many bridges are connected right now. */
   countBridges: () => number = () => 0;
-  /** Set by the engine: how many commands are in doubt right now. */
+  /** Set by InDoubtIndex: how many commands are in doubt right now. */
   countInDoubt: () => number = () => 0;
 
   constructor(@Inject(Registry) registry: Registry) {

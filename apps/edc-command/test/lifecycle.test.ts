@@ -9,7 +9,7 @@ import {
 import { startTestNatsServer, waitFor, type TestNatsServer } from '@tillbus/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ShiftableClock } from '../src/clock';
-import type { StoredCommand } from '../src/model';
+import type { StoredCommand } from '../src/record/model';
 import {
   bridgeKnown,
   newRequestId,

@@ -5,7 +5,7 @@ import {
   type TestNatsServer,
 } from '@tillbus/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { StoredCommand } from '../src/model';
+import type { StoredCommand } from '../src/record/model';
 import {
   SERVICE_MAIN,
   newRequestId,

@@ -15,11 +15,12 @@ import {
 import { spawnTypeScript, waitFor, type ChildService } from '@tillbus/testing';
 import { Registry } from 'prom-client';
 import { edcCommandModule } from '../src/app.module';
+import { BridgePresence } from '../src/bridge/presence';
 import { ShiftableClock } from '../src/clock';
 import { EdcCommandConfig } from '../src/config';
-import { CommandEngine } from '../src/engine';
 import { BUCKETS, recordKey } from '../src/keys';
-import type { StoredRecord } from '../src/model';
+import { CommandTimers } from '../src/recovery/command-timers';
+import type { StoredRecord } from '../src/record/model';
 
 export const SIMULATORS_MAIN = join(__dirname, '../../simulators/src/main.ts');
 export const SERVICE_MAIN = join(__dirname, '../src/main.ts');
@@ -92,10 +93,16 @@ export async function startSim(
 
 // ---------------------------------------------------------------- edc-command replicas
 
+/** What the tests look at inside a replica: its view of the bridges, and how many commands it runs. */
+export interface EngineProbe {
+  presence: BridgePresence;
+  ownedCount(): number;
+}
+
 export interface Replica {
   name: string;
   running: RunningService;
-  engine: CommandEngine;
+  engine: EngineProbe;
   logs: string[];
   metrics(): Promise<string>;
   close(): Promise<void>;
@@ -130,7 +137,10 @@ export async function startReplica(
   return {
     name,
     running,
-    engine: running.app.get(CommandEngine),
+    engine: {
+      presence: running.app.get(BridgePresence),
+      ownedCount: () => running.app.get(CommandTimers).ownedCount(),
+    },
     logs,
     metrics: () => running.app.get(Registry).metrics(),
     close: () => running.close(),

@@ -170,8 +170,12 @@ const DEVICE_PHASES = [
 /** The order of progress; a device event may skip phases (an event lost on the way) but never go back. */
 const PROGRESS: readonly EdcPhase[] = ['sent', ...DEVICE_PHASES];
 
-const IN_FLIGHT: readonly EdcPhase[] = PROGRESS;
-const BEFORE_CARD_READ: readonly EdcPhase[] = ['sent', 'READY', 'CARD_DETECTED'];
+/** The device is working on the command: the command deadline runs and its traffic moves the record. */
+export const EDC_IN_FLIGHT_PHASES: readonly EdcPhase[] = PROGRESS;
+/** CommandCancel may still stop the command: KICC refuses it once the card has been read. */
+export const EDC_BEFORE_CARD_READ_PHASES: readonly EdcPhase[] = ['sent', 'READY', 'CARD_DETECTED'];
+const IN_FLIGHT = EDC_IN_FLIGHT_PHASES;
+const BEFORE_CARD_READ = EDC_BEFORE_CARD_READ_PHASES;
 const AFTER_CARD_READ: readonly EdcPhase[] = [
   'CARD_READ_COMPLETED',
   'PENDING_SIGNATURE',
@@ -484,4 +488,32 @@ export function edcOutcome(record: EdcCommandRecord): Outcome | null {
     default:
       return null;
   }
+}
+
+export function isEdcInFlight(phase: EdcPhase): boolean {
+  return IN_FLIGHT.includes(phase);
+}
+
+/**
+ * The record has an outcome that ends the command for now: final, in doubt, or a timed-out query (a control
+ * command is safe to repeat, so it is not recovered).
+ */
+export function isEdcSettled(record: EdcCommandRecord): boolean {
+  if (EDC_PHASES[record.phase].final || record.phase === 'in_doubt') return true;
+  return record.phase === 'timed_out' && kiccCommandKind(record.commandName) === 'control';
+}
+
+/** When `deadline_passed` is due: the record's deadline, in the phases where the table lets it pass. */
+export function edcDeadlineDue(record: EdcCommandRecord): number | null {
+  return record.deadlineAt !== null && EDC_TRANSITIONS.deadline_passed[record.phase]
+    ? record.deadlineAt
+    : null;
+}
+
+/** When the card countdown shown to the customer ends before the card is read, with no CommandCancel yet. */
+export function edcCardCountdownDue(record: EdcCommandRecord): number | null {
+  if (record.cancel !== null) return null;
+  return record.phase === 'READY' || record.phase === 'CARD_DETECTED'
+    ? record.countdownEndsAt
+    : null;
 }

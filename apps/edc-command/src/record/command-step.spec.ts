@@ -1,120 +1,19 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { BridgeEvent, BridgeResult } from '@tillbus/protocols-kicc';
-import { edcTransition, newEdcCommand, type KiccEventCode } from '@tillbus/result-codes';
-import { stepCancel, stepCommand, type CommandInput, type MachineContext } from './machine';
-import type { StoredCancel, StoredCommand } from './model';
-
-const T0 = 1_735_689_600_000;
-const META = 'bWV0YWRhdGEtdGhhdC1tdXN0LW5ldmVyLWxlYXZl';
-const SIGN = 'c2lnbmF0dXJlLWRhdGEtbmV2ZXItcHVibGlzaGVk';
-
-function ctx(at = T0 + 1_000, overrides: Partial<MachineContext> = {}): MachineContext {
-  return {
-    at,
-    replicaId: 'r1',
-    withoutRequestId: 'fresh-transaction',
-    recoveryBackoffMs: [0, 10_000],
-    ...overrides,
-  };
-}
-
-function purchaseRecord(overrides: Partial<StoredCommand> = {}): StoredCommand {
-  const params = {
-    requestId: 'req-1',
-    paymentAmount: { value: '104', currency: 'KRW' },
-    tipAmount: { value: '0', currency: 'KRW' },
-    creditPayPlan: { installmentNum: '0' },
-    acquirerInfo: { acquirerTerminalId: '0788888', acquirerRegistrationNo: '0216001234' },
-  };
-  const lifecycle = edcTransition(newEdcCommand({ commandName: 'Purchase', params, now: T0 }), {
-    type: 'dispatched',
-    at: T0,
-  }).state;
-  return {
-    v: 1,
-    kind: 'command',
-    deviceId: 'edc-1',
-    requestId: 'req-1',
-    commandName: 'Purchase',
-    createdAt: T0,
-    updatedAt: T0,
-    owner: 'r0',
-    paramsHash: 'h',
-    params,
-    lifecycle,
-    notAfter: T0 + 10_000,
-    lastSeq: 0,
-    gaps: 0,
-    previousTransactionId: null,
-    anomalies: [],
-    eventSeq: 1,
-    outbox: [],
-    ...overrides,
-  };
-}
-
-const event = (seq: number, code: KiccEventCode, requestId = 'req-1'): BridgeEvent =>
-  ({
-    v: 1,
-    type: 'event',
-    deviceId: 'edc-1',
-    requestId,
-    commandName: 'Purchase',
-    seq,
-    sentAt: T0,
-    body: { code },
-  }) as BridgeEvent;
-
-function responseData(
-  requestId: string | undefined,
-  resultCode = 'SUCCESS',
-  transactionId = '000124',
-) {
-  return {
-    ...(requestId ? { requestId } : {}),
-    paymentAmount: { value: '104', currency: 'KRW' },
-    taxAmount: { value: '9', currency: 'KRW' },
-    tipAmount: { value: '0', currency: 'KRW' },
-    creditPayPlan: { installmentNum: '0' },
-    result: { resultCode, resultMessage: '' },
-    acquirerInfo: {
-      acquirerTransactionId: transactionId,
-      acquirerTerminalId: '0788888',
-      acquirerRegistrationNo: '0216001234',
-      acquirerMerchantId: '608525310521',
-      acquirerApprovalNum: '16263485',
-      acquirerName: 'KICC',
-      acquirerMetaData: META,
-      signData: SIGN,
-    },
-    paymentResultInfo: {
-      cardBin: '52364979',
-      paymentMethodId: '',
-      issuerCode: 'KB',
-      funding: 'CREDIT',
-      paymentMethodRegion: 'KR',
-      paymentMethodType: 'CARD',
-    },
-  };
-}
-
-const result = (
-  seq: number,
-  body: Record<string, unknown>,
-  requestId = 'req-1',
-  commandName = 'Purchase',
-): BridgeResult =>
-  ({
-    v: 1,
-    type: 'result',
-    deviceId: 'edc-1',
-    requestId,
-    commandName,
-    seq,
-    sentAt: T0,
-    body,
-  }) as unknown as BridgeResult;
+import type { KiccEventCode } from '@tillbus/result-codes';
+import { stepCommand } from './command-step';
+import type { StoredCommand } from './model';
+import type { CommandInput } from './step';
+import {
+  ctx,
+  event,
+  META,
+  purchaseRecord,
+  responseData,
+  result,
+  SIGN,
+  T0,
+} from './test/step-fixtures';
 
 function run(record: StoredCommand, inputs: CommandInput[], at = T0 + 1_000): StoredCommand {
   let current = record;
@@ -432,73 +331,6 @@ describe('stepCommand: CommandCancel', () => {
       reason: expect.stringMatching(/^CommandInvalid: /),
     });
     expect(refused.record.anomalies).toEqual([]);
-  });
-});
-
-describe('stepCancel', () => {
-  const cancel = (): StoredCancel => ({
-    v: 1,
-    kind: 'cancel',
-    deviceId: 'edc-1',
-    requestId: 'c-1',
-    commandName: 'CommandCancel',
-    createdAt: T0,
-    updatedAt: T0,
-    owner: 'r1',
-    paramsHash: 'h',
-    targetRequestId: 'req-1',
-    phase: 'sent',
-    code: null,
-    deadlineAt: T0 + 5_000,
-    notAfter: T0 + 10_000,
-    lastSeq: 0,
-    finishedAt: null,
-    auto: false,
-    eventSeq: 0,
-    outbox: [],
-  });
-
-  it.each([
-    [
-      {
-        type: 'bridge' as const,
-        message: result(1, { callback: 'onSuccess', responseData: {} }, 'c-1', 'CommandCancel'),
-      },
-      'succeeded',
-      'SUCCESS',
-    ],
-    [
-      {
-        type: 'bridge' as const,
-        message: result(
-          1,
-          { callback: 'onCommandFailed', failure: { code: 'CommandInvalid' } },
-          'c-1',
-          'CommandCancel',
-        ),
-      },
-      'failed',
-      'FAILED',
-    ],
-    [{ type: 'refused' as const, code: 'not_running' }, 'failed', 'FAILED'],
-    [{ type: 'deadline' as const }, 'timed_out', 'RETRYABLE'],
-    [
-      { type: 'target_settled' as const, cancelled: true, phase: 'cancelled' },
-      'succeeded',
-      'SUCCESS',
-    ],
-  ])('%j ends it as %s', (input, phase, outcome) => {
-    const step = stepCancel(cancel(), input, ctx(T0 + 5_000));
-    expect(step.record.phase).toBe(phase);
-    expect(step.record.outbox).toEqual([
-      expect.objectContaining({ type: 'outcome', outcome, final: true }),
-    ]);
-    // once over, nothing changes it
-    expect(stepCancel(step.record, { type: 'deadline' }, ctx(T0 + 9_000)).changed).toBe(false);
-  });
-
-  it('waits for its deadline', () => {
-    expect(stepCancel(cancel(), { type: 'deadline' }, ctx(T0 + 4_999)).changed).toBe(false);
   });
 });
 

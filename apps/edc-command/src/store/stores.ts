@@ -1,7 +1,8 @@
-import type { KV, KvEntry } from '@nats-io/kv';
+import type { KV } from '@nats-io/kv';
 import { isWrongLastSequence, kvJson } from '@tillbus/messaging';
-import type { Note, Step } from './machine';
-import type { StoredRecord } from './model';
+import { recordKey } from '../keys';
+import type { StoredRecord } from '../record/model';
+import type { Note, Step } from '../record/step';
 
 interface Cached {
   value: StoredRecord;
@@ -15,6 +16,12 @@ export interface Written {
   revision: number;
   notes: Note[];
 }
+
+/** Runs once per successful write, before the writers' promises resolve. */
+export type WriteListener = (written: Written) => Promise<void> | void;
+
+/** A KV bucket, looked up when first used: the messaging module opens the buckets after the providers are built. */
+export type Bucket = () => KV;
 
 export interface MutateResult<T extends StoredRecord> {
   /** The record after the write (or as read, when nothing changed); null when there is no record. */
@@ -43,13 +50,27 @@ const MAX_CAS_ATTEMPTS = 12;
 export class RecordStore {
   private readonly cache = new Map<string, Cached>();
   private readonly queues = new Map<string, Pending[]>();
+  private readonly listeners: WriteListener[] = [];
 
   constructor(
-    private readonly kv: KV,
-    /** Called once per successful write, with everything the steps of that write noted. */
-    private readonly onWritten: (written: Written) => Promise<void> | void,
+    private readonly bucket: Bucket,
     private readonly maxCached = 10_000,
   ) {}
+
+  private get kv(): KV {
+    return this.bucket();
+  }
+
+  /** `listener` learns of every successful write, with everything the steps of that write noted. */
+  onWritten(listener: WriteListener): void {
+    this.listeners.push(listener);
+  }
+
+  /** The record of `requestId` if it is a record on `deviceId`, read fresh. */
+  async readOn(deviceId: string, requestId: string): Promise<Cached | null> {
+    const found = await this.read(recordKey(requestId), { fresh: true });
+    return found && found.value.deviceId === deviceId ? found : null;
+  }
 
   async read(key: string, options: { fresh?: boolean } = {}): Promise<Cached | null> {
     if (!options.fresh) {
@@ -171,7 +192,8 @@ export class RecordStore {
       }
       this.remember(key, { value: record, revision });
       const notes = batch.flatMap((pending) => pending.notes);
-      await this.onWritten({ key, before: current.value, after: record, revision, notes });
+      const written = { key, before: current.value, after: record, revision, notes };
+      for (const listener of this.listeners) await listener(written);
       for (const pending of batch) {
         pending.resolve({ record, changed: pending.changed, notes: pending.notes });
       }
@@ -221,7 +243,11 @@ export type Acquired =
 export class DeviceStore {
   private readonly revisions = new Map<string, { state: DeviceState | null; revision: number }>();
 
-  constructor(private readonly kv: KV) {}
+  constructor(private readonly bucket: Bucket) {}
+
+  private get kv(): KV {
+    return this.bucket();
+  }
 
   async read(deviceId: string): Promise<{ state: DeviceState | null; revision: number }> {
     const entry = await this.kv.get(deviceId);
@@ -330,58 +356,5 @@ export class DeviceStore {
       const oldest = this.revisions.keys().next().value;
       if (oldest !== undefined) this.revisions.delete(oldest);
     }
-  }
-}
-
-// ---------------------------------------------------------------- watched sets
-
-/**
- * The keys of a small bucket, kept current through a KV watch: live owners (their lease keys), commands in doubt.
- * `seenAt` is when this replica last saw the key written.
- */
-export class WatchedKeys {
-  readonly seenAt = new Map<string, number>();
-  /** When the server stored each key's value (KV max age removes entries without telling a watch). */
-  readonly createdAt = new Map<string, number>();
-  private stopped = false;
-  private iterator?: { stop(): void };
-
-  constructor(
-    private readonly kv: KV,
-    private readonly onChange: () => void = () => undefined,
-    /** Keep a deleted key, seen at 0 (a lease given up is a lease lapsed), instead of forgetting it. */
-    private readonly keepDeleted = false,
-  ) {}
-
-  async start(): Promise<void> {
-    const watch = await this.kv.watch();
-    this.iterator = watch;
-    void (async () => {
-      for await (const entry of watch as AsyncIterable<KvEntry>) {
-        if (this.stopped) break;
-        if (entry.operation === 'PUT') {
-          this.seenAt.set(entry.key, Date.now());
-          this.createdAt.set(entry.key, entry.created.getTime());
-        } else if (this.keepDeleted) {
-          this.seenAt.set(entry.key, 0);
-        } else {
-          this.seenAt.delete(entry.key);
-          this.createdAt.delete(entry.key);
-        }
-        this.onChange();
-      }
-    })().catch(() => undefined);
-  }
-
-  /** Keys written less than `maxAgeMs` ago, by the server's clock. */
-  countYoungerThan(maxAgeMs: number, now = Date.now()): number {
-    let count = 0;
-    for (const created of this.createdAt.values()) if (now - created < maxAgeMs) count++;
-    return count;
-  }
-
-  stop(): void {
-    this.stopped = true;
-    this.iterator?.stop();
   }
 }

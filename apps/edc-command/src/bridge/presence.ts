@@ -7,7 +7,7 @@ import {
   parseBridgeMessage,
 } from '@tillbus/protocols-kicc';
 import type { JsonLogger } from '@tillbus/observability';
-import type { EdcMetrics } from './metrics';
+import type { EdcMetrics } from '../metrics';
 
 interface BridgeSeen {
   lastAt: number;

@@ -1,13 +1,15 @@
 import type { EdcCommandView, EdcPublicEvent, PurchaseRef } from '@tillbus/messaging';
 import { redactKiccResult } from '@tillbus/protocols-kicc';
 import {
+  EDC_CANCEL_PHASES,
   EDC_PHASES,
+  edcCancelOutcome,
   edcOutcome,
-  kiccCommandKind,
+  isEdcSettled,
+  type EdcCancelPhase,
   type EdcCommandRecord,
   type EdcPhase,
   type EdcRecordCommand,
-  type Outcome,
 } from '@tillbus/result-codes';
 
 export const RECORD_VERSION = 1;
@@ -74,7 +76,7 @@ export interface StoredCancel extends StoredBase, WithEvents {
   commandName: 'CommandCancel';
   paramsHash: string;
   targetRequestId: string;
-  phase: 'sent' | 'succeeded' | 'failed' | 'timed_out';
+  phase: EdcCancelPhase;
   code: string | null;
   deadlineAt: number;
   notAfter: number;
@@ -100,14 +102,9 @@ export function isFinalPhase(phase: EdcPhase): boolean {
   return EDC_PHASES[phase].final;
 }
 
-/**
- * The record has an outcome that ends the command for now: final, in doubt, or a timed-out query or cancel (those
- * are safe to repeat, so they are not recovered).
- */
+/** The command's outcome ends it for now (see result-codes' `isEdcSettled`). */
 export function isSettled(record: StoredCommand): boolean {
-  const phase = record.lifecycle.phase;
-  if (isFinalPhase(phase) || phase === 'in_doubt') return true;
-  return phase === 'timed_out' && kiccCommandKind(record.commandName) === 'control';
+  return isEdcSettled(record.lifecycle);
 }
 
 /** A view whose outcome will not change unless a late result or an operator changes it: the wait may end. */
@@ -151,21 +148,14 @@ export function viewOf(record: StoredCommand | StoredCancel): EdcCommandView {
   };
 }
 
-const CANCEL_OUTCOMES: Record<StoredCancel['phase'], Outcome | null> = {
-  sent: null,
-  succeeded: 'SUCCESS',
-  failed: 'FAILED',
-  timed_out: 'RETRYABLE',
-};
-
 function cancelView(record: StoredCancel): EdcCommandView {
   return {
     deviceId: record.deviceId,
     requestId: record.requestId,
     commandName: 'CommandCancel',
     phase: record.phase,
-    outcome: CANCEL_OUTCOMES[record.phase],
-    final: record.phase !== 'sent',
+    outcome: edcCancelOutcome(record.phase),
+    final: EDC_CANCEL_PHASES[record.phase].final,
     acceptedAt: record.createdAt,
     sentAt: record.createdAt,
     deadlineAt: record.phase === 'sent' ? record.deadlineAt : null,
@@ -184,10 +174,6 @@ function cancelView(record: StoredCancel): EdcCommandView {
     contradicted: null,
     targetRequestId: record.targetRequestId,
   };
-}
-
-export function cancelOutcome(record: StoredCancel): Outcome | null {
-  return CANCEL_OUTCOMES[record.phase];
 }
 
 /** The result as POS clients may see it: no acquirerMetaData, signData, wallet barcode or card data beyond the BIN. */

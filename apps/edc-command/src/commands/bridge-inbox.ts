@@ -1,0 +1,152 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { JsMsg } from '@nats-io/jetstream';
+import {
+  BusMetrics,
+  DurableConsumer,
+  edcBridgeConsumer,
+  NatsConnectionManager,
+} from '@tillbus/messaging';
+import { JsonLogger } from '@tillbus/observability';
+import {
+  KiccProtocolError,
+  readBridgeMessage,
+  type ReadBridgeMessage,
+} from '@tillbus/protocols-kicc';
+import { EDC_CONFIG, EdcCommandConfig } from '../config';
+import { recordKey } from '../keys';
+import { EdcMetrics } from '../metrics';
+import type { BridgeTraffic, Note } from '../record/step';
+import { RecordStore } from '../store/stores';
+import { CommandWriter } from './command-writer';
+
+/** The bridges' events and results, from their durable JetStream consumer, written into the records. */
+@Injectable()
+export class BridgeInbox {
+  private readonly consumer: DurableConsumer<JsMsg>;
+
+  constructor(
+    @Inject(EDC_CONFIG) private readonly config: EdcCommandConfig,
+    connection: NatsConnectionManager,
+    private readonly records: RecordStore,
+    private readonly writer: CommandWriter,
+    private readonly metrics: EdcMetrics,
+    busMetrics: BusMetrics,
+    private readonly logger: JsonLogger,
+  ) {
+    this.consumer = new DurableConsumer<JsMsg>(
+      connection,
+      {
+        ...edcBridgeConsumer(config),
+        backoffMs: [50, 250, 1_000, 5_000, 30_000],
+        parse: (_body, msg) => msg,
+        handle: (msg) => this.onBridgeMessage(msg),
+      },
+      logger,
+      busMetrics,
+    );
+  }
+
+  start(): Promise<void> {
+    return this.consumer.start();
+  }
+
+  async stop(): Promise<void> {
+    await this.consumer.stop(this.config.SHUTDOWN_GRACE_MS);
+  }
+
+  /** One message from the bridge stream: read it, then apply it to its command. */
+  async onBridgeMessage(msg: JsMsg): Promise<void> {
+    let message;
+    try {
+      const read = readBridgeMessage(msg.data, { subject: msg.subject });
+      message = read.message;
+      this.reportUnrecognised(read, msg.subject);
+    } catch (error) {
+      const code = error instanceof KiccProtocolError ? error.code : 'INVALID_MESSAGE';
+      this.metrics.bridgeMessages.inc({
+        type: 'unknown',
+        result: code === 'CARD_DATA_REFUSED' ? 'card_data_refused' : 'invalid',
+      });
+      // paths and codes only: the refused message may hold what must never be logged
+      this.logger.event('warn', 'refused a bridge message', {
+        subject: msg.subject,
+        code,
+        ...(error instanceof KiccProtocolError && error.details ? { details: error.details } : {}),
+      });
+      return;
+    }
+    if (message.type !== 'event' && message.type !== 'result') {
+      this.metrics.bridgeMessages.inc({ type: message.type, result: 'invalid' });
+      return;
+    }
+    await this.applyBridgeMessage(message);
+  }
+
+  /** Codes a newer bridge sent that this version does not know: the message is used, the values reported. */
+  private reportUnrecognised(read: ReadBridgeMessage, subject: string): void {
+    if (read.unrecognised.length === 0) return;
+    for (const { field } of read.unrecognised) {
+      this.metrics.bridgeUnrecognised.inc({
+        type: read.message.type,
+        field: field.replace(/\[\d+\]/g, '[]'),
+      });
+    }
+    // codes only (schema paths and short vendor codes), never a body
+    this.logger.event('warn', 'a bridge message carries values this version does not know', {
+      subject,
+      type: read.message.type,
+      unrecognised: read.unrecognised.map(({ field, value }) => ({
+        field,
+        value: String(value).slice(0, 64),
+      })),
+    });
+  }
+
+  /** Applies a bridge event or result to its record; traffic of a recovery's GetLastTransaction to the command it recovers. */
+  async applyBridgeMessage(message: BridgeTraffic): Promise<void> {
+    const key = recordKey(message.requestId);
+    const found = await this.records.read(key);
+    // a requestId names one command on one device: traffic from another device is not that command's
+    const record = found?.value.deviceId === message.deviceId ? found.value : undefined;
+    if (!record) {
+      this.metrics.bridgeMessages.inc({ type: message.type, result: 'unknown_command' });
+      this.logger.event('warn', 'bridge traffic for a command tillbus does not know', {
+        deviceId: message.deviceId,
+        requestId: message.requestId,
+        commandName: message.commandName,
+        type: message.type,
+      });
+      return;
+    }
+    let notes: Note[] = [];
+    if (record.kind === 'command') {
+      notes = (await this.writer.apply(key, { type: 'bridge', message })).notes;
+    } else if (record.kind === 'alias') {
+      notes = (
+        await this.writer.apply(recordKey(record.aliasOf), {
+          type: 'recovery_message',
+          message,
+        })
+      ).notes;
+    } else {
+      const done = await this.writer.applyCancel(key, { type: 'bridge', message });
+      notes = done.notes;
+      if (done.changed && done.record && done.record.phase !== 'sent') {
+        await this.writer.apply(recordKey(record.targetRequestId), {
+          type: 'cancel_result',
+          cancelRequestId: record.requestId,
+          confirmed: done.record.phase === 'succeeded',
+          code: done.record.code ?? undefined,
+        });
+      }
+    }
+    const result = notes.some((n) => n.kind === 'duplicate')
+      ? 'duplicate'
+      : notes.some((n) => n.kind === 'stale')
+        ? 'stale'
+        : notes.some((n) => n.kind === 'gap')
+          ? 'gap'
+          : 'applied';
+    this.metrics.bridgeMessages.inc({ type: message.type, result });
+  }
+}

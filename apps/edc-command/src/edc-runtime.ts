@@ -1,0 +1,102 @@
+import {
+  Inject,
+  Injectable,
+  type BeforeApplicationShutdown,
+  type OnApplicationBootstrap,
+} from '@nestjs/common';
+import { NatsConnectionManager } from '@tillbus/messaging';
+import { JsonLogger, OpsServer } from '@tillbus/observability';
+import { BridgePresence } from './bridge/presence';
+import { BridgeInbox } from './commands/bridge-inbox';
+import { EDC_CONFIG, EdcCommandConfig } from './config';
+import { CommandTakeover } from './ownership/command-takeover';
+import { OwnerLeases } from './ownership/owner-leases';
+import { EventPublisher } from './publisher';
+import { CancelDeadlines } from './recovery/cancel-deadlines';
+import { CommandTimers } from './recovery/command-timers';
+import { RunState } from './run-state';
+import { InDoubtIndex } from './store/in-doubt-index';
+
+const PRESENCE_TICK_MS = 500;
+
+/**
+ * Starts and stops the EDC command path in order: the watches and this replica's lease, bridge presence, the
+ * commands to resume or take over, then the bridge consumer and the background rounds. Stops it the other way,
+ * handing this replica's commands over at once.
+ */
+@Injectable()
+export class EdcRuntime implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly intervals: NodeJS.Timeout[] = [];
+
+  constructor(
+    @Inject(EDC_CONFIG) private readonly config: EdcCommandConfig,
+    private readonly connection: NatsConnectionManager,
+    private readonly run: RunState,
+    private readonly leases: OwnerLeases,
+    private readonly inDoubt: InDoubtIndex,
+    private readonly presence: BridgePresence,
+    private readonly takeover: CommandTakeover,
+    private readonly inbox: BridgeInbox,
+    private readonly timers: CommandTimers,
+    private readonly cancelDeadlines: CancelDeadlines,
+    private readonly publisher: EventPublisher,
+    private readonly ops: OpsServer,
+    private readonly logger: JsonLogger,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    this.ops.addReadinessCheck({
+      name: 'edc-engine',
+      check: () =>
+        this.run.ready
+          ? { ok: true }
+          : { ok: false, detail: 'resuming commands and starting the bridge consumer' },
+    });
+    await this.leases.start();
+    await this.inDoubt.start();
+    await this.leases.renew();
+    this.presence.start(this.connection.connection);
+    this.presence.onOnline((_bridgeId, devices) => this.timers.bridgeBack(devices));
+    await this.takeover.scan('restart');
+    await this.inbox.start();
+    this.every(Math.max(250, Math.floor(this.config.EDC_OWNER_LEASE_MS / 3)), () =>
+      this.leases.renew(),
+    );
+    this.every(this.config.EDC_SWEEP_INTERVAL_MS, () => this.takeover.sweep());
+    if (this.config.EDC_FULL_SCAN_INTERVAL_MS > 0)
+      this.every(this.config.EDC_FULL_SCAN_INTERVAL_MS, () => this.takeover.scan('periodic'));
+    this.every(PRESENCE_TICK_MS, () => this.timers.presenceTick());
+    this.run.ready = true;
+    this.logger.event('info', 'edc engine ready', {
+      replicaId: this.config.REPLICA_ID,
+      resumed: this.timers.ownedCount(),
+    });
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    this.run.stopping = true;
+    this.run.ready = false;
+    for (const interval of this.intervals.splice(0)) clearInterval(interval);
+    await this.inbox.stop();
+    this.timers.stopAll();
+    this.cancelDeadlines.stopAll();
+    this.presence.stop();
+    this.leases.stop();
+    this.inDoubt.stop();
+    await this.publisher.settle(Math.min(5_000, this.config.SHUTDOWN_GRACE_MS));
+    await this.leases.giveUp();
+  }
+
+  private every(ms: number, task: () => Promise<void> | void): void {
+    const interval = setInterval(() => {
+      if (this.run.stopping) return;
+      void Promise.resolve()
+        .then(task)
+        .catch((error: unknown) =>
+          this.logger.event('error', 'background task failed', { error: String(error) }),
+        );
+    }, ms);
+    interval.unref();
+    this.intervals.push(interval);
+  }
+}

@@ -1,0 +1,149 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { JsonLogger } from '@tillbus/observability';
+import { CLOCK, type Clock } from '../clock';
+import { BridgeDispatch, outgoingCommand } from '../commands/bridge-dispatch';
+import { CommandEffects } from '../commands/command-effects';
+import { CommandWriter } from '../commands/command-writer';
+import { ORPHAN_LOCK_MS } from '../commands/device-lock';
+import { recordKey } from '../keys';
+import { EdcMetrics } from '../metrics';
+import { EventPublisher } from '../publisher';
+import { isSettled } from '../record/model';
+import { CommandTimers } from '../recovery/command-timers';
+import { RunState } from '../run-state';
+import { InDoubtIndex } from '../store/in-doubt-index';
+import { DeviceStore, RecordStore } from '../store/stores';
+import { OwnerLeases } from './owner-leases';
+
+export type ScanReason = 'restart' | 'owner_lost' | 'periodic';
+
+/**
+ * Commands nobody runs: this replica's own after a restart, a dead replica's (its lease lapsed), and finished
+ * ones whose device release was lost. Found by a scan of the device locks.
+ */
+@Injectable()
+export class CommandTakeover {
+  private scanning?: Promise<void>;
+  private rescan?: ScanReason;
+
+  constructor(
+    @Inject(CLOCK) private readonly clock: Clock,
+    private readonly leases: OwnerLeases,
+    private readonly devices: DeviceStore,
+    private readonly records: RecordStore,
+    private readonly writer: CommandWriter,
+    private readonly dispatch: BridgeDispatch,
+    private readonly timers: CommandTimers,
+    private readonly effects: CommandEffects,
+    private readonly inDoubt: InDoubtIndex,
+    private readonly publisher: EventPublisher,
+    private readonly metrics: EdcMetrics,
+    private readonly logger: JsonLogger,
+    private readonly run: RunState,
+  ) {}
+
+  /** An owner whose lease lapsed since the last look: take its commands. */
+  async sweep(): Promise<void> {
+    if (this.leases.lapsedSinceLastLook()) await this.scan('owner_lost');
+  }
+
+  /**
+   * Every device lock: a command of this replica it does not run yet is resumed (after a restart), a dead
+   * replica's is taken over, a finished one whose release was lost frees its device.
+   */
+  scan(reason: ScanReason): Promise<void> {
+    if (this.scanning) {
+      // a pass already running may have gone past the commands this one is for: run once more after it
+      this.rescan = reason;
+      return this.scanning;
+    }
+    this.scanning = this.scanOnce(reason).finally(() => {
+      this.scanning = undefined;
+      const again = this.rescan;
+      this.rescan = undefined;
+      if (again && !this.run.stopping) void this.scan(again);
+    });
+    return this.scanning;
+  }
+
+  private async scanOnce(reason: ScanReason): Promise<void> {
+    for (const deviceId of await this.devices.keys()) {
+      if (this.run.stopping) return;
+      const { state } = await this.devices.read(deviceId);
+      const holder = state?.holder;
+      if (!holder) continue;
+      const key = recordKey(holder.requestId);
+      const found = await this.records.readOn(deviceId, holder.requestId);
+      if (!found) {
+        // no record, or the requestId is another device's: a submit took the lock and never wrote its record
+        if (this.clock.now() - holder.since > ORPHAN_LOCK_MS)
+          await this.devices.release(deviceId, holder.requestId, undefined, this.clock.now());
+        continue;
+      }
+      const record = found.value;
+      if (record.kind !== 'command') continue;
+      if (isSettled(record)) {
+        // its writer died before freeing the device: do it, and publish its last events again
+        if (!this.leases.isLive(record.owner) || record.owner === this.leases.replicaId) {
+          await this.effects.releaseDevice(record, this.clock.now());
+          if (record.lifecycle.phase === 'in_doubt')
+            await this.inDoubt.mark(deviceId, holder.requestId, this.clock.now());
+          void this.publisher.publish(record.outbox);
+        }
+        continue;
+      }
+      if (record.owner === this.leases.replicaId && !this.timers.owns(key))
+        await this.adopt(key, record.owner, 'restart');
+      else if (record.owner !== this.leases.replicaId && !this.leases.isLive(record.owner))
+        await this.adopt(key, record.owner, 'owner_lost');
+    }
+    if (reason !== 'periodic')
+      this.logger.event('info', 'scanned device locks', {
+        reason,
+        owned: this.timers.ownedCount(),
+      });
+  }
+
+  private async adopt(
+    key: string,
+    previousOwner: string,
+    reason: 'restart' | 'owner_lost',
+  ): Promise<void> {
+    const taken = await this.writer.takeOver(key, previousOwner);
+    const record = taken.record;
+    if (
+      !record ||
+      record.kind !== 'command' ||
+      isSettled(record) ||
+      record.owner !== this.leases.replicaId
+    )
+      return;
+    if (reason === 'owner_lost' && !taken.changed) return;
+    this.metrics.adoptions.inc({ reason });
+    this.timers.own(key, record);
+    this.logger.event('info', 'took over a command', {
+      deviceId: record.deviceId,
+      requestId: record.requestId,
+      phase: record.lifecycle.phase,
+      reason,
+      previousOwner,
+    });
+    void this.publisher.publish(record.outbox);
+    const now = this.clock.now();
+    // the dead owner may have died before the command reached the bridge: send it again (the bridge dedupes)
+    if (record.lifecycle.phase === 'sent' && record.lastSeq === 0 && now < record.notAfter) {
+      void this.dispatch.resendUntilAcked(key, outgoingCommand(record));
+    }
+    const recovery = record.recovery;
+    if (record.lifecycle.phase === 'recovering' && recovery && now < recovery.notAfter) {
+      void this.dispatch.sendRecovery(
+        key,
+        record.deviceId,
+        record.requestId,
+        recovery.requestId,
+        recovery.notAfter,
+      );
+    }
+    await this.timers.tick(key);
+  }
+}

@@ -1,0 +1,127 @@
+import {
+  matchLastTransaction,
+  parseKiccCommandResponse,
+  classifySeq,
+  type GetLastTransactionResponse,
+  type LastTransactionMatch,
+  type MatchOptions,
+} from '@tillbus/protocols-kicc';
+import type { Draft } from './draft';
+import type { StoredCommand } from './model';
+import type { BridgeTraffic, StepContext } from './step';
+
+/** Entering timed_out: the next GetLastTransaction may start after the backoff of this attempt. */
+export function scheduleRecovery(draft: Draft): void {
+  const attempts = draft.life.recoveryAttempts;
+  const backoff = draft.ctx.recoveryBackoffMs;
+  const delay = backoff[Math.min(attempts, backoff.length - 1)] ?? 0;
+  const previous = draft.record.recovery;
+  draft.record.recovery = {
+    requestId: previous?.requestId ?? '',
+    lastSeq: previous?.lastSeq ?? 0,
+    notAfter: previous?.notAfter ?? 0,
+    nextAt: draft.ctx.at + delay,
+    offlineSince: previous?.offlineSince ?? null,
+  };
+}
+
+export function recoveryFailed(draft: Draft, code: string): void {
+  if (!draft.apply({ type: 'recovery_failed', code, at: draft.ctx.at })) return;
+  const phase = draft.life.phase;
+  const reason = `GetLastTransaction attempt ${draft.life.recoveryAttempts} failed: ${code}`;
+  if (draft.record.recovery) draft.record.recovery = { ...draft.record.recovery, reason };
+  draft.notes.push({
+    kind: 'recovery',
+    result: phase === 'in_doubt' ? 'in_doubt' : 'retry',
+    reason,
+  });
+  draft.event({
+    type: 'recovery',
+    status: 'failed',
+    attempt: draft.life.recoveryAttempts,
+    code,
+    reason,
+  });
+}
+
+export function applyRecoveryMessage(draft: Draft, message: BridgeTraffic): void {
+  const record = draft.record;
+  const recovery = record.recovery;
+  if (draft.life.phase !== 'recovering' || !recovery || recovery.requestId !== message.requestId) {
+    draft.notes.push({
+      kind: 'stale',
+      reason: 'GetLastTransaction traffic for an attempt that is over',
+    });
+    return;
+  }
+  if (classifySeq(recovery.lastSeq, message.seq) === 'duplicate') {
+    draft.notes.push({ kind: 'duplicate' });
+    return;
+  }
+  record.recovery = { ...recovery, lastSeq: message.seq };
+  draft.changed = true;
+  if (message.type !== 'result') return;
+  const { callback, responseData, failure } = message.body;
+  if (callback !== 'onSuccess' || !responseData) {
+    recoveryFailed(draft, failure?.code ?? callback);
+    return;
+  }
+  let last: GetLastTransactionResponse;
+  try {
+    last = parseKiccCommandResponse('GetLastTransaction', responseData);
+  } catch (error) {
+    recoveryFailed(draft, `unreadable answer (${(error as Error).message.slice(0, 120)})`);
+    return;
+  }
+  const match = matchRecovery(record, last, draft.ctx);
+  if (
+    !draft.apply({
+      type: 'recovery_answer',
+      verdict: match.verdict,
+      code: match.code,
+      at: draft.ctx.at,
+    })
+  )
+    return;
+  record.recovery = { ...record.recovery!, reason: match.reason };
+  if (match.verdict === 'succeeded') {
+    const { responseCommand: _command, ...data } = last as unknown as Record<string, unknown>;
+    void _command;
+    record.result = { requestId: record.requestId, ...data };
+  }
+  const result = match.verdict === 'inconclusive' ? 'in_doubt' : match.verdict;
+  draft.notes.push({ kind: 'recovery', result, reason: match.reason });
+  draft.event({
+    type: 'recovery',
+    status: 'answered',
+    attempt: draft.life.recoveryAttempts,
+    verdict: match.verdict,
+    reason: match.reason,
+    ...(match.code ? { code: match.code } : {}),
+  });
+}
+
+export function matchRecovery(
+  record: StoredCommand,
+  last: GetLastTransactionResponse,
+  ctx: Pick<StepContext, 'withoutRequestId'>,
+): LastTransactionMatch {
+  const params = record.params as {
+    paymentAmount: { value: string; currency: string };
+    acquirerInfo?: { acquirerTerminalId?: string };
+  };
+  const options: MatchOptions =
+    ctx.withoutRequestId === 'fresh-transaction' && record.previousTransactionId
+      ? { acceptWithoutRequestId: { previousTransactionId: record.previousTransactionId } }
+      : {};
+  return matchLastTransaction(
+    {
+      commandName: record.commandName as 'Purchase' | 'PurchaseCancel',
+      requestId: record.requestId,
+      paymentAmount: params.paymentAmount,
+      acquirerTerminalId: params.acquirerInfo?.acquirerTerminalId,
+    },
+    last,
+    options,
+  );
+}

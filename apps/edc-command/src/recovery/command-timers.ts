@@ -1,0 +1,195 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { JsonLogger } from '@tillbus/observability';
+import { edcCardCountdownDue, edcDeadlineDue, isEdcInFlight } from '@tillbus/result-codes';
+import { BridgePresence } from '../bridge/presence';
+import { CLOCK, type Clock } from '../clock';
+import { CancelIntake } from '../commands/cancel-intake';
+import { CommandWriter } from '../commands/command-writer';
+import { EDC_CONFIG, EdcCommandConfig } from '../config';
+import { shortHash } from '../keys';
+import { EdcMetrics } from '../metrics';
+import { isSettled, type StoredCommand } from '../record/model';
+import { RunState } from '../run-state';
+import { RecordStore } from '../store/stores';
+import { Recovery } from './recovery';
+
+interface Owned {
+  deviceId: string;
+  requestId: string;
+  cancelTimer?: () => void;
+  wakeAt?: number;
+}
+
+/**
+ * The commands this replica owns, each with one timer at the moment it needs attention next: its deadline, the
+ * card countdown (an automatic CommandCancel), or its next recovery attempt.
+ */
+@Injectable()
+export class CommandTimers {
+  private readonly owned = new Map<string, Owned>();
+
+  constructor(
+    @Inject(EDC_CONFIG) private readonly config: EdcCommandConfig,
+    @Inject(CLOCK) private readonly clock: Clock,
+    private readonly records: RecordStore,
+    private readonly writer: CommandWriter,
+    private readonly recovery: Recovery,
+    private readonly cancels: CancelIntake,
+    private readonly presence: BridgePresence,
+    private readonly metrics: EdcMetrics,
+    private readonly logger: JsonLogger,
+    private readonly run: RunState,
+  ) {}
+
+  own(key: string, record: StoredCommand): void {
+    let owned = this.owned.get(key);
+    if (!owned) {
+      owned = { deviceId: record.deviceId, requestId: record.requestId };
+      this.owned.set(key, owned);
+      this.metrics.owned.set(this.owned.size);
+    }
+    const wakeAt = this.wakeAt(record);
+    if (wakeAt === owned.wakeAt) return;
+    owned.cancelTimer?.();
+    owned.wakeAt = wakeAt ?? undefined;
+    owned.cancelTimer =
+      wakeAt === null
+        ? undefined
+        : this.clock.schedule(wakeAt, () => {
+            const current = this.owned.get(key);
+            if (current) current.wakeAt = undefined;
+            void this.tick(key).catch((error: unknown) =>
+              this.logger.event('error', 'command timer failed', { key, error: String(error) }),
+            );
+          });
+  }
+
+  disown(key: string): void {
+    const owned = this.owned.get(key);
+    if (!owned) return;
+    owned.cancelTimer?.();
+    this.owned.delete(key);
+    this.metrics.owned.set(this.owned.size);
+  }
+
+  owns(key: string): boolean {
+    return this.owned.has(key);
+  }
+
+  /** For tests and diagnostics. */
+  ownedCount(): number {
+    return this.owned.size;
+  }
+
+  stopAll(): void {
+    for (const owned of this.owned.values()) owned.cancelTimer?.();
+  }
+
+  /** Does what is due for an owned command now, then sets its next timer. */
+  async tick(key: string): Promise<void> {
+    if (this.run.stopping || !this.owned.has(key)) return;
+    const found = await this.records.read(key);
+    const record = found?.value;
+    if (!record || record.kind !== 'command' || isSettled(record)) return this.disown(key);
+    if (record.owner !== this.config.REPLICA_ID) return this.disown(key);
+    const now = this.clock.now();
+    const deadline = edcDeadlineDue(record.lifecycle);
+    const autoCancelAt = this.autoCancelDue(record);
+    if (deadline !== null && now >= deadline) {
+      await this.writer.apply(key, { type: 'deadline' });
+    } else if (autoCancelAt !== null && now >= autoCancelAt) {
+      await this.autoCancel(record);
+    } else if (
+      record.lifecycle.phase === 'timed_out' &&
+      record.recovery?.nextAt != null &&
+      now >= record.recovery.nextAt
+    ) {
+      await this.recovery.recover(key, record);
+    }
+    const latest = await this.records.read(key);
+    if (
+      latest?.value.kind === 'command' &&
+      !isSettled(latest.value) &&
+      latest.value.owner === this.config.REPLICA_ID
+    ) {
+      this.own(key, latest.value);
+    }
+  }
+
+  /** A bridge is back: recoveries waiting for it start now. */
+  bridgeBack(devices: string[]): void {
+    const set = new Set(devices);
+    for (const [key, owned] of this.owned) {
+      if (!set.has(owned.deviceId)) continue;
+      void (async () => {
+        const found = await this.records.read(key);
+        const record = found?.value;
+        if (record?.kind !== 'command' || record.lifecycle.phase !== 'timed_out') return;
+        await this.writer.apply(key, {
+          type: 'recovery_wait',
+          nextAt: this.clock.now(),
+          offlineSince: null,
+        });
+      })().catch((error: unknown) =>
+        this.logger.event('error', 'could not resume a recovery', { error: String(error) }),
+      );
+    }
+  }
+
+  /** Commands in flight whose bridge went silent: their result is unknown from now on. */
+  async presenceTick(): Promise<void> {
+    for (const [key, owned] of this.owned) {
+      if (!this.presence.isLost(owned.deviceId)) continue;
+      const found = await this.records.read(key);
+      const record = found?.value;
+      if (record?.kind !== 'command' || !isEdcInFlight(record.lifecycle.phase)) continue;
+      await this.writer.apply(key, { type: 'bridge_lost' });
+    }
+  }
+
+  /** The one moment this command needs attention next: its deadline, the card countdown, or its next recovery. */
+  private wakeAt(record: StoredCommand): number | null {
+    const times: number[] = [];
+    const deadline = edcDeadlineDue(record.lifecycle);
+    if (deadline !== null) times.push(deadline);
+    const autoCancelAt = this.autoCancelDue(record);
+    if (autoCancelAt !== null) times.push(autoCancelAt);
+    if (record.lifecycle.phase === 'timed_out' && record.recovery?.nextAt != null)
+      times.push(record.recovery.nextAt);
+    return times.length > 0 ? Math.min(...times) : null;
+  }
+
+  private autoCancelDue(record: StoredCommand): number | null {
+    if (!this.config.EDC_AUTO_CANCEL_ON_EXPIRY || record.commandName !== 'Purchase') return null;
+    if (record.cancelRequestId) return null;
+    return edcCardCountdownDue(record.lifecycle);
+  }
+
+  /** The card countdown (`paymentExpiryTime`) ended before the card was read: cancel, which is safe before a read. */
+  private async autoCancel(record: StoredCommand): Promise<void> {
+    const cancelId = `auto-${shortHash(record.deviceId, record.requestId)}`;
+    this.logger.event(
+      'info',
+      'card countdown ended before the card was read; sending CommandCancel',
+      { deviceId: record.deviceId, requestId: record.requestId },
+    );
+    try {
+      await this.cancels.submit(
+        {
+          deviceId: record.deviceId,
+          requestId: cancelId,
+          commandName: 'CommandCancel',
+          params: {},
+          targetRequestId: record.requestId,
+        },
+        true,
+      );
+    } catch (error) {
+      this.logger.event('info', 'automatic CommandCancel not sent', {
+        deviceId: record.deviceId,
+        requestId: record.requestId,
+        code: (error as { code?: string }).code,
+      });
+    }
+  }
+}
