@@ -5,7 +5,7 @@ import {
   type UnrecognisedValue,
 } from '@tillbus/validation';
 import { assertNoCardData, assertPlainJson } from './card-data';
-import { parseKiccCommandRequest } from './commands';
+import { parseKiccCommandRequest } from './command-parsing';
 import { KiccProtocolError } from './errors';
 import { decodeJson } from './json';
 import { BRIDGE_SCHEMAS, type BridgeMessage } from './bridge-schemas';
