@@ -12,7 +12,7 @@ import {
   RequestCounts,
   serveFleet,
 } from '../shared/fleet';
-import { sendJson, withBody } from '../shared/http-body';
+import { sendJson, urlPath, withBody } from '../shared/http-body';
 import { adyenControl, CONTROL_PREFIX } from './control';
 import type { AdyenFaults } from './faults';
 import { PoiStates } from './poi-state';
@@ -106,7 +106,7 @@ export async function startAdyenFleet(options: AdyenFleetOptions): Promise<Adyen
         onError: (_req, res) => sendJson(res, 400, { error: 'malformed request' }),
       },
       (req, res, raw) => {
-        const path = (req.url ?? '/').split('?')[0];
+        const path = urlPath(req.url);
         if (path.startsWith(CONTROL_PREFIX)) return adyenControl(req, res, raw, controlTarget);
         if (req.method !== 'POST') return sendJson(res, 405, { error: 'use POST' });
         if (path === '/nexo' || path === '/nexo/') return api.local(res, raw);

@@ -16,6 +16,7 @@ import {
   spoilBody,
   type TerminalFaults,
 } from '../shared/fleet';
+import { urlPath } from '../shared/http-body';
 import { ANTOM_UNKNOWN_VALUES, type AntomFaults } from './faults';
 
 export interface AntomRequestRecord {
@@ -54,7 +55,7 @@ export class DiagnosisEndpoint {
 
   async answer(req: IncomingMessage, res: ServerResponse, raw: Buffer): Promise<void> {
     const { serials, faults, hanging, counts, now } = this.options;
-    const path = (req.url ?? '/').split('?')[0];
+    const path = urlPath(req.url);
     const clientId = headerText(req.headers['client-id']);
     const reply = (code: AntomDiagnosisCode, flags?: AntomFaults) =>
       this.send(res, req, clientId ?? '', code, flags, undefined);

@@ -9,8 +9,8 @@ import {
   type PushOrderChangeRequest,
 } from '@tillbus/protocols-antom';
 import { dstoreResult } from '@tillbus/result-codes';
-import { withBody } from '../shared/http-body';
-import { listen } from '../shared/http-server';
+import { urlPath, withBody } from '../shared/http-body';
+import { listen, reachableHost } from '../shared/http-server';
 import { CONTROL_PREFIX, dstoreControl } from './control';
 import { initialFaults, resetFaults, updateFaults, type DStoreFaults } from './faults';
 import { NotifyEndpoint } from './notify-endpoint';
@@ -141,7 +141,7 @@ export async function startDStoreSimulator(
         },
       },
       (req, res, raw) => {
-        const path = (req.url ?? '/').split('?')[0];
+        const path = urlPath(req.url);
         if (path.startsWith(CONTROL_PREFIX)) return onControl(req, res, raw);
         return endpoint.handle(req, res, raw, path);
       },
@@ -149,7 +149,7 @@ export async function startDStoreSimulator(
   );
   const listening = await listen(server, options);
   const port = listening.port;
-  const host = options.host && options.host !== '0.0.0.0' ? options.host : '127.0.0.1';
+  const host = reachableHost(options.host);
 
   const simulator: DStoreSimulator = {
     url: `http://${host}:${port}`,

@@ -2,8 +2,8 @@ import { createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypt
 import { createServer } from 'node:http';
 import { loadIntellaPrivateKey } from '@tillbus/protocols-intella';
 import { JsonLogger, type JsonLogLevel } from '@tillbus/observability';
-import { sendJson, withBody } from '../shared/http-body';
-import { listen } from '../shared/http-server';
+import { sendJson, urlPath, withBody } from '../shared/http-body';
+import { listen, reachableHost } from '../shared/http-server';
 import { createSimClock, type SimClock, type SimClockOptions } from './clock';
 import { CONTROL_PREFIX, intellaControl } from './control';
 import { MerchantDirectory, type SimMerchantOptions, type SimReaderStats } from './directory';
@@ -100,7 +100,7 @@ export async function startIntellaSimulator(
         },
       },
       (req, res, body) => {
-        const url = (req.url ?? '/').split('?')[0];
+        const url = urlPath(req.url);
         if (url.startsWith(`${CONTROL_PREFIX}/`))
           return intellaControl(req, res, body, controlTarget);
         if (url !== path)
@@ -112,7 +112,7 @@ export async function startIntellaSimulator(
   );
   const listening = await listen(server, options);
   const port = listening.port;
-  const host = options.host && options.host !== '0.0.0.0' ? options.host : '127.0.0.1';
+  const host = reachableHost(options.host);
   const base = `http://${host}:${port}`;
   return {
     url: `${base}${path}`,
