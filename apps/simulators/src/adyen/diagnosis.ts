@@ -56,7 +56,8 @@ export function readDiagnosisAsk(input: unknown): DiagnosisAsk {
   return { ok: true, serviceId, saleId, poiId, hostDiagnosis: flag === true };
 }
 
-function field(value: unknown, name: string): unknown {
+/** A field of a JSON object; undefined for anything that is not one. */
+export function field(value: unknown, name: string): unknown {
   return value !== null && typeof value === 'object' && !Array.isArray(value)
     ? (value as Record<string, unknown>)[name]
     : undefined;

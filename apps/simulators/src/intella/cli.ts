@@ -1,29 +1,12 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { Type } from 'class-transformer';
-import {
-  ArrayMaxSize,
-  IsArray,
-  IsBoolean,
-  IsIn,
-  IsInt,
-  IsOptional,
-  IsString,
-  Length,
-  Matches,
-  Max,
-  Min,
-  ValidateNested,
-} from 'class-validator';
-import { describeViolations, validatePlain } from '@tillbus/validation';
-import { parse as parseYaml } from 'yaml';
 import { CliError, integerOption, portOption, untilStopSignal } from '../shared/cli';
+import { merchantOptions, readConfigFile } from './config-file';
 import { parseFaultFlag, parseFaultSpec, INTELLA_FAULTS, type IntellaFaultSpec } from './faults';
 import {
   startIntellaSimulator,
   type IntellaSimulator,
   type IntellaSimulatorOptions,
-  type SimMerchantOptions,
 } from './simulator';
 
 export const HELP = `intella Scan2Pay EasyCard simulator: DeviceQuery, SignOn and Settlement behind the encrypted envelope.
@@ -65,99 +48,7 @@ GET issued-keys, GET|POST|DELETE faults, DELETE faults/<id>, POST readers {mchId
 DELETE readers/<deviceId>.  See apps/simulators/src/intella/README.md.
 `;
 
-class MerchantFile {
-  @IsString()
-  @Matches(/^[A-Za-z0-9_-]{1,64}$/)
-  mchId!: string;
-
-  @IsOptional()
-  @IsString()
-  @Length(1, 256)
-  tradePassword?: string;
-
-  @IsOptional()
-  @IsString()
-  @Matches(/^[A-Za-z_][A-Za-z0-9_]*$/)
-  tradePasswordEnv?: string;
-
-  @IsOptional()
-  @IsString()
-  @Length(16, 16)
-  iv?: string;
-
-  @IsOptional()
-  @IsArray()
-  @ArrayMaxSize(100_000)
-  @IsString({ each: true })
-  @Matches(/^[A-Za-z0-9_-]{1,64}$/, { each: true })
-  readers?: string[];
-
-  @IsOptional()
-  @IsInt()
-  @Min(0)
-  @Max(9999)
-  readerCount?: number;
-
-  @IsOptional()
-  @IsInt()
-  @Min(0)
-  @Max(9999)
-  readerStart?: number;
-}
-
-class SimulatorFile {
-  @IsOptional() @IsInt() @Min(0) @Max(65535) port?: number;
-  @IsOptional() @IsString() host?: string;
-  @IsOptional() @IsString() @Matches(/^\/\S*$/) path?: string;
-  @IsOptional() @IsString() @Length(16, 16) iv?: string;
-  @IsOptional() @IsString() @Matches(/^\w{1,64}$/) deviceListField?: string;
-  @IsOptional() @IsIn(['objects', 'strings', 'json-text']) deviceListFormat?:
-    'objects' | 'strings' | 'json-text';
-  @IsOptional() @IsString() @Matches(/^\w{1,64}$/) deviceListIdField?: string;
-  @IsOptional() @IsBoolean() enforceSettlement?: boolean;
-
-  @IsArray()
-  @ValidateNested({ each: true })
-  @Type(() => MerchantFile)
-  merchants!: MerchantFile[];
-
-  @IsOptional()
-  @IsArray()
-  faults?: unknown[];
-}
-
 export { CliError };
-
-function merchantOptions(file: MerchantFile, env: NodeJS.ProcessEnv): SimMerchantOptions {
-  const password =
-    file.tradePassword ?? (file.tradePasswordEnv ? env[file.tradePasswordEnv] : undefined);
-  if (!password) {
-    throw new CliError(
-      `merchant ${file.mchId}: set tradePassword, or tradePasswordEnv naming a set variable`,
-    );
-  }
-  return {
-    mchId: file.mchId,
-    tradePassword: password,
-    iv: file.iv,
-    readers: file.readers,
-    readerCount: file.readerCount,
-    readerStart: file.readerStart,
-  };
-}
-
-function readConfigFile(path: string): SimulatorFile {
-  let raw: unknown;
-  try {
-    const text = readFileSync(path, 'utf8');
-    raw = path.endsWith('.json') ? JSON.parse(text) : parseYaml(text);
-  } catch (error) {
-    throw new CliError(`cannot read ${path}: ${(error as Error).message}`);
-  }
-  const result = validatePlain(SimulatorFile, raw, { root: 'config' });
-  if (!result.ok) throw new CliError(`${path}: ${describeViolations(result.violations)}`);
-  return result.value;
-}
 
 /** An optional whole-number option: undefined when it is not given. */
 function wholeNumber(value: string | undefined, flag: string): number | undefined {

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { sendJson } from './http-body';
+import { sendJson, urlPath } from './http-body';
 
 /**
  * The path segments of a control request below `prefix`, URI-decoded, without the query:
@@ -7,7 +7,7 @@ import { sendJson } from './http-body';
  * escape is kept as it is (it then names no route and no terminal).
  */
 export function controlSegments(url: string | undefined, prefix: string): string[] {
-  return pathOf(url).slice(prefix.length).split('/').filter(Boolean).map(decodeSegment);
+  return urlPath(url).slice(prefix.length).split('/').filter(Boolean).map(decodeSegment);
 }
 
 function decodeSegment(segment: string): string {
@@ -31,12 +31,10 @@ export async function answerControl(
 ): Promise<void> {
   try {
     await routes();
-    sendJson(res, 404, { error: `no control route ${req.method} ${pathOf(req.url)}; see ${docs}` });
+    sendJson(res, 404, {
+      error: `no control route ${req.method} ${urlPath(req.url)}; see ${docs}`,
+    });
   } catch (error) {
     sendJson(res, 400, { error: (error as Error).message });
   }
-}
-
-function pathOf(url: string | undefined): string {
-  return (url ?? '/').split('?')[0];
 }

@@ -2,7 +2,16 @@ import { createServer, request } from 'node:http';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { answerControl, controlSegments } from './control';
 import { booleanFault, FaultError, faultFields } from './faults';
-import { fleetControl, HangingResponses, RequestCounts, spoilBody, TerminalFaults } from './fleet';
+import {
+  countersOf,
+  fleetControl,
+  HangingResponses,
+  meetHoldAndDelay,
+  RequestCounts,
+  serveFleet,
+  spoilBody,
+  TerminalFaults,
+} from './fleet';
 import { withBody } from './http-body';
 import { listen, type ListeningServer } from './http-server';
 
@@ -235,5 +244,69 @@ describe('spoilBody', () => {
     [undefined, body],
   ])('%s', (kind, spoiled) => {
     expect(spoilBody(kind, body)).toBe(spoiled);
+  });
+});
+
+describe('meetHoldAndDelay', () => {
+  it('holds a noAnswer request until the fleet drops it, and waits slowMs before the answer', async () => {
+    const hanging = new HangingResponses();
+    const outcomes: string[] = [];
+    const server = await listen(
+      createServer((req, res) => {
+        const fault = req.url === '/hang' ? { noAnswer: true } : { slowMs: 50 };
+        const started = Date.now();
+        void meetHoldAndDelay(fault, res, hanging).then((answer) => {
+          outcomes.push(`${req.url} ${answer} ${Date.now() - started >= 45}`);
+          if (answer) res.end('ok');
+        });
+      }),
+    );
+    const dropped = new Promise<string>((resolve) => {
+      request({ host: '127.0.0.1', port: server.port, path: '/hang' })
+        .on('error', (error) => resolve(error.message))
+        .end();
+    });
+    const slow = new Promise<number>((resolve) => {
+      request({ host: '127.0.0.1', port: server.port, path: '/slow' }, (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      }).end();
+    });
+    expect(await slow).toBe(200);
+    await expect.poll(() => outcomes.length).toBe(2);
+    hanging.dropAll();
+    expect(await dropped).toMatch(/socket hang up/);
+    expect(outcomes.sort()).toEqual(['/hang false false', '/slow true true']);
+    await server.close();
+  });
+});
+
+describe('serveFleet', () => {
+  it('listens with a one-minute keep-alive and names its URL, an IPv6 host in brackets', async () => {
+    const server = createServer((_req, res) => res.end());
+    const served = await serveFleet(server, 'https', { host: '127.0.0.1' });
+    expect(server.keepAliveTimeout).toBe(60_000);
+    expect(served.url).toBe(`https://127.0.0.1:${served.port}`);
+    await served.listening.close();
+    const v6 = await serveFleet(createServer(), 'http', { host: '::1' }).catch(() => undefined);
+    if (v6) {
+      expect(v6.url).toBe(`http://[::1]:${v6.port}`);
+      await v6.listening.close();
+    }
+  });
+});
+
+describe('countersOf', () => {
+  it('reads and resets the request counts', () => {
+    const counts = new RequestCounts<{ id: string }>(true);
+    counts.add('T1', () => ({ id: 'T1' }));
+    const counters = countersOf(counts);
+    expect([counters.total(), counters.of('T1'), counters.records()]).toEqual([
+      1,
+      1,
+      [{ id: 'T1' }],
+    ]);
+    counters.reset();
+    expect([counters.total(), counters.of('T1'), counters.records()]).toEqual([0, 0, []]);
   });
 });

@@ -1,5 +1,8 @@
-import type { ServerResponse } from 'node:http';
+import type { Server as HttpServer, ServerResponse } from 'node:http';
+import type { Server as HttpsServer } from 'node:https';
+import { setTimeout as delay } from 'node:timers/promises';
 import { sendJson, parseJsonBody } from './http-body';
+import { listen, type ListeningServer } from './http-server';
 
 /**
  * What the terminal fleet simulators (Antom, Adyen) have in common: one server plays many terminals, each with its
@@ -149,6 +152,56 @@ export class HangingResponses {
   dropAll(): void {
     for (const res of this.responses) res.destroy();
   }
+}
+
+/**
+ * Meets the faults every fleet terminal has on the way in: `noAnswer` holds the request (false: do not answer),
+ * `slowMs` waits before the answer is made.
+ */
+export async function meetHoldAndDelay(
+  fault: { noAnswer?: boolean; slowMs?: number },
+  res: ServerResponse,
+  hanging: HangingResponses,
+): Promise<boolean> {
+  if (fault.noAnswer) {
+    hanging.hang(res);
+    return false;
+  }
+  if (fault.slowMs) await delay(fault.slowMs);
+  return true;
+}
+
+/** A terminal fleet's server, listening: `url` is `<scheme>://host:port`, an IPv6 host in brackets. */
+export interface ServedFleet {
+  listening: ListeningServer;
+  port: number;
+  url: string;
+}
+
+/** Listens with the fleets' one-minute keep-alive on connections. */
+export async function serveFleet(
+  server: HttpServer | HttpsServer,
+  scheme: 'http' | 'https',
+  options: { port?: number; host?: string },
+): Promise<ServedFleet> {
+  server.keepAliveTimeout = 60_000;
+  const listening = await listen(server, options);
+  const host = options.host ?? '127.0.0.1';
+  return {
+    listening,
+    port: listening.port,
+    url: `${scheme}://${host.includes(':') ? `[${host}]` : host}:${listening.port}`,
+  };
+}
+
+/** The FleetCounters view of a fleet's request counts. */
+export function countersOf<R>(counts: RequestCounts<R>): FleetCounters<R> {
+  return {
+    total: () => counts.total(),
+    of: (id) => counts.of(id),
+    records: () => counts.records,
+    reset: () => counts.reset(),
+  };
 }
 
 export interface ControlledFleet<F extends object> {

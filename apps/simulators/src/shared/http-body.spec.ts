@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
-import { parseJsonBody, readBody, sendJson, withBody } from './http-body';
+import { parseJsonBody, readBody, sendJson, urlPath, withBody } from './http-body';
 import { listen, type ListeningServer } from './http-server';
 
 const started: ListeningServer[] = [];
@@ -111,5 +111,15 @@ describe('parseJsonBody', () => {
       }),
       { numRuns: 300 },
     );
+  });
+});
+
+describe('urlPath', () => {
+  it('drops the query, and reads a missing URL as /', () => {
+    expect([urlPath('/_sim/state?x=1'), urlPath('/nexo'), urlPath(undefined)]).toEqual([
+      '/_sim/state',
+      '/nexo',
+      '/',
+    ]);
   });
 });

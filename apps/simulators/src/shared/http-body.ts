@@ -58,3 +58,8 @@ export function parseJsonBody(body: Buffer): unknown {
     throw new Error('the body is not JSON');
   }
 }
+
+/** The path of a request URL, without the query: `/_sim/state?x=1` is `/_sim/state`. */
+export function urlPath(url: string | undefined): string {
+  return (url ?? '/').split('?')[0];
+}

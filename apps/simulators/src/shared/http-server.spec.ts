@@ -1,6 +1,6 @@
 import { Agent, createServer, request, type ServerResponse } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
-import { listen, type ListeningServer } from './http-server';
+import { listen, reachableHost, type ListeningServer } from './http-server';
 
 const started: ListeningServer[] = [];
 afterEach(async () => {
@@ -53,5 +53,17 @@ describe('listen', () => {
     await hanging;
     await expect(get(server.port)).rejects.toThrow(/ECONNREFUSED/);
     agent.destroy();
+  });
+});
+
+describe('reachableHost', () => {
+  it('is 127.0.0.1 for the default and for 0.0.0.0, the host itself otherwise', () => {
+    expect([undefined, '', '0.0.0.0', '10.1.2.3', '::1'].map(reachableHost)).toEqual([
+      '127.0.0.1',
+      '127.0.0.1',
+      '127.0.0.1',
+      '10.1.2.3',
+      '::1',
+    ]);
   });
 });

@@ -45,3 +45,8 @@ export async function listen(
       }),
   };
 }
+
+/** The host a client reaches a server bound to `host` at: 127.0.0.1 for the default and for 0.0.0.0. */
+export function reachableHost(host: string | undefined): string {
+  return host && host !== '0.0.0.0' ? host : '127.0.0.1';
+}
