@@ -15,6 +15,8 @@ import {
   decodeJsonPayload,
   type Consuming,
   type MessagingOptions,
+  CLOCK,
+  type Clock,
 } from '@tillbus/messaging';
 import { JsonLogger, newCorrelationId, runWithCorrelation } from '@tillbus/observability';
 import {
@@ -23,7 +25,6 @@ import {
   type DeliveryPolicy,
   type DeliveryState,
 } from '@tillbus/result-codes';
-import { CLOCK, type Clock } from '../clock';
 import { ORDER_RECONCILIATION_CONFIG, type OrderReconciliationConfig } from '../config';
 import { OrderMetrics } from '../metrics';
 import { ORDERS_STREAM, OUTBOX_DEAD_LETTERS } from '../orders/names';
