@@ -17,7 +17,8 @@ function fakeStream(failures: Record<string, number> = {}, delayMs = 0) {
         failures[subject]--;
         throw new Error('no responders');
       }
-      stored.push(`${subject}#${options.headers.get('Nats-Msg-Id')}`);
+      const reason = options.headers.get('Reason');
+      stored.push(`${subject}#${options.headers.get('Nats-Msg-Id')}${reason ? `#${reason}` : ''}`);
       return { seq: stored.length, duplicate: false, stream: 'S' };
     },
   };
@@ -38,6 +39,13 @@ describe('JetStreamOutbox', () => {
     expect(outcome.failed).toBeUndefined();
     expect(outcome.published.map((m) => m.messageId)).toEqual(['a-1']);
     expect(stream.stored).toEqual(['ev.a#a-1']);
+  });
+
+  it('sends extra headers along', async () => {
+    const stream = fakeStream();
+    const outbox = new JetStreamOutbox(stream.js);
+    await outbox.send('a', [{ ...message('ev.a', 'a-1'), headers: { Reason: 'why' } }]);
+    expect(stream.stored).toEqual(['ev.a#a-1#why']);
   });
 
   it('gives up after its attempts and holds back the rest of the batch, to keep the order', async () => {

@@ -1,5 +1,6 @@
 import type { JetStreamClient } from '@nats-io/jetstream';
-import { publishEvent } from '../jetstream';
+import { HEADERS } from '../header-names';
+import { outgoingHeaders } from '../headers';
 import { pauseAfter, retrySchedule, type RetryPolicy } from './retry';
 
 /** One event for a stream. `messageId` (sent as Nats-Msg-Id) must be the same on every retry of the event. */
@@ -7,6 +8,8 @@ export interface OutboxMessage {
   subject: string;
   payload: unknown;
   messageId: string;
+  /** Sent along, next to Nats-Msg-Id and the correlation id. */
+  headers?: Record<string, string>;
 }
 
 export interface OutboxFailure {
@@ -99,9 +102,9 @@ export class JetStreamOutbox {
   ): Promise<OutboxFailure | undefined> {
     for (let attempt = 1; ; attempt++) {
       try {
-        await publishEvent(this.jetstream(), message.subject, message.payload, {
-          messageId: message.messageId,
-          timeoutMs: this.options.publishTimeoutMs ?? 5_000,
+        await this.jetstream().publish(message.subject, JSON.stringify(message.payload), {
+          headers: outgoingHeaders({ ...message.headers, [HEADERS.messageId]: message.messageId }),
+          timeout: this.options.publishTimeoutMs ?? 5_000,
         });
         return undefined;
       } catch (error) {
