@@ -1,6 +1,8 @@
 import type { JsonLogger } from '@tillbus/observability';
 import type { Clock } from '../clock';
-import { maintain, settlementDue, signOnDue } from './session-record';
+import { maintain } from './session-maintenance';
+import { settlementDue } from './session-settlement';
+import { signOnDue } from './session-sign-on';
 import type { SessionEvents } from './session-events';
 import type { SessionService } from './session.service';
 import type { SessionStore } from './session-store';

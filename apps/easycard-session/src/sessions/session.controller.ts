@@ -18,7 +18,8 @@ import { IsBoolean, IsIn, IsInt, IsOptional, Matches, Max, Min } from 'class-val
 import { CLOCK, type Clock } from '../clock';
 import { EasyCardSessionError } from '../errors';
 import { MCH_ID } from '../merchants';
-import { READER_ID, sessionView } from './session-record';
+import { READER_ID } from './session-record';
+import { sessionView } from './session-view';
 import { SessionService, type KeyRelease } from './session.service';
 import { SessionStore } from './session-store';
 

@@ -19,22 +19,18 @@ import { EasyCardSessionError } from '../errors';
 import type { IntellaCallResult, IntellaClient } from '../intella/intella-client';
 import { KeyBoxError, type KeyBox } from '../key-box';
 import type { ResolvedMerchant } from '../merchants';
+import { maintain, replaceUnreadableKey } from './session-maintenance';
 import {
   READER_ID,
-  claimScheduledSignOn,
-  claimSettlement,
-  claimSignOn,
-  completeSettlement,
-  completeSignOn,
-  maintain,
   newSessionRecord,
   keyCheck,
-  replaceUnreadableKey,
   sessionUsable,
   type KeyCheck,
   type SessionPolicy,
   type SessionRecord,
 } from './session-record';
+import { claimSettlement, completeSettlement } from './session-settlement';
+import { claimScheduledSignOn, claimSignOn, completeSignOn } from './session-sign-on';
 import type { SessionEvents } from './session-events';
 import type { SessionMetrics } from './session-metrics';
 import type { SessionStore } from './session-store';
