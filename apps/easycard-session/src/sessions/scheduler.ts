@@ -1,5 +1,5 @@
+import { type Clock } from '@tillbus/messaging';
 import type { JsonLogger } from '@tillbus/observability';
-import type { Clock } from '../clock';
 import { maintain } from './session-maintenance';
 import { settlementDue } from './session-settlement';
 import { signOnDue } from './session-sign-on';
@@ -68,7 +68,7 @@ export class Scheduler {
   /** One pass over every session. Public so tests can drive it. */
   async tick(): Promise<void> {
     try {
-      await this.store.maybeResync();
+      this.store.maybeResync();
       for (const mchId of this.options.merchants) {
         const key = `discovery:${mchId}`;
         if (!this.busy.has(key) && (await this.sessions.discoveryDue(mchId)))

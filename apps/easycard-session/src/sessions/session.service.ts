@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { KV } from '@nats-io/kv';
-import { kvJson, updateWithRevision } from '@tillbus/messaging';
+import { kvJson, updateWithRevision, type Clock } from '@tillbus/messaging';
 import type { JsonLogger } from '@tillbus/observability';
 import {
   DEVICE_QUERY_DEVICE_ID,
@@ -14,7 +14,6 @@ import {
   renewalDue,
   type Outcome,
 } from '@tillbus/result-codes';
-import type { Clock } from '../clock';
 import { EasyCardSessionError } from '../errors';
 import type { IntellaCallResult, IntellaClient } from '../intella/intella-client';
 import { KeyBoxError, type KeyBox } from '../key-box';

@@ -4,26 +4,26 @@ import { outgoingHeaders } from '../headers';
 import { pauseAfter, retrySchedule, type RetryPolicy } from './retry';
 
 /** One event for a stream. `messageId` (sent as Nats-Msg-Id) must be the same on every retry of the event. */
-export interface OutboxMessage {
+export interface OutboxMessage<P = unknown> {
   subject: string;
-  payload: unknown;
+  payload: P;
   messageId: string;
   /** Sent along, next to Nats-Msg-Id and the correlation id. */
   headers?: Record<string, string>;
 }
 
-export interface OutboxFailure {
-  message: OutboxMessage;
+export interface OutboxFailure<P = unknown> {
+  message: OutboxMessage<P>;
   error: unknown;
   attempts: number;
 }
 
-export interface OutboxOutcome {
+export interface OutboxOutcome<P = unknown> {
   /** Acked by the stream (a duplicate within its window counts: the stream holds it once). */
-  published: OutboxMessage[];
+  published: OutboxMessage<P>[];
   /** The message that used up its attempts; nothing after it was sent, to keep the order. */
-  failed?: OutboxFailure;
-  unsent: OutboxMessage[];
+  failed?: OutboxFailure<P>;
+  unsent: OutboxMessage<P>[];
 }
 
 export interface JetStreamOutboxOptions {
@@ -51,11 +51,11 @@ export class JetStreamOutbox {
   ) {}
 
   /** Queues `messages` behind what this outbox is still sending for `key`; resolves when they are all settled. */
-  send(
+  send<P>(
     key: string,
-    messages: readonly OutboxMessage[],
+    messages: readonly OutboxMessage<P>[],
     options: { retry?: RetryPolicy } = {},
-  ): Promise<OutboxOutcome> {
+  ): Promise<OutboxOutcome<P>> {
     if (messages.length === 0) return Promise.resolve({ published: [], unsent: [] });
     const retry = options.retry ?? this.options.retry ?? DEFAULT_OUTBOX_RETRY;
     const previous = this.tails.get(key) ?? Promise.resolve();
@@ -83,11 +83,11 @@ export class JetStreamOutbox {
     clearTimeout(timer);
   }
 
-  private async publishInOrder(
-    messages: readonly OutboxMessage[],
+  private async publishInOrder<P>(
+    messages: readonly OutboxMessage<P>[],
     retry: RetryPolicy,
-  ): Promise<OutboxOutcome> {
-    const published: OutboxMessage[] = [];
+  ): Promise<OutboxOutcome<P>> {
+    const published: OutboxMessage<P>[] = [];
     for (const [index, message] of messages.entries()) {
       const failed = await this.publishOne(message, retry);
       if (failed) return { published, failed, unsent: messages.slice(index + 1) };
@@ -96,10 +96,10 @@ export class JetStreamOutbox {
     return { published, unsent: [] };
   }
 
-  private async publishOne(
-    message: OutboxMessage,
+  private async publishOne<P>(
+    message: OutboxMessage<P>,
     retry: RetryPolicy,
-  ): Promise<OutboxFailure | undefined> {
+  ): Promise<OutboxFailure<P> | undefined> {
     for (let attempt = 1; ; attempt++) {
       try {
         await this.jetstream().publish(message.subject, JSON.stringify(message.payload), {
