@@ -8,7 +8,7 @@ import {
   updateWithRevision,
   writeIfRevision,
 } from './compare-and-set';
-import { FakeKv } from './fake-kv';
+import { FakeKv } from '../../test/fake-kv';
 import { immediateRetries } from './retry';
 
 type Count = { n: number };

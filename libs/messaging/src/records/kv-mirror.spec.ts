@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { FakeKv } from './fake-kv';
+import { FakeKv } from '../../test/fake-kv';
 import { KvMirror } from './kv-mirror';
 import { ManualClock } from './manual-clock';
 
