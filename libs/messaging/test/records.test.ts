@@ -89,10 +89,11 @@ describe('KvMirror against a server that goes away', () => {
 
     await nats.stop();
     await nats.restart();
-    const writer = await ensureKvBucket(new Kvm(other), { name: 'records_mirror' });
     await waitFor(
       async () => {
         try {
+          // JetStream answers a moment after the server accepts connections again.
+          const writer = await ensureKvBucket(new Kvm(other), { name: 'records_mirror' });
           await writer.put('c', JSON.stringify({ v: 3 }));
           await writer.delete('b');
           return true;
@@ -108,7 +109,7 @@ describe('KvMirror against a server that goes away', () => {
     expect(mirror.get('a')?.value.v).toBe(10);
 
     mirror.reload();
-    await writer.put('d', JSON.stringify({ v: 4 }));
+    await kv.put('d', JSON.stringify({ v: 4 }));
     await waitFor(() => mirror.get('d') !== undefined, { timeoutMs: 5_000 });
     expect([...mirror.values()].map((entry) => entry.value.v).sort((x, y) => x - y)).toEqual([
       3, 4, 10,
