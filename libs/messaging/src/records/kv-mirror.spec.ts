@@ -43,6 +43,20 @@ describe('KvMirror', () => {
     mirror.stop();
   });
 
+  it('hands decode the entry, so a mirror can keep what KV knows about it', async () => {
+    const kv = new FakeKv();
+    kv.put('a', { v: 1 });
+    const mirror = new KvMirror<{ v: number; revision: number }>(kv.asKv(), {
+      name: 'with revisions',
+      decode: (value, entry) => ({ ...(value as Doc), revision: entry.revision }),
+      logger,
+    });
+    mirror.start();
+    await mirror.ready;
+    expect(mirror.get('a')?.value).toEqual({ v: 1, revision: 1 });
+    mirror.stop();
+  });
+
   it('is ready at once on an empty bucket', async () => {
     const { mirror } = mirrorOf(new FakeKv());
     mirror.start();

@@ -11,8 +11,11 @@ export interface MirrorLogger {
 export interface KvMirrorOptions<T> {
   /** Named in logs. */
   name: string;
-  /** Turns a stored JSON value into T; undefined treats the entry as absent. */
-  decode: (value: unknown) => T | undefined;
+  /**
+   * Turns a stored JSON value into T; undefined treats the entry as absent. The entry is there for what KV knows
+   * about it (its revision, when the server stored it).
+   */
+  decode: (value: unknown, entry: KvWatchEntry) => T | undefined;
   logger: MirrorLogger;
   /** Times the pause before watching again; the system clock unless a test drives time. */
   clock?: Clock;
@@ -144,6 +147,6 @@ export class KvMirror<T> {
 
   private decodeEntry(entry: KvWatchEntry): T | undefined {
     const raw = kvJson.decode<unknown>(entry);
-    return raw === undefined ? undefined : this.options.decode(raw);
+    return raw === undefined ? undefined : this.options.decode(raw, entry);
   }
 }
