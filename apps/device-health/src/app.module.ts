@@ -6,6 +6,9 @@ import {
   serviceProvisioning,
   startService,
   type RunningService,
+  CLOCK,
+  systemClock,
+  type Clock,
 } from '@tillbus/messaging';
 import { ObservabilityModule } from '@tillbus/observability';
 import { AdyenAdapter } from './adapters/adyen.adapter';
@@ -15,7 +18,6 @@ import { ServiceIdAllocator } from './adapters/service-ids';
 import { DeviceHealthController } from './bus/device-health.controller';
 import { DiagnoseRouter } from './bus/diagnose-router';
 import { VENDOR_DIAGNOSE_CONTROLLERS } from './bus/vendor-diagnose.controller';
-import { CLOCK, systemClock, type Clock } from './clock';
 import { loadDeviceHealthConfig, type DeviceHealthConfig } from './config';
 import { DiagnosisService } from './diagnosis/diagnosis.service';
 import { HealthStore } from './diagnosis/health-store.service';

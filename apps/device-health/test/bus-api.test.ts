@@ -7,10 +7,10 @@ import {
   SUBJECTS,
   type Readiness,
   type TerminalHealth,
+  ManualClock,
 } from '@tillbus/messaging';
 import { findPromtool, promtoolCheckMetrics } from '@tillbus/testing';
 import { DeviceHealthController } from '../src/bus/device-health.controller';
-import { ManualClock } from './manual-clock';
 import { eventsOn, metric, startReplica, startStack, type Stack } from './harness';
 
 let stack: Stack;

@@ -17,10 +17,12 @@ import {
   serviceProvisioning,
   startService,
   type RunningService,
+  CLOCK,
+  createClock,
+  type Clock,
 } from '@tillbus/messaging';
 import { JsonLogger, ObservabilityModule, OpsServer } from '@tillbus/observability';
 import { Registry } from 'prom-client';
-import { CLOCK, createClock, type Clock } from './clock';
 import type { EasyCardSessionConfig } from './config';
 import { IntellaClient } from './intella/intella-client';
 import { KeyBox } from './key-box';

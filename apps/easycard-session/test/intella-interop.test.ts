@@ -1,9 +1,9 @@
+import { ManualClock } from '@tillbus/messaging';
 import { generateKeyPairSync } from 'node:crypto';
 import { JsonLogger } from '@tillbus/observability';
 import { readDeviceList, tradeKeyFromPassword } from '@tillbus/protocols-intella';
 import { freePort } from '@tillbus/testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ManualClock } from '../src/clock';
 import { IntellaClient } from '../src/intella/intella-client';
 import { resolveMerchants, type ResolvedMerchant } from '../src/merchants';
 import { SecretResolver } from '@tillbus/config';

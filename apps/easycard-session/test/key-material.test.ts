@@ -1,7 +1,6 @@
-import { easycardKeySubject, SUBJECTS, type SessionView } from '@tillbus/messaging';
+import { easycardKeySubject, SUBJECTS, type SessionView, ManualClock } from '@tillbus/messaging';
 import { startTestNatsServer, waitFor, type TestNatsServer } from '@tillbus/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ManualClock } from '../src/clock';
 import type { KeyRelease } from '../src/sessions/session.service';
 import { randomIv, startSimulatorProcess, type SimProcess } from './support/intella-sim';
 import {

@@ -1,10 +1,9 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SUBJECTS, type SessionView } from '@tillbus/messaging';
+import { SUBJECTS, type SessionView, ManualClock } from '@tillbus/messaging';
 import { startTestNatsServer, waitFor, type TestNatsServer } from '@tillbus/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ManualClock } from '../src/clock';
 import { METRICS } from '../src/sessions/session-metrics';
 import { randomIv, startSimulatorProcess, type SimProcess } from './support/intella-sim';
 import {

@@ -7,10 +7,12 @@ import {
   serviceProvisioning,
   startService,
   type RunningService,
+  CLOCK,
+  systemClock,
+  type Clock,
 } from '@tillbus/messaging';
 import { ObservabilityModule } from '@tillbus/observability';
 import { OrderBusController } from './bus/order-bus.controller';
-import { CLOCK, systemClock, type Clock } from './clock';
 import { ORDER_RECONCILIATION_CONFIG, type OrderReconciliationConfig } from './config';
 import { DStoreEdgeController } from './edge/dstore-edge.controller';
 import { DStoreEdge } from './edge/dstore-edge.service';

@@ -10,11 +10,11 @@ import {
   publishEvent,
   requestJson,
   type RunningService,
+  type Clock,
 } from '@tillbus/messaging';
 import { freePort, spawnTypeScript, waitFor, type ChildService } from '@tillbus/testing';
 import { DeliverPolicy, jetstream, jetstreamManager, type JsMsg } from '@nats-io/jetstream';
 import { startOrderReconciliation } from '../src/app.module';
-import type { Clock } from '../src/clock';
 import { loadOrderReconciliationConfig, type OrderReconciliationConfig } from '../src/config';
 
 /** Fresh key pairs for one suite: D-Store's and ours (never committed). */

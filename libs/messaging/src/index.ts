@@ -12,7 +12,7 @@ export * from './bus-validation';
 export * from './jetstream';
 export * from './declarations';
 export * from './provisioning';
-export * from './kv';
+export * from './records';
 export * from './durable-consumer';
 export * from './messaging.module';
 export * from './bootstrap';

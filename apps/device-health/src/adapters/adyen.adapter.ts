@@ -1,3 +1,4 @@
+import { CLOCK, type Clock } from '@tillbus/messaging';
 import { Inject, Injectable } from '@nestjs/common';
 import Client from '@adyen/api-library/lib/src/client';
 import Config, { EnvironmentEnum, RegionEnum } from '@adyen/api-library/lib/src/config';
@@ -18,7 +19,6 @@ import {
   type TerminalApiResponse,
 } from '@tillbus/protocols-adyen';
 import type { DiagnosisOutcome } from '@tillbus/result-codes';
-import { CLOCK, type Clock } from '../clock';
 import type { DeviceHealthConfig } from '../config';
 import { adyenFindings } from '../health/adyen-health';
 import { failedExchange, type Findings } from '../health/terminal-health';

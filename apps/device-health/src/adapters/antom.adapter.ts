@@ -1,3 +1,4 @@
+import { CLOCK, type Clock } from '@tillbus/messaging';
 import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import {
   ANTOM_PATHS,
@@ -5,7 +6,6 @@ import {
   signRequest,
   verifyResponse,
 } from '@tillbus/protocols-antom';
-import { CLOCK, type Clock } from '../clock';
 import type { DeviceHealthConfig } from '../config';
 import { antomFindings } from '../health/antom-health';
 import {

@@ -1,8 +1,8 @@
+import { CLOCK, type Clock } from '@tillbus/messaging';
 import { Inject, Injectable } from '@nestjs/common';
 import type { KeyObject } from 'node:crypto';
 import { SecretResolver } from '@tillbus/config';
 import { loadPrivateKey, loadPublicKey } from '@tillbus/protocols-antom';
-import { CLOCK, type Clock } from '../clock';
 import type { DeviceHealthConfig } from '../config';
 import { DEVICE_HEALTH_CONFIG, SECRET_ENV } from '../tokens';
 

@@ -5,7 +5,16 @@ import {
   type OnApplicationShutdown,
 } from '@nestjs/common';
 import type { KV } from '@nats-io/kv';
-import { isWrongLastSequence, JetStreamSetup, kvJson } from '@tillbus/messaging';
+import {
+  deleteIfRevision,
+  JetStreamSetup,
+  writeIfRevision,
+  CLOCK,
+  sleep,
+  type Clock,
+  after,
+  type Cancel,
+} from '@tillbus/messaging';
 import { JsonLogger } from '@tillbus/observability';
 import {
   AdyenProtocolError,
@@ -14,7 +23,6 @@ import {
   serviceIdHandoverNotBefore,
   type ServiceIdGenerator,
 } from '@tillbus/protocols-adyen';
-import { CLOCK, sleep, type Clock } from '../clock';
 import { servesVendor, type DeviceHealthConfig } from '../config';
 import { BUCKETS, DEVICE_HEALTH_CONFIG, REPLICA_ID } from '../tokens';
 
@@ -40,7 +48,7 @@ export class ServiceIdAllocator implements OnApplicationBootstrap, OnApplication
   private kv!: KV;
   private lease?: Lease;
   private acquiring?: Promise<Lease>;
-  private renewTimer?: unknown;
+  private cancelRenewal?: Cancel;
   private stopped = false;
 
   constructor(
@@ -65,12 +73,12 @@ export class ServiceIdAllocator implements OnApplicationBootstrap, OnApplication
 
   async onApplicationShutdown(): Promise<void> {
     this.stopped = true;
-    this.clock.clearTimeout(this.renewTimer);
+    this.cancelRenewal?.();
     const lease = this.lease;
     this.lease = undefined;
     if (lease) {
       // Only our own revision is deleted: a slot someone else took after our lease ran out stays theirs.
-      await this.kv.delete(lease.key, { previousSeq: lease.revision }).catch(() => undefined);
+      await deleteIfRevision(this.kv, lease.key, lease.revision).catch(() => undefined);
     }
   }
 
@@ -118,16 +126,13 @@ export class ServiceIdAllocator implements OnApplicationBootstrap, OnApplication
       const slot = (start + i) % SERVICE_ID_SLOTS;
       const key = `slot-${slot}`;
       const sentAt = this.clock.now();
-      let revision: number;
-      try {
-        revision = await this.kv.create(
-          key,
-          kvJson.encode({ replica: this.replica, since: sentAt }),
-        );
-      } catch (error) {
-        if (isWrongLastSequence(error)) continue;
-        throw error;
-      }
+      const revision = await writeIfRevision(
+        this.kv,
+        key,
+        { replica: this.replica, since: sentAt },
+        0,
+      );
+      if (revision === undefined) continue;
       // Read the clock after the write succeeded: the previous holder's ticks are all behind notBefore.
       const notBeforeMs = serviceIdHandoverNotBefore(
         this.clock.now(),
@@ -149,10 +154,11 @@ export class ServiceIdAllocator implements OnApplicationBootstrap, OnApplication
   }
 
   private scheduleRenewal(lease: Lease): void {
-    this.clock.clearTimeout(this.renewTimer);
-    this.renewTimer = this.clock.setTimeout(
-      () => void this.renew(lease),
+    this.cancelRenewal?.();
+    this.cancelRenewal = after(
+      this.clock,
       Math.floor(this.config.ADYEN_SERVICE_ID_LEASE_MS / 3),
+      () => void this.renew(lease),
     );
   }
 
@@ -160,14 +166,13 @@ export class ServiceIdAllocator implements OnApplicationBootstrap, OnApplication
     if (this.stopped || this.lease !== lease) return;
     const sentAt = this.clock.now();
     try {
-      lease.revision = await this.kv.update(
+      const renewed = await writeIfRevision(
+        this.kv,
         lease.key,
-        kvJson.encode({ replica: this.replica, since: sentAt }),
+        { replica: this.replica, since: sentAt },
         lease.revision,
       );
-      lease.generator.renewLease(sentAt + this.config.ADYEN_SERVICE_ID_LEASE_MS);
-    } catch (error) {
-      if (isWrongLastSequence(error)) {
+      if (renewed === undefined) {
         // Someone took the slot after our lease ran out: stop using it and take another on the next request.
         this.logger.event('warn', 'lost the Adyen ServiceID slot; taking another', {
           slot: lease.slot,
@@ -175,6 +180,9 @@ export class ServiceIdAllocator implements OnApplicationBootstrap, OnApplication
         if (this.lease === lease) this.lease = undefined;
         return;
       }
+      lease.revision = renewed;
+      lease.generator.renewLease(sentAt + this.config.ADYEN_SERVICE_ID_LEASE_MS);
+    } catch (error) {
       // NATS unreachable: keep trying; the generator itself stops issuing when the lease runs out.
       this.logger.event('warn', 'could not renew the Adyen ServiceID slot', {
         slot: lease.slot,

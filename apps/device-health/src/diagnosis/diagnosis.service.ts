@@ -1,9 +1,9 @@
+import { CLOCK, type Clock, after, type Cancel } from '@tillbus/messaging';
 import { Inject, Injectable } from '@nestjs/common';
 import type { TerminalHealth } from '@tillbus/messaging';
 import { JsonLogger } from '@tillbus/observability';
 import { AdyenAdapter } from '../adapters/adyen.adapter';
 import { AntomAdapter } from '../adapters/antom.adapter';
-import { CLOCK, type Clock } from '../clock';
 import type { DeviceHealthConfig } from '../config';
 import { failedExchange, type Findings } from '../health/terminal-health';
 import { DeviceHealthMetrics } from '../metrics/device-health.metrics';
@@ -68,19 +68,19 @@ export class DiagnosisService {
 
   private async withTimeout(terminal: TerminalRecord): Promise<Findings> {
     const controller = new AbortController();
-    let timer: unknown;
+    let cancelTimeout: Cancel | undefined;
     const timeout = new Promise<Findings>((resolve) => {
-      timer = this.clock.setTimeout(() => {
+      cancelTimeout = after(this.clock, this.config.DIAGNOSIS_TIMEOUT_MS, () => {
         controller.abort();
         resolve(
           failedExchange('timeout', `no answer within ${this.config.DIAGNOSIS_TIMEOUT_MS} ms`),
         );
-      }, this.config.DIAGNOSIS_TIMEOUT_MS);
+      });
     });
     try {
       return await Promise.race([this.run(terminal, controller.signal), timeout]);
     } finally {
-      this.clock.clearTimeout(timer);
+      cancelTimeout?.();
     }
   }
 

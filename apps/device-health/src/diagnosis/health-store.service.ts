@@ -8,18 +8,23 @@ import {
 import type { KV } from '@nats-io/kv';
 import {
   EVENT_SUBJECTS,
-  isWrongLastSequence,
+  CasConflictError,
+  compareAndSet,
+  immediateRetries,
+  JetStreamOutbox,
+  NO_RETRY,
   JetStreamSetup,
   kvJson,
   NatsConnectionManager,
-  publishEvent,
   type Readiness,
   type TerminalHealth,
   type TerminalHealthChanged,
+  CLOCK,
+  type Clock,
+  KvMirror,
 } from '@tillbus/messaging';
 import { JsonLogger } from '@tillbus/observability';
 import type { HealthReason, HealthStatus } from '@tillbus/result-codes';
-import { CLOCK, type Clock } from '../clock';
 import { servesVendor, type DeviceHealthConfig } from '../config';
 import {
   describeReasons,
@@ -29,7 +34,6 @@ import {
   STICKY_REASONS,
   type Findings,
 } from '../health/terminal-health';
-import { KvMirror } from '../kv-mirror';
 import { countFleet, DeviceHealthMetrics } from '../metrics/device-health.metrics';
 import { RegistryService } from '../registry/registry.service';
 import type { TerminalRecord } from '../registry/terminal.dto';
@@ -47,6 +51,10 @@ const MAX_WRITE_ATTEMPTS = 6;
 export class HealthStore implements OnModuleInit, OnApplicationBootstrap, OnApplicationShutdown {
   private kv!: KV;
   private mirror!: KvMirror<TerminalHealth>;
+  /** One attempt: a lost event is published again with the terminal's next change. */
+  private readonly outbox = new JetStreamOutbox(() => this.connection.jetstream(), {
+    retry: NO_RETRY,
+  });
 
   constructor(
     private readonly setup: JetStreamSetup,
@@ -60,13 +68,12 @@ export class HealthStore implements OnModuleInit, OnApplicationBootstrap, OnAppl
 
   onModuleInit(): void {
     this.kv = this.setup.bucket(BUCKETS.health);
-    this.mirror = new KvMirror<TerminalHealth>(
-      this.kv,
-      (value) => value as TerminalHealth,
-      this.clock,
-      this.logger,
-      'health cache',
-    );
+    this.mirror = new KvMirror<TerminalHealth>(this.kv, {
+      name: 'health cache',
+      decode: (value) => value as TerminalHealth,
+      clock: this.clock,
+      logger: this.logger,
+    });
     this.mirror.start();
     this.metrics.setFleetSource(() => this.fleet());
   }
@@ -76,7 +83,7 @@ export class HealthStore implements OnModuleInit, OnApplicationBootstrap, OnAppl
   }
 
   async onApplicationShutdown(): Promise<void> {
-    await this.mirror?.stop();
+    this.mirror?.stop();
   }
 
   get staleAfterMs(): number {
@@ -89,30 +96,30 @@ export class HealthStore implements OnModuleInit, OnApplicationBootstrap, OnAppl
     findings: Findings,
     timing: { checkedAtMs: number; durationMs: number },
   ): Promise<TerminalHealth> {
-    let current = this.mirror.get(terminal.terminalId);
-    for (let attempt = 1; ; attempt++) {
-      const previous = current?.value;
-      const health = this.compose(terminal, findings, timing, previous);
-      const changed =
-        !previous ||
-        previous.status !== health.status ||
-        !sameReasons(previous.reasons, health.reasons);
-      try {
-        const revision =
-          current === undefined
-            ? await this.kv.create(terminal.terminalId, kvJson.encode(health))
-            : await this.kv.update(terminal.terminalId, kvJson.encode(health), current.revision);
-        this.mirror.remember(terminal.terminalId, health, revision);
-        if (changed) await this.publish(health, previous, revision);
-        return health;
-      } catch (error) {
-        if (!isWrongLastSequence(error) || attempt >= MAX_WRITE_ATTEMPTS) throw error;
-        // Someone wrote in between (another replica, an on-demand diagnosis): compare with what is there now.
-        const entry = await this.kv.get(terminal.terminalId);
-        const value = kvJson.decode<TerminalHealth>(entry);
-        current = value && entry ? { value, revision: entry.revision } : undefined;
-      }
-    }
+    let previous: TerminalHealth | undefined;
+    // Starts from the mirror; someone writing in between (another replica, an on-demand diagnosis) costs a
+    // re-read, and the health is composed again against what is there now.
+    const written = await compareAndSet<TerminalHealth>(
+      this.kv,
+      terminal.terminalId,
+      (current) => {
+        previous = current;
+        return this.compose(terminal, findings, timing, current);
+      },
+      {
+        known: this.mirror.get(terminal.terminalId) ?? null,
+        retry: immediateRetries(MAX_WRITE_ATTEMPTS),
+      },
+    );
+    if (!written.ok) throw new CasConflictError(written.key, written.attempts);
+    const health = written.value!;
+    this.mirror.remember(terminal.terminalId, health, written.revision);
+    const changed =
+      !previous ||
+      previous.status !== health.status ||
+      !sameReasons(previous.reasons, health.reasons);
+    if (changed) await this.publish(health, previous, written.revision);
+    return health;
   }
 
   /** Read through to KV (not the mirror): the answer to readiness. */
@@ -216,13 +223,14 @@ export class HealthStore implements OnModuleInit, OnApplicationBootstrap, OnAppl
       details: health.details,
       checkedAt: health.checkedAt,
     };
-    try {
-      await publishEvent(
-        this.connection.jetstream(),
-        EVENT_SUBJECTS.terminalHealth(health.vendor, health.terminalId),
-        event,
-        { messageId: `${health.terminalId}-${revision}` },
-      );
+    const { failed } = await this.outbox.send(health.terminalId, [
+      {
+        subject: EVENT_SUBJECTS.terminalHealth(health.vendor, health.terminalId),
+        payload: event,
+        messageId: `${health.terminalId}-${revision}`,
+      },
+    ]);
+    if (!failed) {
       this.metrics.events.inc({ vendor: health.vendor, result: 'ok' });
       this.logger.event('info', 'terminal health changed', {
         terminalId: health.terminalId,
@@ -231,12 +239,12 @@ export class HealthStore implements OnModuleInit, OnApplicationBootstrap, OnAppl
         reasons: health.reasons,
         previousStatus: previous?.status ?? null,
       });
-    } catch (error) {
+    } else {
       // The cache already holds the new state; the event is lost, and the next change publishes again.
       this.metrics.events.inc({ vendor: health.vendor, result: 'failed' });
       this.logger.event('error', 'could not publish a terminal health event', {
         terminalId: health.terminalId,
-        error: (error as Error).message,
+        error: (failed.error as Error).message,
       });
     }
   }

@@ -1,3 +1,4 @@
+import { type Clock } from '@tillbus/messaging';
 import { describe, expect, it } from 'vitest';
 import {
   formatAdditionalResponse,
@@ -19,7 +20,6 @@ import {
   adyenFindings,
   type AdyenObservation,
 } from './adyen-health';
-import type { Clock } from '../clock';
 import type { DeviceHealthConfig } from '../config';
 import { HealthStore } from '../diagnosis/health-store.service';
 import { statusOf } from './terminal-health';

@@ -5,9 +5,16 @@ import {
   type OnApplicationBootstrap,
 } from '@nestjs/common';
 import type { KV } from '@nats-io/kv';
-import { InFlightTracker, isWrongLastSequence, JetStreamSetup, kvJson } from '@tillbus/messaging';
+import {
+  InFlightTracker,
+  writeIfRevision,
+  JetStreamSetup,
+  CLOCK,
+  type Clock,
+  after,
+  type Cancel,
+} from '@tillbus/messaging';
 import { JsonLogger, newCorrelationId, runWithCorrelation } from '@tillbus/observability';
-import { CLOCK, type Clock } from '../clock';
 import { servesVendor, type DeviceHealthConfig } from '../config';
 import { DiagnosisService } from '../diagnosis/diagnosis.service';
 import { DeviceHealthMetrics } from '../metrics/device-health.metrics';
@@ -36,7 +43,7 @@ export class PollerService implements OnApplicationBootstrap, BeforeApplicationS
   private plan!: SlotPlan;
   private planDirty = true;
   private lastScan = 0;
-  private timer?: unknown;
+  private cancelTick?: Cancel;
   private stopped = false;
   private readonly queue: Slot[] = [];
   private head = 0;
@@ -83,7 +90,7 @@ export class PollerService implements OnApplicationBootstrap, BeforeApplicationS
   /** Stop taking slots; diagnoses already claimed finish (bounded by the shutdown grace). */
   async beforeApplicationShutdown(): Promise<void> {
     this.stopped = true;
-    this.clock.clearTimeout(this.timer);
+    this.cancelTick?.();
     this.queue.length = 0;
     this.head = 0;
     await this.inFlight.settle(this.config.SHUTDOWN_GRACE_MS);
@@ -95,7 +102,7 @@ export class PollerService implements OnApplicationBootstrap, BeforeApplicationS
 
   private schedule(): void {
     if (this.stopped) return;
-    this.timer = this.clock.setTimeout(() => this.tick(), this.config.POLL_TICK_MS);
+    this.cancelTick = after(this.clock, this.config.POLL_TICK_MS, () => this.tick());
   }
 
   private tick(): void {
@@ -163,21 +170,24 @@ export class PollerService implements OnApplicationBootstrap, BeforeApplicationS
   }
 
   private async work(slot: Slot, terminal: TerminalRecord): Promise<void> {
+    let claimed: number | undefined;
     try {
-      await this.kv.create(
+      claimed = await writeIfRevision(
+        this.kv,
         claimKey(this.config.POLL_INTERVAL_MS, slot.terminalId, slot.interval),
-        kvJson.encode({ replica: this.replica, at: this.clock.now() }),
+        { replica: this.replica, at: this.clock.now() },
+        0,
       );
     } catch (error) {
-      if (isWrongLastSequence(error)) {
-        this.metrics.claims.inc({ result: 'lost' });
-        return;
-      }
       this.metrics.claims.inc({ result: 'error' });
       this.logger.event('warn', 'could not claim a poll slot', {
         terminalId: slot.terminalId,
         error: (error as Error).message,
       });
+      return;
+    }
+    if (claimed === undefined) {
+      this.metrics.claims.inc({ result: 'lost' });
       return;
     }
     this.metrics.claims.inc({ result: 'won' });

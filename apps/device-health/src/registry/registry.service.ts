@@ -6,10 +6,16 @@ import {
   type OnModuleInit,
 } from '@nestjs/common';
 import type { KV } from '@nats-io/kv';
-import { JetStreamSetup, NotFoundError, kvJson, updateWithRevision } from '@tillbus/messaging';
+import {
+  JetStreamSetup,
+  NotFoundError,
+  kvJson,
+  updateWithRevision,
+  CLOCK,
+  type Clock,
+  KvMirror,
+} from '@tillbus/messaging';
 import { JsonLogger, OpsServer } from '@tillbus/observability';
-import { CLOCK, type Clock } from '../clock';
-import { KvMirror } from '../kv-mirror';
 import { BUCKETS } from '../tokens';
 import { toRecordFields, type TerminalDto, type TerminalRecord } from './terminal.dto';
 
@@ -33,14 +39,13 @@ export class RegistryService
 
   onModuleInit(): void {
     this.kv = this.setup.bucket(BUCKETS.terminals);
-    this.mirror = new KvMirror<TerminalRecord>(
-      this.kv,
-      (value) => value as TerminalRecord,
-      this.clock,
-      this.logger,
-      'registry',
-      (id, record) => this.listeners.forEach((listen) => listen(id, record)),
-    );
+    this.mirror = new KvMirror<TerminalRecord>(this.kv, {
+      name: 'registry',
+      decode: (value) => value as TerminalRecord,
+      clock: this.clock,
+      logger: this.logger,
+      onChange: (id, record) => this.listeners.forEach((listen) => listen(id, record)),
+    });
     this.mirror.start();
     this.ops.addReadinessCheck({
       name: 'registry',
@@ -57,7 +62,7 @@ export class RegistryService
   }
 
   async onApplicationShutdown(): Promise<void> {
-    await this.mirror?.stop();
+    this.mirror?.stop();
   }
 
   /** Resolves when the registry is in memory. */

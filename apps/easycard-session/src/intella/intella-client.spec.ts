@@ -1,3 +1,4 @@
+import { ManualClock } from '@tillbus/messaging';
 import { generateKeyPairSync } from 'node:crypto';
 import { JsonLogger } from '@tillbus/observability';
 import {
@@ -11,7 +12,6 @@ import {
 import { OUTCOME_NAMES } from '@tillbus/result-codes';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ManualClock } from '../clock';
 import type { ResolvedMerchant } from '../merchants';
 import { IntellaClient } from './intella-client';
 

@@ -1,3 +1,4 @@
+import { type Clock } from '@tillbus/messaging';
 import {
   buildPlainRequest,
   classifyPlainResponse,
@@ -18,7 +19,6 @@ import {
   type Outcome,
 } from '@tillbus/result-codes';
 import type { JsonLogger } from '@tillbus/observability';
-import type { Clock } from '../clock';
 import type { ResolvedMerchant } from '../merchants';
 
 /** What one intella operation (with its Retry-rule resends) came to. */

@@ -1,6 +1,8 @@
+import { type Clock } from '@tillbus/messaging';
 import type { JsonLogger } from '@tillbus/observability';
-import type { Clock } from '../clock';
-import { maintain, settlementDue, signOnDue } from './session-record';
+import { maintain } from './session-maintenance';
+import { settlementDue } from './session-settlement';
+import { signOnDue } from './session-sign-on';
 import type { SessionEvents } from './session-events';
 import type { SessionService } from './session.service';
 import type { SessionStore } from './session-store';
@@ -66,7 +68,7 @@ export class Scheduler {
   /** One pass over every session. Public so tests can drive it. */
   async tick(): Promise<void> {
     try {
-      await this.store.maybeResync();
+      this.store.maybeResync();
       for (const mchId of this.options.merchants) {
         const key = `discovery:${mchId}`;
         if (!this.busy.has(key) && (await this.sessions.discoveryDue(mchId)))

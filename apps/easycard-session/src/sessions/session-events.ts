@@ -1,4 +1,9 @@
-import { EVENT_SUBJECTS, publishEvent, type NatsConnectionManager } from '@tillbus/messaging';
+import {
+  EVENT_SUBJECTS,
+  JetStreamOutbox,
+  NO_RETRY,
+  type NatsConnectionManager,
+} from '@tillbus/messaging';
 import type { JsonLogger } from '@tillbus/observability';
 import { dropPublished, type SessionRecord } from './session-record';
 import type { SessionMetrics } from './session-metrics';
@@ -13,6 +18,11 @@ export const ORPHAN_EVENT_MS = 5000;
  * removed from the record. A replica that dies in between leaves it for the others.
  */
 export class SessionEvents {
+  /** One attempt per flush: what fails stays queued in the record, for the next flush or another replica. */
+  private readonly outbox = new JetStreamOutbox(() => this.connection.jetstream(), {
+    retry: NO_RETRY,
+  });
+
   constructor(
     private readonly connection: NatsConnectionManager,
     private readonly store: SessionStore,
@@ -20,32 +30,30 @@ export class SessionEvents {
     private readonly logger: JsonLogger,
   ) {}
 
-  /** Publishes what the record's outbox holds; returns how many went out. */
+  /** Publishes what the record's outbox holds, in order; returns how many went out. */
   async flush(record: SessionRecord | undefined): Promise<number> {
     if (!record || record.outbox.length === 0) return 0;
-    const published = new Set<string>();
-    const js = this.connection.jetstream();
-    for (const { event } of record.outbox) {
-      try {
-        await publishEvent(js, EVENT_SUBJECTS.easycardSession(record.deviceId), event, {
-          messageId: event.id,
-        });
-        published.add(event.id);
-        this.metrics.events.inc({ type: event.type });
-      } catch (error) {
-        this.metrics.eventFailures.inc();
-        this.logger.event('warn', 'cannot publish a session event; it stays queued', {
-          deviceId: record.deviceId,
-          type: event.type,
-          error: String(error),
-        });
-        break; // keep the order: later events wait for this one
-      }
+    const subject = EVENT_SUBJECTS.easycardSession(record.deviceId);
+    const { published, failed } = await this.outbox.send(
+      record.deviceId,
+      record.outbox.map(({ event }) => ({ subject, payload: event, messageId: event.id })),
+    );
+    for (const { payload } of published) {
+      this.metrics.events.inc({ type: payload.type });
     }
-    if (published.size > 0) {
-      await this.store.update(record.deviceId, (current) => dropPublished(current, published));
+    if (failed) {
+      this.metrics.eventFailures.inc();
+      this.logger.event('warn', 'cannot publish a session event; it stays queued', {
+        deviceId: record.deviceId,
+        type: failed.message.payload.type,
+        error: String(failed.error),
+      });
     }
-    return published.size;
+    if (published.length > 0) {
+      const ids = new Set(published.map((message) => message.messageId));
+      await this.store.update(record.deviceId, (current) => dropPublished(current, ids));
+    }
+    return published.length;
   }
 
   /** Records whose events have waited too long (their writer may be gone). */

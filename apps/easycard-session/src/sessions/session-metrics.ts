@@ -1,3 +1,4 @@
+import { type Clock } from '@tillbus/messaging';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import {
   EASYCARD_SESSION_STATES,
@@ -5,7 +6,6 @@ import {
   easyCardSessionExpiry,
   easyCardSessionReportedKind,
 } from '@tillbus/result-codes';
-import type { Clock } from '../clock';
 import { sessionUsable, type KeyCheck, type SessionRecord } from './session-record';
 
 /** Metric names, for docs, alerts and tests. Labels are bounded: states, outcome classes, reason codes. */

@@ -3,25 +3,24 @@ import { DEFAULT_EASYCARD_SESSION_CONFIG, SIGN_ON_VALIDITY_MS } from '@tillbus/r
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { KeyBox } from '../key-box';
+import { maintain, replaceUnreadableKey } from './session-maintenance';
 import {
   OUTBOX_LIMIT,
-  claimScheduledSignOn,
-  claimSettlement,
-  claimSignOn,
-  completeSettlement,
-  completeSignOn,
   dropPublished,
-  maintain,
   keyCheck,
   newSessionRecord,
-  replaceUnreadableKey,
-  sessionView,
-  settlementDue,
-  signOnDue,
   type SessionPolicy,
   type SessionRecord,
-  type SignOnOutcome,
 } from './session-record';
+import { claimSettlement, completeSettlement, settlementDue } from './session-settlement';
+import {
+  claimScheduledSignOn,
+  claimSignOn,
+  completeSignOn,
+  signOnDue,
+  type SignOnOutcome,
+} from './session-sign-on';
+import { sessionView } from './session-view';
 import { settlementWindow } from './settlement-window';
 
 const HOUR = 3_600_000;

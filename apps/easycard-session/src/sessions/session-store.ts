@@ -1,5 +1,11 @@
-import { KvWatchInclude, type KV, type KvEntry } from '@nats-io/kv';
-import { BUCKETS, createIfAbsent, kvJson, updateWithRevision } from '@tillbus/messaging';
+import type { KV } from '@nats-io/kv';
+import {
+  BUCKETS,
+  createIfAbsent,
+  KvMirror,
+  readRevisioned,
+  updateWithRevision,
+} from '@tillbus/messaging';
 import type { JsonLogger } from '@tillbus/observability';
 import type { SessionRecord } from './session-record';
 
@@ -20,14 +26,11 @@ function isRecord(value: unknown): value is SessionRecord {
 
 /**
  * The sessions bucket, shared by every replica. Writes are compare-and-set (a fresh read each time), so two
- * replicas never both claim a reader. Each replica also keeps a cache fed by a KV watch, for choosing candidates
- * and for metrics; the cache is never the basis of a write.
+ * replicas never both claim a reader. Each replica also keeps a mirror fed by a KV watch, for choosing candidates
+ * and for metrics; the mirror is never the basis of a write.
  */
 export class SessionStore {
-  private readonly cache = new Map<string, { record: SessionRecord; revision: number }>();
-  private primed = false;
-  private stopped = false;
-  private watcher?: { stop(): void };
+  private mirror?: KvMirror<SessionRecord>;
   private lastSync = 0;
 
   /** The bucket is bound when the messaging module has declared it, after construction. */
@@ -41,31 +44,35 @@ export class SessionStore {
   }
 
   async start(): Promise<void> {
-    await this.watch();
-    await this.resync();
-    this.primed = true;
+    this.mirror ??= new KvMirror<SessionRecord>(this.kv, {
+      name: 'session',
+      decode: (value) => (isRecord(value) ? value : undefined),
+      logger: this.logger,
+      rewatchDelayMs: 1000,
+    });
+    this.mirror.start();
+    await this.mirror.ready;
+    this.lastSync = Date.now();
   }
 
   stop(): void {
-    this.stopped = true;
-    this.watcher?.stop();
+    this.mirror?.stop();
   }
 
   isPrimed(): boolean {
-    return this.primed;
+    return this.mirror?.isLoaded ?? false;
   }
 
   /** Every session this replica knows of (eventually consistent; writes always re-read). */
   cached(): SessionRecord[] {
-    return [...this.cache.values()].map((entry) => entry.record);
+    return this.mirror ? [...this.mirror.values()].map((entry) => entry.value) : [];
   }
 
   async get(deviceId: string): Promise<SessionRecord | undefined> {
-    const entry = await this.kv.get(deviceId);
-    const record = kvJson.decode<unknown>(entry);
-    if (!isRecord(record) || !entry) return undefined;
-    this.remember(record, entry.revision);
-    return record;
+    const stored = await readRevisioned<unknown>(this.kv, deviceId);
+    if (!stored || !isRecord(stored.value)) return undefined;
+    this.remember(stored.value, stored.revision);
+    return stored.value;
   }
 
   /** Creates the record if the reader is new; returns what is stored either way. */
@@ -92,66 +99,14 @@ export class SessionStore {
     return { record, changed: result.changed };
   }
 
-  /** Reloads everything now and then, in case the watch missed something while NATS was away. */
-  async maybeResync(): Promise<void> {
-    if (Date.now() - this.lastSync >= RESYNC_MS) await this.resync();
-  }
-
-  async resync(): Promise<void> {
-    const keys: string[] = [];
-    for await (const key of await this.kv.keys()) keys.push(key);
-    const seen = new Set<string>();
-    for (const key of keys) {
-      const entry = await this.kv.get(key);
-      this.apply(entry);
-      if (entry && entry.operation === 'PUT') seen.add(key);
-    }
-    for (const key of this.cache.keys()) if (!seen.has(key)) this.cache.delete(key);
+  /** Loads everything again now and then, in case the watch missed something while NATS was away. */
+  maybeResync(): void {
+    if (Date.now() - this.lastSync < RESYNC_MS) return;
     this.lastSync = Date.now();
+    this.mirror?.reload();
   }
 
   private remember(record: SessionRecord, revision: number): void {
-    const cached = this.cache.get(record.deviceId);
-    if (!cached || cached.revision < revision)
-      this.cache.set(record.deviceId, { record, revision });
-  }
-
-  private apply(entry: KvEntry | null): void {
-    if (!entry) return;
-    if (entry.operation !== 'PUT') {
-      const cached = this.cache.get(entry.key);
-      if (cached && cached.revision < entry.revision) this.cache.delete(entry.key);
-      return;
-    }
-    const record = kvJson.decode<unknown>(entry);
-    if (isRecord(record)) this.remember(record, entry.revision);
-  }
-
-  private async watch(): Promise<void> {
-    const iterator = await this.kv.watch({ include: KvWatchInclude.UpdatesOnly });
-    this.watcher = iterator;
-    void (async () => {
-      try {
-        for await (const entry of iterator) this.apply(entry);
-      } catch (error) {
-        this.logger.event('warn', 'session watch ended', { error: String(error) });
-      }
-      if (!this.stopped) this.restartWatch();
-    })();
-  }
-
-  /** The watch ended without being asked to: start it again (until it works) and reload what was missed. */
-  private restartWatch(): void {
-    setTimeout(() => {
-      if (this.stopped) return;
-      this.watch()
-        .then(() => this.resync())
-        .catch((error: unknown) => {
-          this.logger.event('warn', 'cannot restart the session watch; retrying', {
-            error: String(error),
-          });
-          this.restartWatch();
-        });
-    }, 1000).unref();
+    this.mirror?.remember(record.deviceId, record, revision);
   }
 }

@@ -7,6 +7,8 @@ import {
   type SessionListReply,
   type SessionView,
   type SignOnReply,
+  CLOCK,
+  type Clock,
 } from '@tillbus/messaging';
 import {
   EASYCARD_SESSION_STATES,
@@ -15,10 +17,10 @@ import {
 } from '@tillbus/result-codes';
 import { Type } from 'class-transformer';
 import { IsBoolean, IsIn, IsInt, IsOptional, Matches, Max, Min } from 'class-validator';
-import { CLOCK, type Clock } from '../clock';
 import { EasyCardSessionError } from '../errors';
 import { MCH_ID } from '../merchants';
-import { READER_ID, sessionView } from './session-record';
+import { READER_ID } from './session-record';
+import { sessionView } from './session-view';
 import { SessionService, type KeyRelease } from './session.service';
 import { SessionStore } from './session-store';
 

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { KV } from '@nats-io/kv';
-import { kvJson, updateWithRevision } from '@tillbus/messaging';
+import { kvJson, updateWithRevision, type Clock } from '@tillbus/messaging';
 import type { JsonLogger } from '@tillbus/observability';
 import {
   DEVICE_QUERY_DEVICE_ID,
@@ -14,27 +14,22 @@ import {
   renewalDue,
   type Outcome,
 } from '@tillbus/result-codes';
-import type { Clock } from '../clock';
 import { EasyCardSessionError } from '../errors';
 import type { IntellaCallResult, IntellaClient } from '../intella/intella-client';
 import { KeyBoxError, type KeyBox } from '../key-box';
 import type { ResolvedMerchant } from '../merchants';
+import { maintain, replaceUnreadableKey } from './session-maintenance';
 import {
   READER_ID,
-  claimScheduledSignOn,
-  claimSettlement,
-  claimSignOn,
-  completeSettlement,
-  completeSignOn,
-  maintain,
   newSessionRecord,
   keyCheck,
-  replaceUnreadableKey,
   sessionUsable,
   type KeyCheck,
   type SessionPolicy,
   type SessionRecord,
 } from './session-record';
+import { claimSettlement, completeSettlement } from './session-settlement';
+import { claimScheduledSignOn, claimSignOn, completeSignOn } from './session-sign-on';
 import type { SessionEvents } from './session-events';
 import type { SessionMetrics } from './session-metrics';
 import type { SessionStore } from './session-store';

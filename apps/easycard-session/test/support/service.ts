@@ -8,11 +8,11 @@ import {
   requestJson,
   safeConnectionOptions,
   type RunningService,
+  ManualClock,
 } from '@tillbus/messaging';
 import { OpsServer } from '@tillbus/observability';
 import { waitFor } from '@tillbus/testing';
 import { startEasyCardSession } from '../../src/app.module';
-import { ManualClock } from '../../src/clock';
 import { loadEasyCardSessionConfig } from '../../src/config';
 import { Scheduler } from '../../src/sessions/scheduler';
 import type { SessionEvent } from '../../src/sessions/session-record';

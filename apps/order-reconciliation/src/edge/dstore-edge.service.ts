@@ -1,3 +1,4 @@
+import { CLOCK, type Clock } from '@tillbus/messaging';
 import { HttpException, Inject, Injectable } from '@nestjs/common';
 import { JsonLogger } from '@tillbus/observability';
 import {
@@ -13,7 +14,6 @@ import {
   type DStoreRead,
 } from '@tillbus/protocols-antom';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { CLOCK, type Clock } from '../clock';
 import { ORDER_RECONCILIATION_CONFIG, type OrderReconciliationConfig } from '../config';
 import { KEY_MATERIAL, type KeyMaterial } from '../keys';
 import { OrderMetrics, type EdgeApiLabel } from '../metrics';

@@ -1,6 +1,6 @@
+import { CLOCK, type Clock } from '@tillbus/messaging';
 import { Inject, Injectable } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { CLOCK, type Clock } from '../clock';
 import { ORDER_RECONCILIATION_CONFIG, type OrderReconciliationConfig } from '../config';
 import { acceptedClientId, answer, writeUnsigned } from './edge-answer';
 import { RateLimiter } from './rate-limiter';

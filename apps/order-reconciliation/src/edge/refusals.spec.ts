@@ -1,3 +1,4 @@
+import { ManualClock } from '@tillbus/messaging';
 import { JsonLogger } from '@tillbus/observability';
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
@@ -8,7 +9,7 @@ import { EdgeRefusals, REFUSAL_LOG_INTERVAL_MS } from './refusals';
 function setup(every: number) {
   const lines: Array<Record<string, unknown>> = [];
   const registry = new Registry();
-  const clock = { ms: 0, now: () => clock.ms };
+  const clock = new ManualClock(0);
   const refusals = new EdgeRefusals(
     { REFUSAL_LOG_EVERY: every } as OrderReconciliationConfig,
     clock,
@@ -51,11 +52,11 @@ describe('EdgeRefusals', () => {
     const { lines, clock, refusals } = setup(1000);
     refusals.record('client_aborted');
     for (let i = 0; i < 5; i++) {
-      clock.ms += 10_000;
+      clock.advance(10_000);
       refusals.record('client_aborted');
     }
     expect(lines).toHaveLength(1);
-    clock.ms += REFUSAL_LOG_INTERVAL_MS;
+    clock.advance(REFUSAL_LOG_INTERVAL_MS);
     refusals.record('client_aborted');
     expect(lines.map((l) => l.count)).toEqual([1, 6]);
   });

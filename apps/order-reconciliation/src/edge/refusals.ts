@@ -1,3 +1,4 @@
+import { CLOCK, type Clock } from '@tillbus/messaging';
 import { Inject, Injectable } from '@nestjs/common';
 import { JsonLogger } from '@tillbus/observability';
 import {
@@ -5,7 +6,6 @@ import {
   type AntomSignatureFailure,
 } from '@tillbus/protocols-antom';
 import type { Counter } from 'prom-client';
-import { CLOCK, type Clock } from '../clock';
 import { ORDER_RECONCILIATION_CONFIG, type OrderReconciliationConfig } from '../config';
 import { OrderMetrics, type EdgeRefusalReason } from '../metrics';
 

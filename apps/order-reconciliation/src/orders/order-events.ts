@@ -3,7 +3,8 @@ import {
   EVENT_SUBJECTS,
   NatsConnectionManager,
   orderSubjectToken,
-  publishEvent,
+  JetStreamOutbox,
+  NO_RETRY,
   type OrderChangeView,
 } from '@tillbus/messaging';
 import type { ExtendInfo } from '@tillbus/protocols-antom';
@@ -68,10 +69,15 @@ export function notifyMessageOf(
 /**
  * Publishes to TILLBUS_ORDERS and waits for the stream's ack, so a published event is durable. Every message has a
  * JetStream message id, so publishing it again after a crash or a retry is stored once (within the stream's
- * duplicate window; consumers are idempotent beyond it).
+ * duplicate window; consumers are idempotent beyond it). One attempt each: a failure reaches the caller as
+ * StoreUnavailableError, and the caller's retry (D-Store's, or a redelivery) publishes again.
  */
 @Injectable()
 export class OrderEvents {
+  private readonly outbox = new JetStreamOutbox(() => this.connection.jetstream(), {
+    retry: NO_RETRY,
+  });
+
   constructor(
     private readonly connection: NatsConnectionManager,
     private readonly access: StoreAccess,
@@ -127,8 +133,11 @@ export class OrderEvents {
     messageId: string,
   ): Promise<void> {
     const subject = EVENT_SUBJECTS.order(kind, orderSubjectToken(order.requestOrderId));
-    await this.access.run(`publishing ${subject}`, () =>
-      publishEvent(this.connection.jetstream(), subject, body, { messageId }),
-    );
+    await this.access.run(`publishing ${subject}`, async () => {
+      const { failed } = await this.outbox.send(orderSubjectToken(order.requestOrderId), [
+        { subject, payload: body, messageId },
+      ]);
+      if (failed) throw failed.error;
+    });
   }
 }

@@ -4,15 +4,14 @@ import {
   type BeforeApplicationShutdown,
   type OnApplicationBootstrap,
 } from '@nestjs/common';
-import type { KV } from '@nats-io/kv';
-import { JetStreamSetup } from '@tillbus/messaging';
+import { JetStreamSetup, KvMirror } from '@tillbus/messaging';
 import { JsonLogger } from '@tillbus/observability';
 import { DSTORE_ORDER_STATUS_NAMES, type DStoreOrderStatus } from '@tillbus/result-codes';
 import { ORDER_RECONCILIATION_CONFIG, type OrderReconciliationConfig } from '../config';
 import { OrderMetrics } from '../metrics';
 import { ORDERS_BUCKET } from './names';
 import { isUndelivered } from './order-record';
-import { decodeOrder } from './order-store';
+import { asOrder } from './order-store';
 
 /** Counts kept incrementally, so an update costs O(1) however many orders there are. */
 class Tally {
@@ -36,18 +35,22 @@ class Tally {
   }
 }
 
+interface OrderCount {
+  status: DStoreOrderStatus;
+  undelivered: boolean;
+}
+
 /**
- * Orders by status, from a watch on the orders bucket: the watcher replays the last value of every key, then
- * follows changes. Every replica computes the same cluster-wide numbers (dashboards take the max). KV expiry sends
- * watchers no delete, so the tally is rebuilt from scratch every ORDERS_GAUGE_RESYNC_MS; until a rebuild has
- * caught up, the previous tally is reported.
+ * Orders by status, from a mirror of the orders bucket that holds only what the gauge counts. Every replica
+ * computes the same cluster-wide numbers (dashboards take the max). KV expiry sends watchers no delete, so the
+ * mirror loads the bucket again every ORDERS_GAUGE_RESYNC_MS and forgets what vanished; the numbers are reported
+ * once the first load has caught up.
  */
 @Injectable()
 export class OrderStatusGauge implements OnApplicationBootstrap, BeforeApplicationShutdown {
-  private stopped = false;
-  private stopCurrent?: () => void;
+  private readonly tally = new Tally();
+  private mirror?: KvMirror<OrderCount>;
   private timer?: NodeJS.Timeout;
-  private loop?: Promise<void>;
 
   constructor(
     private readonly setup: JetStreamSetup,
@@ -57,50 +60,36 @@ export class OrderStatusGauge implements OnApplicationBootstrap, BeforeApplicati
   ) {}
 
   onApplicationBootstrap(): void {
-    this.loop = this.run();
-    this.timer = setInterval(() => this.stopCurrent?.(), this.config.ORDERS_GAUGE_RESYNC_MS);
+    const mirror = new KvMirror<OrderCount>(this.setup.bucket(ORDERS_BUCKET), {
+      name: 'orders gauge',
+      decode: countOf,
+      logger: this.logger,
+      rewatchDelayMs: 1000,
+      onChange: (key, count) => {
+        if (count) this.tally.set(key, count.status, count.undelivered);
+        else this.tally.delete(key);
+        if (mirror.isLoaded) this.publish();
+      },
+    });
+    this.mirror = mirror;
+    void mirror.ready.then(() => this.publish());
+    mirror.start();
+    this.timer = setInterval(() => mirror.reload(), this.config.ORDERS_GAUGE_RESYNC_MS);
     this.timer.unref();
   }
 
-  async beforeApplicationShutdown(): Promise<void> {
-    this.stopped = true;
+  beforeApplicationShutdown(): void {
     clearInterval(this.timer);
-    this.stopCurrent?.();
-    await this.loop;
+    this.mirror?.stop();
   }
 
-  /** Watches until stopped (resync) or the watcher ends (connection trouble), then starts over. */
-  private async run(): Promise<void> {
-    while (!this.stopped) {
-      try {
-        await this.watchOnce(this.setup.bucket(ORDERS_BUCKET));
-      } catch (error) {
-        this.logger.event('warn', 'orders gauge watcher failed; restarting', {
-          error: (error as Error).message,
-        });
-      }
-      if (!this.stopped) await new Promise((r) => setTimeout(r, 1000).unref());
-    }
+  private publish(): void {
+    for (const [status, count] of this.tally.counts) this.metrics.orders.set({ status }, count);
+    this.metrics.ordersWithUndelivered.set(this.tally.undelivered);
   }
+}
 
-  private async watchOnce(kv: KV): Promise<void> {
-    const tally = new Tally();
-    let caughtUp = (await kv.status()).values === 0;
-    if (caughtUp) this.publish(tally);
-    const watcher = await kv.watch();
-    this.stopCurrent = () => watcher.stop();
-    if (this.stopped) watcher.stop();
-    for await (const entry of watcher) {
-      const order = decodeOrder(entry);
-      if (order) tally.set(entry.key, order.status, order.notifications.some(isUndelivered));
-      else tally.delete(entry.key);
-      if (!caughtUp && entry.delta === 0) caughtUp = true;
-      if (caughtUp) this.publish(tally);
-    }
-  }
-
-  private publish(tally: Tally): void {
-    for (const [status, count] of tally.counts) this.metrics.orders.set({ status }, count);
-    this.metrics.ordersWithUndelivered.set(tally.undelivered);
-  }
+function countOf(value: unknown): OrderCount | undefined {
+  const order = asOrder(value);
+  return order && { status: order.status, undelivered: order.notifications.some(isUndelivered) };
 }

@@ -1,17 +1,18 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { KV, KvEntry } from '@nats-io/kv';
-import { setTimeout as sleep } from 'node:timers/promises';
 import {
   CasConflictError,
+  compareAndSet,
   createIfAbsent,
   JetStreamSetup,
   kvJson,
   NatsConnectionManager,
   orderSubjectToken,
+  scanLatest,
   TillbusError,
-  updateWithRevision,
   type CreateResult,
   type Mutation,
+  type RetryPolicy,
 } from '@tillbus/messaging';
 import { ORDER_RECONCILIATION_CONFIG, type OrderReconciliationConfig } from '../config';
 import { StoreUnavailableError } from './errors';
@@ -96,22 +97,19 @@ export class OrderStore {
   /**
    * Read-modify-write with compare-and-set; `mutate` may throw a domain error, which passes through. Losing the
    * compare-and-set to other writers (other replicas) is not an outage: it reads again and retries until it wins,
-   * after a short random pause, each round with its own store timeout. Every round has a winner, so all get through.
+   * after a short random pause, each KV call with its own store timeout. Every round has a winner, so all get
+   * through.
    */
   async update(
     requestOrderId: string,
     mutate: Mutation<OrderRecord>,
   ): Promise<{ value: OrderRecord | undefined; revision: number; changed: boolean }> {
-    for (let round = 1; ; round++) {
-      try {
-        return await this.access.run('updating the order', () =>
-          updateWithRevision(this.kv, orderSubjectToken(requestOrderId), mutate),
-        );
-      } catch (error) {
-        if (!(error instanceof CasConflictError)) throw error;
-        await sleep(Math.random() * Math.min(50, 5 * round));
-      }
-    }
+    const result = await compareAndSet(this.kv, orderSubjectToken(requestOrderId), mutate, {
+      retry: UNTIL_WON,
+      kvCall: (call) => this.access.run('updating the order', call),
+    });
+    if (!result.ok) throw new CasConflictError(result.key, result.attempts);
+    return result;
   }
 
   /**
@@ -119,46 +117,25 @@ export class OrderStore {
    * Stops early when `visit` returns false.
    */
   async scan(visit: (order: OrderRecord) => boolean | void): Promise<number> {
-    return this.access.run('scanning the orders', () => scanBucket(this.kv, visit));
+    return this.access.run('scanning the orders', () => scanLatest(this.kv, asOrder, visit));
   }
 }
 
-/** One pass over the last value of every key; ends when the watcher has caught up with the bucket. */
-export async function scanBucket(
-  kv: KV,
-  visit: (order: OrderRecord) => boolean | void,
-  idleMs = 2000,
-): Promise<number> {
-  const status = await kv.status();
-  if (status.values === 0) return 0;
-  const watcher = await kv.watch();
-  let idle: NodeJS.Timeout | undefined;
-  const arm = () => {
-    clearTimeout(idle);
-    idle = setTimeout(() => watcher.stop(), idleMs);
-  };
-  let visited = 0;
-  arm();
-  try {
-    for await (const entry of watcher) {
-      arm();
-      const order = decodeOrder(entry);
-      if (order) {
-        visited++;
-        if (visit(order) === false) break;
-      }
-      if (entry.delta === 0) break;
-    }
-  } finally {
-    clearTimeout(idle);
-    watcher.stop();
-  }
-  return visited;
-}
+/** Contention is never an error: retry until won, with a short random pause that grows a little. */
+const UNTIL_WON: RetryPolicy = {
+  maxAttempts: Infinity,
+  delayMs: (attempt) => Math.random() * Math.min(50, 5 * attempt),
+};
 
 export function decodeOrder(entry: KvEntry | null | undefined): OrderRecord | undefined {
-  const value = kvJson.decode<OrderRecord>(entry);
-  return value && typeof value === 'object' && typeof value.requestOrderId === 'string'
-    ? value
+  return asOrder(kvJson.decode<unknown>(entry));
+}
+
+/** A stored JSON value that is an order, or undefined. */
+export function asOrder(value: unknown): OrderRecord | undefined {
+  return value &&
+    typeof value === 'object' &&
+    typeof (value as OrderRecord).requestOrderId === 'string'
+    ? (value as OrderRecord)
     : undefined;
 }

@@ -1,3 +1,4 @@
+import { CLOCK, type Clock } from '@tillbus/messaging';
 import { Inject, Injectable } from '@nestjs/common';
 import type {
   OrderView,
@@ -15,7 +16,6 @@ import {
   type OrderJourneyRefusal,
   type PosLifecycleKind,
 } from '@tillbus/result-codes';
-import { CLOCK, type Clock } from '../clock';
 import { ORDER_RECONCILIATION_CONFIG, type OrderReconciliationConfig } from '../config';
 import { OrderMetrics } from '../metrics';
 import {

@@ -1,3 +1,4 @@
+import { CLOCK, type Clock } from '@tillbus/messaging';
 import { Inject, Injectable } from '@nestjs/common';
 import {
   ANTOM_PATHS,
@@ -8,7 +9,6 @@ import {
   type NotifyOrderChangeRequest,
 } from '@tillbus/protocols-antom';
 import type { DeliveryEvent } from '@tillbus/result-codes';
-import { CLOCK, type Clock } from '../clock';
 import { ORDER_RECONCILIATION_CONFIG, type OrderReconciliationConfig } from '../config';
 import { KEY_MATERIAL, type KeyMaterial } from '../keys';
 import { OrderMetrics } from '../metrics';

@@ -5,7 +5,6 @@ import {
   type OnApplicationBootstrap,
 } from '@nestjs/common';
 import type { JsMsg } from '@nats-io/jetstream';
-import { headers as natsHeaders } from '@nats-io/transport-node';
 import {
   consumeDurable,
   orderOutboxConsumer,
@@ -13,8 +12,13 @@ import {
   MESSAGING_OPTIONS,
   NatsConnectionManager,
   decodeJsonPayload,
+  JetStreamOutbox,
+  NO_RETRY,
   type Consuming,
+  type OutboxMessage,
   type MessagingOptions,
+  CLOCK,
+  type Clock,
 } from '@tillbus/messaging';
 import { JsonLogger, newCorrelationId, runWithCorrelation } from '@tillbus/observability';
 import {
@@ -23,7 +27,6 @@ import {
   type DeliveryPolicy,
   type DeliveryState,
 } from '@tillbus/result-codes';
-import { CLOCK, type Clock } from '../clock';
 import { ORDER_RECONCILIATION_CONFIG, type OrderReconciliationConfig } from '../config';
 import { OrderMetrics } from '../metrics';
 import { ORDERS_STREAM, OUTBOX_DEAD_LETTERS } from '../orders/names';
@@ -64,6 +67,10 @@ const TROUBLE_DELAY_MS = 1000;
 @Injectable()
 export class OutboxDispatcher implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private consuming?: Consuming;
+  /** One attempt: a redelivered outbox message publishes its dead letter again. */
+  private readonly deadLetters = new JetStreamOutbox(() => this.connection.jetstream(), {
+    retry: NO_RETRY,
+  });
   running = false;
 
   constructor(
@@ -238,15 +245,20 @@ export class OutboxDispatcher implements OnApplicationBootstrap, BeforeApplicati
       d.status === 'failed_final'
         ? `failed_final: D-Store answered ${failure.resultStatus ?? '?'} ${failure.resultCode ?? ''}`.trim()
         : `dead_letter: ${d.attempts} attempts, last ${failure.cause}${failure.resultCode ? ` ${failure.resultCode}` : ''}`;
-    const headers = natsHeaders();
-    headers.set(HEADERS.deadLetterReason, reason.slice(0, 512));
-    headers.set(HEADERS.deadLetterStream, ORDERS_STREAM);
-    headers.set(HEADERS.deadLetterDeliveries, String(d.attempts));
-    headers.set(HEADERS.messageId, `${n.requestId}.dlq.r${d.redeliveries}`);
-    const body = notifyMessageOf(order, n);
-    await this.access.run('publishing a dead letter', () =>
-      this.connection.jetstream().publish(OUTBOX_DEAD_LETTERS, JSON.stringify(body), { headers }),
-    );
+    const message: OutboxMessage = {
+      subject: OUTBOX_DEAD_LETTERS,
+      payload: notifyMessageOf(order, n),
+      messageId: `${n.requestId}.dlq.r${d.redeliveries}`,
+      headers: {
+        [HEADERS.deadLetterReason]: reason.slice(0, 512),
+        [HEADERS.deadLetterStream]: ORDERS_STREAM,
+        [HEADERS.deadLetterDeliveries]: String(d.attempts),
+      },
+    };
+    await this.access.run('publishing a dead letter', async () => {
+      const { failed } = await this.deadLetters.send(order.requestOrderId, [message]);
+      if (failed) throw failed.error;
+    });
   }
 }
 

@@ -1,36 +1,5 @@
 import { readFileSync, statSync } from 'node:fs';
-
-/**
- * Business time: every "now" behind sign-on validity, renewal, backoff, expiry and settlement. Production uses the
- * system clock; tests inject a ManualClock and move 30 hours in a millisecond. Leases are about whether a replica
- * is alive, so they use real time (Date.now()) and never this clock.
- */
-export interface Clock {
-  now(): number;
-}
-
-export const CLOCK = Symbol('CLOCK');
-
-export const systemClock: Clock = { now: () => Date.now() };
-
-/** A clock that moves only when told to. */
-export class ManualClock implements Clock {
-  constructor(private current: number) {}
-
-  now(): number {
-    return this.current;
-  }
-
-  set(epochMs: number): number {
-    this.current = epochMs;
-    return epochMs;
-  }
-
-  advance(ms: number): number {
-    this.current += ms;
-    return this.current;
-  }
-}
+import { armUntil, systemClock, type Cancel, type Clock } from './clock';
 
 export interface ClockSettings {
   /** Simulated ms per real ms, counted from epochMs (demos run 30 h in minutes). */
@@ -40,7 +9,7 @@ export interface ClockSettings {
   offsetFile?: string;
 }
 
-/** The clock the configuration asks for; the system clock unless a demo or test setting is present. */
+/** The clock a configuration asks for; the system clock unless a demo or test setting is present. */
 export function createClock(settings: ClockSettings): Clock {
   const { rate, epochMs, offsetFile } = settings;
   if (rate === 1 && !offsetFile) return systemClock;
@@ -48,11 +17,13 @@ export function createClock(settings: ClockSettings): Clock {
   if (rate !== 1 && epochMs === undefined) throw new Error('an accelerated clock needs its epoch');
   const epoch = epochMs ?? 0;
   const offset = offsetFile ? fileOffset(offsetFile) : () => 0;
+  const now = () => {
+    const real = Date.now();
+    return Math.floor(rate === 1 ? real : epoch + (real - epoch) * rate) + offset();
+  };
   return {
-    now: () => {
-      const real = Date.now();
-      return Math.floor(rate === 1 ? real : epoch + (real - epoch) * rate) + offset();
-    },
+    now,
+    schedule: (at: number, fire: () => void): Cancel => armUntil(now, at, fire, 1 / rate),
   };
 }
 

@@ -1,22 +1,41 @@
 import type { KV, KvWatchEntry } from '@nats-io/kv';
 import type { QueuedIterator } from '@nats-io/transport-node';
-import { kvJson } from '@tillbus/messaging';
-import type { JsonLogger } from '@tillbus/observability';
-import { sleep, type Clock } from './clock';
+import { sleep, systemClock, type Clock } from './clock';
+import { kvJson, type Revisioned } from './compare-and-set';
 
-export interface MirrorEntry<T> {
-  value: T;
-  revision: number;
+/** Where a mirror reports a lost watch; JsonLogger fits. */
+export interface MirrorLogger {
+  event(level: 'warn', message: string, fields: Record<string, unknown>): void;
+}
+
+export interface KvMirrorOptions<T> {
+  /** Named in logs. */
+  name: string;
+  /**
+   * Turns a stored JSON value into T; undefined treats the entry as absent. The entry is there for what KV knows
+   * about it (its revision, when the server stored it).
+   */
+  decode: (value: unknown, entry: KvWatchEntry) => T | undefined;
+  logger: MirrorLogger;
+  /** Times the pause before watching again; the system clock unless a test drives time. */
+  clock?: Clock;
+  /** Pause before watching again after a lost watch. */
+  rewatchDelayMs?: number;
+  /** Every change as this replica learns it; value undefined when the key went away. */
+  onChange?: (key: string, value: T | undefined) => void;
 }
 
 /**
- * An in-memory copy of a KV bucket, kept current by a watch: every replica reads the fleet from memory and
- * writes through KV. After a lost watch it loads the bucket again and forgets keys that vanished meanwhile.
+ * An in-memory copy of a KV bucket, kept current by a watch: every replica reads from memory and writes through
+ * KV. A (re)watch loads the whole bucket again and forgets keys that vanished meanwhile (a delete the watch missed,
+ * or an entry KV expired without telling watchers); `reload()` asks for that on purpose.
  */
 export class KvMirror<T> {
-  private readonly entries = new Map<string, MirrorEntry<T>>();
+  private readonly entries = new Map<string, Revisioned<T>>();
   private iterator?: QueuedIterator<KvWatchEntry>;
   private stopped = false;
+  private started = false;
+  private reloadAsked = false;
   private loaded = false;
   /** Keys known to exist during a (re)load: what the load did not see and nobody wrote meanwhile is forgotten. */
   private seen?: Set<string>;
@@ -26,11 +45,7 @@ export class KvMirror<T> {
 
   constructor(
     private readonly kv: KV,
-    private readonly decode: (value: unknown) => T | undefined,
-    private readonly clock: Clock,
-    private readonly logger: JsonLogger,
-    private readonly name: string,
-    private readonly onChange?: (key: string, value: T | undefined) => void,
+    private readonly options: KvMirrorOptions<T>,
   ) {}
 
   get isLoaded(): boolean {
@@ -41,11 +56,11 @@ export class KvMirror<T> {
     return this.entries.size;
   }
 
-  get(key: string): MirrorEntry<T> | undefined {
+  get(key: string): Revisioned<T> | undefined {
     return this.entries.get(key);
   }
 
-  values(): IterableIterator<MirrorEntry<T>> {
+  values(): IterableIterator<Revisioned<T>> {
     return this.entries.values();
   }
 
@@ -58,10 +73,18 @@ export class KvMirror<T> {
   }
 
   start(): void {
+    if (this.started) return;
+    this.started = true;
     void this.run();
   }
 
-  async stop(): Promise<void> {
+  /** Loads the bucket again now; until the new load has caught up, the current copy stays. */
+  reload(): void {
+    this.reloadAsked = true;
+    this.iterator?.stop();
+  }
+
+  stop(): void {
     this.stopped = true;
     this.iterator?.stop();
   }
@@ -69,7 +92,7 @@ export class KvMirror<T> {
   private apply(key: string, value: T | undefined, revision: number): void {
     if (value === undefined) this.entries.delete(key);
     else this.entries.set(key, { value, revision });
-    this.onChange?.(key, value);
+    this.options.onChange?.(key, value);
   }
 
   private async run(): Promise<void> {
@@ -78,11 +101,15 @@ export class KvMirror<T> {
         await this.watchOnce();
       } catch (error) {
         if (this.stopped) return;
-        this.logger.event('warn', `${this.name} watch failed; watching again`, {
+        this.options.logger.event('warn', `${this.options.name} watch failed; watching again`, {
           error: (error as Error).message,
         });
       }
-      if (!this.stopped) await sleep(this.clock, 500);
+      const asked = this.reloadAsked;
+      this.reloadAsked = false;
+      if (!this.stopped && !asked) {
+        await sleep(this.options.clock ?? systemClock, this.options.rewatchDelayMs ?? 500);
+      }
     }
   }
 
@@ -104,6 +131,7 @@ export class KvMirror<T> {
     };
     const iterator = await this.kv.watch();
     this.iterator = iterator;
+    if (this.stopped) iterator.stop();
     if (!initial) finishInitial();
     for await (const entry of iterator) {
       if (initial) seen.add(entry.key);
@@ -119,6 +147,6 @@ export class KvMirror<T> {
 
   private decodeEntry(entry: KvWatchEntry): T | undefined {
     const raw = kvJson.decode<unknown>(entry);
-    return raw === undefined ? undefined : this.decode(raw);
+    return raw === undefined ? undefined : this.options.decode(raw, entry);
   }
 }
