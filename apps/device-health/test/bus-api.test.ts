@@ -7,7 +7,7 @@ import {
   SUBJECTS,
   type Readiness,
   type TerminalHealth,
-} from '@tillbus/messaging';
+} from '@tillbus/contracts';
 import { findPromtool, promtoolCheckMetrics } from '@tillbus/testing';
 import { DeviceHealthController } from '../src/bus/device-health.controller';
 import { ManualClock } from './manual-clock';

@@ -10,15 +10,18 @@ import {
 } from '@nestjs/common';
 import { SecretResolver } from '@tillbus/config';
 import {
-  JetStreamSetup,
-  MessagingModule,
   messagingOptionsFromConfig,
   NatsConnectionManager,
   serviceProvisioning,
+} from '@tillbus/messaging';
+import {
+  JetStreamSetup,
+  MessagingModule,
+  ObservabilityModule,
   startService,
   type RunningService,
-} from '@tillbus/messaging';
-import { JsonLogger, ObservabilityModule, OpsServer } from '@tillbus/observability';
+} from '@tillbus/runtime';
+import { JsonLogger, OpsServer } from '@tillbus/observability';
 import { Registry } from 'prom-client';
 import { CLOCK, createClock, type Clock } from './clock';
 import type { EasyCardSessionConfig } from './config';

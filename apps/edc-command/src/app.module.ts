@@ -1,10 +1,6 @@
 import type { DynamicModule } from '@nestjs/common';
-import {
-  MessagingModule,
-  messagingOptionsFromConfig,
-  serviceProvisioning,
-} from '@tillbus/messaging';
-import { ObservabilityModule } from '@tillbus/observability';
+import { messagingOptionsFromConfig, serviceProvisioning } from '@tillbus/messaging';
+import { MessagingModule, ObservabilityModule } from '@tillbus/runtime';
 import { CLOCK, SystemClock, type Clock } from './clock';
 import type { EdcCommandConfig } from './config';
 import { EdcController } from './edc.controller';

@@ -8,18 +8,20 @@ import type { JsMsg } from '@nats-io/jetstream';
 import type { KV } from '@nats-io/kv';
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import {
-  BusMetrics,
-  decodeJsonPayload,
-  DurableConsumer,
-  edcBridgeConsumer,
   EVENT_SUBJECTS,
-  JetStreamSetup,
-  NatsConnectionManager,
   NotFoundError,
   PayloadInvalidError,
   type EdcCommandView,
   type EdcPublicEvent,
+} from '@tillbus/contracts';
+import {
+  BusMetrics,
+  decodeJsonPayload,
+  DurableConsumer,
+  edcBridgeConsumer,
+  NatsConnectionManager,
 } from '@tillbus/messaging';
+import { JetStreamSetup } from '@tillbus/runtime';
 import { JsonLogger, OpsServer } from '@tillbus/observability';
 import {
   KiccProtocolError,
@@ -38,7 +40,7 @@ import {
 import { sendToBridge, type OutgoingCommand, type SendResult } from './bridge-link';
 import { CLOCK, type Clock } from './clock';
 import { EdcCommandConfig, recoveryBackoff } from './config';
-import type { SubmitAndWaitRequest, SubmitCommandRequest } from './dto';
+import type { SubmitAndWaitRequest, SubmitCommandRequest } from '@tillbus/contracts/requests';
 import { EdcError } from './errors';
 import { BUCKETS, inDoubtKey, paramsHash, recordKey, shortHash } from './keys';
 import {

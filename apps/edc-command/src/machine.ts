@@ -1,4 +1,4 @@
-import type { EdcPublicEvent } from '@tillbus/messaging';
+import type { EdcPublicEvent } from '@tillbus/contracts';
 import {
   bridgeMessageToEdcEvent,
   classifySeq,

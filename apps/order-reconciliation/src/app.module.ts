@@ -1,14 +1,13 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { SecretResolver } from '@tillbus/config';
+import { SERVICES } from '@tillbus/contracts';
+import { messagingOptionsFromConfig, serviceProvisioning } from '@tillbus/messaging';
 import {
   MessagingModule,
-  messagingOptionsFromConfig,
-  SERVICES,
-  serviceProvisioning,
+  ObservabilityModule,
   startService,
   type RunningService,
-} from '@tillbus/messaging';
-import { ObservabilityModule } from '@tillbus/observability';
+} from '@tillbus/runtime';
 import { OrderBusController } from './bus/order-bus.controller';
 import { CLOCK, systemClock, type Clock } from './clock';
 import { ORDER_RECONCILIATION_CONFIG, type OrderReconciliationConfig } from './config';

@@ -3,4 +3,3 @@ export * from './redact';
 export * from './json-logger';
 export * from './metrics';
 export * from './ops-server';
-export * from './observability.module';

@@ -10,6 +10,9 @@ export const ANTOM_RESULT_STATUSES = {
 
 export type AntomResultStatus = keyof typeof ANTOM_RESULT_STATUSES;
 
+/** D-Store's longest `requestOrderId` (its data dictionary): the D-Store API and the bus API both refuse longer. */
+export const ORDER_ID_MAX = 255;
+
 export const ANTOM_RESULT_STATUS_NAMES = Object.keys(ANTOM_RESULT_STATUSES) as AntomResultStatus[];
 
 export function isAntomResultStatus(value: unknown): value is AntomResultStatus {

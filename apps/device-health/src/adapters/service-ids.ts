@@ -5,7 +5,8 @@ import {
   type OnApplicationShutdown,
 } from '@nestjs/common';
 import type { KV } from '@nats-io/kv';
-import { isWrongLastSequence, JetStreamSetup, kvJson } from '@tillbus/messaging';
+import { isWrongLastSequence, kvJson } from '@tillbus/messaging';
+import { JetStreamSetup } from '@tillbus/runtime';
 import { JsonLogger } from '@tillbus/observability';
 import {
   AdyenProtocolError,

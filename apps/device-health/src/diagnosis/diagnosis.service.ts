@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { TerminalHealth } from '@tillbus/messaging';
+import type { TerminalHealth } from '@tillbus/contracts';
 import { JsonLogger } from '@tillbus/observability';
 import { AdyenAdapter } from '../adapters/adyen.adapter';
 import { AntomAdapter } from '../adapters/antom.adapter';

@@ -8,15 +8,17 @@ import {
 import type { KV } from '@nats-io/kv';
 import {
   EVENT_SUBJECTS,
-  isWrongLastSequence,
-  JetStreamSetup,
-  kvJson,
-  NatsConnectionManager,
-  publishEvent,
   type Readiness,
   type TerminalHealth,
   type TerminalHealthChanged,
+} from '@tillbus/contracts';
+import {
+  isWrongLastSequence,
+  kvJson,
+  NatsConnectionManager,
+  publishEvent,
 } from '@tillbus/messaging';
+import { JetStreamSetup } from '@tillbus/runtime';
 import { JsonLogger } from '@tillbus/observability';
 import type { HealthReason, HealthStatus } from '@tillbus/result-codes';
 import { CLOCK, type Clock } from '../clock';

@@ -5,7 +5,8 @@ import {
   type OnApplicationBootstrap,
 } from '@nestjs/common';
 import type { KV } from '@nats-io/kv';
-import { InFlightTracker, isWrongLastSequence, JetStreamSetup, kvJson } from '@tillbus/messaging';
+import { InFlightTracker, isWrongLastSequence, kvJson } from '@tillbus/messaging';
+import { JetStreamSetup } from '@tillbus/runtime';
 import { JsonLogger, newCorrelationId, runWithCorrelation } from '@tillbus/observability';
 import { CLOCK, type Clock } from '../clock';
 import { servesVendor, type DeviceHealthConfig } from '../config';

@@ -6,7 +6,9 @@ import {
   type OnModuleInit,
 } from '@nestjs/common';
 import type { KV } from '@nats-io/kv';
-import { JetStreamSetup, NotFoundError, kvJson, updateWithRevision } from '@tillbus/messaging';
+import { NotFoundError } from '@tillbus/contracts';
+import { kvJson, updateWithRevision } from '@tillbus/messaging';
+import { JetStreamSetup } from '@tillbus/runtime';
 import { JsonLogger, OpsServer } from '@tillbus/observability';
 import { CLOCK, type Clock } from '../clock';
 import { KvMirror } from '../kv-mirror';

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { SessionView } from '@tillbus/messaging';
+import type { SessionView } from '@tillbus/contracts';
 import {
   EASYCARD_SESSION_FAILURES,
   SETTLEMENT_BLOCK_REASON,
@@ -23,9 +23,6 @@ import {
   windowStart,
   type SettlementWindow,
 } from './settlement-window';
-
-/** Reader ids are KV keys and subject tokens: letters, digits, `_` and `-`. */
-export const READER_ID = /^[A-Za-z0-9_-]{1,64}$/;
 
 export const SESSION_EVENT_TYPES = [
   'signed-on',

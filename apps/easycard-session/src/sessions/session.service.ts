@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { KV } from '@nats-io/kv';
+import { EasyCardSessionError, READER_ID } from '@tillbus/contracts';
 import { kvJson, updateWithRevision } from '@tillbus/messaging';
 import type { JsonLogger } from '@tillbus/observability';
 import {
@@ -15,12 +16,10 @@ import {
   type Outcome,
 } from '@tillbus/result-codes';
 import type { Clock } from '../clock';
-import { EasyCardSessionError } from '../errors';
 import type { IntellaCallResult, IntellaClient } from '../intella/intella-client';
 import { KeyBoxError, type KeyBox } from '../key-box';
 import type { ResolvedMerchant } from '../merchants';
 import {
-  READER_ID,
   claimScheduledSignOn,
   claimSettlement,
   claimSignOn,

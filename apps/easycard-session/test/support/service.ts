@@ -2,13 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { jetstream } from '@nats-io/jetstream';
 import { connect, type NatsConnection, type Subscription } from '@nats-io/transport-node';
 import { SecretResolver } from '@tillbus/config';
-import {
-  EVENT_SUBJECTS,
-  STREAMS,
-  requestJson,
-  safeConnectionOptions,
-  type RunningService,
-} from '@tillbus/messaging';
+import { EVENT_SUBJECTS, STREAMS } from '@tillbus/contracts';
+import { requestJson, safeConnectionOptions } from '@tillbus/messaging';
+import type { RunningService } from '@tillbus/runtime';
 import { OpsServer } from '@tillbus/observability';
 import { waitFor } from '@tillbus/testing';
 import { startEasyCardSession } from '../../src/app.module';

@@ -1,10 +1,10 @@
 import {
   isPosChangeKind,
   orderSubjectToken,
-  PermanentError,
   POS_CHANGE_KINDS,
   type PosChangeKind,
-} from '@tillbus/messaging';
+} from '@tillbus/contracts';
+import { PermanentError } from '@tillbus/messaging';
 import { EXTEND_INFO_MAX, ORDER_ID_MAX, type ExtendInfo } from '@tillbus/protocols-antom';
 import { isPosLifecycleKind, type PosLifecycleKind } from '@tillbus/result-codes';
 import { describeViolations, validatePlain } from '@tillbus/validation';

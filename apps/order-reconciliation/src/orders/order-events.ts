@@ -1,11 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import {
-  EVENT_SUBJECTS,
-  NatsConnectionManager,
-  orderSubjectToken,
-  publishEvent,
-  type OrderChangeView,
-} from '@tillbus/messaging';
+import { EVENT_SUBJECTS, orderSubjectToken, type OrderChangeView } from '@tillbus/contracts';
+import { NatsConnectionManager, publishEvent } from '@tillbus/messaging';
 import type { ExtendInfo } from '@tillbus/protocols-antom';
 import type { NotifyOrderChangeStatus } from '@tillbus/result-codes';
 import { OWN_EVENT_KINDS } from './names';

@@ -5,7 +5,7 @@ import {
   type OnApplicationBootstrap,
 } from '@nestjs/common';
 import type { KV } from '@nats-io/kv';
-import { JetStreamSetup } from '@tillbus/messaging';
+import { JetStreamSetup } from '@tillbus/runtime';
 import { JsonLogger } from '@tillbus/observability';
 import { DSTORE_ORDER_STATUS_NAMES, type DStoreOrderStatus } from '@tillbus/result-codes';
 import { ORDER_RECONCILIATION_CONFIG, type OrderReconciliationConfig } from '../config';

@@ -1,18 +1,17 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { KV, KvEntry } from '@nats-io/kv';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { orderSubjectToken, TillbusError } from '@tillbus/contracts';
 import {
   CasConflictError,
   createIfAbsent,
-  JetStreamSetup,
   kvJson,
   NatsConnectionManager,
-  orderSubjectToken,
-  TillbusError,
   updateWithRevision,
   type CreateResult,
   type Mutation,
 } from '@tillbus/messaging';
+import { JetStreamSetup } from '@tillbus/runtime';
 import { ORDER_RECONCILIATION_CONFIG, type OrderReconciliationConfig } from '../config';
 import { StoreUnavailableError } from './errors';
 import { ORDERS_BUCKET } from './names';

@@ -5,7 +5,7 @@ import type {
   RedeliverResult,
   StuckReason,
   StuckReport,
-} from '@tillbus/messaging';
+} from '@tillbus/contracts';
 import { JsonLogger } from '@tillbus/observability';
 import type { CreateOrderRequest } from '@tillbus/protocols-antom';
 import {

@@ -1,9 +1,5 @@
-import {
-  PermanentError,
-  POS_CHANGE_KINDS,
-  type OrderChangeView,
-  type PosChangeKind,
-} from '@tillbus/messaging';
+import { POS_CHANGE_KINDS, type OrderChangeView, type PosChangeKind } from '@tillbus/contracts';
+import { PermanentError } from '@tillbus/messaging';
 import {
   AMOUNT_VALUE_MAX,
   DATETIME_MAX,

@@ -6,13 +6,13 @@ import {
 } from '@nestjs/common';
 import type { JsMsg } from '@nats-io/jetstream';
 import { headers as natsHeaders } from '@nats-io/transport-node';
+import { HEADERS } from '@tillbus/contracts';
 import {
   consumeDurable,
-  orderOutboxConsumer,
-  HEADERS,
+  decodeJsonPayload,
   MESSAGING_OPTIONS,
   NatsConnectionManager,
-  decodeJsonPayload,
+  orderOutboxConsumer,
   type Consuming,
   type MessagingOptions,
 } from '@tillbus/messaging';

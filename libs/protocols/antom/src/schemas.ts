@@ -27,6 +27,7 @@ import {
   NOTIFY_ORDER_CHANGE_STATUSES,
   PUSH_ORDER_CHANGE_STATUSES,
   type AntomResultStatus,
+  ORDER_ID_MAX,
   type DStoreOrderStatus,
   type NotifyOrderChangeStatus,
   type PushOrderChangeStatus,
@@ -35,7 +36,7 @@ import {
 /** Limits the seeds and D-Store's data dictionary give. */
 export const RESULT_CODE_MAX = 64;
 export const RESULT_MESSAGE_MAX = 256;
-export const ORDER_ID_MAX = 255;
+export { ORDER_ID_MAX };
 export const EXTEND_INFO_MAX = 2048;
 /** createOrder's posAccountId (D-Store's create_order table). */
 export const POS_ACCOUNT_ID_MAX = 64;
