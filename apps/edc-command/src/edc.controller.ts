@@ -6,7 +6,7 @@ import {
   GetCommandRequest,
   SubmitAndWaitRequest,
   SubmitCommandRequest,
-} from '@tillbus/contracts/requests';
+} from '@tillbus/contracts/dto';
 import { CommandEngine } from './engine';
 
 /** The bus API for POS clients; the work is in CommandEngine. */

@@ -40,7 +40,7 @@ import {
 import { sendToBridge, type OutgoingCommand, type SendResult } from './bridge-link';
 import { CLOCK, type Clock } from './clock';
 import { EdcCommandConfig, recoveryBackoff } from './config';
-import type { SubmitAndWaitRequest, SubmitCommandRequest } from '@tillbus/contracts/requests';
+import type { SubmitAndWaitRequest, SubmitCommandRequest } from '@tillbus/contracts/dto';
 import { EdcError } from './errors';
 import { BUCKETS, inDoubtKey, paramsHash, recordKey, shortHash } from './keys';
 import {

@@ -13,11 +13,7 @@ import { RegistryService } from '../registry/registry.service';
 import { SECRET_FIELDS, TerminalDto, type TerminalRecord } from '../registry/terminal.dto';
 import { DEVICE_HEALTH_CONFIG } from '../tokens';
 import { DiagnoseRouter } from './diagnose-router';
-import {
-  ListTerminalsRequest,
-  RemoveTerminalRequest,
-  TerminalRef,
-} from '@tillbus/contracts/requests';
+import { ListTerminalsRequest, RemoveTerminalRequest, TerminalRef } from '@tillbus/contracts/dto';
 
 const DEFAULT_PAGE = 100;
 

@@ -14,7 +14,7 @@ import {
   RegisterReaderRequest,
   SessionListRequest,
   SignOnRequest,
-} from '@tillbus/contracts/requests';
+} from '@tillbus/contracts/dto';
 import { easyCardSessionReportedKind } from '@tillbus/result-codes';
 import { CLOCK, type Clock } from '../clock';
 import { sessionView } from './session-record';

@@ -7,7 +7,7 @@ import {
   type StuckReport,
 } from '@tillbus/contracts';
 import { OrdersService } from '../orders/orders.service';
-import { GetOrderRequest, RedeliverRequest, StuckOrdersRequest } from '@tillbus/contracts/requests';
+import { GetOrderRequest, RedeliverRequest, StuckOrdersRequest } from '@tillbus/contracts/dto';
 
 /** The operator and POS API on the bus; errors leave as `{code, message, details}` envelopes. */
 @Controller()

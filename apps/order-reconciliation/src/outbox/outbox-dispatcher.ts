@@ -6,7 +6,7 @@ import {
 } from '@nestjs/common';
 import type { JsMsg } from '@nats-io/jetstream';
 import { headers as natsHeaders } from '@nats-io/transport-node';
-import { HEADERS } from '@tillbus/contracts';
+import { HEADERS, type OrderNotifyMessage } from '@tillbus/contracts';
 import {
   consumeDurable,
   decodeJsonPayload,
@@ -27,7 +27,7 @@ import { CLOCK, type Clock } from '../clock';
 import { ORDER_RECONCILIATION_CONFIG, type OrderReconciliationConfig } from '../config';
 import { OrderMetrics } from '../metrics';
 import { ORDERS_STREAM, OUTBOX_DEAD_LETTERS } from '../orders/names';
-import { notifyMessageOf, type OrderNotifyMessage } from '../orders/order-events';
+import { notifyMessageOf } from '../orders/order-events';
 import {
   deliveryHead,
   isSettled,
