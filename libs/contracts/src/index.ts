@@ -14,4 +14,5 @@ export * from './orders/events';
 export * from './edc/views';
 export * from './easycard/ids';
 export * from './easycard/views';
+export * from './easycard/events';
 export * from './easycard/errors';
