@@ -10,8 +10,11 @@ const nestAndBus = ['@nestjs/*', '@nats-io/*', 'prom-client', 'nats'];
  */
 export const moduleBoundaries = {
   enforceBuildableLibDependency: false,
-  // the CLI loads the NATS half of the messaging lib (`@tillbus/messaging/request`) only when it first talks to
-  // NATS, and its contract half statically: both are deliberate, so mixing them is not an error
+  // bannedExternalImports also holds for what an imported lib imports, however deep: the CLI's ban on Nest covers
+  // the messaging lib and everything below it
+  checkNestedExternalImports: true,
+  // the CLI loads the messaging lib (`@tillbus/messaging/request`, the provisioning declarations) only when it first
+  // talks to NATS, and names its types statically: both are deliberate, so mixing them is not an error
   checkDynamicDependenciesExceptions: ['@tillbus/messaging'],
   allow: [],
   depConstraints: [
@@ -19,16 +22,29 @@ export const moduleBoundaries = {
     {
       sourceTag: 'type:app',
       onlyDependOnLibsWithTags: [
+        'type:runtime',
         'type:platform',
+        'type:contract',
         'type:protocol',
         'type:codes',
         'type:validation',
         'type:testing',
       ],
     },
+    // The Nest bootstrap, modules and transport of a service (libs/runtime): the one lib that imports Nest.
+    {
+      sourceTag: 'type:runtime',
+      onlyDependOnLibsWithTags: ['type:platform', 'type:codes', 'type:validation', 'type:contract'],
+    },
     {
       sourceTag: 'type:platform',
-      onlyDependOnLibsWithTags: ['type:platform', 'type:codes', 'type:validation'],
+      onlyDependOnLibsWithTags: ['type:platform', 'type:codes', 'type:validation', 'type:contract'],
+    },
+    // The bus contract (libs/contracts): subjects, DTOs, views, events, error codes. Light clients load it.
+    {
+      sourceTag: 'type:contract',
+      onlyDependOnLibsWithTags: ['type:codes', 'type:validation'],
+      bannedExternalImports: nestAndBus,
     },
     {
       sourceTag: 'type:protocol',
@@ -81,9 +97,13 @@ export const moduleBoundaries = {
     // `tillbus bridge certify` judges a KICC bridge with the protocol's reference codec (loaded only when it runs);
     // the D-Store order printer is tested on D-Store's documented samples. What the CLI loads for every other
     // command is pinned by apps/cli/test/module-graph.test.ts.
+    // The CLI talks to the bus through the contracts and the NATS client only: no Nest, not even through a lib it
+    // imports (checkNestedExternalImports), and not the runtime lib.
     {
       sourceTag: 'scope:cli',
       onlyDependOnLibsWithTags: ['scope:shared', 'scope:kicc', 'scope:antom'],
+      notDependOnLibsWithTags: ['type:runtime'],
+      bannedExternalImports: ['@nestjs/*'],
     },
     {
       sourceTag: 'scope:e2e',
@@ -108,7 +128,7 @@ const testBoundaries = {
     if (constraint.sourceTag === 'type:codes' || constraint.sourceTag === 'type:validation') {
       return { ...constraint, bannedExternalImports: nestAndBus };
     }
-    if (constraint.sourceTag === 'type:platform') {
+    if (constraint.sourceTag === 'type:platform' || constraint.sourceTag === 'type:runtime') {
       return {
         ...constraint,
         onlyDependOnLibsWithTags: [...constraint.onlyDependOnLibsWithTags, 'type:testing'],

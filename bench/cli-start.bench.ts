@@ -37,7 +37,7 @@ function firstOutput(args: string[]): Promise<number> {
 async function main(): Promise<void> {
   if (!existsSync(BUILT)) {
     console.error(
-      'build the CLI first: npx nx run-many -t build -p @tillbus/cli @tillbus/messaging',
+      'build the CLI first: npx nx run-many -t build -p @tillbus/cli @tillbus/contracts @tillbus/messaging',
     );
     process.exit(2);
   }

@@ -2,7 +2,8 @@ import 'reflect-metadata';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { SUBJECTS, requestJson, safeConnectionOptions } from '@tillbus/messaging';
+import { SUBJECTS } from '@tillbus/contracts';
+import { requestJson, safeConnectionOptions } from '@tillbus/messaging';
 import { spawnTypeScript, startTestNatsServer, waitFor, type ChildService } from '@tillbus/testing';
 import { compare, measureLatency, median, percentile, report } from './harness';
 

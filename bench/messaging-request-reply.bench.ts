@@ -20,7 +20,7 @@ const payload = { id: 'order-123' };
 
 async function main() {
   const nats = await startTestNatsServer();
-  const service = spawnTypeScript(join(__dirname, '../libs/messaging/test/fixtures/echo-main.ts'), {
+  const service = spawnTypeScript(join(__dirname, '../libs/runtime/test/fixtures/echo-main.ts'), {
     NATS_URL: nats.url,
     OPS_PORT: '0',
     LOG_LEVEL: 'warn',

@@ -10,7 +10,7 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SUBJECTS } from '@tillbus/messaging';
+import { SUBJECTS } from '@tillbus/contracts';
 import { describe, expect, it } from 'vitest';
 
 const ROOT = join(__dirname, '../..');

@@ -20,7 +20,7 @@ type Overlay = (typeof OVERLAYS)[number];
 
 /** The slowest in-flight command an edc-command replica must finish on SIGTERM: a Purchase with signature. */
 const LONGEST_EDC_COMMAND_S = 115;
-/** runMain exits hard this long after SHUTDOWN_GRACE_MS (libs/messaging bootstrap.ts). */
+/** runMain exits hard this long after SHUTDOWN_GRACE_MS (libs/runtime bootstrap.ts). */
 const RUN_MAIN_MARGIN_S = 10;
 
 interface Probe {

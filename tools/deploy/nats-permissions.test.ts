@@ -9,18 +9,20 @@ import {
   type PermissionViolationError,
 } from '@nats-io/transport-node';
 import {
+  easycardKeySubject,
+  EVENT_SUBJECTS,
+  STREAMS,
+  SUBJECTS,
+  type ServiceName,
+} from '@tillbus/contracts';
+import {
   applyProvisioning,
   BUCKETS,
   DURABLES,
-  easycardKeySubject,
-  EVENT_SUBJECTS,
   missingProvisioning,
   openKvBucket,
   serviceProvisioning,
-  STREAMS,
-  SUBJECTS,
   tillbusProvisioning,
-  type ServiceName,
 } from '@tillbus/messaging';
 import { spawnTypeScript, waitFor } from '@tillbus/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

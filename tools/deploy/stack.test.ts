@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SUBJECTS } from '@tillbus/messaging';
+import { SUBJECTS } from '@tillbus/contracts';
 import { freePort, promtoolCheckMetrics, waitFor } from '@tillbus/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadDemoConfig, type DemoConfig } from '../stack/config';

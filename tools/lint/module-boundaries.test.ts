@@ -75,6 +75,36 @@ describe('module boundaries (lint)', () => {
       /can only depend on libs tagged with/,
     ],
     [
+      'the contracts may not import Nest',
+      'libs/contracts/src/probe.ts',
+      "import { Injectable } from '@nestjs/common';\nexport const x = Injectable;\n",
+      /is not allowed to import "@nestjs\/common"/,
+    ],
+    [
+      'the contracts may not import NATS',
+      'libs/contracts/src/probe.ts',
+      "import { connect } from '@nats-io/transport-node';\nexport const x = connect;\n",
+      /is not allowed to import "@nats-io\/transport-node"/,
+    ],
+    [
+      'the contracts may not import a platform lib',
+      'libs/contracts/src/probe.ts',
+      "import { JsonLogger } from '@tillbus/observability';\nexport const x = JsonLogger;\n",
+      /can only depend on libs tagged with "type:codes", "type:validation"/,
+    ],
+    [
+      'the CLI may not import Nest',
+      'apps/cli/src/probe.ts',
+      "import { Injectable } from '@nestjs/common';\nexport const x = Injectable;\n",
+      /is not allowed to import "@nestjs\/common"/,
+    ],
+    [
+      'the CLI may not import the service runtime',
+      'apps/cli/src/probe.ts',
+      "import { startService } from '@tillbus/runtime';\nexport const x = startService;\n",
+      /can not depend on libs tagged with "type:runtime"/,
+    ],
+    [
       'no relative imports across projects',
       'libs/protocols/antom/src/probe.ts',
       "import { SUBJECTS } from '../../../messaging/src/subjects';\nexport const x = SUBJECTS;\n",
@@ -94,6 +124,14 @@ describe('module boundaries (lint)', () => {
       [
         'libs/messaging/src/probe.ts',
         "import { JsonLogger } from '@tillbus/observability';\nimport { Injectable } from '@nestjs/common';\nexport const x = [JsonLogger, Injectable];\n",
+      ],
+      [
+        'apps/cli/src/probe.ts',
+        "import { SUBJECTS } from '@tillbus/contracts';\nimport { requestOnConnection } from '@tillbus/messaging';\nexport const x = [SUBJECTS, requestOnConnection];\n",
+      ],
+      [
+        'libs/contracts/src/probe.ts',
+        "import { IsString } from 'class-validator';\nimport { OUTCOMES } from '@tillbus/result-codes';\nexport const x = [IsString, OUTCOMES];\n",
       ],
     ];
     for (const [filePath, code] of allowed)

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { JetStreamClient, JetStreamManager, PubAck } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { BusRequestError, HEADERS } from '@tillbus/messaging/contract';
+import { BusRequestError, HEADERS } from '@tillbus/contracts';
 import { CliError, EXIT } from './errors';
 
 export interface BusOptions {

@@ -1,16 +1,13 @@
 import { hostname } from 'node:os';
 import type { DynamicModule } from '@nestjs/common';
+import { messagingOptionsFromConfig, serviceProvisioning } from '@tillbus/messaging';
+import { CLOCK, systemClock, type Clock } from '@tillbus/messaging';
 import {
   MessagingModule,
-  messagingOptionsFromConfig,
-  serviceProvisioning,
+  ObservabilityModule,
   startService,
   type RunningService,
-  CLOCK,
-  systemClock,
-  type Clock,
-} from '@tillbus/messaging';
-import { ObservabilityModule } from '@tillbus/observability';
+} from '@tillbus/runtime';
 import { AdyenAdapter } from './adapters/adyen.adapter';
 import { AntomAdapter } from './adapters/antom.adapter';
 import { SecretStore } from './adapters/secret-store';

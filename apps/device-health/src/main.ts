@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { runServiceMain } from '@tillbus/messaging';
+import { runServiceMain } from '@tillbus/runtime';
 import { startDeviceHealthFromConfig } from './app.module';
 import { loadDeviceHealthConfig } from './config';
 

@@ -7,8 +7,8 @@ import {
   SUBJECTS,
   type Readiness,
   type TerminalHealth,
-  ManualClock,
-} from '@tillbus/messaging';
+} from '@tillbus/contracts';
+import { ManualClock } from '@tillbus/messaging';
 import { findPromtool, promtoolCheckMetrics } from '@tillbus/testing';
 import { DeviceHealthController } from '../src/bus/device-health.controller';
 import { eventsOn, metric, startReplica, startStack, type Stack } from './harness';

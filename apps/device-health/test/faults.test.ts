@@ -1,6 +1,6 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EVENT_SUBJECTS, SUBJECTS, type TerminalHealth } from '@tillbus/messaging';
+import { EVENT_SUBJECTS, SUBJECTS, type TerminalHealth } from '@tillbus/contracts';
 import {
   ADYEN_ERROR_CONDITION_NAMES,
   ANTOM_DIAGNOSIS_CODE_NAMES,

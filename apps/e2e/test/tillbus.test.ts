@@ -2,7 +2,8 @@ import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DeliverPolicy, jetstream, type ConsumerMessages } from '@nats-io/jetstream';
-import { EVENT_SUBJECTS, publishEvent, STREAMS, SUBJECTS } from '@tillbus/messaging';
+import { EVENT_SUBJECTS, STREAMS, SUBJECTS } from '@tillbus/contracts';
+import { publishEvent } from '@tillbus/messaging';
 import { waitFor } from '@tillbus/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {

@@ -10,18 +10,19 @@ import {
 } from '@nestjs/common';
 import { SecretResolver } from '@tillbus/config';
 import {
-  JetStreamSetup,
-  MessagingModule,
   messagingOptionsFromConfig,
   NatsConnectionManager,
   serviceProvisioning,
+} from '@tillbus/messaging';
+import { CLOCK, createClock, type Clock } from '@tillbus/messaging';
+import {
+  JetStreamSetup,
+  MessagingModule,
+  ObservabilityModule,
   startService,
   type RunningService,
-  CLOCK,
-  createClock,
-  type Clock,
-} from '@tillbus/messaging';
-import { JsonLogger, ObservabilityModule, OpsServer } from '@tillbus/observability';
+} from '@tillbus/runtime';
+import { JsonLogger, OpsServer } from '@tillbus/observability';
 import { Registry } from 'prom-client';
 import type { EasyCardSessionConfig } from './config';
 import { IntellaClient } from './intella/intella-client';

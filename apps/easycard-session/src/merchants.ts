@@ -1,10 +1,9 @@
 import type { KeyObject } from 'node:crypto';
 import { IsString, Matches } from 'class-validator';
 import { ConfigError, isSecretRef, type SecretResolver } from '@tillbus/config';
+import { MCH_ID } from '@tillbus/contracts';
 import { loadIntellaPublicKey, tradeKeyFromPassword } from '@tillbus/protocols-intella';
 import { validatePlain, type Violation } from '@tillbus/validation';
-
-export const MCH_ID = /^[A-Za-z0-9_-]{1,64}$/;
 
 /** One merchant as configured in INTELLA_MERCHANTS: ids and URL in clear, the rest as secret references. */
 export class MerchantEntry {

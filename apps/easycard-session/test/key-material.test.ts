@@ -1,4 +1,5 @@
-import { easycardKeySubject, SUBJECTS, type SessionView, ManualClock } from '@tillbus/messaging';
+import { easycardKeySubject, SUBJECTS, type SessionView } from '@tillbus/contracts';
+import { ManualClock } from '@tillbus/messaging';
 import { startTestNatsServer, waitFor, type TestNatsServer } from '@tillbus/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { KeyRelease } from '../src/sessions/session.service';

@@ -1,11 +1,12 @@
 import type { DynamicModule } from '@nestjs/common';
 import {
-  MessagingModule,
   messagingOptionsFromConfig,
   NatsConnectionManager,
   serviceProvisioning,
 } from '@tillbus/messaging';
-import { JsonLogger, ObservabilityModule } from '@tillbus/observability';
+import { MessagingModule } from '@tillbus/runtime';
+import { JsonLogger } from '@tillbus/observability';
+import { ObservabilityModule } from '@tillbus/runtime';
 import { BridgePresence } from './bridge/presence';
 import { CLOCK, SystemClock, type Clock } from './clock';
 import { BridgeDispatch } from './commands/bridge-dispatch';

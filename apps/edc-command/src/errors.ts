@@ -1,4 +1,4 @@
-import { TillbusError } from '@tillbus/messaging';
+import { TillbusError } from '@tillbus/contracts';
 
 /**
  * The typed rejections of edc-command, besides the messaging lib's PARAM_ILLEGAL, NOT_FOUND and UNAVAILABLE. Each

@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { loadConfig } from '@tillbus/config';
-import { runServiceMain, startService } from '@tillbus/messaging';
+import { runServiceMain, startService } from '@tillbus/runtime';
 import { edcCommandModule } from './app.module';
 import { EdcCommandConfig } from './config';
 

@@ -1,5 +1,6 @@
 import type { JetStreamClient } from '@nats-io/jetstream';
-import { EVENT_SUBJECTS, publishEvent, type EdcPublicEvent } from '@tillbus/messaging';
+import { EVENT_SUBJECTS, type EdcPublicEvent } from '@tillbus/contracts';
+import { publishEvent } from '@tillbus/messaging';
 import type { JsonLogger } from '@tillbus/observability';
 import type { EdcMetrics } from './metrics';
 

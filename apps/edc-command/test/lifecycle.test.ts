@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { BusRequestError, SUBJECTS } from '@tillbus/messaging';
+import { BusRequestError, SUBJECTS } from '@tillbus/contracts';
 import {
   KICC_BUSINESS_FAILURE_CODES,
   KICC_COMMAND_FAILURE_CODES,

@@ -1,5 +1,5 @@
 import { jetstream } from '@nats-io/jetstream';
-import { SUBJECTS } from '@tillbus/messaging';
+import { SUBJECTS } from '@tillbus/contracts';
 import { kiccBridgeSubject } from '@tillbus/protocols-kicc';
 import {
   promtoolCheckMetrics,

@@ -1,4 +1,4 @@
-import { BusRequestError, type EdcCommandView } from '@tillbus/messaging';
+import { BusRequestError, type EdcCommandView } from '@tillbus/contracts';
 import { startTestNatsServer, type TestNatsServer } from '@tillbus/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ShiftableClock } from '../src/clock';

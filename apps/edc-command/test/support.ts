@@ -4,14 +4,12 @@ import { connect, type NatsConnection, type Subscription } from '@nats-io/transp
 import { loadConfig } from '@tillbus/config';
 import {
   BusRequestError,
-  requestJson,
-  safeConnectionOptions,
-  startService,
   SUBJECTS,
   type EdcCommandView,
   type EdcPublicEvent,
-  type RunningService,
-} from '@tillbus/messaging';
+} from '@tillbus/contracts';
+import { requestJson, safeConnectionOptions } from '@tillbus/messaging';
+import { startService, type RunningService } from '@tillbus/runtime';
 import { spawnTypeScript, waitFor, type ChildService } from '@tillbus/testing';
 import { Registry } from 'prom-client';
 import { edcCommandModule } from '../src/app.module';

@@ -1,17 +1,14 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { SecretResolver } from '@tillbus/config';
+import { SERVICES } from '@tillbus/contracts';
+import { messagingOptionsFromConfig, serviceProvisioning } from '@tillbus/messaging';
+import { CLOCK, systemClock, type Clock } from '@tillbus/messaging';
 import {
   MessagingModule,
-  messagingOptionsFromConfig,
-  SERVICES,
-  serviceProvisioning,
+  ObservabilityModule,
   startService,
   type RunningService,
-  CLOCK,
-  systemClock,
-  type Clock,
-} from '@tillbus/messaging';
-import { ObservabilityModule } from '@tillbus/observability';
+} from '@tillbus/runtime';
 import { OrderBusController } from './bus/order-bus.controller';
 import { ORDER_RECONCILIATION_CONFIG, type OrderReconciliationConfig } from './config';
 import { DStoreEdgeController } from './edge/dstore-edge.controller';

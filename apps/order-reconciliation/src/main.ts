@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { runServiceMain } from '@tillbus/messaging';
+import { runServiceMain } from '@tillbus/runtime';
 import { startOrderReconciliation } from './app.module';
 import { loadOrderReconciliationConfig } from './config';
 

@@ -6,7 +6,7 @@ import {
   STREAMS,
   SUBJECTS,
   type OrderView,
-} from '@tillbus/messaging';
+} from '@tillbus/contracts';
 import {
   ANTOM_PATHS,
   dstoreDeliveryOrder,

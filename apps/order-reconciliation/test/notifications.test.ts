@@ -4,14 +4,14 @@ import {
   EVENT_SUBJECTS,
   HEADERS,
   orderSubjectToken,
-  publishEvent,
   STREAMS,
   SUBJECTS,
   type BusRequestError,
   type OrderView,
   type RedeliverResult,
   type StuckReport,
-} from '@tillbus/messaging';
+} from '@tillbus/contracts';
+import { publishEvent } from '@tillbus/messaging';
 import { OpsServer } from '@tillbus/observability';
 import {
   findPromtool,

@@ -4,12 +4,12 @@ import {
   EVENT_SUBJECTS,
   HEADERS,
   orderSubjectToken,
-  publishEvent,
   STREAMS,
   SUBJECTS,
   type OrderView,
   type RedeliverResult,
-} from '@tillbus/messaging';
+} from '@tillbus/contracts';
+import { publishEvent } from '@tillbus/messaging';
 import { freePort, startTestNatsServer, waitFor, type TestNatsServer } from '@tillbus/testing';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { OUTBOX_DEAD_LETTERS } from '../src/orders/names';

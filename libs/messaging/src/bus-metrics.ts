@@ -1,9 +1,7 @@
-import { Injectable } from '@nestjs/common';
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { NatsConnectionManager } from './connection';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import type { NatsConnectionManager } from './connection';
 
 /** Metrics of the bus layer itself. Labels are handler patterns and codes: bounded by construction. */
-@Injectable()
 export class BusMetrics {
   readonly handled: Counter<'subject' | 'code'>;
   readonly handlerDuration: Histogram<'subject'>;

@@ -1,11 +1,9 @@
-import { Inject, Injectable } from '@nestjs/common';
-import { BusMetrics } from './bus-metrics';
-import { NatsConnectionManager } from './connection';
-import type { BusRequestError } from './errors';
+import { allRequestSubjects, type BusRequestError } from '@tillbus/contracts';
+import type { BusMetrics } from './bus-metrics';
+import type { NatsConnectionManager } from './connection';
 import { outgoingHeaders } from './headers';
-import { MESSAGING_OPTIONS, type MessagingOptions } from './options';
+import type { MessagingOptions } from './options';
 import { requestOnConnection } from './request';
-import { allRequestSubjects } from './subjects';
 
 export interface RequestOptions {
   /** Defaults to the service's BUS_REQUEST_TIMEOUT_MS; never unbounded. */
@@ -20,11 +18,10 @@ const KNOWN_SUBJECTS = new Set(allRequestSubjects());
  * turned into a `BusRequestError` with a code: TIMEOUT, NO_RESPONDERS, UNAVAILABLE, MALFORMED_REPLY, or the
  * code of the remote error envelope.
  */
-@Injectable()
 export class BusClient {
   constructor(
     private readonly connection: NatsConnectionManager,
-    @Inject(MESSAGING_OPTIONS) private readonly options: MessagingOptions,
+    private readonly options: MessagingOptions,
     private readonly metrics: BusMetrics,
   ) {}
 
@@ -51,7 +48,7 @@ export class BusClient {
   }
 }
 
-/** The bare request function, for code without Nest (tests, benchmarks). */
+/** The bare request function, without metrics (tests, benchmarks). */
 export async function requestJson<T>(
   connection: Pick<NatsConnectionManager, 'connect'>,
   subject: string,

@@ -1,4 +1,3 @@
-import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import {
   jetstream,
   jetstreamManager,
@@ -7,9 +6,9 @@ import {
 } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import { connect, type ConnectionOptions, type NatsConnection } from '@nats-io/transport-node';
-import { JsonLogger } from '@tillbus/observability';
-import { MESSAGING_OPTIONS, type MessagingOptions } from './options';
-import { isSubjectToken } from './subjects';
+import { isSubjectToken } from '@tillbus/contracts';
+import type { JsonLogger } from '@tillbus/observability';
+import type { MessagingOptions } from './options';
 
 /**
  * The payment-safe connection settings, in one place:
@@ -44,8 +43,7 @@ export function defaultInboxPrefix(service: string): string {
 }
 
 /** Owns the service's one NATS connection; every other part of the messaging lib borrows it. */
-@Injectable()
-export class NatsConnectionManager implements OnApplicationShutdown {
+export class NatsConnectionManager {
   private connecting?: Promise<NatsConnection>;
   private nc?: NatsConnection;
   private connected = false;
@@ -54,7 +52,7 @@ export class NatsConnectionManager implements OnApplicationShutdown {
   private kvManager?: Kvm;
 
   constructor(
-    @Inject(MESSAGING_OPTIONS) private readonly options: MessagingOptions,
+    private readonly options: MessagingOptions,
     private readonly logger: JsonLogger,
   ) {}
 
@@ -114,7 +112,10 @@ export class NatsConnectionManager implements OnApplicationShutdown {
     }
   }
 
-  /** Runs last: request handlers and consumers have finished by now, so draining loses nothing. */
+  /**
+   * Nest's last shutdown hook (the messaging module registers this class): request handlers and consumers have
+   * finished by now, so draining loses nothing.
+   */
   async onApplicationShutdown(): Promise<void> {
     const nc = this.nc;
     if (!nc || nc.isClosed()) return;

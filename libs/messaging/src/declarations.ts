@@ -1,7 +1,7 @@
 import { AckPolicy, DeliverPolicy, type ConsumerConfig } from '@nats-io/jetstream';
 import { deadLetterStream, streamDefaults, type StreamDeclaration } from './jetstream';
 import type { KvBucketDeclaration } from './options';
-import { EVENT_SUBJECTS, SERVICES, STREAMS, type ServiceName } from './subjects';
+import { EVENT_SUBJECTS, SERVICES, STREAMS, type ServiceName } from '@tillbus/contracts';
 
 /**
  * The one definition of every JetStream stream, KV bucket and durable consumer tillbus uses. `tillbus provision`

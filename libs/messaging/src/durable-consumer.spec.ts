@@ -1,5 +1,6 @@
+import { TillbusError } from '@tillbus/contracts';
 import { describe, expect, it } from 'vitest';
-import { runBounded } from './durable-consumer';
+import { PermanentError, runBounded } from './durable-consumer';
 import { InFlightTracker } from './in-flight';
 
 async function* numbers(count: number): AsyncGenerator<number> {
@@ -36,4 +37,15 @@ describe('runBounded', () => {
     });
     expect(seen).toEqual([...Array(10).keys()]);
   });
+});
+
+describe('PermanentError', () => {
+  it.each([[new PermanentError('m'), 'PermanentError', 'PERMANENT_FAILURE']])(
+    'keeps the names and codes of the messaging errors: %o',
+    (error, name, code) => {
+      expect(error).toBeInstanceOf(TillbusError);
+      expect(error.name).toBe(name);
+      expect(error.code).toBe(code);
+    },
+  );
 });

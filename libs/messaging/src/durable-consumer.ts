@@ -1,15 +1,14 @@
 import type { ConsumerMessages, JsMsg } from '@nats-io/jetstream';
 import { headers as natsHeaders } from '@nats-io/transport-node';
+import { codedError, deadLetterSubject, HEADERS } from '@tillbus/contracts';
 import { JsonLogger, newCorrelationId, runWithCorrelation } from '@tillbus/observability';
 import type { BusMetrics } from './bus-metrics';
 import type { NatsConnectionManager } from './connection';
 import type { DurableDeclaration } from './declarations';
-import { codedError } from './errors';
-import { correlationIdOf, HEADERS } from './headers';
+import { correlationIdOf } from './headers';
 import { InFlightTracker } from './in-flight';
 import { decodeJsonPayload } from './payload';
 import { ensureConsumer } from './provisioning';
-import { deadLetterSubject } from './subjects';
 
 /** Thrown by a handler (or a parser) when retrying cannot help: the message goes to the dead letters at once. */
 export class PermanentError extends codedError('PERMANENT_FAILURE', 'PermanentError') {}

@@ -1,8 +1,6 @@
 import { headers as natsHeaders, type MsgHdrs } from '@nats-io/transport-node';
 import { currentCorrelationId, newCorrelationId } from '@tillbus/observability';
-import { HEADERS } from './header-names';
-
-export { HEADERS } from './header-names';
+import { HEADERS } from '@tillbus/contracts';
 
 /** Headers for an outgoing message: the current correlation id (or a new one) plus any extras. */
 export function outgoingHeaders(extra: Record<string, string> = {}): MsgHdrs {

@@ -10,8 +10,8 @@ import {
   type StreamConfig,
 } from '@nats-io/jetstream';
 import type { KV, Kvm } from '@nats-io/kv';
-import { HEADERS, outgoingHeaders } from './headers';
-import { DEAD_LETTER_ALL, STREAMS } from './subjects';
+import { DEAD_LETTER_ALL, HEADERS, STREAMS } from '@tillbus/contracts';
+import { outgoingHeaders } from './headers';
 import type { KvBucketDeclaration } from './options';
 
 export type StreamDeclaration = Partial<StreamConfig> & { name: string };

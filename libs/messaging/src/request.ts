@@ -1,12 +1,11 @@
 import { errors, type MsgHdrs, type NatsConnection } from '@nats-io/transport-node';
-import { BusRequestError, isErrorEnvelope } from './errors';
-import { HEADERS } from './header-names';
+import { BusRequestError, HEADERS, isErrorEnvelope } from '@tillbus/contracts';
 import { decodeJsonPayload } from './payload';
 
 /**
  * One request on an open connection, every failure a `BusRequestError` with a code: TIMEOUT, NO_RESPONDERS,
- * UNAVAILABLE, MALFORMED_REPLY, or the code of the remote error envelope. No Nest and no metrics
- * (`@tillbus/messaging/request`), so a light client such as the CLI shares it.
+ * UNAVAILABLE, MALFORMED_REPLY, or the code of the remote error envelope. No metrics and no
+ * logger (`@tillbus/messaging/request`), so a light client such as the CLI shares it.
  */
 export async function requestOnConnection<T>(
   nc: Pick<NatsConnection, 'request'>,

@@ -1,21 +1,19 @@
 import { DeliverPolicy, jetstream, jetstreamManager, type JsMsg } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { deadLetterSubject, HEADERS, STREAMS } from '@tillbus/contracts';
 import { JsonLogger } from '@tillbus/observability';
 import { startTestNatsServer, waitFor, type TestNatsServer } from '@tillbus/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   createIfAbsent,
   deadLetterStream,
-  deadLetterSubject,
   DurableConsumer,
   ensureKvBucket,
   ensureStream,
-  HEADERS,
   PermanentError,
   publishEvent,
   streamDefaults,
-  STREAMS,
   updateWithRevision,
   type NatsConnectionManager,
 } from '../src';

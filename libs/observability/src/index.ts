@@ -4,4 +4,3 @@ export * from './logged-error';
 export * from './json-logger';
 export * from './metrics';
 export * from './ops-server';
-export * from './observability.module';

@@ -1,4 +1,3 @@
-import type { LoggerService } from '@nestjs/common';
 import { currentCorrelationId } from './correlation';
 import { maskCardNumbers, redact } from './redact';
 
@@ -15,9 +14,10 @@ export interface JsonLoggerOptions {
 
 /**
  * One JSON object per line with the correlation id of the current bus message. Everything passes through
- * `redact`, so a careless `logger.log({ key })` cannot leak a secret.
+ * `redact`, so a careless `logger.log({ key })` cannot leak a secret. It has the shape of Nest's LoggerService
+ * (@tillbus/runtime hands it to `useLogger`) without importing Nest, so NATS-only code can log with it too.
  */
-export class JsonLogger implements LoggerService {
+export class JsonLogger {
   private readonly threshold: number;
   private readonly write: (line: string) => void;
 

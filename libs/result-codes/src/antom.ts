@@ -10,6 +10,20 @@ export const ANTOM_RESULT_STATUSES = {
 
 export type AntomResultStatus = keyof typeof ANTOM_RESULT_STATUSES;
 
+/*
+ * D-Store's limits (its data dictionary, or our assumptions where the seeds give none), which the D-Store API
+ * (@tillbus/protocols-antom) and the bus contract's order events (@tillbus/contracts) both apply.
+ */
+export const ORDER_ID_MAX = 255;
+/** Amount.value: an Integer in the currency's smallest unit, 0–2147483647 (data dictionary). */
+export const AMOUNT_VALUE_MAX = 2_147_483_647;
+/** A limit the seeds do not give (an assumption, listed in README). */
+export const ID_MAX = 255;
+/** deliveryStatus's values are cut off in our copies: any short code is kept as sent. */
+export const DELIVERY_STATUS_MAX = 64;
+/** A datetime in ISO 8601 text is far shorter; this only bounds what we store. */
+export const DATETIME_MAX = 64;
+
 export const ANTOM_RESULT_STATUS_NAMES = Object.keys(ANTOM_RESULT_STATUSES) as AntomResultStatus[];
 
 export function isAntomResultStatus(value: unknown): value is AntomResultStatus {

@@ -1,4 +1,4 @@
-import type { EdcCommandView } from '@tillbus/messaging/contract';
+import type { EdcCommandView } from '@tillbus/contracts';
 import { describe, expect, it } from 'vitest';
 import { CliError, UsageError } from '../errors';
 import { parseCount, parseDuration } from './common';

@@ -1,9 +1,10 @@
 import {
+  READER_ID,
   SUBJECTS,
   type SessionListReply,
   type SessionView,
   type SignOnReply,
-} from '@tillbus/messaging/contract';
+} from '@tillbus/contracts';
 import { EASYCARD_SESSION_STATES } from '@tillbus/result-codes';
 import type { CommandSpec } from '../cli';
 import { UsageError } from '../errors';
@@ -158,8 +159,6 @@ export const EASYCARD_COMMANDS: CommandSpec[] = [
     },
   },
 ];
-
-const READER_ID = /^[A-Za-z0-9_-]{1,64}$/;
 
 /** From the service's own clock (secondsUntilExpiry), which may run faster than ours in a demo or a test. */
 function expiryText(s: SessionView, now: number): string {

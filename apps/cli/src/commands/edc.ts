@@ -5,7 +5,7 @@ import {
   SUBJECTS,
   type EdcCommandView,
   type EdcPublicEvent,
-} from '@tillbus/messaging/contract';
+} from '@tillbus/contracts';
 import { EDC_PHASES, KICC_EVENT_CODES, type KiccEventCode } from '@tillbus/result-codes';
 import type { CommandContext, CommandResult, CommandSpec } from '../cli';
 import { CliError, EXIT, UsageError } from '../errors';

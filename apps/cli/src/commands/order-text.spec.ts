@@ -1,4 +1,4 @@
-import type { OrderView } from '@tillbus/messaging';
+import type { OrderView } from '@tillbus/contracts';
 import {
   addressesOf,
   dstoreDeliveryOrder,

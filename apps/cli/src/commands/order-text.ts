@@ -1,4 +1,4 @@
-import type { DeliveryAddressView, OrderChangeView, OrderView } from '@tillbus/messaging';
+import type { DeliveryAddressView, OrderChangeView, OrderView } from '@tillbus/contracts';
 import { block, cellText, money, relative, table } from '../format';
 
 /** What `tillbus orders get` prints: the order as D-Store sent it, what D-Store changed since, and what we told it. */

@@ -6,11 +6,11 @@ import {
   orderSubjectToken,
   POS_CHANGE_KINDS,
   SUBJECTS,
-  type PosChangeKind,
   type OrderView,
+  type PosChangeKind,
   type RedeliverResult,
   type StuckReport,
-} from '@tillbus/messaging/contract';
+} from '@tillbus/contracts';
 import { isPosLifecycleKind, POS_LIFECYCLE_KINDS } from '@tillbus/result-codes';
 import type { CommandSpec } from '../cli';
 import { hintNotFound, parseCount, parseDuration } from './common';

@@ -5,7 +5,7 @@ import {
   type TerminalHealth,
   type TerminalListEntry,
   type TerminalListReply,
-} from '@tillbus/messaging/contract';
+} from '@tillbus/contracts';
 import {
   ANTOM_DIAGNOSIS_CODES,
   HEALTH_STATUSES,

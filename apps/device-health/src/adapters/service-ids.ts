@@ -6,15 +6,15 @@ import {
 } from '@nestjs/common';
 import type { KV } from '@nats-io/kv';
 import {
-  deleteIfRevision,
-  JetStreamSetup,
-  writeIfRevision,
-  CLOCK,
-  sleep,
-  type Clock,
   after,
+  CLOCK,
+  deleteIfRevision,
+  sleep,
+  writeIfRevision,
   type Cancel,
+  type Clock,
 } from '@tillbus/messaging';
+import { JetStreamSetup } from '@tillbus/runtime';
 import { JsonLogger } from '@tillbus/observability';
 import {
   AdyenProtocolError,

@@ -5,7 +5,7 @@ import {
   type Readiness,
   type TerminalHealth,
   type TerminalListReply,
-} from '@tillbus/messaging';
+} from '@tillbus/contracts';
 import { SecretStore, SecretUnavailableError } from '../adapters/secret-store';
 import { servesVendor, type DeviceHealthConfig } from '../config';
 import { HealthStore } from '../diagnosis/health-store.service';
@@ -13,7 +13,7 @@ import { RegistryService } from '../registry/registry.service';
 import { SECRET_FIELDS, TerminalDto, type TerminalRecord } from '../registry/terminal.dto';
 import { DEVICE_HEALTH_CONFIG } from '../tokens';
 import { DiagnoseRouter } from './diagnose-router';
-import { ListTerminalsRequest, RemoveTerminalRequest, TerminalRef } from './requests.dto';
+import { ListTerminalsRequest, RemoveTerminalRequest, TerminalRef } from '@tillbus/contracts/dto';
 
 const DEFAULT_PAGE = 100;
 

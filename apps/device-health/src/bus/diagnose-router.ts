@@ -1,11 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
-import {
-  BusClient,
-  BusRequestError,
-  SUBJECTS,
-  TillbusError,
-  type TerminalHealth,
-} from '@tillbus/messaging';
+import { BusRequestError, SUBJECTS, TillbusError, type TerminalHealth } from '@tillbus/contracts';
+import { BusClient } from '@tillbus/messaging';
 import type { HealthVendor } from '@tillbus/result-codes';
 import { servesVendor, type DeviceHealthConfig } from '../config';
 import { DiagnosisService } from '../diagnosis/diagnosis.service';

@@ -1,6 +1,6 @@
-import { CLOCK, type Clock, after, type Cancel } from '@tillbus/messaging';
+import { after, CLOCK, type Cancel, type Clock } from '@tillbus/messaging';
 import { Inject, Injectable } from '@nestjs/common';
-import type { TerminalHealth } from '@tillbus/messaging';
+import type { TerminalHealth } from '@tillbus/contracts';
 import { JsonLogger } from '@tillbus/observability';
 import { AdyenAdapter } from '../adapters/adyen.adapter';
 import { AntomAdapter } from '../adapters/antom.adapter';

@@ -8,21 +8,23 @@ import {
 import type { KV } from '@nats-io/kv';
 import {
   EVENT_SUBJECTS,
-  CasConflictError,
-  compareAndSet,
-  immediateRetries,
-  JetStreamOutbox,
-  NO_RETRY,
-  JetStreamSetup,
-  kvJson,
-  NatsConnectionManager,
   type Readiness,
   type TerminalHealth,
   type TerminalHealthChanged,
+} from '@tillbus/contracts';
+import {
+  CasConflictError,
   CLOCK,
-  type Clock,
+  compareAndSet,
+  immediateRetries,
+  JetStreamOutbox,
+  kvJson,
   KvMirror,
+  NatsConnectionManager,
+  NO_RETRY,
+  type Clock,
 } from '@tillbus/messaging';
+import { JetStreamSetup } from '@tillbus/runtime';
 import { JsonLogger } from '@tillbus/observability';
 import type { HealthReason, HealthStatus } from '@tillbus/result-codes';
 import { servesVendor, type DeviceHealthConfig } from '../config';

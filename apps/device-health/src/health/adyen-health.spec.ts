@@ -1,4 +1,4 @@
-import { type Clock } from '@tillbus/messaging';
+import type { Clock } from '@tillbus/messaging';
 import { describe, expect, it } from 'vitest';
 import {
   formatAdditionalResponse,

@@ -1,4 +1,4 @@
-import type { HealthDetails } from '@tillbus/messaging';
+import type { HealthDetails } from '@tillbus/contracts';
 import {
   attestationVerdict,
   hostReachability,

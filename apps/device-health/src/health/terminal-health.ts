@@ -1,8 +1,8 @@
 /**
  * How device-health turns findings into one vendor-neutral answer. The codes (statuses, reasons with their severity,
- * meaning and action, diagnosis outcomes) are in @tillbus/result-codes; the reply shapes in @tillbus/messaging.
+ * meaning and action, diagnosis outcomes) are in @tillbus/result-codes; the reply shapes in @tillbus/contracts.
  */
-import type { HealthDetails } from '@tillbus/messaging';
+import type { HealthDetails } from '@tillbus/contracts';
 import {
   HEALTH_REASONS,
   type DiagnosisOutcome,

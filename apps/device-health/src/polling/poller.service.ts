@@ -6,14 +6,14 @@ import {
 } from '@nestjs/common';
 import type { KV } from '@nats-io/kv';
 import {
+  after,
+  CLOCK,
   InFlightTracker,
   writeIfRevision,
-  JetStreamSetup,
-  CLOCK,
-  type Clock,
-  after,
   type Cancel,
+  type Clock,
 } from '@tillbus/messaging';
+import { JetStreamSetup } from '@tillbus/runtime';
 import { JsonLogger, newCorrelationId, runWithCorrelation } from '@tillbus/observability';
 import { servesVendor, type DeviceHealthConfig } from '../config';
 import { DiagnosisService } from '../diagnosis/diagnosis.service';

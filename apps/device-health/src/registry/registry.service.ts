@@ -6,15 +6,9 @@ import {
   type OnModuleInit,
 } from '@nestjs/common';
 import type { KV } from '@nats-io/kv';
-import {
-  JetStreamSetup,
-  NotFoundError,
-  kvJson,
-  updateWithRevision,
-  CLOCK,
-  type Clock,
-  KvMirror,
-} from '@tillbus/messaging';
+import { NotFoundError } from '@tillbus/contracts';
+import { CLOCK, kvJson, KvMirror, updateWithRevision, type Clock } from '@tillbus/messaging';
+import { JetStreamSetup } from '@tillbus/runtime';
 import { JsonLogger, OpsServer } from '@tillbus/observability';
 import { BUCKETS } from '../tokens';
 import { toRecordFields, type TerminalDto, type TerminalRecord } from './terminal.dto';

@@ -1,4 +1,5 @@
 import { isSecretRef } from '@tillbus/config';
+import { TERMINAL_ID_PATTERN } from '@tillbus/contracts';
 import { isPoiId } from '@tillbus/protocols-adyen';
 import { Type } from 'class-transformer';
 import {
@@ -18,8 +19,6 @@ import {
 } from 'class-validator';
 import { HEALTH_VENDORS, type HealthVendor } from '@tillbus/result-codes';
 
-/** Our id for a terminal: a subject token and a KV key, so only these characters. */
-export const TERMINAL_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 /** An Antom serial number travels as the Client-Id header: keep it to header-safe characters (assumption). */
 export const ANTOM_SERIAL_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 

@@ -1,4 +1,4 @@
-import { type Clock } from '@tillbus/messaging';
+import type { Clock } from '@tillbus/messaging';
 import {
   buildPlainRequest,
   classifyPlainResponse,

@@ -1,4 +1,4 @@
-import { type Clock } from '@tillbus/messaging';
+import type { Clock } from '@tillbus/messaging';
 import type { JsonLogger } from '@tillbus/observability';
 import { maintain } from './session-maintenance';
 import { settlementDue } from './session-settlement';

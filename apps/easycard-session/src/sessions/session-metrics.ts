@@ -1,4 +1,4 @@
-import { type Clock } from '@tillbus/messaging';
+import type { Clock } from '@tillbus/messaging';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import {
   EASYCARD_SESSION_STATES,

@@ -1,4 +1,4 @@
-import type { SessionView } from '@tillbus/messaging';
+import type { SessionView } from '@tillbus/contracts';
 import {
   easyCardSessionBlock,
   easyCardSessionExpiry,

@@ -2,71 +2,24 @@ import { Controller, Inject } from '@nestjs/common';
 import { Ctx, MessagePattern, NatsContext, Payload } from '@nestjs/microservices';
 import {
   easycardKeySubject,
+  EasyCardSessionError,
   PayloadInvalidError,
   SUBJECTS,
   type SessionListReply,
   type SessionView,
   type SignOnReply,
-  CLOCK,
-  type Clock,
-} from '@tillbus/messaging';
+} from '@tillbus/contracts';
+import { CLOCK, type Clock } from '@tillbus/messaging';
+import { easyCardSessionReportedKind } from '@tillbus/result-codes';
 import {
-  EASYCARD_SESSION_STATES,
-  easyCardSessionReportedKind,
-  type EasyCardSessionStateKind,
-} from '@tillbus/result-codes';
-import { Type } from 'class-transformer';
-import { IsBoolean, IsIn, IsInt, IsOptional, Matches, Max, Min } from 'class-validator';
-import { EasyCardSessionError } from '../errors';
-import { MCH_ID } from '../merchants';
-import { READER_ID } from './session-record';
+  DeviceRequest,
+  RegisterReaderRequest,
+  SessionListRequest,
+  SignOnRequest,
+} from '@tillbus/contracts/dto';
 import { sessionView } from './session-view';
 import { SessionService, type KeyRelease } from './session.service';
 import { SessionStore } from './session-store';
-
-const READER_ID_MESSAGE = { message: 'deviceId must be 1-64 letters, digits, _ or -' };
-
-export class DeviceRequest {
-  @Matches(READER_ID, READER_ID_MESSAGE)
-  deviceId!: string;
-}
-
-export class SessionListRequest {
-  @IsOptional()
-  @IsIn(EASYCARD_SESSION_STATES)
-  state?: EasyCardSessionStateKind;
-
-  @IsOptional()
-  @Matches(MCH_ID, { message: 'mchId must be 1-64 letters, digits, _ or -' })
-  mchId?: string;
-
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(10_000)
-  limit?: number;
-}
-
-export class SignOnRequest {
-  @Matches(READER_ID, READER_ID_MESSAGE)
-  deviceId!: string;
-
-  /** Sign on even though the reader holds a valid sign-on that is not due for renewal. */
-  @IsOptional()
-  @IsBoolean()
-  force?: boolean;
-}
-
-export class RegisterReaderRequest {
-  @Matches(READER_ID, READER_ID_MESSAGE)
-  deviceId!: string;
-
-  /** Required when several merchants are configured. */
-  @IsOptional()
-  @Matches(MCH_ID, { message: 'mchId must be 1-64 letters, digits, _ or -' })
-  mchId?: string;
-}
 
 /** The bus API. The key leaves only through sessionKey, whose subject deployments restrict. */
 @Controller()

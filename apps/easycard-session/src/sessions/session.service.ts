@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { KV } from '@nats-io/kv';
+import { EasyCardSessionError, READER_ID } from '@tillbus/contracts';
 import { kvJson, updateWithRevision, type Clock } from '@tillbus/messaging';
 import type { JsonLogger } from '@tillbus/observability';
 import {
@@ -14,13 +15,11 @@ import {
   renewalDue,
   type Outcome,
 } from '@tillbus/result-codes';
-import { EasyCardSessionError } from '../errors';
 import type { IntellaCallResult, IntellaClient } from '../intella/intella-client';
 import { KeyBoxError, type KeyBox } from '../key-box';
 import type { ResolvedMerchant } from '../merchants';
 import { maintain, replaceUnreadableKey } from './session-maintenance';
 import {
-  READER_ID,
   newSessionRecord,
   keyCheck,
   sessionUsable,

@@ -2,20 +2,14 @@ import { randomBytes } from 'node:crypto';
 import { jetstream } from '@nats-io/jetstream';
 import { connect, type NatsConnection, type Subscription } from '@nats-io/transport-node';
 import { SecretResolver } from '@tillbus/config';
-import {
-  EVENT_SUBJECTS,
-  STREAMS,
-  requestJson,
-  safeConnectionOptions,
-  type RunningService,
-  ManualClock,
-} from '@tillbus/messaging';
+import { EVENT_SUBJECTS, STREAMS, type SessionEvent } from '@tillbus/contracts';
+import { ManualClock, requestJson, safeConnectionOptions } from '@tillbus/messaging';
+import type { RunningService } from '@tillbus/runtime';
 import { OpsServer } from '@tillbus/observability';
 import { waitFor } from '@tillbus/testing';
 import { startEasyCardSession } from '../../src/app.module';
 import { loadEasyCardSessionConfig } from '../../src/config';
 import { Scheduler } from '../../src/sessions/scheduler';
-import type { SessionEvent } from '../../src/sessions/session-record';
 import type { SimProcess } from './intella-sim';
 
 export const HOUR = 3_600_000;

@@ -1,6 +1,6 @@
-import { NotFoundError, PayloadInvalidError } from '@tillbus/messaging';
+import { NotFoundError, PayloadInvalidError } from '@tillbus/contracts';
 import { KiccProtocolError, parseKiccCommandRequest } from '@tillbus/protocols-kicc';
-import type { SubmitCommandRequest } from '../dto';
+import type { SubmitCommandRequest } from '@tillbus/contracts/dto';
 import { EdcError } from '../errors';
 import type { RecordStore } from '../store/stores';
 

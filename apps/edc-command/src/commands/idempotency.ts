@@ -1,4 +1,4 @@
-import type { EdcCommandView } from '@tillbus/messaging';
+import type { EdcCommandView } from '@tillbus/contracts';
 import { EdcError } from '../errors';
 import { viewOf, type StoredRecord } from '../record/model';
 

@@ -1,6 +1,6 @@
 import { edcTransition, newEdcCommand, type EdcRecordCommand } from '@tillbus/result-codes';
 import type { EdcCommandConfig } from '../config';
-import type { SubmitCommandRequest } from '../dto';
+import type { SubmitCommandRequest } from '@tillbus/contracts/dto';
 import { RECORD_VERSION, type StoredCommand } from '../record/model';
 
 /** A new command record, already `sent`: it is written just before the command goes to the bridge. */

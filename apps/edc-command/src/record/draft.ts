@@ -1,4 +1,4 @@
-import type { EdcPublicEvent } from '@tillbus/messaging';
+import type { EdcPublicEvent } from '@tillbus/contracts';
 import { edcTransition, type EdcCommandRecord, type EdcEvent } from '@tillbus/result-codes';
 import type { StoredCommand } from './model';
 import type { Note, StepContext } from './step';

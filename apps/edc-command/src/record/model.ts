@@ -1,4 +1,4 @@
-import type { EdcCommandView, EdcPublicEvent, PurchaseRef } from '@tillbus/messaging';
+import type { EdcCommandView, EdcPublicEvent, PurchaseRef } from '@tillbus/contracts';
 import { redactKiccResult } from '@tillbus/protocols-kicc';
 import {
   EDC_CANCEL_PHASES,

@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { JetStreamSetup } from '@tillbus/messaging';
+import { JetStreamSetup } from '@tillbus/runtime';
 import { EDC_CONFIG, EdcCommandConfig } from '../config';
 import { BUCKETS, inDoubtKey } from '../keys';
 import { EdcMetrics } from '../metrics';

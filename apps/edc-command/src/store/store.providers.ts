@@ -1,5 +1,5 @@
 import type { Provider } from '@nestjs/common';
-import { JetStreamSetup } from '@tillbus/messaging';
+import { JetStreamSetup } from '@tillbus/runtime';
 import { BUCKETS } from '../keys';
 import { DeviceStore, RecordStore } from './stores';
 

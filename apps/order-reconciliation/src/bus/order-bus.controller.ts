@@ -5,9 +5,9 @@ import {
   type OrderView,
   type RedeliverResult,
   type StuckReport,
-} from '@tillbus/messaging';
+} from '@tillbus/contracts';
 import { OrdersService } from '../orders/orders.service';
-import { GetOrderRequest, RedeliverRequest, StuckOrdersRequest } from './dto';
+import { GetOrderRequest, RedeliverRequest, StuckOrdersRequest } from '@tillbus/contracts/dto';
 
 /** The operator and POS API on the bus; errors leave as `{code, message, details}` envelopes. */
 @Controller()

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { KV } from '@nats-io/kv';
-import { createIfAbsent, JetStreamSetup } from '@tillbus/messaging';
+import { createIfAbsent } from '@tillbus/messaging';
+import { JetStreamSetup } from '@tillbus/runtime';
 import type { ReplayGuard } from '@tillbus/protocols-antom';
 import { createHash } from 'node:crypto';
 import { REPLAY_BUCKET } from '../orders/names';

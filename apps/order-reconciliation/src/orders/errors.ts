@@ -1,4 +1,4 @@
-import { codedError, NotFoundError, UnavailableError } from '@tillbus/messaging';
+import { codedError, NotFoundError, UnavailableError } from '@tillbus/contracts';
 import type { OrderJourneyRefusal } from '@tillbus/result-codes';
 
 /** JetStream (KV or stream) did not answer: transient by nature, so D-Store gets U and the bus UNAVAILABLE. */

@@ -7,15 +7,15 @@ import {
 import {
   BusMetrics,
   DurableConsumer,
-  orderLifecycleConsumer,
+  MESSAGING_OPTIONS,
   NatsConnectionManager,
+  orderLifecycleConsumer,
   PermanentError,
   type MessagingOptions,
-  MESSAGING_OPTIONS,
 } from '@tillbus/messaging';
 import { JsonLogger } from '@tillbus/observability';
 import { isPosLifecycleKind } from '@tillbus/result-codes';
-import { isPosChangeKind } from '@tillbus/messaging';
+import { isPosChangeKind } from '@tillbus/contracts';
 import { ORDER_RECONCILIATION_CONFIG, type OrderReconciliationConfig } from '../config';
 import { OrderMetrics } from '../metrics';
 import { OrderNotFoundError } from './errors';

@@ -1,5 +1,6 @@
 import fc from 'fast-check';
-import { orderSubjectToken, PermanentError } from '@tillbus/messaging';
+import { orderSubjectToken } from '@tillbus/contracts';
+import { PermanentError } from '@tillbus/messaging';
 import { POS_LIFECYCLE_KINDS } from '@tillbus/result-codes';
 import { describe, expect, it } from 'vitest';
 import { parseLifecycleMessage } from './lifecycle-event';

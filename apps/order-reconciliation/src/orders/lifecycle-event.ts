@@ -1,40 +1,16 @@
 import {
   isPosChangeKind,
   orderSubjectToken,
-  PermanentError,
   POS_CHANGE_KINDS,
   type PosChangeKind,
-} from '@tillbus/messaging';
-import { EXTEND_INFO_MAX, ORDER_ID_MAX, type ExtendInfo } from '@tillbus/protocols-antom';
+} from '@tillbus/contracts';
+import { OrderLifecycleEvent } from '@tillbus/contracts/dto';
+import { PermanentError } from '@tillbus/messaging';
+import { EXTEND_INFO_MAX, type ExtendInfo } from '@tillbus/protocols-antom';
 import { isPosLifecycleKind, type PosLifecycleKind } from '@tillbus/result-codes';
 import { describeViolations, validatePlain } from '@tillbus/validation';
-import { IsISO8601, IsNotEmpty, IsString, Matches, MaxLength, ValidateIf } from 'class-validator';
 import { isOwnEventKind } from './names';
 import { parsePosChangeEvent, type PosChangeEvent } from './pos-change-event';
-
-/**
- * The body of a POS lifecycle event on `tillbus.events.orders.<kind>.<orderToken>`. The kind in the subject says
- * what happened; the body says to which order.
- */
-export class OrderLifecycleEvent {
-  @IsString()
-  @IsNotEmpty()
-  @MaxLength(ORDER_ID_MAX)
-  requestOrderId!: string;
-
-  /** The POS's id for this event; a redelivered or republished event with the same id is applied once. */
-  @ValidateIf((_o, v) => v !== undefined)
-  @IsString()
-  @Matches(/^[\x21-\x7e]{1,128}$/, { message: 'eventId must be 1-128 visible ASCII characters' })
-  eventId?: string;
-
-  @ValidateIf((_o, v) => v !== undefined)
-  @IsISO8601({ strict: true })
-  occurredAt?: string;
-
-  /** Checked by hand: free-form JSON that class-transformer must not walk. */
-  extendInfo?: ExtendInfo;
-}
 
 export type LifecycleMessage =
   | { type: 'ignored'; kind: string }

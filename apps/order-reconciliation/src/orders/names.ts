@@ -1,4 +1,5 @@
-import { BUCKETS, DURABLES, STREAMS, deadLetterSubject } from '@tillbus/messaging';
+import { deadLetterSubject, STREAMS } from '@tillbus/contracts';
+import { BUCKETS, DURABLES } from '@tillbus/messaging';
 
 /** Orders, keyed by order token (orderSubjectToken): the truth and the outbox. */
 export const ORDERS_BUCKET = BUCKETS.orderReconciliation.orders;

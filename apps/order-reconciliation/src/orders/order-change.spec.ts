@@ -1,4 +1,4 @@
-import type { OrderChangeView, PosChangeKind } from '@tillbus/messaging';
+import type { OrderChangeView, PosChangeKind } from '@tillbus/contracts';
 import {
   dstoreDeliveryOrder,
   dstorePickupOrder,

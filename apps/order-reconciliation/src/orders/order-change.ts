@@ -1,4 +1,4 @@
-import type { AmountView, OrderChangeView, PosChangeKind } from '@tillbus/messaging';
+import type { AmountView, OrderChangeView, PosChangeKind } from '@tillbus/contracts';
 import { newDelivery, type DStoreOrderStatus } from '@tillbus/result-codes';
 import {
   bounded,

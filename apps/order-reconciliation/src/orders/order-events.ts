@@ -1,56 +1,17 @@
 import { Injectable } from '@nestjs/common';
 import {
   EVENT_SUBJECTS,
-  NatsConnectionManager,
   orderSubjectToken,
-  JetStreamOutbox,
-  NO_RETRY,
-  type OrderChangeView,
-} from '@tillbus/messaging';
-import type { ExtendInfo } from '@tillbus/protocols-antom';
-import type { NotifyOrderChangeStatus } from '@tillbus/result-codes';
+  type OrderChannelChangedEvent,
+  type OrderCreatedEvent,
+  type OrderNotifyMessage,
+} from '@tillbus/contracts';
+import { JetStreamOutbox, NatsConnectionManager, NO_RETRY } from '@tillbus/messaging';
 import { OWN_EVENT_KINDS } from './names';
 import { orderDigest } from './order-key';
 import type { PushRequest } from './order-push';
-import type { NotificationRecord, OrderDetails, OrderRecord } from './order-record';
+import type { NotificationRecord, OrderRecord } from './order-record';
 import { StoreAccess } from './order-store';
-
-/** `tillbus.events.orders.created.<orderToken>`: a new D-Store order for the POS. */
-export interface OrderCreatedEvent {
-  requestOrderId: string;
-  posOrderId: string;
-  createdAt: string;
-  order: OrderDetails;
-}
-
-/**
- * `tillbus.events.orders.channel-changed.<orderToken>`: D-Store changed the order (pushOrderChange). Carries what the
- * push carried, verbatim: any of a status, a delivery status, item edits, a refund, extendInfo and fields D-Store
- * added after us.
- */
-export interface OrderChannelChangedEvent {
-  requestOrderId: string;
-  posOrderId: string;
-  requestId: string;
-  /** COMPLETED, CANCELLED or ORDER_FAIL; absent when the status did not change. */
-  orderStatus?: string;
-  deliveryStatus?: string;
-  updatedOrderProducts?: Record<string, unknown>[];
-  refundInfo?: Record<string, unknown>;
-  extendInfo?: ExtendInfo;
-  changedAt: string;
-  [field: string]: unknown;
-}
-
-/** `tillbus.events.orders.notify.<orderToken>`: the outbox entry for one notifyOrderChange. */
-export interface OrderNotifyMessage {
-  requestOrderId: string;
-  requestId: string;
-  /** Absent when the notification carries only a change. */
-  orderStatus?: NotifyOrderChangeStatus;
-  change?: OrderChangeView;
-  seq: number;
-}
 
 /** The outbox message (and dead letter) of a notification: which one, and what it tells D-Store. */
 export function notifyMessageOf(

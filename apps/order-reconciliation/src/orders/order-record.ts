@@ -1,12 +1,12 @@
 import { createHash } from 'node:crypto';
-import {
-  canonicalJson,
-  type AmountView,
-  type OrderChangeView,
-  type OrderDetailsView,
-  type PosChangeKind,
-  type StuckReason,
-} from '@tillbus/messaging';
+import type {
+  AmountView,
+  OrderChangeView,
+  OrderDetailsView,
+  PosChangeKind,
+  StuckReason,
+} from '@tillbus/contracts';
+import { canonicalJson } from '@tillbus/messaging';
 import type {
   CreateOrderRequest,
   DStoreCustomer,

@@ -4,7 +4,8 @@ import {
   type BeforeApplicationShutdown,
   type OnApplicationBootstrap,
 } from '@nestjs/common';
-import { JetStreamSetup, KvMirror } from '@tillbus/messaging';
+import { KvMirror } from '@tillbus/messaging';
+import { JetStreamSetup } from '@tillbus/runtime';
 import { JsonLogger } from '@tillbus/observability';
 import { DSTORE_ORDER_STATUS_NAMES, type DStoreOrderStatus } from '@tillbus/result-codes';
 import { ORDER_RECONCILIATION_CONFIG, type OrderReconciliationConfig } from '../config';

@@ -1,19 +1,18 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { KV, KvEntry } from '@nats-io/kv';
+import { orderSubjectToken, TillbusError } from '@tillbus/contracts';
 import {
   CasConflictError,
   compareAndSet,
   createIfAbsent,
-  JetStreamSetup,
   kvJson,
   NatsConnectionManager,
-  orderSubjectToken,
   scanLatest,
-  TillbusError,
   type CreateResult,
   type Mutation,
   type RetryPolicy,
 } from '@tillbus/messaging';
+import { JetStreamSetup } from '@tillbus/runtime';
 import { ORDER_RECONCILIATION_CONFIG, type OrderReconciliationConfig } from '../config';
 import { StoreUnavailableError } from './errors';
 import { ORDERS_BUCKET } from './names';

@@ -1,4 +1,4 @@
-import type { OrderView } from '@tillbus/messaging';
+import type { OrderView } from '@tillbus/contracts';
 import { addressesOf } from '@tillbus/protocols-antom';
 import { paidOf, refundedOf } from './order-change';
 import { isFinalStatus, type OrderRecord } from './order-record';

@@ -6,7 +6,8 @@ import type {
   RedeliverResult,
   StuckReason,
   StuckReport,
-} from '@tillbus/messaging';
+} from '@tillbus/contracts';
+import type { OrderLifecycleEvent } from '@tillbus/contracts/dto';
 import { JsonLogger } from '@tillbus/observability';
 import type { CreateOrderRequest } from '@tillbus/protocols-antom';
 import {
@@ -26,7 +27,6 @@ import {
   OrderRefusedError,
 } from './errors';
 import { KeyedSerializer } from './keyed-serializer';
-import type { OrderLifecycleEvent } from './lifecycle-event';
 import { applyChange, isAppliedChangeRef, type ChangeRefusal } from './order-change';
 import type { PosChangeEvent } from './pos-change-event';
 import { OrderEvents } from './order-events';

@@ -1,5 +1,6 @@
 import fc from 'fast-check';
-import { orderSubjectToken, PermanentError, POS_CHANGE_KINDS } from '@tillbus/messaging';
+import { orderSubjectToken, POS_CHANGE_KINDS } from '@tillbus/contracts';
+import { PermanentError } from '@tillbus/messaging';
 import { describe, expect, it } from 'vitest';
 import { parseLifecycleMessage } from './lifecycle-event';
 

@@ -5,20 +5,20 @@ import {
   type OnApplicationBootstrap,
 } from '@nestjs/common';
 import type { JsMsg } from '@nats-io/jetstream';
+import { HEADERS, type OrderNotifyMessage } from '@tillbus/contracts';
 import {
+  CLOCK,
   consumeDurable,
+  decodeJsonPayload,
   orderOutboxConsumer,
-  HEADERS,
+  JetStreamOutbox,
   MESSAGING_OPTIONS,
   NatsConnectionManager,
-  decodeJsonPayload,
-  JetStreamOutbox,
   NO_RETRY,
-  type Consuming,
-  type OutboxMessage,
-  type MessagingOptions,
-  CLOCK,
   type Clock,
+  type Consuming,
+  type MessagingOptions,
+  type OutboxMessage,
 } from '@tillbus/messaging';
 import { JsonLogger, newCorrelationId, runWithCorrelation } from '@tillbus/observability';
 import {
@@ -30,7 +30,7 @@ import {
 import { ORDER_RECONCILIATION_CONFIG, type OrderReconciliationConfig } from '../config';
 import { OrderMetrics } from '../metrics';
 import { ORDERS_STREAM, OUTBOX_DEAD_LETTERS } from '../orders/names';
-import { notifyMessageOf, type OrderNotifyMessage } from '../orders/order-events';
+import { notifyMessageOf } from '../orders/order-events';
 import {
   deliveryHead,
   isSettled,

@@ -1,5 +1,5 @@
 import type { JetStreamClient } from '@nats-io/jetstream';
-import { HEADERS } from '../header-names';
+import { HEADERS } from '@tillbus/contracts';
 import { outgoingHeaders } from '../headers';
 import { pauseAfter, retrySchedule, type RetryPolicy } from './retry';
 

@@ -27,6 +27,11 @@ import {
   NOTIFY_ORDER_CHANGE_STATUSES,
   PUSH_ORDER_CHANGE_STATUSES,
   type AntomResultStatus,
+  AMOUNT_VALUE_MAX,
+  DATETIME_MAX,
+  DELIVERY_STATUS_MAX,
+  ID_MAX,
+  ORDER_ID_MAX,
   type DStoreOrderStatus,
   type NotifyOrderChangeStatus,
   type PushOrderChangeStatus,
@@ -35,22 +40,15 @@ import {
 /** Limits the seeds and D-Store's data dictionary give. */
 export const RESULT_CODE_MAX = 64;
 export const RESULT_MESSAGE_MAX = 256;
-export const ORDER_ID_MAX = 255;
+export { ORDER_ID_MAX, AMOUNT_VALUE_MAX, ID_MAX, DELIVERY_STATUS_MAX, DATETIME_MAX };
 export const EXTEND_INFO_MAX = 2048;
 /** createOrder's posAccountId (D-Store's create_order table). */
 export const POS_ACCOUNT_ID_MAX = 64;
-/** Amount.value: an Integer in the currency's smallest unit, 0–2147483647 (data dictionary). */
-export const AMOUNT_VALUE_MAX = 2_147_483_647;
 /** AddressDetail (data dictionary): every field optional; postCode ≤ 6, the other texts ≤ 255. */
 export const ADDRESS_TEXT_MAX = 255;
 export const POST_CODE_MAX = 6;
-/** Limits the seeds do not give (assumptions, listed in README). */
-export const ID_MAX = 255;
+/** A limit the seeds do not give (an assumption, listed in README). */
 export const ORDER_PRODUCTS_MAX = 500;
-/** deliveryStatus's values are cut off in our copies: any short code is kept as sent. */
-export const DELIVERY_STATUS_MAX = 64;
-/** A datetime in ISO 8601 text is far shorter; this only bounds what we store. */
-export const DATETIME_MAX = 64;
 
 /** `Y` connected / OK, `N` not; what to do about an `N` depends on the field. */
 export const ANTOM_DEVICE_FLAGS = ['Y', 'N'] as const;

@@ -1,4 +1,4 @@
-import { TillbusError } from '@tillbus/messaging';
+import { TillbusError } from '../errors';
 
 /**
  * The error codes of the easycard-session bus API, besides the bus-wide ones (PARAM_ILLEGAL, NOT_FOUND,

@@ -6,7 +6,7 @@ import {
   type HealthStatus,
   type HealthVendor,
 } from '@tillbus/result-codes';
-import { TERMINAL_ID_PATTERN } from '../registry/terminal.dto';
+import { TERMINAL_ID_PATTERN } from './ids';
 
 const TERMINAL_ID_MESSAGE = { message: 'terminalId must be 1-64 of A-Z a-z 0-9 _ -' };
 

@@ -8,9 +8,12 @@ import {
   type OnApplicationShutdown,
 } from '@nestjs/common';
 import { Registry } from 'prom-client';
-import { JsonLogger, type JsonLogLevel } from './json-logger';
-import { createMetricsRegistry } from './metrics';
-import { OpsServer } from './ops-server';
+import {
+  createMetricsRegistry,
+  JsonLogger,
+  OpsServer,
+  type JsonLogLevel,
+} from '@tillbus/observability';
 
 export interface ObservabilityOptions {
   service: string;

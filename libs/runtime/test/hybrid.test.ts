@@ -2,7 +2,9 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { BaseServiceConfig, loadConfig } from '@tillbus/config';
 import { startTestNatsServer, type TestNatsServer } from '@tillbus/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { requestJson, startService, type BusRequestError, type RunningService } from '../src';
+import type { BusRequestError } from '@tillbus/contracts';
+import { requestJson } from '@tillbus/messaging';
+import { startService, type RunningService } from '../src';
 import { ECHO_SUBJECTS, echoModule, type ReplicaState } from './fixtures/echo-app';
 
 let nats: TestNatsServer;

@@ -7,7 +7,7 @@ import {
   type TestNatsServer,
 } from '@tillbus/testing';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { requestJson, safeConnectionOptions } from '../src';
+import { requestJson, safeConnectionOptions } from '@tillbus/messaging';
 import { ECHO_SUBJECTS } from './fixtures/echo-app';
 
 const ENTRY = `${__dirname}/fixtures/echo-main.ts`;

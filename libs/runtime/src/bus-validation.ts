@@ -14,7 +14,7 @@ import {
   TillbusError,
   toErrorEnvelope,
   type ErrorEnvelope,
-} from './errors';
+} from '@tillbus/contracts';
 
 const PRIMITIVES = new Set<unknown>([String, Boolean, Number, Array, Object]);
 

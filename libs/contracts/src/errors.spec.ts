@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { PermanentError } from './durable-consumer';
 import {
   codedError,
   NotFoundError,
@@ -76,8 +75,7 @@ describe('codedError', () => {
     [new PayloadInvalidError('m'), 'PayloadInvalidError', 'PARAM_ILLEGAL'],
     [new NotFoundError('m'), 'NotFoundError', 'NOT_FOUND'],
     [new UnavailableError('m'), 'UnavailableError', 'UNAVAILABLE'],
-    [new PermanentError('m'), 'PermanentError', 'PERMANENT_FAILURE'],
-  ])('keeps the names and codes of the messaging errors: %o', (error, name, code) => {
+  ])('keeps the names and codes of the bus errors: %o', (error, name, code) => {
     expect(error).toBeInstanceOf(TillbusError);
     expect(error.name).toBe(name);
     expect(error.code).toBe(code);

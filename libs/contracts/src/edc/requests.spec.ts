@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { validatePlain } from '@tillbus/validation';
 import { describe, expect, it } from 'vitest';
-import { GetCommandRequest, SubmitAndWaitRequest, SubmitCommandRequest } from './dto';
+import { GetCommandRequest, SubmitAndWaitRequest, SubmitCommandRequest } from './requests';
 
 describe('bus payloads', () => {
   it('never throw on any input: they validate or name the fields', () => {

@@ -1,13 +1,16 @@
 import { NatsContext, ServerNats, type NatsOptions } from '@nestjs/microservices';
 import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
+import { HEADERS, isErrorEnvelope, toErrorEnvelope, type ErrorEnvelope } from '@tillbus/contracts';
+import {
+  correlationIdOf,
+  decodeJsonPayload,
+  InFlightTracker,
+  outgoingHeaders,
+  type BusMetrics,
+  type MessagingOptions,
+  type NatsConnectionManager,
+} from '@tillbus/messaging';
 import { JsonLogger, newCorrelationId, runWithCorrelation } from '@tillbus/observability';
-import { BusMetrics } from './bus-metrics';
-import { NatsConnectionManager } from './connection';
-import { isErrorEnvelope, toErrorEnvelope, type ErrorEnvelope } from './errors';
-import { correlationIdOf, HEADERS, outgoingHeaders } from './headers';
-import { InFlightTracker } from './in-flight';
-import { decodeJsonPayload } from './payload';
-import type { MessagingOptions } from './options';
 
 type Packet = { response?: unknown; err?: unknown; isDisposed?: boolean };
 

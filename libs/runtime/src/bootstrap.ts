@@ -1,11 +1,14 @@
 import type { DynamicModule, INestApplication, INestMicroservice, Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestMicroservice } from '@nestjs/microservices';
+import {
+  BusMetrics,
+  MESSAGING_OPTIONS,
+  NatsConnectionManager,
+  type MessagingOptions,
+} from '@tillbus/messaging';
 import { JsonLogger, OpsServer } from '@tillbus/observability';
-import { BusMetrics } from './bus-metrics';
 import { BusExceptionFilter, createBusValidationPipe } from './bus-validation';
-import { NatsConnectionManager } from './connection';
-import { MESSAGING_OPTIONS, type MessagingOptions } from './options';
 import { TillbusNatsServer } from './server';
 
 export interface ServiceDefinition {

@@ -8,13 +8,19 @@ import {
 } from '@nestjs/common';
 import type { KV } from '@nats-io/kv';
 import type { JetStreamManager } from '@nats-io/jetstream';
+import {
+  applyProvisioning,
+  BusClient,
+  BusMetrics,
+  MESSAGING_OPTIONS,
+  missingProvisioning,
+  NatsConnectionManager,
+  openKvBucket,
+  type MessagingOptions,
+  type Provisioning,
+} from '@tillbus/messaging';
 import { JsonLogger, OpsServer } from '@tillbus/observability';
-import { BusMetrics } from './bus-metrics';
-import { BusClient } from './client';
-import { NatsConnectionManager } from './connection';
-import type { Provisioning } from './declarations';
-import { applyProvisioning, missingProvisioning, openKvBucket } from './provisioning';
-import { MESSAGING_OPTIONS, type MessagingOptions } from './options';
+import { Registry } from 'prom-client';
 
 /**
  * Connects, makes sure the service's streams, KV buckets and durable consumers exist (verify mode: waits, not
@@ -94,11 +100,27 @@ export class MessagingModule {
   static forRoot(options: MessagingOptions): DynamicModule {
     return {
       module: MessagingModule,
+      // The messaging classes know nothing of Nest: they are built here, and Nest calls their lifecycle hooks
+      // (NatsConnectionManager.onApplicationShutdown drains the connection last).
       providers: [
         { provide: MESSAGING_OPTIONS, useValue: options },
-        NatsConnectionManager,
-        BusMetrics,
-        BusClient,
+        {
+          provide: NatsConnectionManager,
+          inject: [JsonLogger],
+          useFactory: (logger: JsonLogger) => new NatsConnectionManager(options, logger),
+        },
+        {
+          provide: BusMetrics,
+          inject: [Registry, NatsConnectionManager],
+          useFactory: (registry: Registry, connection: NatsConnectionManager) =>
+            new BusMetrics(registry, connection),
+        },
+        {
+          provide: BusClient,
+          inject: [NatsConnectionManager, BusMetrics],
+          useFactory: (connection: NatsConnectionManager, metrics: BusMetrics) =>
+            new BusClient(connection, options, metrics),
+        },
         JetStreamSetup,
       ],
       exports: [MESSAGING_OPTIONS, NatsConnectionManager, BusMetrics, BusClient, JetStreamSetup],

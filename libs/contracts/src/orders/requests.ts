@@ -1,7 +1,8 @@
-import { ORDER_ID_MAX } from '@tillbus/protocols-antom';
 import { Type } from 'class-transformer';
 import { IsInt, IsNotEmpty, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
+import { ORDER_ID_MAX } from '@tillbus/result-codes';
 
+/** `tillbus.order-reconciliation.get`. */
 export class GetOrderRequest {
   @IsString()
   @IsNotEmpty()
@@ -9,6 +10,7 @@ export class GetOrderRequest {
   requestOrderId!: string;
 }
 
+/** `tillbus.order-reconciliation.stuck`. */
 export class StuckOrdersRequest {
   /** Non-final orders created at least this long ago count as stuck; defaults to STUCK_AFTER_MS. */
   @IsOptional()
@@ -26,6 +28,7 @@ export class StuckOrdersRequest {
   limit?: number;
 }
 
+/** `tillbus.order-reconciliation.redeliver`. */
 export class RedeliverRequest {
   @IsString()
   @IsNotEmpty()

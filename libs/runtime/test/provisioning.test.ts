@@ -8,10 +8,9 @@ import {
   applyProvisioning,
   missingProvisioning,
   serviceProvisioning,
-  startService,
   tillbusProvisioning,
-  type RunningService,
-} from '../src';
+} from '@tillbus/messaging';
+import { startService, type RunningService } from '../src';
 import { echoModule } from './fixtures/echo-app';
 
 let nats: TestNatsServer;

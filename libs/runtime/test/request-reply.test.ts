@@ -10,7 +10,9 @@ import {
   type TestNatsServer,
 } from '@tillbus/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BusRequestError, decodeReply, HEADERS, isJetStreamDelivery, requestJson } from '../src';
+import { BusRequestError, HEADERS } from '@tillbus/contracts';
+import { decodeReply, requestJson } from '@tillbus/messaging';
+import { isJetStreamDelivery } from '../src';
 import { ECHO_SUBJECTS, startEchoReplica } from './fixtures/echo-app';
 
 let nats: TestNatsServer;

@@ -1,0 +1,10 @@
+/*
+ * Everything Nest in a tillbus service: the bootstrap (startService, runServiceMain), the global modules that
+ * register the observability and messaging classes, and the NATS transport with its validation pipe and
+ * exception filter. The NATS wiring itself is @tillbus/messaging, which knows nothing of Nest.
+ */
+export * from './observability.module';
+export * from './messaging.module';
+export * from './bus-validation';
+export * from './server';
+export * from './bootstrap';
