@@ -1,13 +1,15 @@
 import type { DynamicModule } from '@nestjs/common';
 import {
+  CLOCK,
   MessagingModule,
   messagingOptionsFromConfig,
   NatsConnectionManager,
   serviceProvisioning,
+  SystemClock,
+  type Clock,
 } from '@tillbus/messaging';
 import { JsonLogger, ObservabilityModule } from '@tillbus/observability';
 import { BridgePresence } from './bridge/presence';
-import { CLOCK, SystemClock, type Clock } from './clock';
 import { BridgeDispatch } from './commands/bridge-dispatch';
 import { BridgeInbox } from './commands/bridge-inbox';
 import { CancelIntake } from './commands/cancel-intake';

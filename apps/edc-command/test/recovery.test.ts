@@ -1,5 +1,5 @@
 import { jetstream } from '@nats-io/jetstream';
-import { SUBJECTS } from '@tillbus/messaging';
+import { ShiftableClock, SUBJECTS } from '@tillbus/messaging';
 import { kiccBridgeSubject } from '@tillbus/protocols-kicc';
 import {
   promtoolCheckMetrics,
@@ -8,7 +8,6 @@ import {
   type TestNatsServer,
 } from '@tillbus/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ShiftableClock } from '../src/clock';
 import {
   bridgeKnown,
   newRequestId,

@@ -6,6 +6,7 @@ import {
   BusRequestError,
   requestJson,
   safeConnectionOptions,
+  ShiftableClock,
   startService,
   SUBJECTS,
   type EdcCommandView,
@@ -16,7 +17,6 @@ import { spawnTypeScript, waitFor, type ChildService } from '@tillbus/testing';
 import { Registry } from 'prom-client';
 import { edcCommandModule } from '../src/app.module';
 import { BridgePresence } from '../src/bridge/presence';
-import { ShiftableClock } from '../src/clock';
 import { EdcCommandConfig } from '../src/config';
 import { BUCKETS, recordKey } from '../src/keys';
 import { CommandTimers } from '../src/recovery/command-timers';

@@ -1,9 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { EdcCommandView } from '@tillbus/messaging';
+import { CLOCK, type Clock, type EdcCommandView } from '@tillbus/messaging';
 import { JsonLogger } from '@tillbus/observability';
 import { parseKiccCommandRequest } from '@tillbus/protocols-kicc';
 import { edcTransition, isEdcInFlight } from '@tillbus/result-codes';
-import { CLOCK, type Clock } from '../clock';
 import { EDC_CONFIG, EdcCommandConfig } from '../config';
 import type { SubmitCommandRequest } from '../dto';
 import { EdcError } from '../errors';

@@ -1,17 +1,18 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Subscription } from '@nats-io/transport-node';
 import {
+  CLOCK,
   decodeJsonPayload,
   EVENT_SUBJECTS,
   NatsConnectionManager,
   NotFoundError,
+  type Clock,
   type EdcCommandView,
   type EdcPublicEvent,
 } from '@tillbus/messaging';
 import { JsonLogger } from '@tillbus/observability';
 import type { EdcRecordCommand } from '@tillbus/result-codes';
 import { BridgePresence } from '../bridge/presence';
-import { CLOCK, type Clock } from '../clock';
 import { EDC_CONFIG, EdcCommandConfig } from '../config';
 import type { SubmitAndWaitRequest, SubmitCommandRequest } from '../dto';
 import { EdcError, rejectionLabel } from '../errors';
