@@ -1,14 +1,15 @@
 import type { DynamicModule } from '@nestjs/common';
 import {
+  CLOCK,
+  type Clock,
   messagingOptionsFromConfig,
   NatsConnectionManager,
   serviceProvisioning,
+  SystemClock,
 } from '@tillbus/messaging';
-import { MessagingModule } from '@tillbus/runtime';
+import { MessagingModule, ObservabilityModule } from '@tillbus/runtime';
 import { JsonLogger } from '@tillbus/observability';
-import { ObservabilityModule } from '@tillbus/runtime';
 import { BridgePresence } from './bridge/presence';
-import { CLOCK, SystemClock, type Clock } from './clock';
 import { BridgeDispatch } from './commands/bridge-dispatch';
 import { BridgeInbox } from './commands/bridge-inbox';
 import { CancelIntake } from './commands/cancel-intake';

@@ -1,12 +1,12 @@
 import { Controller } from '@nestjs/common';
 import { MessagePattern, Payload } from '@nestjs/microservices';
-import { SUBJECTS, TillbusError, UnavailableError, type EdcCommandView } from '@tillbus/contracts';
-import { JsonLogger } from '@tillbus/observability';
+import { type EdcCommandView, SUBJECTS, TillbusError, UnavailableError } from '@tillbus/contracts';
 import {
   GetCommandRequest,
   SubmitAndWaitRequest,
   SubmitCommandRequest,
 } from '@tillbus/contracts/dto';
+import { JsonLogger } from '@tillbus/observability';
 import { CommandIntake } from './commands/command-intake';
 
 /** The bus API for POS clients; the work is in CommandIntake. */

@@ -1,62 +1,56 @@
 import type { JetStreamClient } from '@nats-io/jetstream';
-import { EVENT_SUBJECTS, type EdcPublicEvent } from '@tillbus/contracts';
-import { publishEvent } from '@tillbus/messaging';
+import { type EdcPublicEvent, EVENT_SUBJECTS } from '@tillbus/contracts';
+import { JetStreamOutbox, type OutboxFailure } from '@tillbus/messaging';
 import type { JsonLogger } from '@tillbus/observability';
 import type { EdcMetrics } from './metrics';
 
-const RETRY_DELAYS_MS = [50, 250, 1_000, 5_000];
-
 /**
- * Publishes the public events of a command on JetStream, in order, with `Nats-Msg-Id <deviceId>:<requestId>:<seq>`
- * so publishing them again (after a take-over) stores them once within the stream's duplicate window.
+ * Publishes the public events of a command on JetStream, in `seq` order, with `Nats-Msg-Id
+ * <deviceId>:<requestId>:<seq>` so publishing them again (after a take-over) stores them once within the stream's
+ * duplicate window. Each event is retried on its own (once, then after 50, 250, 1,000 and 5,000 ms).
  */
 export class EventPublisher {
-  private readonly inFlight = new Set<Promise<void>>();
+  private readonly outbox: JetStreamOutbox;
 
   constructor(
-    private readonly js: () => JetStreamClient,
+    js: () => JetStreamClient,
     private readonly logger: JsonLogger,
     private readonly metrics: EdcMetrics,
-  ) {}
-
-  /** Sends the events now (in order on the connection) and resolves when the stream has them, retrying failures. */
-  publish(events: readonly EdcPublicEvent[]): Promise<void> {
-    if (events.length === 0) return Promise.resolve();
-    const work = Promise.all(events.map((event) => this.publishOne(event))).then(() => undefined);
-    this.inFlight.add(work);
-    void work.finally(() => this.inFlight.delete(work));
-    return work;
+  ) {
+    this.outbox = new JetStreamOutbox(js);
   }
 
-  private async publishOne(event: EdcPublicEvent): Promise<void> {
-    const subject = EVENT_SUBJECTS.edc(event.deviceId, event.requestId);
-    const messageId = `${event.deviceId}:${event.requestId}:${event.seq}`;
-    for (let attempt = 0; ; attempt++) {
-      try {
-        await publishEvent(this.js(), subject, event, { messageId, timeoutMs: 5_000 });
-        return;
-      } catch (error) {
-        if (attempt >= RETRY_DELAYS_MS.length) {
-          this.metrics.eventPublishFailures.inc();
-          this.logger.event('error', 'could not publish a command event', {
-            deviceId: event.deviceId,
-            requestId: event.requestId,
-            seq: event.seq,
-            type: event.type,
-            error: String(error),
-          });
-          return;
-        }
-        await new Promise((resolve) => setTimeout(resolve, RETRY_DELAYS_MS[attempt]));
-      }
-    }
+  /** Queues the events behind the command's earlier ones and resolves when the stream has them, or they gave up. */
+  async publish(events: readonly EdcPublicEvent[]): Promise<void> {
+    // One send per event: an event that gives up is counted and logged, and must not hold back the later ones
+    // (the outbox holds back the rest of a batch); the outbox still sends each only after the one before settled.
+    const sends = events.map(async (event) => {
+      const { failed } = await this.outbox.send(`${event.deviceId}:${event.requestId}`, [
+        {
+          subject: EVENT_SUBJECTS.edc(event.deviceId, event.requestId),
+          payload: event,
+          messageId: `${event.deviceId}:${event.requestId}:${event.seq}`,
+        },
+      ]);
+      if (failed) this.reportGaveUp(failed);
+    });
+    await Promise.all(sends);
   }
 
   /** Waits (bounded) for publishes in progress, for shutdown. */
-  async settle(graceMs: number): Promise<void> {
-    await Promise.race([
-      Promise.allSettled([...this.inFlight]),
-      new Promise((resolve) => setTimeout(resolve, graceMs).unref()),
-    ]);
+  settle(graceMs: number): Promise<void> {
+    return this.outbox.settle(graceMs);
+  }
+
+  private reportGaveUp({ message, error }: OutboxFailure<EdcPublicEvent>): void {
+    const event = message.payload;
+    this.metrics.eventPublishFailures.inc();
+    this.logger.event('error', 'could not publish a command event', {
+      deviceId: event.deviceId,
+      requestId: event.requestId,
+      seq: event.seq,
+      type: event.type,
+      error: String(error),
+    });
   }
 }

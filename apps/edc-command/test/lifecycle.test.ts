@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { BusRequestError, SUBJECTS } from '@tillbus/contracts';
+import { ShiftableClock } from '@tillbus/messaging';
 import {
   KICC_BUSINESS_FAILURE_CODES,
   KICC_COMMAND_FAILURE_CODES,
@@ -8,7 +9,6 @@ import {
 } from '@tillbus/result-codes';
 import { startTestNatsServer, waitFor, type TestNatsServer } from '@tillbus/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ShiftableClock } from '../src/clock';
 import type { StoredCommand } from '../src/record/model';
 import {
   bridgeKnown,

@@ -1,5 +1,6 @@
 import { jetstream } from '@nats-io/jetstream';
 import { SUBJECTS } from '@tillbus/contracts';
+import { ShiftableClock } from '@tillbus/messaging';
 import { kiccBridgeSubject } from '@tillbus/protocols-kicc';
 import {
   promtoolCheckMetrics,
@@ -8,7 +9,6 @@ import {
   type TestNatsServer,
 } from '@tillbus/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ShiftableClock } from '../src/clock';
 import {
   bridgeKnown,
   newRequestId,

@@ -1,7 +1,7 @@
 import { BusRequestError, type EdcCommandView } from '@tillbus/contracts';
+import { ShiftableClock } from '@tillbus/messaging';
 import { startTestNatsServer, type TestNatsServer } from '@tillbus/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ShiftableClock } from '../src/clock';
 import {
   bridgeKnown,
   newRequestId,

@@ -4,17 +4,16 @@ import { connect, type NatsConnection, type Subscription } from '@nats-io/transp
 import { loadConfig } from '@tillbus/config';
 import {
   BusRequestError,
-  SUBJECTS,
   type EdcCommandView,
   type EdcPublicEvent,
+  SUBJECTS,
 } from '@tillbus/contracts';
-import { requestJson, safeConnectionOptions } from '@tillbus/messaging';
-import { startService, type RunningService } from '@tillbus/runtime';
+import { requestJson, safeConnectionOptions, ShiftableClock } from '@tillbus/messaging';
+import { type RunningService, startService } from '@tillbus/runtime';
 import { spawnTypeScript, waitFor, type ChildService } from '@tillbus/testing';
 import { Registry } from 'prom-client';
 import { edcCommandModule } from '../src/app.module';
 import { BridgePresence } from '../src/bridge/presence';
-import { ShiftableClock } from '../src/clock';
 import { EdcCommandConfig } from '../src/config';
 import { BUCKETS, recordKey } from '../src/keys';
 import { CommandTimers } from '../src/recovery/command-timers';

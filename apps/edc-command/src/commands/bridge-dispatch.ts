@@ -1,8 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { NatsConnectionManager } from '@tillbus/messaging';
+import { CLOCK, type Clock, NatsConnectionManager } from '@tillbus/messaging';
 import { JsonLogger } from '@tillbus/observability';
 import { sendToBridge, type OutgoingCommand, type SendResult } from '../bridge/bridge-link';
-import { CLOCK, type Clock } from '../clock';
 import { EDC_CONFIG, EdcCommandConfig } from '../config';
 import { EventPublisher } from '../publisher';
 import type { StoredCancel, StoredCommand } from '../record/model';

@@ -1,11 +1,11 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { EdcCommandView } from '@tillbus/contracts';
+import type { SubmitCommandRequest } from '@tillbus/contracts/dto';
+import { CLOCK, type Clock } from '@tillbus/messaging';
 import { JsonLogger } from '@tillbus/observability';
 import { parseKiccCommandRequest } from '@tillbus/protocols-kicc';
 import { edcTransition, isEdcInFlight } from '@tillbus/result-codes';
-import { CLOCK, type Clock } from '../clock';
 import { EDC_CONFIG, EdcCommandConfig } from '../config';
-import type { SubmitCommandRequest } from '@tillbus/contracts/dto';
 import { EdcError } from '../errors';
 import { paramsHash, recordKey } from '../keys';
 import { EdcMetrics } from '../metrics';

@@ -1,18 +1,17 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Subscription } from '@nats-io/transport-node';
 import {
-  EVENT_SUBJECTS,
-  NotFoundError,
   type EdcCommandView,
   type EdcPublicEvent,
+  EVENT_SUBJECTS,
+  NotFoundError,
 } from '@tillbus/contracts';
-import { decodeJsonPayload, NatsConnectionManager } from '@tillbus/messaging';
+import type { SubmitAndWaitRequest, SubmitCommandRequest } from '@tillbus/contracts/dto';
+import { CLOCK, type Clock, decodeJsonPayload, NatsConnectionManager } from '@tillbus/messaging';
 import { JsonLogger } from '@tillbus/observability';
 import type { EdcRecordCommand } from '@tillbus/result-codes';
 import { BridgePresence } from '../bridge/presence';
-import { CLOCK, type Clock } from '../clock';
 import { EDC_CONFIG, EdcCommandConfig } from '../config';
-import type { SubmitAndWaitRequest, SubmitCommandRequest } from '@tillbus/contracts/dto';
 import { EdcError, rejectionLabel } from '../errors';
 import { paramsHash, recordKey } from '../keys';
 import { EdcMetrics } from '../metrics';

@@ -1,6 +1,6 @@
 import { NotFoundError, PayloadInvalidError } from '@tillbus/contracts';
-import { KiccProtocolError, parseKiccCommandRequest } from '@tillbus/protocols-kicc';
 import type { SubmitCommandRequest } from '@tillbus/contracts/dto';
+import { KiccProtocolError, parseKiccCommandRequest } from '@tillbus/protocols-kicc';
 import { EdcError } from '../errors';
 import type { RecordStore } from '../store/stores';
 

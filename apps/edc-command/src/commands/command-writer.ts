@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { CLOCK, type Clock } from '../clock';
+import { CLOCK, type Clock } from '@tillbus/messaging';
 import { EDC_CONFIG, EdcCommandConfig, recoveryBackoff } from '../config';
 import { stepCancel } from '../record/cancel-step';
 import { stepCommand } from '../record/command-step';

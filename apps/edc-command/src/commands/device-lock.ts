@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { CLOCK, type Clock } from '../clock';
+import { CLOCK, type Clock } from '@tillbus/messaging';
 import { recordKey } from '../keys';
 import { isSettled, type StoredRecord } from '../record/model';
 import { DeviceStore, RecordStore, type DeviceState, type Holder } from '../store/stores';

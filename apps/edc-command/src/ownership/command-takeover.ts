@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { CLOCK, type Clock } from '@tillbus/messaging';
 import { JsonLogger } from '@tillbus/observability';
-import { CLOCK, type Clock } from '../clock';
 import { BridgeDispatch, outgoingCommand } from '../commands/bridge-dispatch';
 import { CommandEffects } from '../commands/command-effects';
 import { CommandWriter } from '../commands/command-writer';

@@ -1,9 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { KvMirror } from '@tillbus/messaging';
 import { JetStreamSetup } from '@tillbus/runtime';
+import { JsonLogger } from '@tillbus/observability';
 import { EDC_CONFIG, EdcCommandConfig } from '../config';
 import { BUCKETS } from '../keys';
 import type { Bucket } from '../store/stores';
-import { WatchedKeys } from '../store/watched-keys';
 
 /**
  * Each replica's lease on the commands it owns: a key it renews, watched by every replica. An owner whose lease
@@ -12,27 +13,36 @@ import { WatchedKeys } from '../store/watched-keys';
 @Injectable()
 export class OwnerLeases {
   private readonly bucket: Bucket;
-  private readonly owners: WatchedKeys;
+  private owners?: KvMirror<number>;
+  /** When this replica last saw each owner renew; 0 once its lease key went away (a lease given up is lapsed). */
+  private readonly seenAt = new Map<string, number>();
   private readonly lapsed = new Set<string>();
 
   constructor(
     setup: JetStreamSetup,
     @Inject(EDC_CONFIG) private readonly config: EdcCommandConfig,
+    private readonly logger: JsonLogger,
   ) {
     this.bucket = () => setup.bucket(BUCKETS.owners);
-    this.owners = new WatchedKeys(this.bucket, undefined, true);
   }
 
   get replicaId(): string {
     return this.config.REPLICA_ID;
   }
 
-  start(): Promise<void> {
-    return this.owners.start();
+  async start(): Promise<void> {
+    this.owners ??= new KvMirror(this.bucket(), {
+      name: 'owner leases',
+      decode: () => Date.now(),
+      logger: this.logger,
+      onChange: (owner, seenAt) => this.seenAt.set(owner, seenAt ?? 0),
+    });
+    this.owners.start();
+    await this.owners.ready;
   }
 
   stop(): void {
-    this.owners.stop();
+    this.owners?.stop();
   }
 
   async renew(): Promise<void> {
@@ -48,14 +58,14 @@ export class OwnerLeases {
 
   isLive(owner: string): boolean {
     if (owner === this.replicaId) return true;
-    const seen = this.owners.seenAt.get(owner);
+    const seen = this.seenAt.get(owner);
     return seen !== undefined && Date.now() - seen <= this.config.EDC_OWNER_LEASE_MS;
   }
 
   /** Whether an owner's lease lapsed since the last look. */
   lapsedSinceLastLook(): boolean {
     let lapsed = false;
-    for (const owner of this.owners.seenAt.keys()) {
+    for (const owner of this.seenAt.keys()) {
       if (this.isLive(owner)) {
         this.lapsed.delete(owner);
       } else if (!this.lapsed.has(owner)) {

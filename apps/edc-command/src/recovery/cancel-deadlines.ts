@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { CLOCK, type Clock } from '@tillbus/messaging';
 import { JsonLogger } from '@tillbus/observability';
-import { CLOCK, type Clock } from '../clock';
 import { CommandWriter } from '../commands/command-writer';
 import { recordKey } from '../keys';
 

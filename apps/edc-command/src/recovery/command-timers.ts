@@ -1,8 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { CLOCK, type Clock } from '@tillbus/messaging';
 import { JsonLogger } from '@tillbus/observability';
 import { edcCardCountdownDue, edcDeadlineDue, isEdcInFlight } from '@tillbus/result-codes';
 import { BridgePresence } from '../bridge/presence';
-import { CLOCK, type Clock } from '../clock';
 import { CancelIntake } from '../commands/cancel-intake';
 import { CommandWriter } from '../commands/command-writer';
 import { EDC_CONFIG, EdcCommandConfig } from '../config';

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { CLOCK, type Clock } from '@tillbus/messaging';
 import { BridgePresence } from '../bridge/presence';
-import { CLOCK, type Clock } from '../clock';
 import { BridgeDispatch } from '../commands/bridge-dispatch';
 import { CommandWriter } from '../commands/command-writer';
 import { EDC_CONFIG, EdcCommandConfig } from '../config';

@@ -1,33 +1,41 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { KvMirror } from '@tillbus/messaging';
 import { JetStreamSetup } from '@tillbus/runtime';
+import { JsonLogger } from '@tillbus/observability';
 import { EDC_CONFIG, EdcCommandConfig } from '../config';
 import { BUCKETS, inDoubtKey } from '../keys';
 import { EdcMetrics } from '../metrics';
 import type { Bucket } from './stores';
-import { WatchedKeys } from './watched-keys';
 
 /** The commands in doubt, one key each, for operators: written when a command settles in doubt. */
 @Injectable()
 export class InDoubtIndex {
   private readonly bucket: Bucket;
-  private readonly watched: WatchedKeys;
+  /** When the server stored each key (KV max age removes entries without telling a watch). */
+  private createdAt?: KvMirror<number>;
 
   constructor(
     setup: JetStreamSetup,
     @Inject(EDC_CONFIG) config: EdcCommandConfig,
     metrics: EdcMetrics,
+    private readonly logger: JsonLogger,
   ) {
     this.bucket = () => setup.bucket(BUCKETS.inDoubt);
-    this.watched = new WatchedKeys(this.bucket);
-    metrics.countInDoubt = () => this.watched.countYoungerThan(config.EDC_RECORD_TTL_MS);
+    metrics.countInDoubt = () => this.countYoungerThan(config.EDC_RECORD_TTL_MS);
   }
 
-  start(): Promise<void> {
-    return this.watched.start();
+  async start(): Promise<void> {
+    this.createdAt ??= new KvMirror(this.bucket(), {
+      name: 'in-doubt index',
+      decode: (_value, entry) => entry.created.getTime(),
+      logger: this.logger,
+    });
+    this.createdAt.start();
+    await this.createdAt.ready;
   }
 
   stop(): void {
-    this.watched.stop();
+    this.createdAt?.stop();
   }
 
   async mark(deviceId: string, requestId: string, at: number): Promise<void> {
@@ -38,5 +46,14 @@ export class InDoubtIndex {
     await this.bucket()
       .delete(inDoubtKey(deviceId, requestId))
       .catch(() => undefined);
+  }
+
+  /** Keys written less than `maxAgeMs` ago, by the server's clock. */
+  private countYoungerThan(maxAgeMs: number, now = Date.now()): number {
+    let count = 0;
+    for (const { value: created } of this.createdAt?.values() ?? []) {
+      if (now - created < maxAgeMs) count++;
+    }
+    return count;
   }
 }

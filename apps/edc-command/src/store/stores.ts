@@ -1,13 +1,22 @@
 import type { KV } from '@nats-io/kv';
-import { isWrongLastSequence, kvJson } from '@tillbus/messaging';
+import {
+  type CasResult,
+  compareAndSet,
+  createIfAbsent,
+  type CreateResult,
+  deleteIfRevision,
+  immediateRetries,
+  kvJson,
+  type Mutation,
+  readRevisioned,
+  type Revisioned,
+  writeIfRevision,
+} from '@tillbus/messaging';
 import { recordKey } from '../keys';
 import type { StoredRecord } from '../record/model';
 import type { Note, Step } from '../record/step';
 
-interface Cached {
-  value: StoredRecord;
-  revision: number;
-}
+type Cached = Revisioned<StoredRecord>;
 
 export interface Written {
   key: string;
@@ -39,7 +48,7 @@ interface Pending {
   changed: boolean;
 }
 
-const MAX_CAS_ATTEMPTS = 12;
+const CAS_RETRY = immediateRetries(12);
 
 /**
  * Command records in KV, changed only by compare-and-set. Changes to one key made at the same time in this
@@ -77,47 +86,30 @@ export class RecordStore {
       const cached = this.cache.get(key);
       if (cached) return cached;
     }
-    const entry = await this.kv.get(key);
-    const value = kvJson.decode<StoredRecord>(entry);
-    if (!value || !entry) {
+    const read = await readRevisioned<StoredRecord>(this.kv, key);
+    if (!read) {
       this.cache.delete(key);
       return null;
     }
-    const read = { value, revision: entry.revision };
     this.remember(key, read);
     return read;
   }
 
   /** Writes a new record unless the key holds one; then returns what is there. */
-  async create(
-    key: string,
-    value: StoredRecord,
-  ): Promise<
-    | { created: true; revision: number }
-    | { created: false; existing: StoredRecord; revision: number }
-  > {
-    try {
-      const revision = await this.kv.create(key, kvJson.encode(value));
-      this.remember(key, { value, revision });
-      return { created: true, revision };
-    } catch (error) {
-      if (!isWrongLastSequence(error)) throw error;
-      const existing = await this.read(key, { fresh: true });
-      if (!existing) return this.create(key, value);
-      return { created: false, existing: existing.value, revision: existing.revision };
-    }
+  async create(key: string, value: StoredRecord): Promise<CreateResult<StoredRecord>> {
+    const result = await createIfAbsent(this.kv, key, value);
+    this.remember(key, {
+      value: result.created ? value : result.existing,
+      revision: result.revision,
+    });
+    return result;
   }
 
   /** Deletes a record that was never used (the bridge started nothing), only if nobody changed it since. */
   async remove(key: string, revision: number): Promise<boolean> {
-    try {
-      await this.kv.delete(key, { previousSeq: revision });
-      this.cache.delete(key);
-      return true;
-    } catch (error) {
-      if (isWrongLastSequence(error)) return false;
-      throw error;
-    }
+    const removed = await deleteIfRevision(this.kv, key, revision);
+    if (removed) this.cache.delete(key);
+    return removed;
   }
 
   /** Applies `step` to the current record with compare-and-set; concurrent calls on one key share a write. */
@@ -158,50 +150,53 @@ export class RecordStore {
   }
 
   private async writeBatch(key: string, batch: Pending[]): Promise<void> {
-    for (let attempt = 1; attempt <= MAX_CAS_ATTEMPTS; attempt++) {
-      const current = await this.read(key, { fresh: attempt > 1 });
-      if (!current) {
-        for (const pending of batch) pending.resolve({ record: null, changed: false, notes: [] });
-        return;
-      }
-      let record: StoredRecord =
-        current.value.kind === 'alias' ? current.value : { ...current.value, outbox: [] };
-      let changed = false;
-      for (const pending of batch) {
-        const step = pending.step(record);
-        pending.notes = step.notes;
-        pending.changed = step.changed;
-        if (step.changed) {
-          record = step.record;
-          changed = true;
-        }
-      }
-      if (!changed) {
+    let before: StoredRecord | undefined;
+    const result = await compareAndSet<StoredRecord>(
+      this.kv,
+      key,
+      (current) => {
+        before = current;
+        if (!current) return undefined;
+        let record: StoredRecord = current.kind === 'alias' ? current : { ...current, outbox: [] };
+        let changed = false;
         for (const pending of batch) {
-          pending.resolve({ record: current.value, changed: false, notes: pending.notes });
+          const step = pending.step(record);
+          pending.notes = step.notes;
+          pending.changed = step.changed;
+          if (step.changed) {
+            record = step.record;
+            changed = true;
+          }
         }
-        return;
-      }
-      let revision: number;
-      try {
-        revision = await this.kv.update(key, kvJson.encode(record), current.revision);
-      } catch (error) {
-        if (!isWrongLastSequence(error)) throw error;
-        this.cache.delete(key);
-        continue;
-      }
-      this.remember(key, { value: record, revision });
-      const notes = batch.flatMap((pending) => pending.notes);
-      const written = { key, before: current.value, after: record, revision, notes };
-      for (const listener of this.listeners) await listener(written);
-      for (const pending of batch) {
-        pending.resolve({ record, changed: pending.changed, notes: pending.notes });
-      }
+        return changed ? record : undefined;
+      },
+      { known: this.cache.get(key), retry: CAS_RETRY },
+    );
+    if (!result.ok) {
+      this.cache.delete(key);
+      // a plain Error on purpose: a CasConflictError carries a code, and would reach clients as that code
+      throw new Error(
+        `${key} kept changing: gave up after ${result.attempts} compare-and-set attempts`,
+      );
+    }
+    if (!result.value || !before) {
+      this.cache.delete(key);
+      for (const pending of batch) pending.resolve({ record: null, changed: false, notes: [] });
       return;
     }
-    throw new Error(
-      `${key} kept changing: gave up after ${MAX_CAS_ATTEMPTS} compare-and-set attempts`,
-    );
+    const record = result.value;
+    this.remember(key, { value: record, revision: result.revision });
+    if (!result.changed) {
+      for (const pending of batch)
+        pending.resolve({ record, changed: false, notes: pending.notes });
+      return;
+    }
+    const notes = batch.flatMap((pending) => pending.notes);
+    const written = { key, before, after: record, revision: result.revision, notes };
+    for (const listener of this.listeners) await listener(written);
+    for (const pending of batch) {
+      pending.resolve({ record, changed: pending.changed, notes: pending.notes });
+    }
   }
 
   forget(key: string): void {
@@ -240,8 +235,14 @@ export type Acquired =
   | { acquired: true; previous: DeviceState | null }
   | { acquired: false; holder: Holder; revision: number };
 
+/** What this replica last read or wrote of a device's entry; revision 0: the key holds nothing. */
+interface KnownDevice {
+  state: DeviceState | null;
+  revision: number;
+}
+
 export class DeviceStore {
-  private readonly revisions = new Map<string, { state: DeviceState | null; revision: number }>();
+  private readonly revisions = new Map<string, KnownDevice>();
 
   constructor(private readonly bucket: Bucket) {}
 
@@ -249,7 +250,7 @@ export class DeviceStore {
     return this.bucket();
   }
 
-  async read(deviceId: string): Promise<{ state: DeviceState | null; revision: number }> {
+  async read(deviceId: string): Promise<KnownDevice> {
     const entry = await this.kv.get(deviceId);
     const state = kvJson.decode<DeviceState>(entry) ?? null;
     const read = { state, revision: entry?.revision ?? 0 };
@@ -262,21 +263,20 @@ export class DeviceStore {
    * when it shows the device free; a holder is always reported as read from KV, never from the cache.
    */
   async acquire(deviceId: string, holder: Holder, now: number): Promise<Acquired> {
-    for (let attempt = 1; attempt <= MAX_CAS_ATTEMPTS; attempt++) {
-      const cached = attempt === 1 ? this.revisions.get(deviceId) : undefined;
-      const known = (cached && !cached.state?.holder && cached) || (await this.read(deviceId));
-      const current = known.state;
-      if (current?.holder)
-        return { acquired: false, holder: current.holder, revision: known.revision };
-      const next: DeviceState = {
-        holder,
-        lastTransactionId: current?.lastTransactionId ?? null,
-        updatedAt: now,
-      };
-      if (await this.write(deviceId, next, known.revision))
-        return { acquired: true, previous: current };
-    }
-    throw new Error(`device ${deviceId} kept changing: gave up taking it`);
+    const cached = this.revisions.get(deviceId);
+    let previous: DeviceState | null = null;
+    const result = await this.compareAndSet(
+      deviceId,
+      (current) => {
+        previous = current ?? null;
+        if (current?.holder) return undefined;
+        return { holder, lastTransactionId: current?.lastTransactionId ?? null, updatedAt: now };
+      },
+      cached && !cached.state?.holder ? cached : undefined,
+    );
+    if (!result.ok) throw new Error(`device ${deviceId} kept changing: gave up taking it`);
+    if (result.changed) return { acquired: true, previous };
+    return { acquired: false, holder: result.value!.holder!, revision: result.revision };
   }
 
   /** Takes the device from a holder whose command is over (its release was lost), if nobody moved first. */
@@ -293,7 +293,13 @@ export class DeviceStore {
       lastTransactionId: current.lastTransactionId,
       updatedAt: now,
     };
-    return (await this.write(deviceId, next, revision)) ? current : null;
+    const written = await writeIfRevision(this.kv, deviceId, next, revision);
+    if (written === undefined) {
+      this.revisions.delete(deviceId);
+      return null;
+    }
+    this.note(deviceId, { state: next, revision: written });
+    return current;
   }
 
   /**
@@ -306,26 +312,23 @@ export class DeviceStore {
     lastTransactionId: string | null | undefined,
     now: number,
   ): Promise<boolean> {
-    for (let attempt = 1; attempt <= MAX_CAS_ATTEMPTS; attempt++) {
-      const known = (attempt === 1 && this.revisions.get(deviceId)) || (await this.read(deviceId));
-      const current = known.state;
-      if (!current?.holder || current.holder.requestId !== requestId) {
-        if (attempt === 1 && this.revisions.has(deviceId)) {
-          // the cache may be behind: look once at the real entry before giving up
-          this.revisions.delete(deviceId);
-          continue;
-        }
-        return false;
-      }
-      const next: DeviceState = {
-        holder: null,
-        lastTransactionId:
-          lastTransactionId === undefined ? current.lastTransactionId : lastTransactionId,
-        updatedAt: now,
-      };
-      if (await this.write(deviceId, next, known.revision)) return true;
+    const free = (current: DeviceState | undefined): DeviceState | undefined =>
+      current?.holder?.requestId !== requestId
+        ? undefined
+        : {
+            holder: null,
+            lastTransactionId:
+              lastTransactionId === undefined ? current.lastTransactionId : lastTransactionId,
+            updatedAt: now,
+          };
+    const cached = this.revisions.get(deviceId);
+    let result = await this.compareAndSet(deviceId, free, cached);
+    if (cached && result.ok && !result.changed) {
+      // the cache may be behind: look once at the real entry before giving up
+      this.revisions.delete(deviceId);
+      result = await this.compareAndSet(deviceId, free, undefined);
     }
-    return false;
+    return result.ok && result.changed;
   }
 
   async keys(): Promise<string[]> {
@@ -334,22 +337,22 @@ export class DeviceStore {
     return out;
   }
 
-  private async write(deviceId: string, state: DeviceState, revision: number): Promise<boolean> {
-    try {
-      const written =
-        revision > 0
-          ? await this.kv.update(deviceId, kvJson.encode(state), revision)
-          : await this.kv.create(deviceId, kvJson.encode(state));
-      this.note(deviceId, { state, revision: written });
-      return true;
-    } catch (error) {
-      if (!isWrongLastSequence(error)) throw error;
-      this.revisions.delete(deviceId);
-      return false;
-    }
+  /** compareAndSet on the device's entry, starting from `known` when given, noting what it read or wrote. */
+  private async compareAndSet(
+    deviceId: string,
+    mutate: Mutation<DeviceState>,
+    known: KnownDevice | undefined,
+  ): Promise<CasResult<DeviceState>> {
+    const result = await compareAndSet(this.kv, deviceId, mutate, {
+      known: known && asRevisioned(known),
+      retry: CAS_RETRY,
+    });
+    if (!result.ok) this.revisions.delete(deviceId);
+    else if (result.value) this.note(deviceId, { state: result.value, revision: result.revision });
+    return result;
   }
 
-  private note(deviceId: string, known: { state: DeviceState | null; revision: number }): void {
+  private note(deviceId: string, known: KnownDevice): void {
     this.revisions.delete(deviceId);
     this.revisions.set(deviceId, known);
     if (this.revisions.size > 20_000) {
@@ -357,4 +360,13 @@ export class DeviceStore {
       if (oldest !== undefined) this.revisions.delete(oldest);
     }
   }
+}
+
+/**
+ * A known entry as compareAndSet takes it: null for a key that holds nothing. An unreadable value at a revision
+ * (undefined) cannot be written over blind, so compareAndSet reads it.
+ */
+function asRevisioned(known: KnownDevice): Revisioned<DeviceState> | null | undefined {
+  if (known.state) return { value: known.state, revision: known.revision };
+  return known.revision === 0 ? null : undefined;
 }
