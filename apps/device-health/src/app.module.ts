@@ -8,23 +8,29 @@ import {
   startService,
   type RunningService,
 } from '@tillbus/runtime';
-import { AdyenAdapter } from './adapters/adyen.adapter';
-import { AntomAdapter } from './adapters/antom.adapter';
-import { SecretStore } from './adapters/secret-store';
-import { ServiceIdAllocator } from './adapters/service-ids';
+import { AdyenAdapter } from './vendor/adyen.adapter';
+import { AntomAdapter } from './vendor/antom.adapter';
+import { SecretStore } from './vendor/secret-store';
+import { ServiceIdAllocator } from './vendor/service-ids';
 import { DeviceHealthController } from './bus/device-health.controller';
 import { DiagnoseRouter } from './bus/diagnose-router';
 import { VENDOR_DIAGNOSE_CONTROLLERS } from './bus/vendor-diagnose.controller';
-import { loadDeviceHealthConfig, type DeviceHealthConfig } from './config';
+import {
+  loadDeviceHealthConfig,
+  type DeviceHealthConfig,
+  DEVICE_HEALTH_CONFIG,
+  REPLICA_ID,
+  SECRET_ENV,
+  SEED_TERMINALS,
+} from './config';
 import { DiagnosisService } from './diagnosis/diagnosis.service';
 import { HealthStore } from './diagnosis/health-store.service';
-import { DeviceHealthMetrics } from './metrics/device-health.metrics';
+import { DeviceHealthMetrics } from './metrics';
 import { PollerService } from './polling/poller.service';
 import { RegistryService } from './registry/registry.service';
 import { RegistrySeeder } from './registry/registry-seeder';
 import { readSeedFile } from './registry/seed';
 import type { TerminalDto } from './registry/terminal.dto';
-import { DEVICE_HEALTH_CONFIG, REPLICA_ID, SECRET_ENV, SEED_TERMINALS } from './tokens';
 
 export const SERVICE_NAME = 'device-health';
 

@@ -6,7 +6,7 @@ import { BusRequestError, SUBJECTS, type TerminalHealth } from '@tillbus/contrac
 import { kvJson } from '@tillbus/messaging';
 import { freePort, spawnTypeScript, waitFor, type ChildService } from '@tillbus/testing';
 import { slotOffset } from '../src/polling/schedule';
-import { BUCKETS } from '../src/tokens';
+import { BUCKETS } from '../src/config';
 import { metric, scrape, startStack, type Stack } from './harness';
 
 /**

@@ -5,7 +5,7 @@ import { freePort, spawnTypeScript, waitFor, type ChildService } from '@tillbus/
 import { Kvm } from '@nats-io/kv';
 import { kvJson } from '@tillbus/messaging';
 import { claimKey, slotOffset } from '../src/polling/schedule';
-import { BUCKETS } from '../src/tokens';
+import { BUCKETS } from '../src/config';
 import { metric, scrape, startStack, type Stack } from './harness';
 
 /**

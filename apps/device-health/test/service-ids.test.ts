@@ -3,8 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kvJson } from '@tillbus/messaging';
 import { isValidServiceId } from '@tillbus/protocols-adyen';
 import { waitFor } from '@tillbus/testing';
-import { ServiceIdAllocator } from '../src/adapters/service-ids';
-import { BUCKETS } from '../src/tokens';
+import { ServiceIdAllocator } from '../src/vendor/service-ids';
+import { BUCKETS } from '../src/config';
 import { startReplica, startStack, type Stack } from './harness';
 
 let stack: Stack;

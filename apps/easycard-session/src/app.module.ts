@@ -25,13 +25,13 @@ import {
 import { JsonLogger, OpsServer } from '@tillbus/observability';
 import { Registry } from 'prom-client';
 import type { EasyCardSessionConfig } from './config';
-import { IntellaClient } from './intella/intella-client';
-import { KeyBox } from './key-box';
-import { parseMerchantEntries, resolveMerchants } from './merchants';
+import { IntellaClient } from './vendor/intella-client';
+import { KeyBox } from './sessions/key-box';
+import { parseMerchantEntries, resolveMerchants } from './vendor/merchants';
 import { Scheduler } from './sessions/scheduler';
-import { SessionController } from './sessions/session.controller';
+import { SessionController } from './bus/session.controller';
 import { SessionEvents } from './sessions/session-events';
-import { SessionMetrics } from './sessions/session-metrics';
+import { SessionMetrics } from './metrics';
 import { keyCheck } from './sessions/session-record';
 import { SessionService, type SessionRuntime } from './sessions/session.service';
 import { SCHEDULE_BUCKET, SESSIONS_BUCKET, SessionStore } from './sessions/session-store';

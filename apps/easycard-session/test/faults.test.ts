@@ -1,7 +1,7 @@
 import { SUBJECTS, type SessionView } from '@tillbus/contracts';
 import { startTestNatsServer, waitFor, type TestNatsServer } from '@tillbus/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { METRICS } from '../src/sessions/session-metrics';
+import { METRICS } from '../src/metrics';
 import { randomIv, startSimulatorProcess, type SimProcess } from './support/intella-sim';
 import {
   BusProbe,

@@ -11,7 +11,7 @@ import {
   type TestNatsServer,
 } from '@tillbus/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { METRICS } from '../src/sessions/session-metrics';
+import { METRICS } from '../src/metrics';
 import type { KeyRelease } from '../src/sessions/session.service';
 import { randomIv, startSimulatorProcess, type SimProcess } from './support/intella-sim';
 import { BusProbe, HOUR, metricValue, serviceEnv } from './support/service';

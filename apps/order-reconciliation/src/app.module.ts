@@ -11,13 +11,13 @@ import {
 } from '@tillbus/runtime';
 import { OrderBusController } from './bus/order-bus.controller';
 import { ORDER_RECONCILIATION_CONFIG, type OrderReconciliationConfig } from './config';
-import { DStoreEdgeController } from './edge/dstore-edge.controller';
-import { DStoreEdge } from './edge/dstore-edge.service';
-import { EdgeGate } from './edge/edge-gate';
-import { configureEdgeHttp, EdgeRoutes } from './edge/edge-http';
-import { KvReplayGuard } from './edge/kv-replay-guard';
-import { EdgeRefusals } from './edge/refusals';
-import { KEY_MATERIAL, loadKeyMaterial } from './keys';
+import { DStoreEdgeController } from './vendor/dstore-edge.controller';
+import { DStoreEdge } from './vendor/dstore-edge.service';
+import { EdgeGate } from './vendor/edge-gate';
+import { configureEdgeHttp, EdgeRoutes } from './vendor/edge-http';
+import { KvReplayGuard } from './vendor/kv-replay-guard';
+import { EdgeRefusals } from './vendor/refusals';
+import { KEY_MATERIAL, loadKeyMaterial } from './vendor/key-material';
 import { OrderMetrics } from './metrics';
 import { LifecycleConsumer } from './orders/lifecycle-consumer';
 import { OrderEvents } from './orders/order-events';
@@ -26,7 +26,7 @@ import { OrderStore, StoreAccess } from './orders/order-store';
 import { DELIVERY_POLICY, deliveryPolicyOf, OrdersService } from './orders/orders.service';
 import { Notifier } from './outbox/notifier';
 import { OutboxDispatcher } from './outbox/outbox-dispatcher';
-import { ReadinessChecks, SECRET_RESOLVER } from './readiness';
+import { ReadinessChecks, SECRET_RESOLVER } from './readiness/readiness';
 
 export interface OrderReconciliationOptions {
   config: OrderReconciliationConfig;

@@ -4,8 +4,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { EdgeRoutes } from '../src/edge/edge-http';
-import { EDGE_APIS } from '../src/edge/dstore-edge.service';
+import { EdgeRoutes } from '../src/vendor/edge-http';
+import { EDGE_APIS } from '../src/vendor/dstore-edge.service';
 import { applyReport, newOrderRecord } from '../src/orders/order-record';
 import { Notifier } from '../src/outbox/notifier';
 import {

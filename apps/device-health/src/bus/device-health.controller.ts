@@ -6,12 +6,11 @@ import {
   type TerminalHealth,
   type TerminalListReply,
 } from '@tillbus/contracts';
-import { SecretStore, SecretUnavailableError } from '../adapters/secret-store';
-import { servesVendor, type DeviceHealthConfig } from '../config';
+import { SecretStore, SecretUnavailableError } from '../vendor/secret-store';
+import { servesVendor, type DeviceHealthConfig, DEVICE_HEALTH_CONFIG } from '../config';
 import { HealthStore } from '../diagnosis/health-store.service';
 import { RegistryService } from '../registry/registry.service';
 import { SECRET_FIELDS, TerminalDto, type TerminalRecord } from '../registry/terminal.dto';
-import { DEVICE_HEALTH_CONFIG } from '../tokens';
 import { DiagnoseRouter } from './diagnose-router';
 import { ListTerminalsRequest, RemoveTerminalRequest, TerminalRef } from '@tillbus/contracts/dto';
 

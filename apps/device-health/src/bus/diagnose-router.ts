@@ -2,10 +2,9 @@ import { Inject, Injectable } from '@nestjs/common';
 import { BusRequestError, SUBJECTS, TillbusError, type TerminalHealth } from '@tillbus/contracts';
 import { BusClient } from '@tillbus/messaging';
 import type { HealthVendor } from '@tillbus/result-codes';
-import { servesVendor, type DeviceHealthConfig } from '../config';
+import { servesVendor, type DeviceHealthConfig, DEVICE_HEALTH_CONFIG } from '../config';
 import { DiagnosisService } from '../diagnosis/diagnosis.service';
 import { RegistryService } from '../registry/registry.service';
-import { DEVICE_HEALTH_CONFIG } from '../tokens';
 
 /** Where a diagnose for a terminal of each vendor goes: only replicas serving the vendor subscribe these. */
 export const VENDOR_DIAGNOSE_SUBJECTS: Record<HealthVendor, string> = {

@@ -2,14 +2,13 @@ import { after, CLOCK, type Cancel, type Clock } from '@tillbus/messaging';
 import { Inject, Injectable } from '@nestjs/common';
 import type { TerminalHealth } from '@tillbus/contracts';
 import { JsonLogger } from '@tillbus/observability';
-import { AdyenAdapter } from '../adapters/adyen.adapter';
-import { AntomAdapter } from '../adapters/antom.adapter';
-import type { DeviceHealthConfig } from '../config';
+import { AdyenAdapter } from '../vendor/adyen.adapter';
+import { AntomAdapter } from '../vendor/antom.adapter';
+import { type DeviceHealthConfig, DEVICE_HEALTH_CONFIG } from '../config';
 import { failedExchange, type Findings } from '../health/terminal-health';
-import { DeviceHealthMetrics } from '../metrics/device-health.metrics';
+import { DeviceHealthMetrics } from '../metrics';
 import { RegistryService } from '../registry/registry.service';
 import type { TerminalRecord } from '../registry/terminal.dto';
-import { DEVICE_HEALTH_CONFIG } from '../tokens';
 import { HealthStore } from './health-store.service';
 
 export type Trigger = 'poll' | 'request';

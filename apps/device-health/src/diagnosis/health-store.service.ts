@@ -27,7 +27,7 @@ import {
 import { JetStreamSetup } from '@tillbus/runtime';
 import { JsonLogger } from '@tillbus/observability';
 import type { HealthReason, HealthStatus } from '@tillbus/result-codes';
-import { servesVendor, type DeviceHealthConfig } from '../config';
+import { servesVendor, type DeviceHealthConfig, BUCKETS, DEVICE_HEALTH_CONFIG } from '../config';
 import {
   describeReasons,
   normaliseReasons,
@@ -36,10 +36,9 @@ import {
   STICKY_REASONS,
   type Findings,
 } from '../health/terminal-health';
-import { countFleet, DeviceHealthMetrics } from '../metrics/device-health.metrics';
+import { countFleet, DeviceHealthMetrics } from '../metrics';
 import { RegistryService } from '../registry/registry.service';
 import type { TerminalRecord } from '../registry/terminal.dto';
-import { BUCKETS, DEVICE_HEALTH_CONFIG } from '../tokens';
 
 const MAX_WRITE_ATTEMPTS = 6;
 

@@ -15,12 +15,17 @@ import {
 } from '@tillbus/messaging';
 import { JetStreamSetup } from '@tillbus/runtime';
 import { JsonLogger, newCorrelationId, runWithCorrelation } from '@tillbus/observability';
-import { servesVendor, type DeviceHealthConfig } from '../config';
+import {
+  servesVendor,
+  type DeviceHealthConfig,
+  BUCKETS,
+  DEVICE_HEALTH_CONFIG,
+  REPLICA_ID,
+} from '../config';
 import { DiagnosisService } from '../diagnosis/diagnosis.service';
-import { DeviceHealthMetrics } from '../metrics/device-health.metrics';
+import { DeviceHealthMetrics } from '../metrics';
 import { RegistryService } from '../registry/registry.service';
 import type { TerminalRecord } from '../registry/terminal.dto';
-import { BUCKETS, DEVICE_HEALTH_CONFIG, REPLICA_ID } from '../tokens';
 import { claimKey, SlotPlan, type Slot } from './schedule';
 
 /**

@@ -1,7 +1,6 @@
 import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
 import { JsonLogger } from '@tillbus/observability';
-import type { DeviceHealthConfig } from '../config';
-import { DEVICE_HEALTH_CONFIG, SEED_TERMINALS } from '../tokens';
+import { type DeviceHealthConfig, DEVICE_HEALTH_CONFIG, SEED_TERMINALS } from '../config';
 import { RegistryService } from './registry.service';
 import type { TerminalDto } from './terminal.dto';
 

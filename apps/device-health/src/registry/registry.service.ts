@@ -10,7 +10,7 @@ import { NotFoundError } from '@tillbus/contracts';
 import { CLOCK, kvJson, KvMirror, updateWithRevision, type Clock } from '@tillbus/messaging';
 import { JetStreamSetup } from '@tillbus/runtime';
 import { JsonLogger, OpsServer } from '@tillbus/observability';
-import { BUCKETS } from '../tokens';
+import { BUCKETS } from '../config';
 import { toRecordFields, type TerminalDto, type TerminalRecord } from './terminal.dto';
 
 type Listener = (terminalId: string, record: TerminalRecord | undefined) => void;

@@ -2,7 +2,7 @@ import { EVENT_SUBJECTS } from '@tillbus/contracts';
 import { JetStreamOutbox, NO_RETRY, type NatsConnectionManager } from '@tillbus/messaging';
 import type { JsonLogger } from '@tillbus/observability';
 import { dropPublished, type SessionRecord } from './session-record';
-import type { SessionMetrics } from './session-metrics';
+import type { SessionMetrics } from '../metrics';
 import type { SessionStore } from './session-store';
 
 /** Events wait in the record's outbox this long before another replica publishes them on the writer's behalf. */

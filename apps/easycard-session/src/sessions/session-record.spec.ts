@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { DEFAULT_EASYCARD_SESSION_CONFIG, SIGN_ON_VALIDITY_MS } from '@tillbus/result-codes';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { KeyBox } from '../key-box';
+import { KeyBox } from './key-box';
 import { maintain, replaceUnreadableKey } from './session-maintenance';
 import {
   OUTBOX_LIMIT,

@@ -6,7 +6,7 @@ import {
   type Outcome,
 } from '@tillbus/result-codes';
 import type { SessionEvent, SessionEventType } from '@tillbus/contracts';
-import type { KeyBox, SealedKey } from '../key-box';
+import type { KeyBox, SealedKey } from './key-box';
 import type { SettlementWindow } from './settlement-window';
 
 export interface QueuedEvent {

@@ -5,7 +5,7 @@ import {
   renewalDue,
   type Outcome,
 } from '@tillbus/result-codes';
-import type { SealedKey } from '../key-box';
+import type { SealedKey } from './key-box';
 import { applySignOnFailure, maintain } from './session-maintenance';
 import {
   leaseLive,

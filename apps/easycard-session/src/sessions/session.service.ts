@@ -15,9 +15,9 @@ import {
   renewalDue,
   type Outcome,
 } from '@tillbus/result-codes';
-import type { IntellaCallResult, IntellaClient } from '../intella/intella-client';
-import { KeyBoxError, type KeyBox } from '../key-box';
-import type { ResolvedMerchant } from '../merchants';
+import type { IntellaCallResult, IntellaClient } from '../vendor/intella-client';
+import { KeyBoxError, type KeyBox } from './key-box';
+import type { ResolvedMerchant } from '../vendor/merchants';
 import { maintain, replaceUnreadableKey } from './session-maintenance';
 import {
   newSessionRecord,
@@ -30,7 +30,7 @@ import {
 import { claimSettlement, completeSettlement } from './session-settlement';
 import { claimScheduledSignOn, claimSignOn, completeSignOn } from './session-sign-on';
 import type { SessionEvents } from './session-events';
-import type { SessionMetrics } from './session-metrics';
+import type { SessionMetrics } from '../metrics';
 import type { SessionStore } from './session-store';
 
 export interface SessionRuntime {

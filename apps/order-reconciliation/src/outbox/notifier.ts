@@ -10,7 +10,7 @@ import {
 } from '@tillbus/protocols-antom';
 import type { DeliveryEvent } from '@tillbus/result-codes';
 import { ORDER_RECONCILIATION_CONFIG, type OrderReconciliationConfig } from '../config';
-import { KEY_MATERIAL, type KeyMaterial } from '../keys';
+import { KEY_MATERIAL, type KeyMaterial } from '../vendor/key-material';
 import { OrderMetrics } from '../metrics';
 import type { NotificationRecord, OrderRecord } from '../orders/order-record';
 

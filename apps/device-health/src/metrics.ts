@@ -10,8 +10,7 @@ import {
   type HealthStatus,
   type HealthVendor,
 } from '@tillbus/result-codes';
-import type { DeviceHealthConfig } from '../config';
-import { DEVICE_HEALTH_CONFIG } from '../tokens';
+import { type DeviceHealthConfig, DEVICE_HEALTH_CONFIG } from './config';
 
 /**
  * A view of the fleet of this deployment's vendors, computed when Prometheus scrapes (every replica of a

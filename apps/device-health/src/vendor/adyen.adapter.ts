@@ -19,7 +19,7 @@ import {
   type TerminalApiResponse,
 } from '@tillbus/protocols-adyen';
 import type { DiagnosisOutcome } from '@tillbus/result-codes';
-import type { DeviceHealthConfig } from '../config';
+import { type DeviceHealthConfig, DEVICE_HEALTH_CONFIG } from '../config';
 import { adyenFindings } from '../health/adyen-health';
 import { failedExchange, type Findings } from '../health/terminal-health';
 import type {
@@ -27,7 +27,6 @@ import type {
   AdyenLocalConnection,
   TerminalRecord,
 } from '../registry/terminal.dto';
-import { DEVICE_HEALTH_CONFIG } from '../tokens';
 import { SecretStore, SecretUnavailableError } from './secret-store';
 import { ServiceIdAllocator, ServiceIdUnavailableError } from './service-ids';
 

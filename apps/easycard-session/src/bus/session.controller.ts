@@ -17,9 +17,9 @@ import {
   SessionListRequest,
   SignOnRequest,
 } from '@tillbus/contracts/dto';
-import { sessionView } from './session-view';
-import { SessionService, type KeyRelease } from './session.service';
-import { SessionStore } from './session-store';
+import { sessionView } from '../sessions/session-view';
+import { SessionService, type KeyRelease } from '../sessions/session.service';
+import { SessionStore } from '../sessions/session-store';
 
 /** The bus API. The key leaves only through sessionKey, whose subject deployments restrict. */
 @Controller()

@@ -1,7 +1,7 @@
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import type { HealthVendor } from '@tillbus/result-codes';
-import { countFleet, DeviceHealthMetrics } from './device-health.metrics';
+import { countFleet, DeviceHealthMetrics } from './metrics';
 
 const fleet = countFleet([
   { vendor: 'antom', status: 'READY', reasons: [], ageSeconds: 4 },

@@ -6,7 +6,7 @@ import {
   signRequest,
   verifyResponse,
 } from '@tillbus/protocols-antom';
-import type { DeviceHealthConfig } from '../config';
+import { type DeviceHealthConfig, DEVICE_HEALTH_CONFIG } from '../config';
 import { antomFindings } from '../health/antom-health';
 import {
   describeReasons,
@@ -15,7 +15,6 @@ import {
   type Findings,
 } from '../health/terminal-health';
 import type { AntomConnection, TerminalRecord } from '../registry/terminal.dto';
-import { DEVICE_HEALTH_CONFIG } from '../tokens';
 import type { KeyObject } from 'node:crypto';
 import { createAgents, HttpExchangeError, post, type HttpAnswer } from './http-post';
 import { SecretStore, SecretUnavailableError } from './secret-store';

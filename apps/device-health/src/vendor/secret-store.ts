@@ -3,8 +3,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { KeyObject } from 'node:crypto';
 import { SecretResolver } from '@tillbus/config';
 import { loadPrivateKey, loadPublicKey } from '@tillbus/protocols-antom';
-import type { DeviceHealthConfig } from '../config';
-import { DEVICE_HEALTH_CONFIG, SECRET_ENV } from '../tokens';
+import { type DeviceHealthConfig, DEVICE_HEALTH_CONFIG, SECRET_ENV } from '../config';
 
 /** A secret that cannot be used; the message names the reference, never a value. */
 export class SecretUnavailableError extends Error {

@@ -1,10 +1,10 @@
 import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import { SecretResolver } from '@tillbus/config';
 import { OpsServer } from '@tillbus/observability';
-import { ORDER_RECONCILIATION_CONFIG, type OrderReconciliationConfig } from './config';
-import { loadKeyMaterial } from './keys';
-import { LifecycleConsumer } from './orders/lifecycle-consumer';
-import { OutboxDispatcher } from './outbox/outbox-dispatcher';
+import { ORDER_RECONCILIATION_CONFIG, type OrderReconciliationConfig } from '../config';
+import { loadKeyMaterial } from '../vendor/key-material';
+import { LifecycleConsumer } from '../orders/lifecycle-consumer';
+import { OutboxDispatcher } from '../outbox/outbox-dispatcher';
 
 export const SECRET_RESOLVER = Symbol('SECRET_RESOLVER');
 

@@ -1,7 +1,7 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { SecretResolver } from '@tillbus/config';
 import { describe, expect, it } from 'vitest';
-import { KeyMaterialError, loadKeyMaterial } from './keys';
+import { KeyMaterialError, loadKeyMaterial } from './key-material';
 
 const pair = generateKeyPairSync('rsa', { modulusLength: 2048 });
 const PRIVATE = pair.privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();

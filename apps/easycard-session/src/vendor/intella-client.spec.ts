@@ -12,7 +12,7 @@ import {
 import { OUTCOME_NAMES } from '@tillbus/result-codes';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { ResolvedMerchant } from '../merchants';
+import type { ResolvedMerchant } from './merchants';
 import { IntellaClient } from './intella-client';
 
 const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 1024 });

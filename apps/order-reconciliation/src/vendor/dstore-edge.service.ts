@@ -15,7 +15,7 @@ import {
 } from '@tillbus/protocols-antom';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ORDER_RECONCILIATION_CONFIG, type OrderReconciliationConfig } from '../config';
-import { KEY_MATERIAL, type KeyMaterial } from '../keys';
+import { KEY_MATERIAL, type KeyMaterial } from './key-material';
 import { OrderMetrics, type EdgeApiLabel } from '../metrics';
 import {
   OrderConflictError,

@@ -6,7 +6,7 @@ import {
   easyCardSessionExpiry,
   easyCardSessionReportedKind,
 } from '@tillbus/result-codes';
-import { sessionUsable, type KeyCheck, type SessionRecord } from './session-record';
+import { sessionUsable, type KeyCheck, type SessionRecord } from './sessions/session-record';
 
 /** Metric names, for docs, alerts and tests. Labels are bounded: states, outcome classes, reason codes. */
 export const METRICS = {

@@ -1,7 +1,7 @@
 import type { KeyObject } from 'node:crypto';
 import { SecretResolver } from '@tillbus/config';
 import { loadPrivateKey, loadPublicKey } from '@tillbus/protocols-antom';
-import type { OrderReconciliationConfig } from './config';
+import type { OrderReconciliationConfig } from '../config';
 
 export const KEY_MATERIAL = Symbol('KEY_MATERIAL');
 

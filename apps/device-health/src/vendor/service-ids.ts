@@ -23,8 +23,13 @@ import {
   serviceIdHandoverNotBefore,
   type ServiceIdGenerator,
 } from '@tillbus/protocols-adyen';
-import { servesVendor, type DeviceHealthConfig } from '../config';
-import { BUCKETS, DEVICE_HEALTH_CONFIG, REPLICA_ID } from '../tokens';
+import {
+  servesVendor,
+  type DeviceHealthConfig,
+  BUCKETS,
+  DEVICE_HEALTH_CONFIG,
+  REPLICA_ID,
+} from '../config';
 
 export class ServiceIdUnavailableError extends Error {
   override readonly name = 'ServiceIdUnavailableError';

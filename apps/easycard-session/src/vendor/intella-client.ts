@@ -19,7 +19,7 @@ import {
   type Outcome,
 } from '@tillbus/result-codes';
 import type { JsonLogger } from '@tillbus/observability';
-import type { ResolvedMerchant } from '../merchants';
+import type { ResolvedMerchant } from './merchants';
 
 /** What one intella operation (with its Retry-rule resends) came to. */
 export interface IntellaCallResult {
