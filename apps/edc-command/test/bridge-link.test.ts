@@ -2,7 +2,7 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { kiccBridgeSubject } from '@tillbus/protocols-kicc';
 import { startTestNatsServer, type TestNatsServer } from '@tillbus/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sendToBridge, type OutgoingCommand } from '../src/bridge/bridge-link';
+import { sendToBridge, type OutgoingCommand } from '../src/vendor/bridge-link';
 
 /**
  * sendToBridge against a real nats-server and a scripted bridge that answers as a newer bridge would: acks with

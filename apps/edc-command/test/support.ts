@@ -13,9 +13,9 @@ import { type RunningService, startService } from '@tillbus/runtime';
 import { spawnTypeScript, waitFor, type ChildService } from '@tillbus/testing';
 import { Registry } from 'prom-client';
 import { edcCommandModule } from '../src/app.module';
-import { BridgePresence } from '../src/bridge/presence';
+import { BridgePresence } from '../src/vendor/presence';
 import { EdcCommandConfig } from '../src/config';
-import { BUCKETS, recordKey } from '../src/keys';
+import { BUCKETS, recordKey } from '../src/store/keys';
 import { CommandTimers } from '../src/recovery/command-timers';
 import type { StoredRecord } from '../src/record/model';
 

@@ -1,11 +1,11 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { CLOCK, type Clock, NatsConnectionManager } from '@tillbus/messaging';
 import { JsonLogger } from '@tillbus/observability';
-import { sendToBridge, type OutgoingCommand, type SendResult } from '../bridge/bridge-link';
+import { sendToBridge, type OutgoingCommand, type SendResult } from '../vendor/bridge-link';
 import { EDC_CONFIG, EdcCommandConfig } from '../config';
-import { EventPublisher } from '../publisher';
+import { EventPublisher } from './event-publisher';
 import type { StoredCancel, StoredCommand } from '../record/model';
-import { RunState } from '../run-state';
+import { RunState } from '../lifecycle/run-state';
 import { RecordStore } from '../store/stores';
 import { CommandWriter } from './command-writer';
 import { refusalOf, type Refusal } from './refusals';

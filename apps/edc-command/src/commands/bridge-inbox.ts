@@ -13,7 +13,7 @@ import {
   type ReadBridgeMessage,
 } from '@tillbus/protocols-kicc';
 import { EDC_CONFIG, EdcCommandConfig } from '../config';
-import { recordKey } from '../keys';
+import { recordKey } from '../store/keys';
 import { EdcMetrics } from '../metrics';
 import type { BridgeTraffic, Note } from '../record/step';
 import { RecordStore } from '../store/stores';

@@ -10,10 +10,10 @@ import type { SubmitAndWaitRequest, SubmitCommandRequest } from '@tillbus/contra
 import { CLOCK, type Clock, decodeJsonPayload, NatsConnectionManager } from '@tillbus/messaging';
 import { JsonLogger } from '@tillbus/observability';
 import type { EdcRecordCommand } from '@tillbus/result-codes';
-import { BridgePresence } from '../bridge/presence';
+import { BridgePresence } from '../vendor/presence';
 import { EDC_CONFIG, EdcCommandConfig } from '../config';
-import { EdcError, rejectionLabel } from '../errors';
-import { paramsHash, recordKey } from '../keys';
+import { EdcError, rejectionLabel } from './errors';
+import { paramsHash, recordKey } from '../store/keys';
 import { EdcMetrics } from '../metrics';
 import { isDone, isSettled, viewOf, type StoredCommand } from '../record/model';
 import { CommandTimers } from '../recovery/command-timers';

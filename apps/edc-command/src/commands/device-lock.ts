@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { CLOCK, type Clock } from '@tillbus/messaging';
-import { recordKey } from '../keys';
+import { recordKey } from '../store/keys';
 import { isSettled, type StoredRecord } from '../record/model';
 import { DeviceStore, RecordStore, type DeviceState, type Holder } from '../store/stores';
 

@@ -3,7 +3,7 @@ import { KvMirror } from '@tillbus/messaging';
 import { JetStreamSetup } from '@tillbus/runtime';
 import { JsonLogger } from '@tillbus/observability';
 import { EDC_CONFIG, EdcCommandConfig } from '../config';
-import { BUCKETS } from '../keys';
+import { BUCKETS } from '../store/keys';
 import type { Bucket } from '../store/stores';
 
 /**

@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { CLOCK, type Clock } from '@tillbus/messaging';
 import { JsonLogger } from '@tillbus/observability';
 import { CommandWriter } from '../commands/command-writer';
-import { recordKey } from '../keys';
+import { recordKey } from '../store/keys';
 
 /** The deadline of each CommandCancel sent from this replica: without a result by then, it timed out. */
 @Injectable()

@@ -2,14 +2,14 @@ import { Inject, Injectable } from '@nestjs/common';
 import { CLOCK, type Clock } from '@tillbus/messaging';
 import { JsonLogger } from '@tillbus/observability';
 import { edcCardCountdownDue, edcDeadlineDue, isEdcInFlight } from '@tillbus/result-codes';
-import { BridgePresence } from '../bridge/presence';
+import { BridgePresence } from '../vendor/presence';
 import { CancelIntake } from '../commands/cancel-intake';
 import { CommandWriter } from '../commands/command-writer';
 import { EDC_CONFIG, EdcCommandConfig } from '../config';
-import { shortHash } from '../keys';
+import { shortHash } from '../store/keys';
 import { EdcMetrics } from '../metrics';
 import { isSettled, type StoredCommand } from '../record/model';
-import { RunState } from '../run-state';
+import { RunState } from '../lifecycle/run-state';
 import { RecordStore } from '../store/stores';
 import { Recovery } from './recovery';
 

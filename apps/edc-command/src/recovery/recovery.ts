@@ -1,10 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { CLOCK, type Clock } from '@tillbus/messaging';
-import { BridgePresence } from '../bridge/presence';
+import { BridgePresence } from '../vendor/presence';
 import { BridgeDispatch } from '../commands/bridge-dispatch';
 import { CommandWriter } from '../commands/command-writer';
 import { EDC_CONFIG, EdcCommandConfig } from '../config';
-import { recordKey, shortHash } from '../keys';
+import { recordKey, shortHash } from '../store/keys';
 import { RECORD_VERSION, type StoredAlias, type StoredCommand } from '../record/model';
 import { RecordStore } from '../store/stores';
 

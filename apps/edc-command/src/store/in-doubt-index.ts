@@ -3,7 +3,7 @@ import { KvMirror } from '@tillbus/messaging';
 import { JetStreamSetup } from '@tillbus/runtime';
 import { JsonLogger } from '@tillbus/observability';
 import { EDC_CONFIG, EdcCommandConfig } from '../config';
-import { BUCKETS, inDoubtKey } from '../keys';
+import { BUCKETS, inDoubtKey } from './keys';
 import { EdcMetrics } from '../metrics';
 import type { Bucket } from './stores';
 

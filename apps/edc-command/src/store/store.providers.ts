@@ -1,6 +1,6 @@
 import type { Provider } from '@nestjs/common';
 import { JetStreamSetup } from '@tillbus/runtime';
-import { BUCKETS } from '../keys';
+import { BUCKETS } from './keys';
 import { DeviceStore, RecordStore } from './stores';
 
 /** The KV stores, each on its bucket as the messaging module opens it (after the providers are built). */

@@ -12,7 +12,7 @@ import {
   type Revisioned,
   writeIfRevision,
 } from '@tillbus/messaging';
-import { recordKey } from '../keys';
+import { recordKey } from './keys';
 import type { StoredRecord } from '../record/model';
 import type { Note, Step } from '../record/step';
 

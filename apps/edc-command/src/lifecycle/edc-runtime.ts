@@ -6,16 +6,16 @@ import {
 } from '@nestjs/common';
 import { NatsConnectionManager } from '@tillbus/messaging';
 import { JsonLogger, OpsServer } from '@tillbus/observability';
-import { BridgePresence } from './bridge/presence';
-import { BridgeInbox } from './commands/bridge-inbox';
-import { EDC_CONFIG, EdcCommandConfig } from './config';
-import { CommandTakeover } from './ownership/command-takeover';
-import { OwnerLeases } from './ownership/owner-leases';
-import { EventPublisher } from './publisher';
-import { CancelDeadlines } from './recovery/cancel-deadlines';
-import { CommandTimers } from './recovery/command-timers';
+import { BridgePresence } from '../vendor/presence';
+import { BridgeInbox } from '../commands/bridge-inbox';
+import { EDC_CONFIG, EdcCommandConfig } from '../config';
+import { CommandTakeover } from '../ownership/command-takeover';
+import { OwnerLeases } from '../ownership/owner-leases';
+import { EventPublisher } from '../commands/event-publisher';
+import { CancelDeadlines } from '../recovery/cancel-deadlines';
+import { CommandTimers } from '../recovery/command-timers';
 import { RunState } from './run-state';
-import { InDoubtIndex } from './store/in-doubt-index';
+import { InDoubtIndex } from '../store/in-doubt-index';
 
 const PRESENCE_TICK_MS = 500;
 

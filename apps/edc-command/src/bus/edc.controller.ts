@@ -7,7 +7,7 @@ import {
   SubmitCommandRequest,
 } from '@tillbus/contracts/dto';
 import { JsonLogger } from '@tillbus/observability';
-import { CommandIntake } from './commands/command-intake';
+import { CommandIntake } from '../commands/command-intake';
 
 /** The bus API for POS clients; the work is in CommandIntake. */
 @Controller()

@@ -2,7 +2,7 @@ import type { JetStreamClient } from '@nats-io/jetstream';
 import { type EdcPublicEvent, EVENT_SUBJECTS } from '@tillbus/contracts';
 import { JetStreamOutbox, type OutboxFailure } from '@tillbus/messaging';
 import type { JsonLogger } from '@tillbus/observability';
-import type { EdcMetrics } from './metrics';
+import type { EdcMetrics } from '../metrics';
 
 /**
  * Publishes the public events of a command on JetStream, in `seq` order, with `Nats-Msg-Id
