@@ -8,15 +8,12 @@ import {
   type AdyenAdditionalResponse,
 } from './additional-response';
 import { AdyenProtocolError } from './errors';
+import { expectCode } from './test/fixtures';
 
 const b64 = (value: unknown) =>
   Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)).toString('base64');
 
 const EMPTY = { p2pe: {}, extra: {} };
-
-function expectCode(fn: () => unknown, code: string) {
-  expect(fn).toThrow(expect.objectContaining({ name: 'AdyenProtocolError', code }));
-}
 
 describe('parseAdditionalResponse: terminal keys (seed step 1)', () => {
   const networkProfile = { ip: '192.168.1.20', mode: 'wifi' };

@@ -11,6 +11,7 @@ import { KiccProtocolError } from './errors';
 import {
   ACQUIRER_META_DATA,
   businessFailure,
+  errorOf,
   lastPurchaseCancelResponse,
   lastPurchaseResponse,
   purchaseCancelRequest,
@@ -20,16 +21,6 @@ import {
   without,
   withValue,
 } from './test/fixtures';
-
-function errorOf(run: () => unknown): KiccProtocolError {
-  try {
-    run();
-  } catch (error) {
-    if (error instanceof KiccProtocolError) return error;
-    throw error;
-  }
-  throw new Error('expected a KiccProtocolError');
-}
 
 function violatedFields(run: () => unknown): string[] {
   const error = errorOf(run);

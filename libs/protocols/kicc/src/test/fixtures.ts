@@ -1,3 +1,5 @@
+import { KiccProtocolError } from '../errors';
+
 /**
  * The seed's samples, with its `$PLACEHOLDER`s filled in with values of the right shape. Shared by the specs.
  */
@@ -132,4 +134,15 @@ export function withValue<T>(value: T, path: string, replacement: unknown): T {
   for (const key of keys.slice(0, -1)) node = node[key] as Record<string, unknown>;
   node[keys[keys.length - 1]] = replacement;
   return copy as T;
+}
+
+/** The KiccProtocolError `run` throws; anything else it throws, or nothing, fails the test. */
+export function errorOf(run: () => unknown): KiccProtocolError {
+  try {
+    run();
+  } catch (error) {
+    if (error instanceof KiccProtocolError) return error;
+    throw error;
+  }
+  throw new Error('expected a KiccProtocolError');
 }
