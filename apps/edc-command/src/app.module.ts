@@ -4,7 +4,7 @@ import {
   NatsConnectionManager,
   serviceProvisioning,
 } from '@tillbus/messaging';
-import { MessagingModule } from '@tillbus/runtime';
+import { answerUnknownErrorsWith, MessagingModule } from '@tillbus/runtime';
 import { JsonLogger } from '@tillbus/observability';
 import { ObservabilityModule } from '@tillbus/runtime';
 import { BridgePresence } from './bridge/presence';
@@ -32,6 +32,13 @@ import { InDoubtIndex } from './store/in-doubt-index';
 import { STORE_PROVIDERS } from './store/store.providers';
 
 export const SERVICE_NAME = 'edc-command';
+
+/** An error no handler anticipated is a failure of NATS or KV: a retry with the same requestId never runs twice. */
+export const EDC_UNKNOWN_ERROR_REPLY = {
+  code: 'UNAVAILABLE',
+  message:
+    'edc-command could not reach NATS or its KV buckets; retry with the same requestId (it is never run twice)',
+} as const;
 
 export interface EdcCommandModuleOptions {
   config: EdcCommandConfig;
@@ -61,6 +68,7 @@ export function edcCommandModule({
     ],
     controllers: [EdcController],
     providers: [
+      answerUnknownErrorsWith(EDC_UNKNOWN_ERROR_REPLY),
       { provide: EDC_CONFIG, useValue: config },
       { provide: CLOCK, useValue: clock ?? new SystemClock() },
       EdcMetrics,

@@ -8,7 +8,8 @@ import {
   type MessagingOptions,
 } from '@tillbus/messaging';
 import { JsonLogger, OpsServer } from '@tillbus/observability';
-import { BusExceptionFilter, createBusValidationPipe } from './bus-validation';
+import { BusExceptionFilter, UNKNOWN_ERROR_REPLY, type UnknownErrorReply } from './bus-errors';
+import { createBusValidationPipe } from './bus-validation';
 import { TillbusNatsServer } from './server';
 
 export interface ServiceDefinition {
@@ -91,13 +92,24 @@ function wire(
   const logger = container.get(JsonLogger);
   target.useLogger(logger);
   target.useGlobalPipes(createBusValidationPipe());
-  target.useGlobalFilters(new BusExceptionFilter(logger));
+  target.useGlobalFilters(new BusExceptionFilter(logger, declaredUnknownErrorReply(container)));
   server.attach({
     options: container.get<MessagingOptions>(MESSAGING_OPTIONS),
     connection: container.get(NatsConnectionManager),
     logger,
     metrics: container.get(BusMetrics),
   });
+}
+
+/** The service's answerUnknownErrorsWith, if its module declares one. */
+function declaredUnknownErrorReply(
+  container: Pick<INestApplication, 'get'>,
+): UnknownErrorReply | undefined {
+  try {
+    return container.get<UnknownErrorReply>(UNKNOWN_ERROR_REPLY, { strict: false });
+  } catch {
+    return undefined;
+  }
 }
 
 /**

@@ -6,7 +6,7 @@ import { edcTransition, isEdcInFlight } from '@tillbus/result-codes';
 import { CLOCK, type Clock } from '../clock';
 import { EDC_CONFIG, EdcCommandConfig } from '../config';
 import type { SubmitCommandRequest } from '@tillbus/contracts/dto';
-import { EdcError } from '../errors';
+import { EdcError } from '@tillbus/contracts';
 import { paramsHash, recordKey } from '../keys';
 import { EdcMetrics } from '../metrics';
 import { RECORD_VERSION, viewOf, type StoredCancel, type StoredCommand } from '../record/model';

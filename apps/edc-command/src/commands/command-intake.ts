@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { Subscription } from '@nats-io/transport-node';
 import {
   EVENT_SUBJECTS,
+  EdcError,
   NotFoundError,
   type EdcCommandView,
   type EdcPublicEvent,
@@ -13,7 +14,7 @@ import { BridgePresence } from '../bridge/presence';
 import { CLOCK, type Clock } from '../clock';
 import { EDC_CONFIG, EdcCommandConfig } from '../config';
 import type { SubmitAndWaitRequest, SubmitCommandRequest } from '@tillbus/contracts/dto';
-import { EdcError, rejectionLabel } from '../errors';
+import { rejectionLabel } from '../errors';
 import { paramsHash, recordKey } from '../keys';
 import { EdcMetrics } from '../metrics';
 import { isDone, isSettled, viewOf, type StoredCommand } from '../record/model';

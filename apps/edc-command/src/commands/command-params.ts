@@ -1,7 +1,7 @@
 import { NotFoundError, PayloadInvalidError } from '@tillbus/contracts';
 import { KiccProtocolError, parseKiccCommandRequest } from '@tillbus/protocols-kicc';
 import type { SubmitCommandRequest } from '@tillbus/contracts/dto';
-import { EdcError } from '../errors';
+import { EdcError } from '@tillbus/contracts';
 import type { RecordStore } from '../store/stores';
 
 /** Validates the seed params, fills in requestId and, for a PurchaseCancel, the Purchase's acquirerMetaData. */

@@ -1,5 +1,5 @@
 import type { EdcCommandView } from '@tillbus/contracts';
-import { EdcError } from '../errors';
+import { EdcError } from '@tillbus/contracts';
 import { viewOf, type StoredRecord } from '../record/model';
 
 /**
