@@ -146,7 +146,7 @@ export class NatsConnectionManager {
           this.logger.event(
             'error',
             'NATS connection error',
-            { error: String(status.error) },
+            { error: status.error },
             'Messaging',
           );
           break;

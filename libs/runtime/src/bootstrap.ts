@@ -7,7 +7,7 @@ import {
   NatsConnectionManager,
   type MessagingOptions,
 } from '@tillbus/messaging';
-import { JsonLogger, OpsServer } from '@tillbus/observability';
+import { JsonLogger, OpsServer, redact } from '@tillbus/observability';
 import { BusExceptionFilter, UNKNOWN_ERROR_REPLY, type UnknownErrorReply } from './bus-errors';
 import { createBusValidationPipe } from './bus-validation';
 import { TillbusNatsServer } from './server';
@@ -135,7 +135,7 @@ export function runMain(
         JSON.stringify({
           level: 'error',
           msg: `shutdown after ${signal} failed`,
-          error: String(error),
+          error: redact(error),
         }) + '\n',
       );
       process.exit(1);
