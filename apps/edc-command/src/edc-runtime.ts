@@ -93,7 +93,7 @@ export class EdcRuntime implements OnApplicationBootstrap, BeforeApplicationShut
       void Promise.resolve()
         .then(task)
         .catch((error: unknown) =>
-          this.logger.event('error', 'background task failed', { error: String(error) }),
+          this.logger.event('error', 'background task failed', { error }),
         );
     }, ms);
     interval.unref();
