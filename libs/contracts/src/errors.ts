@@ -49,8 +49,8 @@ export class TillbusError extends Error {
 export type ErrorCodeTable = Readonly<Record<string, string>>;
 
 /**
- * The base of a named error with one fixed code, constructed from `(message, details?, { cause }?)`:
- * `export class SupersededError extends codedError<OrderErrorCode>('SUPERSEDED', 'SupersededError') {}`.
+ * The base of a named error with one fixed code (of its service's table), constructed from
+ * `(message, details?, { cause }?)`: `class SupersededError extends codedError('SUPERSEDED', 'SupersededError') {}`.
  */
 export function codedError<Code extends string = string>(code: Code, name: string) {
   return class CodedError extends TillbusError {
@@ -64,10 +64,12 @@ export function codedError<Code extends string = string>(code: Code, name: strin
 
 /**
  * The base of a service's error class that answers with any code of its table, constructed from
- * `(code, message, details?, { cause }?)`: `export class EdcError extends serviceError('EdcError', EDC_ERROR_CODES) {}`.
+ * `(code, message, details?, { cause }?)`: `class EdcError extends serviceError('EdcError', EDC_COMMAND_ERRORS) {}`.
  */
 export function serviceError<Table extends ErrorCodeTable>(name: string, codes: Table) {
   return class ServiceError extends TillbusError {
+    /** The meaning of each code, for documentation and bounded metric labels. */
+    static readonly codes: Table = codes;
     override readonly name: string = name;
     declare readonly code: keyof Table & string;
     constructor(

@@ -26,10 +26,16 @@ export class NotificationNotFoundError extends NotFoundError {
 }
 
 /** The same idempotency key came back with different content. */
-export class OrderConflictError extends codedError<OrderReconciliationErrorCode>('CONFLICT', 'OrderConflictError') {}
+export class OrderConflictError extends codedError<OrderReconciliationErrorCode>(
+  'CONFLICT',
+  'OrderConflictError',
+) {}
 
 /** The order journey refused a reported status; the refusal is recorded on the order. */
-export class OrderRefusedError extends codedError<OrderReconciliationErrorCode>('REFUSED', 'OrderRefusedError') {
+export class OrderRefusedError extends codedError<OrderReconciliationErrorCode>(
+  'REFUSED',
+  'OrderRefusedError',
+) {
   constructor(
     readonly reason: OrderJourneyRefusal,
     message: string,
@@ -44,7 +50,10 @@ export class NotRedeliverableError extends codedError<OrderReconciliationErrorCo
 ) {}
 
 /** Redelivering would tell D-Store an older status after a newer one it already has. */
-export class SupersededError extends codedError<OrderReconciliationErrorCode>('SUPERSEDED', 'SupersededError') {}
+export class SupersededError extends codedError<OrderReconciliationErrorCode>(
+  'SUPERSEDED',
+  'SupersededError',
+) {}
 
 /** Ids in messages are cut short: they are D-Store's and harmless, but unbounded. */
 export function clip(text: string, max = 80): string {
