@@ -4,7 +4,7 @@ import {
   NatsConnectionManager,
   serviceProvisioning,
 } from '@tillbus/messaging';
-import { answerUnknownErrorsWith, MessagingModule } from '@tillbus/runtime';
+import { MessagingModule } from '@tillbus/runtime';
 import { JsonLogger } from '@tillbus/observability';
 import { ObservabilityModule } from '@tillbus/runtime';
 import { BridgePresence } from './bridge/presence';
@@ -64,11 +64,11 @@ export function edcCommandModule({
       }),
       MessagingModule.forRoot(
         messagingOptionsFromConfig(SERVICE_NAME, config, serviceProvisioning(SERVICE_NAME, config)),
+        { unknownErrorReply: EDC_UNKNOWN_ERROR_REPLY },
       ),
     ],
     controllers: [EdcController],
     providers: [
-      answerUnknownErrorsWith(EDC_UNKNOWN_ERROR_REPLY),
       { provide: EDC_CONFIG, useValue: config },
       { provide: CLOCK, useValue: clock ?? new SystemClock() },
       EdcMetrics,

@@ -92,24 +92,14 @@ function wire(
   const logger = container.get(JsonLogger);
   target.useLogger(logger);
   target.useGlobalPipes(createBusValidationPipe());
-  target.useGlobalFilters(new BusExceptionFilter(logger, declaredUnknownErrorReply(container)));
+  const unknownErrorReply = container.get<UnknownErrorReply | null>(UNKNOWN_ERROR_REPLY);
+  target.useGlobalFilters(new BusExceptionFilter(logger, unknownErrorReply ?? undefined));
   server.attach({
     options: container.get<MessagingOptions>(MESSAGING_OPTIONS),
     connection: container.get(NatsConnectionManager),
     logger,
     metrics: container.get(BusMetrics),
   });
-}
-
-/** The service's answerUnknownErrorsWith, if its module declares one. */
-function declaredUnknownErrorReply(
-  container: Pick<INestApplication, 'get'>,
-): UnknownErrorReply | undefined {
-  try {
-    return container.get<UnknownErrorReply>(UNKNOWN_ERROR_REPLY, { strict: false });
-  } catch {
-    return undefined;
-  }
 }
 
 /**

@@ -1,4 +1,4 @@
-import { Catch, type ArgumentsHost, type Provider, type RpcExceptionFilter } from '@nestjs/common';
+import { Catch, type ArgumentsHost, type RpcExceptionFilter } from '@nestjs/common';
 import {
   isErrorEnvelope,
   TillbusError,
@@ -15,15 +15,8 @@ export interface UnknownErrorReply {
   message: string;
 }
 
+/** Provided by MessagingModule.forRoot: the service's UnknownErrorReply, or null for INTERNAL_ERROR. */
 export const UNKNOWN_ERROR_REPLY = Symbol('UNKNOWN_ERROR_REPLY');
-
-/**
- * Declares, in a service's module, how it answers unexpected errors: for example UNAVAILABLE when every such error
- * is a NATS or KV failure and a retry is safe. The error itself is still logged, never sent.
- */
-export function answerUnknownErrorsWith(reply: UnknownErrorReply): Provider {
-  return { provide: UNKNOWN_ERROR_REPLY, useValue: reply };
-}
 
 /**
  * The one place where a bus handler's error becomes a reply: a typed error (or an envelope) leaves as its
