@@ -34,6 +34,13 @@ import { STORE_PROVIDERS } from './store/store.providers';
 
 export const SERVICE_NAME = 'edc-command';
 
+/** An error no handler anticipated is a failure of NATS or KV: a retry with the same requestId never runs twice. */
+export const EDC_UNKNOWN_ERROR_REPLY = {
+  code: 'UNAVAILABLE',
+  message:
+    'edc-command could not reach NATS or its KV buckets; retry with the same requestId (it is never run twice)',
+} as const;
+
 export interface EdcCommandModuleOptions {
   config: EdcCommandConfig;
   /** Tests pass a ShiftableClock; production uses the system clock. */
@@ -58,6 +65,7 @@ export function edcCommandModule({
       }),
       MessagingModule.forRoot(
         messagingOptionsFromConfig(SERVICE_NAME, config, serviceProvisioning(SERVICE_NAME, config)),
+        { unknownErrorReply: EDC_UNKNOWN_ERROR_REPLY },
       ),
     ],
     controllers: [EdcController],

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   codedError,
   NotFoundError,
+  serviceError,
   PayloadInvalidError,
   TillbusError,
   toErrorEnvelope,
@@ -79,5 +80,34 @@ describe('codedError', () => {
     expect(error).toBeInstanceOf(TillbusError);
     expect(error.name).toBe(name);
     expect(error.code).toBe(code);
+  });
+});
+
+describe('cause', () => {
+  const CODES = { JAMMED: 'the printer is jammed', EMPTY: 'the printer is out of paper' } as const;
+  class PrinterError extends serviceError('PrinterError', CODES) {}
+  class GoneError extends codedError('GONE', 'GoneError') {}
+  const kvError = new Error('TIMEOUT');
+
+  it.each([
+    new TillbusError('X', 'm', undefined, { cause: kvError }),
+    new UnavailableError('m', undefined, { cause: kvError }),
+    new GoneError('m', { d: 1 }, { cause: kvError }),
+    new PrinterError('JAMMED', 'm', undefined, { cause: kvError }),
+  ])('is kept on the error and never put in the envelope: %o', (error) => {
+    expect(error.cause).toBe(kvError);
+    expect(JSON.stringify(toErrorEnvelope(error))).not.toContain('TIMEOUT');
+  });
+
+  it('a service error takes any code of its table, under its own name', () => {
+    const error = new PrinterError('EMPTY', 'printer 3 is out of paper', { printer: 3 });
+    expect(error).toBeInstanceOf(TillbusError);
+    expect(error).toMatchObject({ name: 'PrinterError', code: 'EMPTY' });
+    expect(PrinterError.codes).toBe(CODES);
+    expect(error.toEnvelope()).toEqual({
+      code: 'EMPTY',
+      message: 'printer 3 is out of paper',
+      details: { printer: 3 },
+    });
   });
 });

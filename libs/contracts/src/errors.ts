@@ -21,7 +21,8 @@ export type BusErrorCode = keyof typeof BUS_ERROR_CODES;
 
 /**
  * The base of every named domain error. Handlers throw these; the bus filter turns them into an
- * envelope with the same code, message and details.
+ * envelope with the same code, message and details. `cause` (the error this one wraps: a NATS, KV or vendor
+ * failure) goes to the log line, never into the envelope.
  */
 export class TillbusError extends Error {
   override readonly name: string = 'TillbusError';
@@ -29,8 +30,9 @@ export class TillbusError extends Error {
     readonly code: string,
     message: string,
     readonly details?: unknown,
+    options?: ErrorOptions,
   ) {
-    super(message);
+    super(message, options);
   }
 
   toEnvelope(): ErrorEnvelope {
@@ -41,14 +43,42 @@ export class TillbusError extends Error {
 }
 
 /**
- * The base of a named error with one fixed code, constructed from `(message, details?)`:
- * `export class SupersededError extends codedError('SUPERSEDED', 'SupersededError') {}`.
+ * A service's error codes: one meaning per code, for callers to branch on and people to read. Each service's
+ * table is `libs/contracts/src/<service>/errors.ts`; the bus-wide codes are BUS_ERROR_CODES.
  */
-export function codedError(code: string, name: string) {
+export type ErrorCodeTable = Readonly<Record<string, string>>;
+
+/**
+ * The base of a named error with one fixed code (of its service's table), constructed from
+ * `(message, details?, { cause }?)`: `class SupersededError extends codedError('SUPERSEDED', 'SupersededError') {}`.
+ */
+export function codedError<Code extends string = string>(code: Code, name: string) {
   return class CodedError extends TillbusError {
     override readonly name: string = name;
-    constructor(message: string, details?: unknown) {
-      super(code, message, details);
+    declare readonly code: Code;
+    constructor(message: string, details?: unknown, options?: ErrorOptions) {
+      super(code, message, details, options);
+    }
+  };
+}
+
+/**
+ * The base of a service's error class that answers with any code of its table, constructed from
+ * `(code, message, details?, { cause }?)`: `class EdcError extends serviceError('EdcError', EDC_COMMAND_ERRORS) {}`.
+ */
+export function serviceError<Table extends ErrorCodeTable>(name: string, codes: Table) {
+  return class ServiceError extends TillbusError {
+    /** The meaning of each code, for documentation and bounded metric labels. */
+    static readonly codes: Table = codes;
+    override readonly name: string = name;
+    declare readonly code: keyof Table & string;
+    constructor(
+      code: keyof Table & string,
+      message: string,
+      details?: unknown,
+      options?: ErrorOptions,
+    ) {
+      super(code, message, details, options);
     }
   };
 }
@@ -67,8 +97,9 @@ export class BusRequestError extends TillbusError {
     message: string,
     readonly subject: string,
     details?: unknown,
+    options?: ErrorOptions,
   ) {
-    super(code, message, details);
+    super(code, message, details, options);
   }
 }
 

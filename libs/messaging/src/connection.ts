@@ -143,12 +143,7 @@ export class NatsConnectionManager {
           this.logger.event('info', 'reconnected to NATS', {}, 'Messaging');
           break;
         case 'error':
-          this.logger.event(
-            'error',
-            'NATS connection error',
-            { error: String(status.error) },
-            'Messaging',
-          );
+          this.logger.event('error', 'NATS connection error', { error: status.error }, 'Messaging');
           break;
         default:
           break;

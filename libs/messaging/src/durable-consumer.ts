@@ -90,7 +90,7 @@ export class DurableConsumer<T = unknown> {
         consumer: this.spec.durable,
         deliveries,
         retryInMs: delay,
-        reason,
+        error,
       });
       msg.nak(delay);
       this.count('retried');
@@ -119,13 +119,13 @@ export class DurableConsumer<T = unknown> {
         consumer: this.spec.durable,
         deliveries,
         permanent,
-        reason,
+        error,
       });
     } catch (publishError) {
       this.logger.event('error', 'could not dead-letter a message; it will be redelivered', {
         stream: this.spec.stream,
         consumer: this.spec.durable,
-        error: String(publishError),
+        error: publishError,
       });
       msg.nak(this.spec.backoffMs[this.spec.backoffMs.length - 1] ?? 1000);
     }

@@ -49,14 +49,28 @@ function toRequestError(error: unknown, subject: string, timeoutMs: number): Bus
       'TIMEOUT',
       `no answer on ${subject} within ${timeoutMs} ms`,
       subject,
+      undefined,
+      { cause: error },
     );
   }
-  if (error instanceof errors.RequestError && error.isNoResponders()) {
-    return new BusRequestError('NO_RESPONDERS', `no service is listening on ${subject}`, subject);
-  }
-  if (error instanceof errors.NoRespondersError) {
-    return new BusRequestError('NO_RESPONDERS', `no service is listening on ${subject}`, subject);
+  if (
+    (error instanceof errors.RequestError && error.isNoResponders()) ||
+    error instanceof errors.NoRespondersError
+  ) {
+    return new BusRequestError(
+      'NO_RESPONDERS',
+      `no service is listening on ${subject}`,
+      subject,
+      undefined,
+      { cause: error },
+    );
   }
   const message = error instanceof Error ? error.message : String(error);
-  return new BusRequestError('UNAVAILABLE', `request on ${subject} failed: ${message}`, subject);
+  return new BusRequestError(
+    'UNAVAILABLE',
+    `request on ${subject} failed: ${message}`,
+    subject,
+    undefined,
+    { cause: error },
+  );
 }

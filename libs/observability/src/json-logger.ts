@@ -79,7 +79,7 @@ export class JsonLogger {
     }
     if (params.length > 0) fields.params = params;
     if (message instanceof Error) {
-      fields.error = { name: message.name, message: message.message, stack: message.stack };
+      fields.error = message;
       this.event(level, message.message, fields, context);
     } else if (typeof message === 'object' && message !== null) {
       this.event(

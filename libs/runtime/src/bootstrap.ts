@@ -7,8 +7,9 @@ import {
   NatsConnectionManager,
   type MessagingOptions,
 } from '@tillbus/messaging';
-import { JsonLogger, OpsServer } from '@tillbus/observability';
-import { BusExceptionFilter, createBusValidationPipe } from './bus-validation';
+import { JsonLogger, OpsServer, redact } from '@tillbus/observability';
+import { BusExceptionFilter, UNKNOWN_ERROR_REPLY, type UnknownErrorReply } from './bus-errors';
+import { createBusValidationPipe } from './bus-validation';
 import { TillbusNatsServer } from './server';
 
 export interface ServiceDefinition {
@@ -91,7 +92,8 @@ function wire(
   const logger = container.get(JsonLogger);
   target.useLogger(logger);
   target.useGlobalPipes(createBusValidationPipe());
-  target.useGlobalFilters(new BusExceptionFilter(logger));
+  const unknownErrorReply = container.get<UnknownErrorReply | null>(UNKNOWN_ERROR_REPLY);
+  target.useGlobalFilters(new BusExceptionFilter(logger, unknownErrorReply ?? undefined));
   server.attach({
     options: container.get<MessagingOptions>(MESSAGING_OPTIONS),
     connection: container.get(NatsConnectionManager),
@@ -123,7 +125,7 @@ export function runMain(
         JSON.stringify({
           level: 'error',
           msg: `shutdown after ${signal} failed`,
-          error: String(error),
+          error: redact(error),
         }) + '\n',
       );
       process.exit(1);

@@ -1,20 +1,6 @@
-import {
-  ArgumentsHost,
-  Catch,
-  type ArgumentMetadata,
-  type PipeTransform,
-  type RpcExceptionFilter,
-} from '@nestjs/common';
-import { currentCorrelationId, JsonLogger } from '@tillbus/observability';
+import type { ArgumentMetadata, PipeTransform } from '@nestjs/common';
+import { PayloadInvalidError } from '@tillbus/contracts';
 import { describeViolations, validatePlain } from '@tillbus/validation';
-import { throwError, type Observable } from 'rxjs';
-import {
-  isErrorEnvelope,
-  PayloadInvalidError,
-  TillbusError,
-  toErrorEnvelope,
-  type ErrorEnvelope,
-} from '@tillbus/contracts';
 
 const PRIMITIVES = new Set<unknown>([String, Boolean, Number, Array, Object]);
 
@@ -38,22 +24,4 @@ export class BusValidationPipe implements PipeTransform {
 
 export function createBusValidationPipe(): BusValidationPipe {
   return new BusValidationPipe();
-}
-
-/** Every error a bus handler throws leaves as an `{code, message, details}` envelope. */
-@Catch()
-export class BusExceptionFilter implements RpcExceptionFilter<unknown> {
-  constructor(private readonly logger: JsonLogger) {}
-
-  catch(exception: unknown, host: ArgumentsHost): Observable<ErrorEnvelope> {
-    const expected = exception instanceof TillbusError || isErrorEnvelope(exception);
-    if (!expected) {
-      const error = exception instanceof Error ? exception : new Error(String(exception));
-      this.logger.event('error', 'handler failed', {
-        subject: host.switchToRpc().getContext<{ getSubject?: () => string }>()?.getSubject?.(),
-        error: { name: error.name, message: error.message, stack: error.stack },
-      });
-    }
-    return throwError(() => toErrorEnvelope(exception, currentCorrelationId()));
-  }
 }

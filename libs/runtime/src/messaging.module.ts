@@ -21,6 +21,7 @@ import {
 } from '@tillbus/messaging';
 import { JsonLogger, OpsServer } from '@tillbus/observability';
 import { Registry } from 'prom-client';
+import { UNKNOWN_ERROR_REPLY, type UnknownErrorReply } from './bus-errors';
 
 /**
  * Connects, makes sure the service's streams, KV buckets and durable consumers exist (verify mode: waits, not
@@ -94,16 +95,26 @@ export class JetStreamSetup implements OnModuleInit {
 const RETRY_FIRST_MS = 500;
 const RETRY_MAX_MS = 30_000;
 
+/** How the service's bus handlers answer; the NATS options are MessagingOptions. */
+export interface BusReplyOptions {
+  /**
+   * The reply to an error no handler anticipated, instead of INTERNAL_ERROR: for example UNAVAILABLE when every
+   * such error is a NATS or KV failure and a retry is safe. The error itself is logged, never sent.
+   */
+  unknownErrorReply?: UnknownErrorReply;
+}
+
 @Global()
 @Module({})
 export class MessagingModule {
-  static forRoot(options: MessagingOptions): DynamicModule {
+  static forRoot(options: MessagingOptions, replies: BusReplyOptions = {}): DynamicModule {
     return {
       module: MessagingModule,
       // The messaging classes know nothing of Nest: they are built here, and Nest calls their lifecycle hooks
       // (NatsConnectionManager.onApplicationShutdown drains the connection last).
       providers: [
         { provide: MESSAGING_OPTIONS, useValue: options },
+        { provide: UNKNOWN_ERROR_REPLY, useValue: replies.unknownErrorReply ?? null },
         {
           provide: NatsConnectionManager,
           inject: [JsonLogger],
@@ -123,7 +134,14 @@ export class MessagingModule {
         },
         JetStreamSetup,
       ],
-      exports: [MESSAGING_OPTIONS, NatsConnectionManager, BusMetrics, BusClient, JetStreamSetup],
+      exports: [
+        MESSAGING_OPTIONS,
+        UNKNOWN_ERROR_REPLY,
+        NatsConnectionManager,
+        BusMetrics,
+        BusClient,
+        JetStreamSetup,
+      ],
     };
   }
 }

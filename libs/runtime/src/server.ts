@@ -147,10 +147,7 @@ export class TillbusNatsServer extends ServerNats {
         headers.set(HEADERS.correlationId, correlationId);
         natsMsg.respond(JSON.stringify(body ?? null), { headers });
       } catch (error) {
-        this.deps.logger.event('error', 'could not publish a reply', {
-          subject: channel,
-          error: String(error),
-        });
+        this.deps.logger.event('error', 'could not publish a reply', { subject: channel, error });
       } finally {
         this.deps.metrics.recordHandled(
           channel,
@@ -165,7 +162,7 @@ export class TillbusNatsServer extends ServerNats {
       if (envelope.code === 'INTERNAL_ERROR' && !isErrorEnvelope(cause)) {
         this.deps.logger.event('error', 'handler failed', {
           subject: channel,
-          error: describeError(cause),
+          error: cause,
         });
       }
       finish(envelope.code, envelope, true);
@@ -191,12 +188,6 @@ export class TillbusNatsServer extends ServerNats {
       });
     }
   }
-}
-
-function describeError(error: unknown): unknown {
-  return error instanceof Error
-    ? { name: error.name, message: error.message, stack: error.stack }
-    : error;
 }
 
 /**

@@ -146,6 +146,51 @@ describe('request/reply through the messaging lib', () => {
     expect(logged).toMatchObject({ level: 'error', msg: 'handler failed' });
   });
 
+  it('logs the crash once with its cause chain, and answers with the reply the service declared', async () => {
+    const own = await startTestNatsServer();
+    const ownLogs: string[] = [];
+    const replica = await startEchoReplica(
+      { NATS_URL: own.url },
+      'declared',
+      (l) => ownLogs.push(l),
+      {
+        unknownErrorReply: { code: 'UNAVAILABLE', message: 'retry later' },
+      },
+    );
+    const observer = await connect({ servers: own.url });
+    try {
+      const h = headers();
+      h.set(HEADERS.correlationId, 'corr-crash-2');
+      const raw = await observer.request(ECHO_SUBJECTS.crash, '{}', { timeout: 2000, headers: h });
+      expect(raw.headers?.get(HEADERS.error)).toBe('UNAVAILABLE');
+      expect(JSON.parse(Buffer.from(raw.data).toString())).toEqual({
+        code: 'UNAVAILABLE',
+        message: 'retry later',
+      });
+      const logged = ownLogs
+        .map((l) => JSON.parse(l))
+        .filter((l) => l.correlationId === 'corr-crash-2' && l.level === 'error');
+      expect(logged).toHaveLength(1);
+      expect(logged[0]).toMatchObject({
+        msg: 'handler failed',
+        subject: ECHO_SUBJECTS.crash,
+        error: {
+          name: 'Error',
+          stack: expect.stringContaining('at '),
+          cause: {
+            name: 'UnavailableError',
+            code: 'UNAVAILABLE',
+            message: 'the KV bucket did not answer',
+          },
+        },
+      });
+    } finally {
+      await observer.close();
+      await replica.close();
+      await own.dispose();
+    }
+  });
+
   it('carries the correlation id from the caller through every hop', async () => {
     const h = headers();
     h.set(HEADERS.correlationId, 'corr-relay-1');

@@ -1,5 +1,11 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { BusRequestError, SUBJECTS, TillbusError, type TerminalHealth } from '@tillbus/contracts';
+import {
+  BusRequestError,
+  codedError,
+  SUBJECTS,
+  type DeviceHealthErrorCode,
+  type TerminalHealth,
+} from '@tillbus/contracts';
 import { BusClient } from '@tillbus/messaging';
 import type { HealthVendor } from '@tillbus/result-codes';
 import { servesVendor, type DeviceHealthConfig, DEVICE_HEALTH_CONFIG } from '../config';
@@ -13,13 +19,16 @@ export const VENDOR_DIAGNOSE_SUBJECTS: Record<HealthVendor, string> = {
 };
 
 /** No replica that serves the terminal's vendor took the request (or it reached one that does not serve it). */
-export class VendorNotServedError extends TillbusError {
-  override readonly name = 'VendorNotServedError';
+export class VendorNotServedError extends codedError<DeviceHealthErrorCode>(
+  'VENDOR_NOT_SERVED',
+  'VendorNotServedError',
+) {
   constructor(
     message: string,
     details: { terminalId: string; vendor: HealthVendor; servedBy: string },
+    options?: ErrorOptions,
   ) {
-    super('VENDOR_NOT_SERVED', message, details);
+    super(message, details, options);
   }
 }
 
@@ -58,6 +67,7 @@ export class DiagnoseRouter {
           `terminal ${terminalId} is an ${terminal.vendor} terminal and no device-health replica serves ${terminal.vendor}: ` +
             `run device-health-${terminal.vendor} (DEVICE_HEALTH_VENDORS=${terminal.vendor}) or add ${terminal.vendor} to DEVICE_HEALTH_VENDORS`,
           { terminalId, vendor: terminal.vendor, servedBy: `device-health-${terminal.vendor}` },
+          { cause: error },
         );
       }
       // The serving replica's own answer (NOT_FOUND, SHUTTING_DOWN, ...) or TIMEOUT, as it came.

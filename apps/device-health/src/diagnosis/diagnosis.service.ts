@@ -92,11 +92,7 @@ export class DiagnosisService {
       // A bug of ours, not the terminal's doing: reported as such, never thrown at a caller.
       this.logger.event('error', 'diagnosis failed unexpectedly', {
         terminalId: terminal.terminalId,
-        error: {
-          name: (error as Error).name,
-          message: (error as Error).message,
-          stack: (error as Error).stack,
-        },
+        error,
       });
       return failedExchange('vendor_error', `internal error: ${(error as Error).message}`);
     }

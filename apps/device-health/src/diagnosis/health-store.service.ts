@@ -245,7 +245,7 @@ export class HealthStore implements OnModuleInit, OnApplicationBootstrap, OnAppl
       this.metrics.events.inc({ vendor: health.vendor, result: 'failed' });
       this.logger.event('error', 'could not publish a terminal health event', {
         terminalId: health.terminalId,
-        error: (failed.error as Error).message,
+        error: failed.error,
       });
     }
   }

@@ -135,7 +135,7 @@ export class PollerService implements OnApplicationBootstrap, BeforeApplicationS
       this.lastScan = now;
       this.pump();
     } catch (error) {
-      this.logger.event('error', 'poll tick failed', { error: (error as Error).message });
+      this.logger.event('error', 'poll tick failed', { error });
     }
     this.schedule();
   }
@@ -187,7 +187,7 @@ export class PollerService implements OnApplicationBootstrap, BeforeApplicationS
       this.metrics.claims.inc({ result: 'error' });
       this.logger.event('warn', 'could not claim a poll slot', {
         terminalId: slot.terminalId,
-        error: (error as Error).message,
+        error,
       });
       return;
     }
@@ -201,7 +201,7 @@ export class PollerService implements OnApplicationBootstrap, BeforeApplicationS
     } catch (error) {
       this.logger.event('error', 'could not record a diagnosis', {
         terminalId: slot.terminalId,
-        error: (error as Error).message,
+        error,
       });
     }
   }

@@ -12,8 +12,9 @@ export class HttpExchangeError extends Error {
   constructor(
     message: string,
     readonly kind: 'unreachable' | 'timeout' | 'too_large',
+    options?: ErrorOptions,
   ) {
-    super(message);
+    super(message, options);
   }
 }
 
@@ -93,5 +94,7 @@ function asExchangeError(error: unknown): HttpExchangeError {
   if (error instanceof HttpExchangeError) return error;
   const code = (error as NodeJS.ErrnoException).code;
   const message = error instanceof Error ? error.message : String(error);
-  return new HttpExchangeError(code ? `${code}: ${message}` : message, 'unreachable');
+  return new HttpExchangeError(code ? `${code}: ${message}` : message, 'unreachable', {
+    cause: error,
+  });
 }

@@ -66,7 +66,9 @@ export class SecretStore {
     try {
       key = load(text);
     } catch (error) {
-      throw new SecretUnavailableError(`secret ${ref}: ${(error as Error).message}`);
+      throw new SecretUnavailableError(`secret ${ref}: ${(error as Error).message}`, {
+        cause: error,
+      });
     }
     this.keys.set(cacheKey, { value: key, source: text, until: 0 });
     return key;

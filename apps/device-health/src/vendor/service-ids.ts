@@ -72,7 +72,7 @@ export class ServiceIdAllocator implements OnApplicationBootstrap, OnApplication
       await this.ensureLease();
     } catch (error) {
       // Not fatal: Antom terminals need no ServiceID, and next() tries again.
-      this.logger.event('warn', 'no Adyen ServiceID slot yet', { error: (error as Error).message });
+      this.logger.event('warn', 'no Adyen ServiceID slot yet', { error });
     }
   }
 
@@ -191,7 +191,7 @@ export class ServiceIdAllocator implements OnApplicationBootstrap, OnApplication
       // NATS unreachable: keep trying; the generator itself stops issuing when the lease runs out.
       this.logger.event('warn', 'could not renew the Adyen ServiceID slot', {
         slot: lease.slot,
-        error: (error as Error).message,
+        error,
       });
     }
     if (this.lease === lease) this.scheduleRenewal(lease);

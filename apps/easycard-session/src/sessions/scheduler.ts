@@ -102,7 +102,7 @@ export class Scheduler {
       // NATS or KV away: the next tick tries again; one line a minute is enough
       if (Date.now() - this.lastTickError > 60_000) {
         this.lastTickError = Date.now();
-        this.logger.event('warn', 'scheduler tick failed', { error: String(error) });
+        this.logger.event('warn', 'scheduler tick failed', { error });
       }
     } finally {
       this.ticks++;
@@ -114,7 +114,7 @@ export class Scheduler {
       .catch((error: unknown) => {
         this.logger.event('warn', 'scheduled work failed', {
           work: key.split(':')[0],
-          error: String(error),
+          error,
         });
       })
       .finally(() => this.busy.delete(key));

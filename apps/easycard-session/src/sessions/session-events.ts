@@ -42,7 +42,7 @@ export class SessionEvents {
       this.logger.event('warn', 'cannot publish a session event; it stays queued', {
         deviceId: record.deviceId,
         type: failed.message.payload.type,
-        error: String(failed.error),
+        error: failed.error,
       });
     }
     if (published.length > 0) {

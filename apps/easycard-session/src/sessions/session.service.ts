@@ -369,13 +369,13 @@ export class SessionService {
       this.metrics.keyReleases.inc({ result: 'unavailable' });
       this.logger.event('error', 'cannot open a stored reader key', {
         deviceId,
-        error: error instanceof KeyBoxError ? error.message : 'unexpected error',
+        error: error instanceof KeyBoxError ? error : 'unexpected error',
       });
       // the POS is waiting for a key: do not leave the replacement to the next tick
       void this.replaceKey(deviceId).catch((replaceError: unknown) =>
         this.logger.event('warn', 'replacing an unreadable key failed', {
           deviceId,
-          error: String(replaceError),
+          error: replaceError,
         }),
       );
       throw new EasyCardSessionError('KEY_UNAVAILABLE');
@@ -458,7 +458,7 @@ export class SessionService {
         this.logger.event('warn', 'DeviceQuery answer has no reader list', {
           mchId,
           field: this.runtime.deviceListField,
-          error: isIntellaProtocolError(error) ? error.message : 'unexpected error',
+          error: isIntellaProtocolError(error) ? error : 'unexpected error',
         });
       }
     }

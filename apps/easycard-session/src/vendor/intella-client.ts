@@ -156,7 +156,7 @@ export class IntellaClient {
       logger.event('error', 'cannot build the intella request', {
         serviceType,
         mchId: merchant.mchId,
-        error: isIntellaProtocolError(error) ? error.message : 'unexpected error',
+        error: isIntellaProtocolError(error) ? error : 'unexpected error',
       });
       return { kind: 'failure', failure: 'REQUEST_INVALID' };
     }

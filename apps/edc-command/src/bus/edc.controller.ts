@@ -1,47 +1,30 @@
 import { Controller } from '@nestjs/common';
 import { MessagePattern, Payload } from '@nestjs/microservices';
-import { type EdcCommandView, SUBJECTS, TillbusError, UnavailableError } from '@tillbus/contracts';
+import { type EdcCommandView, SUBJECTS } from '@tillbus/contracts';
 import {
   GetCommandRequest,
   SubmitAndWaitRequest,
   SubmitCommandRequest,
 } from '@tillbus/contracts/dto';
-import { JsonLogger } from '@tillbus/observability';
 import { CommandIntake } from '../commands/command-intake';
 
-/** The bus API for POS clients; the work is in CommandIntake. */
+/** The bus API for POS clients; the work is in CommandIntake. Unexpected errors: see EDC_UNKNOWN_ERROR_REPLY. */
 @Controller()
 export class EdcController {
-  constructor(
-    private readonly intake: CommandIntake,
-    private readonly logger: JsonLogger,
-  ) {}
+  constructor(private readonly intake: CommandIntake) {}
 
   @MessagePattern(SUBJECTS.edc.submit)
   submit(@Payload() request: SubmitCommandRequest): Promise<EdcCommandView> {
-    return this.guard(() => this.intake.submit(request));
+    return this.intake.submit(request);
   }
 
   @MessagePattern(SUBJECTS.edc.get)
   get(@Payload() request: GetCommandRequest): Promise<EdcCommandView> {
-    return this.guard(() => this.intake.get(request.deviceId, request.requestId));
+    return this.intake.get(request.deviceId, request.requestId);
   }
 
   @MessagePattern(SUBJECTS.edc.submitAndWait)
   submitAndWait(@Payload() request: SubmitAndWaitRequest): Promise<EdcCommandView> {
-    return this.guard(() => this.intake.submitAndWait(request));
-  }
-
-  /** A failure of NATS or KV is UNAVAILABLE: retrying with the same requestId is safe, it never starts a second command. */
-  private async guard<T>(work: () => Promise<T>): Promise<T> {
-    try {
-      return await work();
-    } catch (error) {
-      if (error instanceof TillbusError) throw error;
-      this.logger.event('error', 'edc-command could not reach its state', { error: String(error) });
-      throw new UnavailableError(
-        'edc-command could not reach NATS or its KV buckets; retry with the same requestId (it is never run twice)',
-      );
-    }
+    return this.intake.submitAndWait(request);
   }
 }

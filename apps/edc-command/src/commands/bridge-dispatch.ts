@@ -52,7 +52,7 @@ export class BridgeDispatch {
       this.logger.event('warn', 'could not send a command to its bridge', {
         deviceId: record.deviceId,
         requestId: record.requestId,
-        error: String(error),
+        error,
       }),
     );
     const refusal = refusalOf(sent);

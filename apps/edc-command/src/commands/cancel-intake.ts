@@ -1,12 +1,11 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { EdcCommandView } from '@tillbus/contracts';
+import { type EdcCommandView, EdcError } from '@tillbus/contracts';
 import type { SubmitCommandRequest } from '@tillbus/contracts/dto';
 import { CLOCK, type Clock } from '@tillbus/messaging';
 import { JsonLogger } from '@tillbus/observability';
 import { parseKiccCommandRequest } from '@tillbus/protocols-kicc';
 import { edcTransition, isEdcInFlight } from '@tillbus/result-codes';
 import { EDC_CONFIG, EdcCommandConfig } from '../config';
-import { EdcError } from './errors';
 import { paramsHash, recordKey } from '../store/keys';
 import { EdcMetrics } from '../metrics';
 import { RECORD_VERSION, viewOf, type StoredCancel, type StoredCommand } from '../record/model';

@@ -76,7 +76,7 @@ export class CommandEffects {
         this.logger.event('error', 'could not finish settling a command', {
           deviceId: after.deviceId,
           requestId: after.requestId,
-          error: String(error),
+          error,
         });
       }
     }

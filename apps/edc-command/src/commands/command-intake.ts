@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { Subscription } from '@nats-io/transport-node';
 import {
   type EdcCommandView,
+  EdcError,
   type EdcPublicEvent,
   EVENT_SUBJECTS,
   NotFoundError,
@@ -12,7 +13,7 @@ import { JsonLogger } from '@tillbus/observability';
 import type { EdcRecordCommand } from '@tillbus/result-codes';
 import { BridgePresence } from '../vendor/presence';
 import { EDC_CONFIG, EdcCommandConfig } from '../config';
-import { EdcError, rejectionLabel } from './errors';
+import { rejectionLabel } from './errors';
 import { paramsHash, recordKey } from '../store/keys';
 import { EdcMetrics } from '../metrics';
 import { isDone, isSettled, viewOf, type StoredCommand } from '../record/model';

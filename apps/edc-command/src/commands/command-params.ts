@@ -1,7 +1,6 @@
-import { NotFoundError, PayloadInvalidError } from '@tillbus/contracts';
+import { EdcError, NotFoundError, PayloadInvalidError } from '@tillbus/contracts';
 import type { SubmitCommandRequest } from '@tillbus/contracts/dto';
 import { KiccProtocolError, parseKiccCommandRequest } from '@tillbus/protocols-kicc';
-import { EdcError } from './errors';
 import type { RecordStore } from '../store/stores';
 
 /** Validates the seed params, fills in requestId and, for a PurchaseCancel, the Purchase's acquirerMetaData. */

@@ -1,42 +1,11 @@
-import { TillbusError } from '@tillbus/contracts';
-
-/**
- * The typed rejections of edc-command, besides the messaging lib's PARAM_ILLEGAL, NOT_FOUND and UNAVAILABLE. Each
- * code has one meaning for a POS: whether anything happened on the device, and what to do next. Vendor codes are
- * used where the vendor already names the situation (REPEAT_REQ_REJECT, CommandInvalid, ORDER_STATUS_INVALID).
- */
-export const EDC_ERROR_CODES = {
-  DEVICE_BUSY:
-    'another command is in flight on the device; nothing was started. Retry after its outcome.',
-  REPEAT_REQ_REJECT:
-    'the requestId was already used with other params; nothing was started. Use a new requestId.',
-  BRIDGE_OFFLINE: 'the bridge of the device is offline; nothing was started.',
-  DEVICE_NOT_READY:
-    'the SDK is not initialised for the device (see the bridge heartbeat); nothing was started.',
-  DEVICE_UNKNOWN: 'the bridge does not drive this device; nothing was started.',
-  BRIDGE_REFUSED: 'the bridge refused the command before calling the SDK; nothing was started.',
-  CommandInvalid:
-    'CommandCancel after the card was read: the vendor refuses it; the payment goes on.',
-  NOT_RUNNING: 'CommandCancel: no command (or not the named one) is running on the device.',
-  ORDER_STATUS_INVALID:
-    'PurchaseCancel: the referenced Purchase did not succeed or has no acquirerMetaData.',
-} as const;
-
-export type EdcErrorCode = keyof typeof EDC_ERROR_CODES;
-
-export class EdcError extends TillbusError {
-  override readonly name = 'EdcError';
-  constructor(code: EdcErrorCode, message: string, details?: Record<string, unknown>) {
-    super(code, message, details);
-  }
-}
+import { EDC_COMMAND_ERRORS, type EdcCommandErrorCode } from '@tillbus/contracts';
 
 /** Every code a submit can answer with, for the rejection metric's bounded label. */
 export const REJECTION_CODES = [
   'PARAM_ILLEGAL',
   'NOT_FOUND',
   'UNAVAILABLE',
-  ...(Object.keys(EDC_ERROR_CODES) as EdcErrorCode[]),
+  ...(Object.keys(EDC_COMMAND_ERRORS) as EdcCommandErrorCode[]),
 ] as const;
 
 const REJECTION_LABELS = new Set<string>(REJECTION_CODES);

@@ -50,7 +50,7 @@ export class EventPublisher {
       requestId: event.requestId,
       seq: event.seq,
       type: event.type,
-      error: String(error),
+      error,
     });
   }
 }

@@ -1,5 +1,4 @@
-import type { EdcCommandView } from '@tillbus/contracts';
-import { EdcError } from './errors';
+import { type EdcCommandView, EdcError } from '@tillbus/contracts';
 import { viewOf, type StoredRecord } from '../record/model';
 
 /**

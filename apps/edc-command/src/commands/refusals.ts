@@ -1,7 +1,7 @@
 import type { BridgeAckStatus } from '@tillbus/protocols-kicc';
 import type { SendResult } from '../vendor/bridge-link';
 import type { DevicePresence } from '../vendor/presence';
-import { EdcError } from './errors';
+import { EdcError } from '@tillbus/contracts';
 
 /** A bridge's refusal of a command, or nobody listening for its device: nothing was started. */
 export interface Refusal {

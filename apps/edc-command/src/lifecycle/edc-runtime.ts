@@ -92,9 +92,7 @@ export class EdcRuntime implements OnApplicationBootstrap, BeforeApplicationShut
       if (this.run.stopping) return;
       void Promise.resolve()
         .then(task)
-        .catch((error: unknown) =>
-          this.logger.event('error', 'background task failed', { error: String(error) }),
-        );
+        .catch((error: unknown) => this.logger.event('error', 'background task failed', { error }));
     }, ms);
     interval.unref();
     this.intervals.push(interval);

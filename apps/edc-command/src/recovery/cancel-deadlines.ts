@@ -22,7 +22,7 @@ export class CancelDeadlines {
       this.clock.schedule(at, () => {
         this.timers.delete(key);
         void this.passed(key).catch((error: unknown) =>
-          this.logger.event('error', 'CommandCancel deadline failed', { error: String(error) }),
+          this.logger.event('error', 'CommandCancel deadline failed', { error }),
         );
       }),
     );

@@ -59,7 +59,7 @@ export class CommandTimers {
             const current = this.owned.get(key);
             if (current) current.wakeAt = undefined;
             void this.tick(key).catch((error: unknown) =>
-              this.logger.event('error', 'command timer failed', { key, error: String(error) }),
+              this.logger.event('error', 'command timer failed', { key, error }),
             );
           });
   }
@@ -131,7 +131,7 @@ export class CommandTimers {
           offlineSince: null,
         });
       })().catch((error: unknown) =>
-        this.logger.event('error', 'could not resume a recovery', { error: String(error) }),
+        this.logger.event('error', 'could not resume a recovery', { error }),
       );
     }
   }

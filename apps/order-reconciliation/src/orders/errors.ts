@@ -1,4 +1,9 @@
-import { codedError, NotFoundError, UnavailableError } from '@tillbus/contracts';
+import {
+  codedError,
+  NotFoundError,
+  UnavailableError,
+  type OrderReconciliationErrorCode,
+} from '@tillbus/contracts';
 import type { OrderJourneyRefusal } from '@tillbus/result-codes';
 
 /** JetStream (KV or stream) did not answer: transient by nature, so D-Store gets U and the bus UNAVAILABLE. */
@@ -21,10 +26,16 @@ export class NotificationNotFoundError extends NotFoundError {
 }
 
 /** The same idempotency key came back with different content. */
-export class OrderConflictError extends codedError('CONFLICT', 'OrderConflictError') {}
+export class OrderConflictError extends codedError<OrderReconciliationErrorCode>(
+  'CONFLICT',
+  'OrderConflictError',
+) {}
 
 /** The order journey refused a reported status; the refusal is recorded on the order. */
-export class OrderRefusedError extends codedError('REFUSED', 'OrderRefusedError') {
+export class OrderRefusedError extends codedError<OrderReconciliationErrorCode>(
+  'REFUSED',
+  'OrderRefusedError',
+) {
   constructor(
     readonly reason: OrderJourneyRefusal,
     message: string,
@@ -33,13 +44,16 @@ export class OrderRefusedError extends codedError('REFUSED', 'OrderRefusedError'
   }
 }
 
-export class NotRedeliverableError extends codedError(
+export class NotRedeliverableError extends codedError<OrderReconciliationErrorCode>(
   'NOT_REDELIVERABLE',
   'NotRedeliverableError',
 ) {}
 
 /** Redelivering would tell D-Store an older status after a newer one it already has. */
-export class SupersededError extends codedError('SUPERSEDED', 'SupersededError') {}
+export class SupersededError extends codedError<OrderReconciliationErrorCode>(
+  'SUPERSEDED',
+  'SupersededError',
+) {}
 
 /** Ids in messages are cut short: they are D-Store's and harmless, but unbounded. */
 export function clip(text: string, max = 80): string {

@@ -82,7 +82,11 @@ export class LifecycleConsumer implements OnApplicationBootstrap, BeforeApplicat
     } catch (error) {
       if (error instanceof OrderNotFoundError) {
         this.metrics.lifecycleEvents.inc({ kind: message.kind, result: 'unknown_order' });
-        throw new PermanentError(`${message.kind} event for an unknown order: ${error.message}`);
+        throw new PermanentError(
+          `${message.kind} event for an unknown order: ${error.message}`,
+          undefined,
+          { cause: error },
+        );
       }
       throw error;
     }

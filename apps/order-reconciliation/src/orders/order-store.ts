@@ -52,6 +52,8 @@ export class StoreAccess {
       if (error instanceof TillbusError || error instanceof CasConflictError) throw error;
       throw new StoreUnavailableError(
         `${what}: ${(error as Error).message ?? String(error)}; retry`,
+        undefined,
+        { cause: error },
       );
     } finally {
       clearTimeout(timer);

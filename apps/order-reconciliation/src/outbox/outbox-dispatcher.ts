@@ -120,7 +120,7 @@ export class OutboxDispatcher implements OnApplicationBootstrap, BeforeApplicati
       } catch (error) {
         this.logger.event('warn', 'outbox step failed; will retry', {
           requestId: message.requestId,
-          error: (error as Error).message,
+          error,
         });
         verdict = { ack: false, delayMs: TROUBLE_DELAY_MS };
       }

@@ -307,12 +307,7 @@ export class DStoreEdge {
    * which would make it give up on an order because of our defect; the metric and the log make it visible.
    */
   private unexpected(error: unknown): EdgeAnswer {
-    this.logger.event('error', 'D-Store request failed unexpectedly', {
-      error:
-        error instanceof Error
-          ? { name: error.name, message: error.message, stack: error.stack }
-          : String(error),
-    });
+    this.logger.event('error', 'D-Store request failed unexpectedly', { error });
     return answer('UNKNOWN_EXCEPTION', 'internal error; retry');
   }
 

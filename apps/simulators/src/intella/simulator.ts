@@ -95,7 +95,7 @@ export async function startIntellaSimulator(
       {
         maxBytes: MAX_BODY_BYTES,
         onError(_req, res, error) {
-          logger.event('error', 'simulator request failed', { error: String(error) });
+          logger.event('error', 'simulator request failed', { error });
           sendJson(res, 500, { error: 'simulator error' });
         },
       },

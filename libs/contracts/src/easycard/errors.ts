@@ -1,4 +1,4 @@
-import { TillbusError } from '../errors';
+import { serviceError } from '../errors';
 
 /**
  * The error codes of the easycard-session bus API, besides the bus-wide ones (PARAM_ILLEGAL, NOT_FOUND,
@@ -21,13 +21,22 @@ export const EASYCARD_SESSION_ERRORS = {
 
 export type EasyCardSessionErrorCode = keyof typeof EASYCARD_SESSION_ERRORS;
 
-export class EasyCardSessionError extends TillbusError {
-  override readonly name = 'EasyCardSessionError';
-  constructor(code: EasyCardSessionErrorCode, detail?: string, details?: unknown) {
+/** An easycard-session rejection: its message is the code's meaning, then the detail (the reader, the state). */
+export class EasyCardSessionError extends serviceError(
+  'EasyCardSessionError',
+  EASYCARD_SESSION_ERRORS,
+) {
+  constructor(
+    code: EasyCardSessionErrorCode,
+    detail?: string,
+    details?: unknown,
+    options?: ErrorOptions,
+  ) {
     super(
       code,
       detail ? `${EASYCARD_SESSION_ERRORS[code]}: ${detail}` : EASYCARD_SESSION_ERRORS[code],
       details,
+      options,
     );
   }
 }

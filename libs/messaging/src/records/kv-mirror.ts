@@ -102,7 +102,7 @@ export class KvMirror<T> {
       } catch (error) {
         if (this.stopped) return;
         this.options.logger.event('warn', `${this.options.name} watch failed; watching again`, {
-          error: (error as Error).message,
+          error,
         });
       }
       const asked = this.reloadAsked;
