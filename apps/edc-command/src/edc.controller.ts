@@ -4,12 +4,15 @@ import { SUBJECTS, TillbusError, UnavailableError, type EdcCommandView } from '@
 import { JsonLogger } from '@tillbus/observability';
 import { GetCommandRequest, SubmitAndWaitRequest, SubmitCommandRequest } from './dto';
 import { CommandIntake } from './commands/command-intake';
+import { CommandSettlement } from './commands/command-settlement';
+import { SettleCommandRequest } from './settle.dto';
 
 /** The bus API for POS clients; the work is in CommandIntake. */
 @Controller()
 export class EdcController {
   constructor(
     private readonly intake: CommandIntake,
+    private readonly settlement: CommandSettlement,
     private readonly logger: JsonLogger,
   ) {}
 
@@ -26,6 +29,12 @@ export class EdcController {
   @MessagePattern(SUBJECTS.edc.submitAndWait)
   submitAndWait(@Payload() request: SubmitAndWaitRequest): Promise<EdcCommandView> {
     return this.guard(() => this.intake.submitAndWait(request));
+  }
+
+  /** Operator only (auth.conf): settles a command in doubt. */
+  @MessagePattern(SUBJECTS.edc.settle)
+  settle(@Payload() request: SettleCommandRequest): Promise<EdcCommandView> {
+    return this.guard(() => this.settlement.settle(request));
   }
 
   /** A failure of NATS or KV is UNAVAILABLE: retrying with the same requestId is safe, it never starts a second command. */

@@ -6,4 +6,5 @@
 export * from './device-health';
 export * from './orders';
 export * from './edc';
+export * from './edc-settlement';
 export * from './easycard';
