@@ -64,6 +64,8 @@ export interface DeviceFaults {
    * payment still happens). GetLastTransaction and CommandCancel answers are not affected.
    */
   dropResults?: number;
+  /** Answer the next N GetLastTransaction queries with onCommandFailed CommandResponseTimeout. */
+  failLastTransaction?: number;
   /** Publish Purchase and PurchaseCancel results this many ms late (0: on time). */
   delayResultMs?: number;
   /** Stop after emitting this event until `release(deviceId)`, a CommandCancel or a device restart. */
@@ -680,6 +682,12 @@ class Simulator implements KiccSimulator {
     if (run.stopped) return;
     const last = device.lastTransaction;
     device.running = null;
+    if ((device.faults.failLastTransaction ?? 0) > 0) {
+      device.faults.failLastTransaction = (device.faults.failLastTransaction ?? 0) - 1;
+      return this.result(device, run, 'onCommandFailed', {
+        failure: { code: 'CommandResponseTimeout', message: 'the query got no answer' },
+      });
+    }
     if (!last) {
       return this.result(device, run, 'onBusinessFailed', {
         failure: { code: 'PROCESS_FAIL', message: 'no transaction on this device' },
