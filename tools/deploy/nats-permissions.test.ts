@@ -185,6 +185,18 @@ describe('NATS accounts and permissions (deploy/nats/auth.conf)', () => {
       responder.sub.unsubscribe();
     });
 
+    it('the operator settles an EDC command in doubt (tillbus edc settle) and edc-command answers it', async () => {
+      const edc = await as('edc-command');
+      const responder = answer(edc, SUBJECTS.edc.settle, 'edc-command');
+      await edc.flush();
+      const reply = await (
+        await as('operator')
+      ).request(SUBJECTS.edc.settle, '{}', { timeout: 3000 });
+      expect(reply.json()).toEqual({ ok: true, by: 'edc-command' });
+      expect(responder.received).toEqual([SUBJECTS.edc.settle]);
+      responder.sub.unsubscribe();
+    });
+
     it("a store's EasyCard component receives its own readers' session keys from easycard-session", async () => {
       const easycard = await as('easycard-session');
       const responder = answer(easycard, SUBJECTS.easycard.sessionKey, 'easycard-session');
@@ -679,6 +691,16 @@ describe('NATS accounts and permissions (deploy/nats/auth.conf)', () => {
         SUBJECTS.edc.submit,
         'edc-command',
       ],
+      // Settling an EDC command in doubt: the operator identity only.
+      ...(Object.keys(NATS_USERS) as NatsUser[])
+        .filter((user) => user !== 'operator')
+        .map((user): Crossing => [
+          'only the operator settles an EDC command in doubt',
+          user,
+          'publish',
+          SUBJECTS.edc.settle,
+          'edc-command',
+        ]),
       [
         'not even the operator submits EDC commands',
         'operator',
