@@ -523,6 +523,9 @@ describe('metrics', () => {
       'tillbus_edc_command_in_doubt',
       'tillbus_edc_command_bridges_connected',
       'tillbus_edc_command_owned_commands',
+      'tillbus_edc_command_settlements_total',
+      'tillbus_edc_command_settlement_conflicts_total',
+      'tillbus_edc_command_baselines_total',
     ]) {
       expect(text).toContain(`# HELP ${name} `);
     }
