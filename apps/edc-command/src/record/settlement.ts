@@ -1,46 +1,18 @@
 import { bridgeMessageToEdcEvent } from '@tillbus/protocols-kicc';
+import type { EdcSettlementView } from '@tillbus/messaging';
 import {
   edcDeviceVerdict,
   edcSettlementAgreement,
   edcSettlementRefusal,
-  type EdcDeviceVerdict,
-  type EdcSettlementOutcome,
 } from '@tillbus/result-codes';
 import type { Draft } from './draft';
 import type { BridgeTraffic } from './step';
 
-/** Who settled a command: the person the CLI names, and the NATS identity it connected as. */
-export interface SettledBy {
-  operator: string;
-  natsUser: string;
-}
+/** What the operator sends: the outcome KICC confirmed, why, and who. */
+export type SettlementInput = Pick<EdcSettlementView, 'outcome' | 'reason' | 'approval' | 'by'>;
 
-export interface SettlementInput {
-  outcome: EdcSettlementOutcome;
-  reason: string;
-  /** The approval number the operator found with KICC, for a SUCCESS. */
-  approval?: string;
-  by: SettledBy;
-}
-
-/** The audit record of a settlement, on the command record. */
-export interface StoredSettlement extends SettlementInput {
-  at: number;
-  /** What the device and recovery had said when the operator settled it. */
-  deviceLastSaid: {
-    lastDeviceEvent: string | null;
-    unknownCause: string | null;
-    recoveryAttempts: number;
-    recoveryReason: string | null;
-  };
-  /** A late device result that disagreed with the settlement: kept here, never applied over it. */
-  conflict?: {
-    at: number;
-    verdict: EdcDeviceVerdict;
-    callback: string;
-    code: string | null;
-  };
-}
+/** The audit record of a settlement on the command record: the view shows it as stored (it holds nothing private). */
+export type StoredSettlement = EdcSettlementView;
 
 /** An operator settles a command in doubt: the lifecycle's `operator_resolved`, with its audit record. */
 export function applySettlement(draft: Draft, input: SettlementInput): void {

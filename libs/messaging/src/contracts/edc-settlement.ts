@@ -1,3 +1,5 @@
+import type { EdcSettlementOutcome } from '@tillbus/result-codes';
+
 /**
  * `tillbus.edc.command.settle`: an operator settles a command in doubt after checking it with KICC. Only the
  * operator identity may publish there (deploy/nats/auth.conf).
@@ -5,7 +7,7 @@
 export interface EdcSettleRequest {
   deviceId: string;
   requestId: string;
-  outcome: 'SUCCESS' | 'FAILED';
+  outcome: EdcSettlementOutcome;
   /** Why, in the operator's words (what KICC said). */
   reason: string;
   /** The approval number KICC gave for a SUCCESS. */
@@ -16,9 +18,9 @@ export interface EdcSettleRequest {
   natsUser: string;
 }
 
-/** The settlement as the command's view shows it. */
+/** The settlement as the command record keeps it and its view shows it. */
 export interface EdcSettlementView {
-  outcome: 'SUCCESS' | 'FAILED';
+  outcome: EdcSettlementOutcome;
   reason: string;
   approval?: string;
   by: { operator: string; natsUser: string };
@@ -29,6 +31,6 @@ export interface EdcSettlementView {
     recoveryAttempts: number;
     recoveryReason: string | null;
   };
-  /** A device result that arrived after the settlement and disagreed with it. */
+  /** A device result that arrived after the settlement and disagreed with it (kept, never applied). */
   conflict?: { at: number; verdict: string; callback: string; code: string | null };
 }
