@@ -38,27 +38,35 @@ export class BaselineReader {
   ) {}
 
   async read(deviceId: string, paymentRequestId: string): Promise<LastTransactionBaseline> {
-    const requestId = `base-${shortHash(deviceId, paymentRequestId)}`;
-    const key = recordKey(requestId);
-    const query = await this.ask(deviceId, requestId, key);
-    const baseline = baselineOf(requestId, query, this.clock.now());
+    const firstId = `base-${shortHash(deviceId, paymentRequestId)}`;
+    let asked = await this.ask(deviceId, firstId);
+    if (asked.kind === 'taken') {
+      // an earlier submit of this payment asked before and was refused or died: its answer may be old, ask again
+      const againId = `${firstId}-${shortHash(firstId, String(this.clock.now())).slice(0, 8)}`;
+      asked = await this.ask(deviceId, againId);
+    }
+    const query = asked.kind === 'taken' ? null : await this.waitForEnd(recordKey(asked.requestId));
+    const baseline = baselineOf(asked.requestId, query, this.clock.now());
     this.metrics.baselines.inc({ result: baseline.kind });
     this.logger.event(baseline.kind === 'unknown' ? 'warn' : 'info', 'payment baseline', {
       deviceId,
       requestId: paymentRequestId,
-      baselineRequestId: requestId,
+      baselineRequestId: asked.requestId,
       baseline: baseline.kind,
       ...(baseline.kind === 'unknown' ? { reason: baseline.reason } : {}),
     });
     return baseline;
   }
 
-  /** Sends the GetLastTransaction (or finds the one an earlier submit of this payment sent) and waits for its end. */
+  /**
+   * Sends the GetLastTransaction `requestId`, or joins the one a concurrent submit of the same payment is running.
+   * `taken`: the id names a query that is over, or something else.
+   */
   private async ask(
     deviceId: string,
     requestId: string,
-    key: string,
-  ): Promise<StoredCommand | null> {
+  ): Promise<{ kind: 'sent' | 'joined' | 'taken'; requestId: string }> {
+    const key = recordKey(requestId);
     const now = this.clock.now();
     const request = {
       deviceId,
@@ -83,17 +91,17 @@ export class BaselineReader {
     const created = await this.records.create(key, record);
     if (!created.created) {
       const existing = created.existing;
-      const ours =
+      const running =
         existing.kind === 'command' &&
         existing.deviceId === deviceId &&
-        existing.commandName === 'GetLastTransaction';
-      if (!ours) return null;
-    } else {
-      this.timers.own(key, record);
-      const refusal = await this.dispatch.dispatch(key, record);
-      if (refusal) await this.writer.apply(key, { type: 'refused', code: refusal.status });
+        existing.commandName === 'GetLastTransaction' &&
+        !isDone(viewOf(existing));
+      return { kind: running ? 'joined' : 'taken', requestId };
     }
-    return this.waitForEnd(key);
+    this.timers.own(key, record);
+    const refusal = await this.dispatch.dispatch(key, record);
+    if (refusal) await this.writer.apply(key, { type: 'refused', code: refusal.status });
+    return { kind: 'sent', requestId };
   }
 
   private async waitForEnd(key: string): Promise<StoredCommand | null> {
