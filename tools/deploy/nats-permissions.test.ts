@@ -11,9 +11,9 @@ import {
 import {
   easycardKeySubject,
   EVENT_SUBJECTS,
+  type ServiceName,
   STREAMS,
   SUBJECTS,
-  type ServiceName,
 } from '@tillbus/contracts';
 import {
   applyProvisioning,
@@ -184,6 +184,18 @@ describe('NATS accounts and permissions (deploy/nats/auth.conf)', () => {
         await as('operator')
       ).request(SUBJECTS.easycard.readersRegister, '{}', { timeout: 3000 });
       expect(reply.json()).toEqual({ ok: true, by: 'easycard-session' });
+      responder.sub.unsubscribe();
+    });
+
+    it('the operator settles an EDC command in doubt (tillbus edc settle) and edc-command answers it', async () => {
+      const edc = await as('edc-command');
+      const responder = answer(edc, SUBJECTS.edc.settle, 'edc-command');
+      await edc.flush();
+      const reply = await (
+        await as('operator')
+      ).request(SUBJECTS.edc.settle, '{}', { timeout: 3000 });
+      expect(reply.json()).toEqual({ ok: true, by: 'edc-command' });
+      expect(responder.received).toEqual([SUBJECTS.edc.settle]);
       responder.sub.unsubscribe();
     });
 
@@ -681,6 +693,16 @@ describe('NATS accounts and permissions (deploy/nats/auth.conf)', () => {
         SUBJECTS.edc.submit,
         'edc-command',
       ],
+      // Settling an EDC command in doubt: the operator identity only.
+      ...(Object.keys(NATS_USERS) as NatsUser[])
+        .filter((user) => user !== 'operator')
+        .map((user): Crossing => [
+          'only the operator settles an EDC command in doubt',
+          user,
+          'publish',
+          SUBJECTS.edc.settle,
+          'edc-command',
+        ]),
       [
         'not even the operator submits EDC commands',
         'operator',

@@ -50,6 +50,7 @@ describe('Prometheus alerts', () => {
         'TillbusTerminalsNotReady',
         'TillbusTerminalTampered',
         'TillbusEdcCommandsInDoubt',
+        'TillbusEdcSettlementConflict',
         'TillbusEasyCardSessionExpiring',
         'TillbusEasyCardSessionExpired',
         'TillbusDStoreNotificationsDeadLettered',

@@ -1,12 +1,17 @@
 import { hostname } from 'node:os';
 import type { DynamicModule } from '@nestjs/common';
-import { messagingOptionsFromConfig, serviceProvisioning } from '@tillbus/messaging';
-import { CLOCK, systemClock, type Clock } from '@tillbus/messaging';
+import {
+  CLOCK,
+  type Clock,
+  messagingOptionsFromConfig,
+  serviceProvisioning,
+  systemClock,
+} from '@tillbus/messaging';
 import {
   MessagingModule,
   ObservabilityModule,
-  startService,
   type RunningService,
+  startService,
 } from '@tillbus/runtime';
 import { AdyenAdapter } from './vendor/adyen.adapter';
 import { AntomAdapter } from './vendor/antom.adapter';

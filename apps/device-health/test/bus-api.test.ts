@@ -4,8 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   BusRequestError,
   EVENT_SUBJECTS,
-  SUBJECTS,
   type Readiness,
+  SUBJECTS,
   type TerminalHealth,
 } from '@tillbus/contracts';
 import { ManualClock } from '@tillbus/messaging';

@@ -252,6 +252,40 @@ interface DStoreState {
 
 const ORDER = `e2e-order-${Date.now().toString(36)}`;
 
+describe('3b. the first payments on a fresh device, both results lost', () => {
+  it('settles both (950, then 951) by the baseline read before the first; none is in doubt, so none can be settled by hand', async () => {
+    const device = 'sim-b0-d2';
+    await kicc({ op: 'faults', deviceId: device, faults: { dropResults: 2 } });
+    const requestIds: string[] = [];
+    for (const amount of ['950', '951']) {
+      const requestId = `e2e-first-${amount}-${Date.now().toString(36)}`;
+      requestIds.push(requestId);
+      const run = json<EdcRun>(
+        await stack.cli(['edc', 'purchase', device, amount, '--request-id', requestId, '--json']),
+      );
+      expect({ amount, ...run.command }).toMatchObject({
+        amount,
+        phase: 'succeeded',
+        outcome: 'SUCCESS',
+        resolution: 'recovery',
+      });
+    }
+    const settle = await stack.cli([
+      'edc',
+      'settle',
+      requestIds[0],
+      '--device',
+      device,
+      '--outcome',
+      'FAILED',
+      '--reason',
+      'e2e: it is not in doubt',
+    ]);
+    expect(settle.code).toBe(1);
+    expect(settle.stderr).toMatch(/error \[NOT_IN_DOUBT\]/);
+  });
+});
+
 describe('4. a D-Store order whose notification is lost', () => {
   it('inquiry answers the current status, and the dropped notification is delivered on retry', async () => {
     const created = await stack.sim<{

@@ -10,17 +10,19 @@ import {
 } from '@nestjs/common';
 import { SecretResolver } from '@tillbus/config';
 import {
+  CLOCK,
+  type Clock,
+  createClock,
   messagingOptionsFromConfig,
   NatsConnectionManager,
   serviceProvisioning,
 } from '@tillbus/messaging';
-import { CLOCK, createClock, type Clock } from '@tillbus/messaging';
 import {
   JetStreamSetup,
   MessagingModule,
   ObservabilityModule,
-  startService,
   type RunningService,
+  startService,
 } from '@tillbus/runtime';
 import { JsonLogger, OpsServer } from '@tillbus/observability';
 import { Registry } from 'prom-client';

@@ -1,4 +1,4 @@
-import { SUBJECTS, type SessionView } from '@tillbus/contracts';
+import { type SessionView, SUBJECTS } from '@tillbus/contracts';
 import { startTestNatsServer, waitFor, type TestNatsServer } from '@tillbus/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { METRICS } from '../src/metrics';

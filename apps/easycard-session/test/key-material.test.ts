@@ -1,4 +1,4 @@
-import { easycardKeySubject, SUBJECTS, type SessionView } from '@tillbus/contracts';
+import { easycardKeySubject, type SessionView, SUBJECTS } from '@tillbus/contracts';
 import { ManualClock } from '@tillbus/messaging';
 import { startTestNatsServer, waitFor, type TestNatsServer } from '@tillbus/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { easycardKeySubject, SUBJECTS, type SessionView } from '@tillbus/contracts';
+import { easycardKeySubject, type SessionView, SUBJECTS } from '@tillbus/contracts';
 import {
   promtoolCheckMetrics,
   spawnTypeScript,

@@ -1,7 +1,7 @@
 import { Kvm } from '@nats-io/kv';
 import fc from 'fast-check';
 import { jetstream } from '@nats-io/jetstream';
-import { easycardKeySubject, SUBJECTS, type SessionView } from '@tillbus/contracts';
+import { easycardKeySubject, type SessionView, SUBJECTS } from '@tillbus/contracts';
 import { SIGN_ON_VALIDITY_MS } from '@tillbus/result-codes';
 import {
   promtoolCheckMetrics,

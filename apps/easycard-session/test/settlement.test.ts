@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SUBJECTS, type SessionView } from '@tillbus/contracts';
+import { type SessionView, SUBJECTS } from '@tillbus/contracts';
 import { ManualClock } from '@tillbus/messaging';
 import { startTestNatsServer, waitFor, type TestNatsServer } from '@tillbus/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -10,11 +10,13 @@ import {
 import { MessagingModule, ObservabilityModule } from '@tillbus/runtime';
 import { JsonLogger } from '@tillbus/observability';
 import { BridgePresence } from './vendor/presence';
+import { BaselineReader } from './commands/baseline-reader';
 import { BridgeDispatch } from './commands/bridge-dispatch';
 import { BridgeInbox } from './commands/bridge-inbox';
 import { CancelIntake } from './commands/cancel-intake';
 import { CommandEffects } from './commands/command-effects';
 import { CommandIntake } from './commands/command-intake';
+import { CommandSettlement } from './commands/command-settlement';
 import { CommandWriter } from './commands/command-writer';
 import { DeviceLock } from './commands/device-lock';
 import { SubmitWaiters } from './commands/submit-waiters';
@@ -97,7 +99,9 @@ export function edcCommandModule({
       DeviceLock,
       BridgeDispatch,
       CancelIntake,
+      BaselineReader,
       CommandIntake,
+      CommandSettlement,
       BridgeInbox,
       CommandEffects,
       // recovery and timers

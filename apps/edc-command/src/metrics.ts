@@ -21,6 +21,9 @@ export class EdcMetrics {
   readonly anomalies: Counter<'kind'>;
   readonly adoptions: Counter<'reason'>;
   readonly eventPublishFailures: Counter;
+  readonly settlements: Counter<'outcome'>;
+  readonly settlementConflicts: Counter<'command'>;
+  readonly baselines: Counter<'result'>;
   readonly inDoubt: Gauge;
   readonly bridgesConnected: Gauge;
   readonly owned: Gauge;
@@ -107,6 +110,24 @@ export class EdcMetrics {
     this.eventPublishFailures = new Counter({
       name: 'tillbus_edc_command_event_publish_failures_total',
       help: 'Public events that could not be published to TILLBUS_EDC after retries (the record in KV stays right).',
+      registers,
+    });
+    this.settlements = new Counter({
+      name: 'tillbus_edc_command_settlements_total',
+      help: 'Commands in doubt an operator settled (tillbus edc settle), by outcome (SUCCESS, FAILED).',
+      labelNames: ['outcome'],
+      registers,
+    });
+    this.settlementConflicts = new Counter({
+      name: 'tillbus_edc_command_settlement_conflicts_total',
+      help: 'Device results that arrived after an operator settlement and disagree with it (kept on the record, never applied), by command.',
+      labelNames: ['command'],
+      registers,
+    });
+    this.baselines = new Counter({
+      name: 'tillbus_edc_command_baselines_total',
+      help: "GetLastTransaction reads before a payment whose device's last transaction was unknown, by result (transaction, none, unknown).",
+      labelNames: ['result'],
       registers,
     });
     const countInDoubt = () => this.countInDoubt();

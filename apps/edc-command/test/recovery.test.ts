@@ -161,11 +161,12 @@ describe('a lost result', () => {
 
   it('leaves the command in doubt when nothing proves it, and a late result reconciles it', async () => {
     const deviceId = bridge().device();
-    // no previous transaction known on this device, and the answer carries no requestId: nothing proves it is ours
+    // no previous transaction known on this device, its baseline could not be read (the query failed), and the
+    // answer carries no requestId: nothing proves it is ours
     await sim.control({
       op: 'faults',
       deviceId,
-      faults: { delayResultMs: 1_500, lastTransactionRequestId: false },
+      faults: { delayResultMs: 1_500, lastTransactionRequestId: false, failLastTransaction: 1 },
     });
     const requestId = newRequestId('late');
     await submitted(deviceId, requestId);
@@ -522,6 +523,9 @@ describe('metrics', () => {
       'tillbus_edc_command_in_doubt',
       'tillbus_edc_command_bridges_connected',
       'tillbus_edc_command_owned_commands',
+      'tillbus_edc_command_settlements_total',
+      'tillbus_edc_command_settlement_conflicts_total',
+      'tillbus_edc_command_baselines_total',
     ]) {
       expect(text).toContain(`# HELP ${name} `);
     }

@@ -32,11 +32,15 @@ export interface SimHandle {
   device(bridge: number, device: number): string;
   bridge(bridge: number): string;
   control<T = Record<string, unknown>>(request: Record<string, unknown>): Promise<T>;
-  executed(
-    deviceId?: string,
-  ): Promise<{ requestId: string; commandName: string; deviceId: string }[]>;
+  /** What the device ran for the tests' commands and their recoveries: the baseline reads are left out. */
+  executed(deviceId?: string): Promise<Executed[]>;
+  /** The GetLastTransaction queries edc-command sent before a payment to read the device's baseline. */
+  baselineReads(deviceId?: string): Promise<Executed[]>;
   close(): Promise<void>;
 }
+
+type Executed = { requestId: string; commandName: string; deviceId: string };
+const isBaselineRead = (command: Executed) => command.requestId.startsWith('base-');
 
 export async function startSim(
   nc: NatsConnection,
@@ -69,6 +73,8 @@ export async function startSim(
     if (!body.ok) throw new Error(`simulator: ${body.error}`);
     return body as T;
   };
+  const all = async (deviceId?: string) =>
+    (await control<{ executed: Executed[] }>({ op: 'executed', deviceId })).executed;
   return {
     child,
     prefix: options.prefix,
@@ -76,11 +82,8 @@ export async function startSim(
     bridge: (b) => `${options.prefix}-b${b}`,
     control,
     executed: async (deviceId) =>
-      (
-        await control<{ executed: { requestId: string; commandName: string; deviceId: string }[] }>(
-          { op: 'executed', deviceId },
-        )
-      ).executed,
+      (await all(deviceId)).filter((command) => !isBaselineRead(command)),
+    baselineReads: async (deviceId) => (await all(deviceId)).filter(isBaselineRead),
     close: async () => {
       child.kill('SIGTERM');
       await child.exited;

@@ -1,13 +1,18 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { SecretResolver } from '@tillbus/config';
 import { SERVICES } from '@tillbus/contracts';
-import { messagingOptionsFromConfig, serviceProvisioning } from '@tillbus/messaging';
-import { CLOCK, systemClock, type Clock } from '@tillbus/messaging';
+import {
+  CLOCK,
+  type Clock,
+  messagingOptionsFromConfig,
+  serviceProvisioning,
+  systemClock,
+} from '@tillbus/messaging';
 import {
   MessagingModule,
   ObservabilityModule,
-  startService,
   type RunningService,
+  startService,
 } from '@tillbus/runtime';
 import { OrderBusController } from './bus/order-bus.controller';
 import { ORDER_RECONCILIATION_CONFIG, type OrderReconciliationConfig } from './config';

@@ -1,5 +1,5 @@
 import type { NatsConnection } from '@nats-io/transport-node';
-import { SUBJECTS, type OrderView } from '@tillbus/contracts';
+import { type OrderView, SUBJECTS } from '@tillbus/contracts';
 import {
   freePort,
   spawnTypeScript,

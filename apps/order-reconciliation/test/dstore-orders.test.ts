@@ -3,9 +3,9 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import {
   EVENT_SUBJECTS,
   orderSubjectToken,
+  type OrderView,
   STREAMS,
   SUBJECTS,
-  type OrderView,
 } from '@tillbus/contracts';
 import {
   ANTOM_PATHS,

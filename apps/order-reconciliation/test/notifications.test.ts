@@ -1,15 +1,15 @@
 import { jetstream, type JsMsg } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import {
+  type BusRequestError,
   EVENT_SUBJECTS,
   HEADERS,
   orderSubjectToken,
-  STREAMS,
-  SUBJECTS,
-  type BusRequestError,
   type OrderView,
   type RedeliverResult,
+  STREAMS,
   type StuckReport,
+  SUBJECTS,
 } from '@tillbus/contracts';
 import { publishEvent } from '@tillbus/messaging';
 import { OpsServer } from '@tillbus/observability';

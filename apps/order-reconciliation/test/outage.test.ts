@@ -1,4 +1,4 @@
-import { SUBJECTS, type OrderView } from '@tillbus/contracts';
+import { type OrderView, SUBJECTS } from '@tillbus/contracts';
 import { ANTOM_PATHS } from '@tillbus/protocols-antom';
 import { OpsServer } from '@tillbus/observability';
 import { freePort, startTestNatsServer, waitFor, type TestNatsServer } from '@tillbus/testing';

@@ -4,10 +4,10 @@ import {
   EVENT_SUBJECTS,
   HEADERS,
   orderSubjectToken,
-  STREAMS,
-  SUBJECTS,
   type OrderView,
   type RedeliverResult,
+  STREAMS,
+  SUBJECTS,
 } from '@tillbus/contracts';
 import { publishEvent } from '@tillbus/messaging';
 import { freePort, startTestNatsServer, waitFor, type TestNatsServer } from '@tillbus/testing';

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { SecretResolver } from '@tillbus/config';
 import { EVENT_SUBJECTS, orderSubjectToken } from '@tillbus/contracts';
-import { publishEvent, requestJson, type Clock } from '@tillbus/messaging';
+import { type Clock, publishEvent, requestJson } from '@tillbus/messaging';
 import type { RunningService } from '@tillbus/runtime';
 import { freePort, spawnTypeScript, waitFor, type ChildService } from '@tillbus/testing';
 import { DeliverPolicy, jetstream, jetstreamManager, type JsMsg } from '@nats-io/jetstream';

@@ -7,4 +7,5 @@ export * from './device-health/requests';
 export * from './orders/requests';
 export * from './orders/event-payloads';
 export * from './edc/requests';
+export * from './edc/settle-request';
 export * from './easycard/requests';

@@ -14,6 +14,7 @@ export * from './orders/views';
 export * from './orders/events';
 export * from './orders/errors';
 export * from './edc/views';
+export * from './edc/settlement';
 export * from './edc/errors';
 export * from './easycard/ids';
 export * from './easycard/views';

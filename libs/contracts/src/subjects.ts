@@ -34,6 +34,8 @@ export const SUBJECTS = {
     submit: 'tillbus.edc.command.submit',
     get: 'tillbus.edc.command.get',
     submitAndWait: 'tillbus.edc.command.submit-and-wait',
+    /** Operator only (auth.conf): settles a command in doubt. */
+    settle: 'tillbus.edc.command.settle',
   },
   easycard: {
     sessionGet: 'tillbus.easycard.session.get',

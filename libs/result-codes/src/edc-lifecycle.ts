@@ -258,6 +258,7 @@ const onSuccess: EdcHandler = (record, event) => {
     return failure(record, { type: 'business', code: event.resultCode }, outcome, event);
   }
   if (record.phase === 'succeeded') return accept(record);
+  if (record.resolution === 'operator') return refuse(record, CONFLICT_WITH_SETTLEMENT);
   const late = UNRESOLVED.includes(record.phase) || CLOSED_UNSUCCESSFUL.includes(record.phase);
   const contradicted =
     record.phase === 'failed' || record.phase === 'cancelled' ? record.phase : record.contradicted;
@@ -427,6 +428,9 @@ export const EDC_TRANSITIONS: Record<EdcEventKey, Partial<Record<EdcPhase, EdcHa
 /** Refusals that carry the vendor's own words instead of the generic reason. */
 const CONFLICT_AFTER_SUCCESS =
   'conflict: a failure reported after success; the success stands and an operator must look';
+
+const CONFLICT_WITH_SETTLEMENT =
+  'conflict: the device reports success after an operator settled the command as failed; the settlement stands and an operator must look';
 
 export const EDC_REFUSAL_REASONS: Partial<Record<EdcEventKey, Partial<Record<EdcPhase, string>>>> =
   {

@@ -7,6 +7,7 @@ export * from './delivery';
 export * from './adyen';
 export * from './kicc';
 export * from './edc-lifecycle';
+export * from './edc-settlement';
 export * from './edc-cancel-lifecycle';
 export * from './intella';
 export * from './easycard-session';

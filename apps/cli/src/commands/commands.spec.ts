@@ -205,6 +205,7 @@ describe('the command set', () => {
       'edc cancel',
       'edc last',
       'edc get',
+      'edc settle',
       'orders get',
       'orders stuck',
       'orders redeliver',
@@ -215,6 +216,90 @@ describe('the command set', () => {
       expect(names).toContain(name);
     }
     expect(new Set(names).size).toBe(names.length);
+  });
+});
+
+describe('edc settle', () => {
+  const settle = COMMANDS.find((c) => c.group === 'edc' && c.verb === 'settle')!;
+
+  it.each([
+    [{ reason: 'checked with KICC' }, /--outcome must be one of SUCCESS, FAILED/],
+    [{ outcome: 'MAYBE', reason: 'checked with KICC' }, /--outcome must be one of SUCCESS, FAILED/],
+    [{ outcome: 'SUCCESS' }, /--reason is required/],
+  ])('refuses %j before it sends anything', async (options, message) => {
+    const run = settle.run({} as never, { args: { requestId: 'r-1' }, options } as never);
+    await expect(run).rejects.toThrow(UsageError);
+    await expect(run).rejects.toThrow(message);
+  });
+
+  it('sends who settles it, as the CLI knows it, and shows the settlement and any conflict', async () => {
+    const sent: unknown[] = [];
+    const view = {
+      deviceId: 'd',
+      requestId: 'r-1',
+      commandName: 'Purchase',
+      phase: 'succeeded',
+      outcome: 'SUCCESS',
+      final: true,
+      resolution: 'operator',
+      recoveryAttempts: 1,
+      settlement: {
+        outcome: 'SUCCESS',
+        reason: 'KICC shows it approved',
+        by: { operator: 'alice', natsUser: 'operator' },
+        at: Date.UTC(2026, 11, 7, 12),
+        deviceLastSaid: {
+          lastDeviceEvent: null,
+          unknownCause: 'deadline',
+          recoveryAttempts: 1,
+          recoveryReason: null,
+        },
+        conflict: {
+          at: 0,
+          verdict: 'failed',
+          callback: 'onBusinessFailed',
+          code: 'USER_BALANCE_NOT_ENOUGH',
+        },
+      },
+    };
+    const bus = {
+      request: async (subject: string, payload: unknown) => {
+        sent.push({ subject, payload });
+        return view;
+      },
+    };
+    const result = await settle.run(
+      { bus, env: { USER: 'alice', NATS_USER: 'operator' } } as never,
+      {
+        args: { requestId: 'r-1' },
+        options: {
+          outcome: 'success',
+          reason: 'KICC shows it approved',
+          device: 'd',
+          approval: 'A1',
+        },
+      } as never,
+    );
+    expect(sent).toEqual([
+      {
+        subject: 'tillbus.edc.command.settle',
+        payload: {
+          deviceId: 'd',
+          requestId: 'r-1',
+          outcome: 'SUCCESS',
+          reason: 'KICC shows it approved',
+          approval: 'A1',
+          operator: 'alice',
+          natsUser: 'operator',
+        },
+      },
+    ]);
+    expect(result.text).toMatch(
+      /settled by: +alice \(NATS operator\) at 2026-12-07T12:00:00.000Z: KICC shows it approved/,
+    );
+    expect(result.text).toMatch(
+      /settlement conflict: +the device said failed \(USER_BALANCE_NOT_ENOUGH\) afterwards/,
+    );
   });
 });
 

@@ -1,9 +1,9 @@
 import {
   READER_ID,
-  SUBJECTS,
   type SessionListReply,
   type SessionView,
   type SignOnReply,
+  SUBJECTS,
 } from '@tillbus/contracts';
 import { EASYCARD_SESSION_STATES } from '@tillbus/result-codes';
 import type { CommandSpec } from '../cli';

@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import {
+  type EdcCommandView,
+  type EdcPublicEvent,
   EVENT_SUBJECTS,
   STREAMS,
   SUBJECTS,
-  type EdcCommandView,
-  type EdcPublicEvent,
 } from '@tillbus/contracts';
 import { EDC_PHASES, KICC_EVENT_CODES, type KiccEventCode } from '@tillbus/result-codes';
 import type { CommandContext, CommandResult, CommandSpec } from '../cli';
@@ -285,7 +285,7 @@ async function follow(
 }
 
 /** The device of a command, from the subject of its events (`tillbus.events.edc.<deviceId>.<requestId>`). */
-async function deviceOfRequest(ctx: CommandContext, requestId: string): Promise<string> {
+export async function deviceOfRequest(ctx: CommandContext, requestId: string): Promise<string> {
   if (!/^[A-Za-z0-9_:-]{1,128}$/.test(requestId)) {
     throw new UsageError('<requestId> must be 1-128 characters of A-Z a-z 0-9 _ : -');
   }
@@ -322,6 +322,8 @@ export function progressLine(event: EdcPublicEvent, startedAt: number): string {
       return `${t}  ${'cancel'.padEnd(22)} ${[event.status, event.code].filter(Boolean).join(' ')}`;
     case 'outcome':
       return `${t}  ${`= ${event.outcome ?? event.phase}`.padEnd(22)} ${event.phase}${event.resolution ? ` (resolved by ${event.resolution === 'recovery' ? 'recovery, not by the device' : event.resolution})` : ''}${event.failure ? `: ${event.failure.type} ${event.failure.code}` : ''}${event.late ? ', late result' : ''}`;
+    case 'settlement':
+      return `${t}  ${`settlement ${event.status ?? ''}`.padEnd(22)} ${[event.outcome, event.verdict ? `device: ${event.verdict}` : '', event.reason].filter(Boolean).join(', ')}`;
     default:
       return `${t}  ${String((event as EdcPublicEvent).type)}`;
   }
@@ -365,7 +367,23 @@ export function viewText(view: EdcCommandView): string {
     ['purchase', view.purchase ? view.purchase.requestId : undefined],
     ['target', view.targetRequestId],
     ['contradicted', view.contradicted ?? undefined],
+    ...settlementRows(view),
   ]);
+}
+
+function settlementRows(view: EdcCommandView): [string, string | undefined][] {
+  const s = view.settlement;
+  if (!s) return [];
+  const conflict = s.conflict
+    ? `the device said ${s.conflict.verdict}${s.conflict.code ? ` (${s.conflict.code})` : ''} afterwards: check with KICC`
+    : undefined;
+  return [
+    [
+      'settled by',
+      `${s.by.operator} (NATS ${s.by.natsUser}) at ${new Date(s.at).toISOString()}: ${s.reason}`,
+    ],
+    ['settlement conflict', conflict],
+  ];
 }
 
 /** What the person must know first: a cancelled command is cancelled, whatever outcome class it maps to. */

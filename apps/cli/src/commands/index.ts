@@ -2,6 +2,7 @@ import type { CommandSpec } from '../cli';
 import { BRIDGE_CERTIFY_COMMAND } from './bridge';
 import { EASYCARD_COMMANDS } from './easycard';
 import { EDC_COMMANDS } from './edc';
+import { EDC_SETTLE_COMMAND } from './edc-settle';
 import { ORDER_COMMANDS } from './orders';
 import { PROVISION_COMMANDS } from './provision';
 import { TERMINAL_COMMANDS } from './terminals';
@@ -10,6 +11,7 @@ import { TERMINAL_COMMANDS } from './terminals';
 export const COMMANDS: CommandSpec[] = [
   ...TERMINAL_COMMANDS,
   ...EDC_COMMANDS,
+  EDC_SETTLE_COMMAND,
   ...ORDER_COMMANDS,
   ...EASYCARD_COMMANDS,
   BRIDGE_CERTIFY_COMMAND,

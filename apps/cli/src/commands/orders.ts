@@ -4,12 +4,12 @@ import {
   EVENT_SUBJECTS,
   isPosChangeKind,
   orderSubjectToken,
-  POS_CHANGE_KINDS,
-  SUBJECTS,
   type OrderView,
+  POS_CHANGE_KINDS,
   type PosChangeKind,
   type RedeliverResult,
   type StuckReport,
+  SUBJECTS,
 } from '@tillbus/contracts';
 import { isPosLifecycleKind, POS_LIFECYCLE_KINDS } from '@tillbus/result-codes';
 import type { CommandSpec } from '../cli';

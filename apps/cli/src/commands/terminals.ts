@@ -1,7 +1,7 @@
 import {
-  SUBJECTS,
   type HealthDetails,
   type Readiness,
+  SUBJECTS,
   type TerminalHealth,
   type TerminalListEntry,
   type TerminalListReply,

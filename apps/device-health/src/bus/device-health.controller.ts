@@ -1,18 +1,18 @@
 import { Controller, Inject } from '@nestjs/common';
 import { MessagePattern, Payload } from '@nestjs/microservices';
 import {
-  SUBJECTS,
   type Readiness,
+  SUBJECTS,
   type TerminalHealth,
   type TerminalListReply,
 } from '@tillbus/contracts';
+import { ListTerminalsRequest, RemoveTerminalRequest, TerminalRef } from '@tillbus/contracts/dto';
 import { SecretStore, SecretUnavailableError } from '../vendor/secret-store';
 import { servesVendor, type DeviceHealthConfig, DEVICE_HEALTH_CONFIG } from '../config';
 import { HealthStore } from '../diagnosis/health-store.service';
 import { RegistryService } from '../registry/registry.service';
 import { SECRET_FIELDS, TerminalDto, type TerminalRecord } from '../registry/terminal.dto';
 import { DiagnoseRouter } from './diagnose-router';
-import { ListTerminalsRequest, RemoveTerminalRequest, TerminalRef } from '@tillbus/contracts/dto';
 
 const DEFAULT_PAGE = 100;
 

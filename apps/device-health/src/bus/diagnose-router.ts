@@ -2,8 +2,8 @@ import { Inject, Injectable } from '@nestjs/common';
 import {
   BusRequestError,
   codedError,
-  SUBJECTS,
   type DeviceHealthErrorCode,
+  SUBJECTS,
   type TerminalHealth,
 } from '@tillbus/contracts';
 import { BusClient } from '@tillbus/messaging';

@@ -1,9 +1,9 @@
 import { Controller, type Type } from '@nestjs/common';
 import { MessagePattern, Payload } from '@nestjs/microservices';
 import { SUBJECTS, type TerminalHealth } from '@tillbus/contracts';
+import { TerminalRef } from '@tillbus/contracts/dto';
 import type { HealthVendor } from '@tillbus/result-codes';
 import { DiagnoseRouter } from './diagnose-router';
-import { TerminalRef } from '@tillbus/contracts/dto';
 
 /*
  * One controller per vendor, registered only on replicas that serve the vendor (DEVICE_HEALTH_VENDORS), so the

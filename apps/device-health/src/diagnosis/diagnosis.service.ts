@@ -1,6 +1,6 @@
-import { after, CLOCK, type Cancel, type Clock } from '@tillbus/messaging';
-import { Inject, Injectable } from '@nestjs/common';
 import type { TerminalHealth } from '@tillbus/contracts';
+import { after, type Cancel, CLOCK, type Clock } from '@tillbus/messaging';
+import { Inject, Injectable } from '@nestjs/common';
 import { JsonLogger } from '@tillbus/observability';
 import { AdyenAdapter } from '../vendor/adyen.adapter';
 import { AntomAdapter } from '../vendor/antom.adapter';

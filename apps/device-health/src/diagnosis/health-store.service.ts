@@ -15,6 +15,7 @@ import {
 import {
   CasConflictError,
   CLOCK,
+  type Clock,
   compareAndSet,
   immediateRetries,
   JetStreamOutbox,
@@ -22,7 +23,6 @@ import {
   KvMirror,
   NatsConnectionManager,
   NO_RETRY,
-  type Clock,
 } from '@tillbus/messaging';
 import { JetStreamSetup } from '@tillbus/runtime';
 import { JsonLogger } from '@tillbus/observability';

@@ -7,11 +7,11 @@ import {
 import type { KV } from '@nats-io/kv';
 import {
   after,
+  type Cancel,
   CLOCK,
+  type Clock,
   InFlightTracker,
   writeIfRevision,
-  type Cancel,
-  type Clock,
 } from '@tillbus/messaging';
 import { JetStreamSetup } from '@tillbus/runtime';
 import { JsonLogger, newCorrelationId, runWithCorrelation } from '@tillbus/observability';

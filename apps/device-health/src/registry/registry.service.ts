@@ -7,7 +7,7 @@ import {
 } from '@nestjs/common';
 import type { KV } from '@nats-io/kv';
 import { NotFoundError } from '@tillbus/contracts';
-import { CLOCK, kvJson, KvMirror, updateWithRevision, type Clock } from '@tillbus/messaging';
+import { CLOCK, type Clock, kvJson, KvMirror, updateWithRevision } from '@tillbus/messaging';
 import { JetStreamSetup } from '@tillbus/runtime';
 import { JsonLogger, OpsServer } from '@tillbus/observability';
 import { BUCKETS } from '../config';

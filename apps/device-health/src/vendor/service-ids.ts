@@ -7,12 +7,12 @@ import {
 import type { KV } from '@nats-io/kv';
 import {
   after,
+  type Cancel,
   CLOCK,
+  type Clock,
   deleteIfRevision,
   sleep,
   writeIfRevision,
-  type Cancel,
-  type Clock,
 } from '@tillbus/messaging';
 import { JetStreamSetup } from '@tillbus/runtime';
 import { JsonLogger } from '@tillbus/observability';

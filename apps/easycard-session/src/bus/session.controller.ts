@@ -4,19 +4,19 @@ import {
   easycardKeySubject,
   EasyCardSessionError,
   PayloadInvalidError,
-  SUBJECTS,
   type SessionListReply,
   type SessionView,
   type SignOnReply,
+  SUBJECTS,
 } from '@tillbus/contracts';
-import { CLOCK, type Clock } from '@tillbus/messaging';
-import { easyCardSessionReportedKind } from '@tillbus/result-codes';
 import {
   DeviceRequest,
   RegisterReaderRequest,
   SessionListRequest,
   SignOnRequest,
 } from '@tillbus/contracts/dto';
+import { CLOCK, type Clock } from '@tillbus/messaging';
+import { easyCardSessionReportedKind } from '@tillbus/result-codes';
 import { sessionView } from '../sessions/session-view';
 import { SessionService, type KeyRelease } from '../sessions/session.service';
 import { SessionStore } from '../sessions/session-store';

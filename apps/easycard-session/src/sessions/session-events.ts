@@ -1,5 +1,5 @@
 import { EVENT_SUBJECTS } from '@tillbus/contracts';
-import { JetStreamOutbox, NO_RETRY, type NatsConnectionManager } from '@tillbus/messaging';
+import { JetStreamOutbox, type NatsConnectionManager, NO_RETRY } from '@tillbus/messaging';
 import type { JsonLogger } from '@tillbus/observability';
 import { dropPublished, type SessionRecord } from './session-record';
 import type { SessionMetrics } from '../metrics';

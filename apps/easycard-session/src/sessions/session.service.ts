@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { KV } from '@nats-io/kv';
 import { EasyCardSessionError, READER_ID } from '@tillbus/contracts';
-import { kvJson, updateWithRevision, type Clock } from '@tillbus/messaging';
+import { type Clock, kvJson, updateWithRevision } from '@tillbus/messaging';
 import type { JsonLogger } from '@tillbus/observability';
 import {
   DEVICE_QUERY_DEVICE_ID,

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { jetstream } from '@nats-io/jetstream';
 import { connect, type NatsConnection, type Subscription } from '@nats-io/transport-node';
 import { SecretResolver } from '@tillbus/config';
-import { EVENT_SUBJECTS, STREAMS, type SessionEvent } from '@tillbus/contracts';
+import { EVENT_SUBJECTS, type SessionEvent, STREAMS } from '@tillbus/contracts';
 import { ManualClock, requestJson, safeConnectionOptions } from '@tillbus/messaging';
 import type { RunningService } from '@tillbus/runtime';
 import { OpsServer } from '@tillbus/observability';

@@ -91,7 +91,7 @@ export class CommandEffects {
         { command: after.commandName },
         Math.max(0, (life.finishedAt ?? now) - life.acceptedAt) / 1000,
       );
-    } else if (before.lifecycle.phase !== life.phase) {
+    } else if (before.lifecycle.phase !== life.phase && life.resolution !== 'operator') {
       this.metrics.lateResults.inc({ command: after.commandName, outcome });
     }
     await this.releaseDevice(after, now);
@@ -182,6 +182,16 @@ export class CommandEffects {
         return;
       case 'contradicted':
         this.metrics.anomalies.inc({ kind: 'contradicted' });
+        return;
+      case 'settled':
+        this.metrics.settlements.inc({ outcome: note.outcome });
+        return;
+      case 'settlement_conflict':
+        this.metrics.settlementConflicts.inc({ command });
+        this.logger.event('error', 'a device result disagrees with an operator settlement', {
+          deviceId: record.deviceId,
+          requestId: record.requestId,
+        });
         return;
       default:
         return;

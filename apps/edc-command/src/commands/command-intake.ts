@@ -16,9 +16,11 @@ import { EDC_CONFIG, EdcCommandConfig } from '../config';
 import { rejectionLabel } from './errors';
 import { paramsHash, recordKey } from '../store/keys';
 import { EdcMetrics } from '../metrics';
+import { needsBaseline } from '../record/baseline';
 import { isDone, isSettled, viewOf, type StoredCommand } from '../record/model';
 import { CommandTimers } from '../recovery/command-timers';
 import { DeviceStore, RecordStore } from '../store/stores';
+import { BaselineReader } from './baseline-reader';
 import { BridgeDispatch } from './bridge-dispatch';
 import { CancelIntake } from './cancel-intake';
 import { assertNoTarget, commandParams } from './command-params';
@@ -44,6 +46,7 @@ export class CommandIntake {
     private readonly deviceLock: DeviceLock,
     private readonly writer: CommandWriter,
     private readonly dispatch: BridgeDispatch,
+    private readonly baseline: BaselineReader,
     private readonly cancels: CancelIntake,
     private readonly timers: CommandTimers,
     private readonly waiters: SubmitWaiters,
@@ -182,15 +185,23 @@ export class CommandIntake {
         },
       );
     }
+    const previousTransactionId = lock.previous?.lastTransactionId ?? null;
+    const baseline =
+      this.config.EDC_RECOVERY_WITHOUT_REQUEST_ID === 'fresh-transaction' &&
+      needsBaseline(commandName, previousTransactionId)
+        ? await this.baseline.read(deviceId, requestId)
+        : undefined;
     const record = newCommandRecord(
       this.config,
       request,
       commandName,
       params,
       hash,
-      lock.previous?.lastTransactionId ?? null,
-      now,
+      previousTransactionId,
+      baseline ? this.clock.now() : now,
     );
+    // durably on the record before the payment leaves: recovery reads it after a lost result
+    if (baseline) record.baseline = baseline;
     const created = await this.records.create(key, record);
     if (!created.created) {
       const existing = created.existing;

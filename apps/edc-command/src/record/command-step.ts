@@ -14,6 +14,7 @@ import {
 import { Draft } from './draft';
 import { isSettled, publicResult, type StoredCommand } from './model';
 import { applyRecoveryMessage, recoveryFailed, scheduleRecovery } from './recovery-step';
+import { applyResultAfterSettlement, applySettlement } from './settlement';
 import type { BridgeTraffic, CommandInput, Step, StepContext } from './step';
 
 /** What one input does to a stored Purchase, PurchaseCancel or GetLastTransaction (see `step.ts`). */
@@ -96,6 +97,9 @@ export function stepCommand(
       break;
     case 'take_over':
       break;
+    case 'operator_settle':
+      applySettlement(draft, input.settlement);
+      break;
   }
   finishStep(draft, before, input.type === 'take_over');
   return { record: draft.record, changed: draft.changed, notes: draft.notes };
@@ -159,6 +163,7 @@ function applyBridge(draft: Draft, message: BridgeTraffic): void {
   }
   record.lastSeq = message.seq;
   draft.changed = true;
+  if (record.settlement) return applyResultAfterSettlement(draft, message);
   const event = bridgeMessageToEdcEvent(message, draft.ctx.at);
   if (message.type === 'event') {
     if (event) draft.apply(event);

@@ -11,6 +11,8 @@ import {
   type EdcPhase,
   type EdcRecordCommand,
 } from '@tillbus/result-codes';
+import type { LastTransactionBaseline } from './baseline';
+import type { StoredSettlement } from './settlement';
 
 export const RECORD_VERSION = 1;
 
@@ -53,6 +55,10 @@ export interface StoredCommand extends StoredBase, WithEvents {
    * evidence that lets a GetLastTransaction answer without requestId settle a recovery.
    */
   previousTransactionId: string | null;
+  /** Read before dispatch when `previousTransactionId` was unknown (see baseline.ts). */
+  baseline?: LastTransactionBaseline;
+  /** An operator's settlement of the command in doubt, and any late device result that disagreed with it. */
+  settlement?: StoredSettlement;
   recovery?: {
     /** The GetLastTransaction of the current attempt (an alias record points back here). */
     requestId: string;
@@ -145,6 +151,7 @@ export function viewOf(record: StoredCommand | StoredCancel): EdcCommandView {
     contradicted: life.contradicted,
     ...(record.purchase ? { purchase: record.purchase } : {}),
     ...(record.result ? { result: publicResult(record.result) } : {}),
+    ...(record.settlement ? { settlement: record.settlement } : {}),
   };
 }
 

@@ -6,6 +6,7 @@ import {
   type LastTransactionMatch,
   type MatchOptions,
 } from '@tillbus/protocols-kicc';
+import { recoveryEvidence } from './baseline';
 import type { Draft } from './draft';
 import type { StoredCommand } from './model';
 import type { BridgeTraffic, StepContext } from './step';
@@ -102,7 +103,10 @@ export function applyRecoveryMessage(draft: Draft, message: BridgeTraffic): void
 }
 
 export function matchRecovery(
-  record: StoredCommand,
+  record: Pick<
+    StoredCommand,
+    'commandName' | 'requestId' | 'params' | 'previousTransactionId' | 'baseline'
+  >,
   last: GetLastTransactionResponse,
   ctx: Pick<StepContext, 'withoutRequestId'>,
 ): LastTransactionMatch {
@@ -110,9 +114,10 @@ export function matchRecovery(
     paymentAmount: { value: string; currency: string };
     acquirerInfo?: { acquirerTerminalId?: string };
   };
+  const evidence = recoveryEvidence(record);
   const options: MatchOptions =
-    ctx.withoutRequestId === 'fresh-transaction' && record.previousTransactionId
-      ? { acceptWithoutRequestId: { previousTransactionId: record.previousTransactionId } }
+    ctx.withoutRequestId === 'fresh-transaction' && evidence
+      ? { acceptWithoutRequestId: evidence }
       : {};
   return matchLastTransaction(
     {

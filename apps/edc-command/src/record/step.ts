@@ -1,5 +1,6 @@
 import type { BridgeEvent, BridgeResult } from '@tillbus/protocols-kicc';
-import type { EdcUnknownCause } from '@tillbus/result-codes';
+import type { EdcSettlementOutcome, EdcUnknownCause } from '@tillbus/result-codes';
+import type { SettlementInput } from './settlement';
 
 /**
  * What one input does to a stored record: the record-level steps (bridge `seq`, results, recovery bookkeeping,
@@ -30,7 +31,8 @@ export type CommandInput =
   | { type: 'recovery_refused'; requestId: string; code: string }
   | { type: 'cancel_requested'; cancelRequestId: string }
   | { type: 'cancel_result'; cancelRequestId: string; confirmed: boolean; code?: string }
-  | { type: 'take_over' };
+  | { type: 'take_over' }
+  | { type: 'operator_settle'; settlement: SettlementInput };
 
 export type Note =
   | { kind: 'duplicate' }
@@ -42,7 +44,10 @@ export type Note =
   | { kind: 'cancel'; result: 'confirmed' | 'refused'; code?: string }
   | { kind: 'late_result' }
   | { kind: 'contradicted' }
-  | { kind: 'stale'; reason: string };
+  | { kind: 'stale'; reason: string }
+  | { kind: 'not_in_doubt'; reason: string }
+  | { kind: 'settled'; outcome: EdcSettlementOutcome }
+  | { kind: 'settlement_conflict' };
 
 export interface Step<T> {
   record: T;

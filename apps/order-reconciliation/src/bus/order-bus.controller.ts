@@ -1,13 +1,13 @@
 import { Controller } from '@nestjs/common';
 import { MessagePattern, Payload } from '@nestjs/microservices';
 import {
-  SUBJECTS,
   type OrderView,
   type RedeliverResult,
   type StuckReport,
+  SUBJECTS,
 } from '@tillbus/contracts';
-import { OrdersService } from '../orders/orders.service';
 import { GetOrderRequest, RedeliverRequest, StuckOrdersRequest } from '@tillbus/contracts/dto';
+import { OrdersService } from '../orders/orders.service';
 
 /** The operator and POS API on the bus; errors leave as `{code, message, details}` envelopes. */
 @Controller()

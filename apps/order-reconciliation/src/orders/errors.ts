@@ -1,8 +1,8 @@
 import {
   codedError,
   NotFoundError,
-  UnavailableError,
   type OrderReconciliationErrorCode,
+  UnavailableError,
 } from '@tillbus/contracts';
 import type { OrderJourneyRefusal } from '@tillbus/result-codes';
 

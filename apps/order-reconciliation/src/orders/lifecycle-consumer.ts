@@ -4,18 +4,18 @@ import {
   type BeforeApplicationShutdown,
   type OnApplicationBootstrap,
 } from '@nestjs/common';
+import { isPosChangeKind } from '@tillbus/contracts';
 import {
   BusMetrics,
   DurableConsumer,
   MESSAGING_OPTIONS,
+  type MessagingOptions,
   NatsConnectionManager,
   orderLifecycleConsumer,
   PermanentError,
-  type MessagingOptions,
 } from '@tillbus/messaging';
 import { JsonLogger } from '@tillbus/observability';
 import { isPosLifecycleKind } from '@tillbus/result-codes';
-import { isPosChangeKind } from '@tillbus/contracts';
 import { ORDER_RECONCILIATION_CONFIG, type OrderReconciliationConfig } from '../config';
 import { OrderMetrics } from '../metrics';
 import { OrderNotFoundError } from './errors';

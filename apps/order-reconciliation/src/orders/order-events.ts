@@ -1,10 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import {
   EVENT_SUBJECTS,
-  orderSubjectToken,
   type OrderChannelChangedEvent,
   type OrderCreatedEvent,
   type OrderNotifyMessage,
+  orderSubjectToken,
 } from '@tillbus/contracts';
 import { JetStreamOutbox, NatsConnectionManager, NO_RETRY } from '@tillbus/messaging';
 import { OWN_EVENT_KINDS } from './names';

@@ -5,12 +5,12 @@ import {
   CasConflictError,
   compareAndSet,
   createIfAbsent,
-  kvJson,
-  NatsConnectionManager,
-  scanLatest,
   type CreateResult,
+  kvJson,
   type Mutation,
+  NatsConnectionManager,
   type RetryPolicy,
+  scanLatest,
 } from '@tillbus/messaging';
 import { JetStreamSetup } from '@tillbus/runtime';
 import { ORDER_RECONCILIATION_CONFIG, type OrderReconciliationConfig } from '../config';

@@ -1,5 +1,3 @@
-import { CLOCK, type Clock } from '@tillbus/messaging';
-import { Inject, Injectable } from '@nestjs/common';
 import type {
   OrderView,
   PosChangeKind,
@@ -8,6 +6,8 @@ import type {
   StuckReport,
 } from '@tillbus/contracts';
 import type { OrderLifecycleEvent } from '@tillbus/contracts/dto';
+import { CLOCK, type Clock } from '@tillbus/messaging';
+import { Inject, Injectable } from '@nestjs/common';
 import { JsonLogger } from '@tillbus/observability';
 import type { CreateOrderRequest } from '@tillbus/protocols-antom';
 import {

@@ -1,4 +1,4 @@
-import { POS_CHANGE_KINDS, type OrderChangeView, type PosChangeKind } from '@tillbus/contracts';
+import { type OrderChangeView, POS_CHANGE_KINDS, type PosChangeKind } from '@tillbus/contracts';
 import {
   DeliveryStatusEvent,
   PosChangeEventBase,

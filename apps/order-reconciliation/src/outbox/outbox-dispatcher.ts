@@ -8,16 +8,16 @@ import type { JsMsg } from '@nats-io/jetstream';
 import { HEADERS, type OrderNotifyMessage } from '@tillbus/contracts';
 import {
   CLOCK,
+  type Clock,
   consumeDurable,
+  type Consuming,
   decodeJsonPayload,
-  orderOutboxConsumer,
   JetStreamOutbox,
   MESSAGING_OPTIONS,
+  type MessagingOptions,
   NatsConnectionManager,
   NO_RETRY,
-  type Clock,
-  type Consuming,
-  type MessagingOptions,
+  orderOutboxConsumer,
   type OutboxMessage,
 } from '@tillbus/messaging';
 import { JsonLogger, newCorrelationId, runWithCorrelation } from '@tillbus/observability';

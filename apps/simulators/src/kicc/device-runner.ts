@@ -140,6 +140,12 @@ export class DeviceRunner {
     if (run.stopped) return;
     const last = device.lastTransaction;
     device.running = null;
+    if ((device.faults.failLastTransaction ?? 0) > 0) {
+      device.faults.failLastTransaction = (device.faults.failLastTransaction ?? 0) - 1;
+      return this.result(device, run, 'onCommandFailed', {
+        failure: { code: 'CommandResponseTimeout', message: 'the query got no answer' },
+      });
+    }
     if (!last) {
       return this.result(device, run, 'onBusinessFailed', {
         failure: { code: 'PROCESS_FAIL', message: 'no transaction on this device' },

@@ -12,6 +12,8 @@ export interface DeviceFaults {
    * payment still happens). GetLastTransaction and CommandCancel answers are not affected.
    */
   dropResults?: number;
+  /** Answer the next N GetLastTransaction queries with onCommandFailed CommandResponseTimeout. */
+  failLastTransaction?: number;
   /** Publish Purchase and PurchaseCancel results this many ms late (0: on time). */
   delayResultMs?: number;
   /** Stop after emitting this event until `release(deviceId)`, a CommandCancel or a device restart. */

@@ -20,6 +20,8 @@ export const EDC_COMMAND_ERRORS = {
   NOT_RUNNING: 'CommandCancel: no command (or not the named one) is running on the device.',
   ORDER_STATUS_INVALID:
     'PurchaseCancel: the referenced Purchase did not succeed or has no acquirerMetaData.',
+  NOT_IN_DOUBT:
+    'settle: the command is not in doubt (still running, recovering, or already settled); nothing was changed.',
 } as const;
 
 export type EdcCommandErrorCode = keyof typeof EDC_COMMAND_ERRORS;

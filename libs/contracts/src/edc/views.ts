@@ -1,4 +1,5 @@
 import type { KiccCommandName, Outcome } from '@tillbus/result-codes';
+import type { EdcSettlementView } from './settlement';
 
 /** The Purchase a PurchaseCancel refers to. */
 export interface PurchaseRef {
@@ -6,7 +7,14 @@ export interface PurchaseRef {
   requestId: string;
 }
 
-export type EdcPublicEventType = 'device_event' | 'phase' | 'cancel' | 'recovery' | 'outcome';
+export type EdcPublicEventType =
+  | 'device_event'
+  | 'phase'
+  | 'cancel'
+  | 'recovery'
+  | 'outcome'
+  /** An operator settled the command in doubt (`status: settled`), or a late device result disagreed (`conflict`). */
+  | 'settlement';
 
 /**
  * What edc-command publishes on `tillbus.events.edc.<deviceId>.<requestId>`: every device event, every lifecycle
@@ -65,4 +73,6 @@ export interface EdcCommandView {
   targetRequestId?: string;
   purchase?: PurchaseRef;
   result?: Record<string, unknown>;
+  /** How an operator settled the command in doubt, and a later device result that disagreed. */
+  settlement?: EdcSettlementView;
 }

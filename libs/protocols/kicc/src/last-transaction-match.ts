@@ -28,14 +28,15 @@ export interface MatchOptions {
    * - the same command, amount and currency (and terminal, when both name one);
    * - `result.resultCode` is SUCCESS;
    * - it carries an `acquirerTransactionId`, and that id is not `previousTransactionId`, the id of the last
-   *   transaction the device completed before this command was sent.
+   *   transaction the device completed before this command was sent; null when the device reported that it had
+   *   no transaction before this command (then any transaction it reports now is newer).
    *
    * The caller must guarantee that nothing else ran on the device since then (edc-command holds the device lock
    * from dispatch to the end of recovery), so the device's last transaction is either ours or that previous one.
    * The previous payment of the same amount therefore cannot pass for this one. A failure without requestId is
    * never matched: it may be an older failure, and "failed" would invite a second charge.
    */
-  acceptWithoutRequestId?: { previousTransactionId: string };
+  acceptWithoutRequestId?: { previousTransactionId: string | null };
 }
 
 /** Reads a GetLastTransaction answer for the command a recovery is about. Only a proven match settles it. */
@@ -94,7 +95,7 @@ function matchWithoutRequestId(
   if (!transactionId) {
     return { verdict: 'inconclusive', reason: 'the last transaction has no acquirerTransactionId' };
   }
-  if (transactionId === evidence.previousTransactionId) {
+  if (evidence.previousTransactionId !== null && transactionId === evidence.previousTransactionId) {
     return {
       verdict: 'inconclusive',
       reason: 'the last transaction is the one before this command',
