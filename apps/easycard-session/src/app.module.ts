@@ -35,7 +35,13 @@ import { SessionController } from './bus/session.controller';
 import { SessionEvents } from './sessions/session-events';
 import { SessionMetrics } from './metrics';
 import { keyCheck } from './sessions/session-record';
-import { SessionService, type SessionRuntime } from './sessions/session.service';
+import { KeyReleaseService } from './sessions/key-release.service';
+import { ReaderRegistrationService } from './sessions/reader-registration.service';
+import { SessionKeyMaterial } from './sessions/session-key-material';
+import { SessionMaintenanceService } from './sessions/session-maintenance.service';
+import type { SessionRuntime } from './sessions/session-runtime';
+import { SettlementService } from './sessions/settlement.service';
+import { SignOnService } from './sessions/sign-on.service';
 import { SCHEDULE_BUCKET, SESSIONS_BUCKET, SessionStore } from './sessions/session-store';
 import { settlementWindow } from './sessions/settlement-window';
 
@@ -195,29 +201,88 @@ export function easyCardSessionModule(
           logger: JsonLogger,
         ) => new SessionEvents(connection, store, metrics, logger),
       },
+      { provide: SessionKeyMaterial, useFactory: () => new SessionKeyMaterial(runtime) },
       {
-        provide: SessionService,
+        provide: SignOnService,
         inject: [
+          SessionKeyMaterial,
           SessionStore,
-          JetStreamSetup,
           SessionEvents,
           IntellaClient,
           SessionMetrics,
           JsonLogger,
         ],
         useFactory: (
+          keys: SessionKeyMaterial,
           store: SessionStore,
-          setup: JetStreamSetup,
           events: SessionEvents,
           client: IntellaClient,
           metrics: SessionMetrics,
           logger: JsonLogger,
+        ) => new SignOnService(runtime, keys, store, events, client, metrics, logger),
+      },
+      {
+        provide: SettlementService,
+        inject: [
+          SessionKeyMaterial,
+          SessionStore,
+          SessionEvents,
+          IntellaClient,
+          SessionMetrics,
+          JsonLogger,
+        ],
+        useFactory: (
+          keys: SessionKeyMaterial,
+          store: SessionStore,
+          events: SessionEvents,
+          client: IntellaClient,
+          metrics: SessionMetrics,
+          logger: JsonLogger,
+        ) => new SettlementService(runtime, keys, store, events, client, metrics, logger),
+      },
+      {
+        provide: SessionMaintenanceService,
+        inject: [
+          SessionKeyMaterial,
+          SessionStore,
+          SessionEvents,
+          SignOnService,
+          SessionMetrics,
+          JsonLogger,
+        ],
+        useFactory: (
+          keys: SessionKeyMaterial,
+          store: SessionStore,
+          events: SessionEvents,
+          signOns: SignOnService,
+          metrics: SessionMetrics,
+          logger: JsonLogger,
+        ) => new SessionMaintenanceService(runtime, keys, store, events, signOns, metrics, logger),
+      },
+      {
+        provide: KeyReleaseService,
+        inject: [SessionStore, SessionMaintenanceService, SessionMetrics, JsonLogger],
+        useFactory: (
+          store: SessionStore,
+          maintenance: SessionMaintenanceService,
+          metrics: SessionMetrics,
+          logger: JsonLogger,
+        ) => new KeyReleaseService(runtime, store, maintenance, metrics, logger),
+      },
+      {
+        provide: ReaderRegistrationService,
+        inject: [SessionStore, JetStreamSetup, IntellaClient, SessionMetrics, JsonLogger],
+        useFactory: (
+          store: SessionStore,
+          setup: JetStreamSetup,
+          client: IntellaClient,
+          metrics: SessionMetrics,
+          logger: JsonLogger,
         ) =>
-          new SessionService(
+          new ReaderRegistrationService(
             runtime,
             store,
             () => setup.bucket(SCHEDULE_BUCKET),
-            events,
             client,
             metrics,
             logger,
@@ -225,10 +290,23 @@ export function easyCardSessionModule(
       },
       {
         provide: Scheduler,
-        inject: [SessionStore, SessionService, SessionEvents, JsonLogger],
+        inject: [
+          SessionStore,
+          SessionKeyMaterial,
+          SessionMaintenanceService,
+          SignOnService,
+          SettlementService,
+          ReaderRegistrationService,
+          SessionEvents,
+          JsonLogger,
+        ],
         useFactory: (
           store: SessionStore,
-          sessions: SessionService,
+          keys: SessionKeyMaterial,
+          maintenance: SessionMaintenanceService,
+          signOns: SignOnService,
+          settlements: SettlementService,
+          registration: ReaderRegistrationService,
           events: SessionEvents,
           logger: JsonLogger,
         ) =>
@@ -237,10 +315,15 @@ export function easyCardSessionModule(
               tickMs: config.EASYCARD_TICK_MS,
               maxConcurrent: config.EASYCARD_MAX_CONCURRENT,
               merchants: [...runtime.merchants.keys()],
+              policy: runtime.policy,
             },
             runtime.clock,
             store,
-            sessions,
+            keys,
+            maintenance,
+            signOns,
+            settlements,
+            registration,
             events,
             logger,
           ),

@@ -2,7 +2,7 @@ import { easycardKeySubject, type SessionView, SUBJECTS } from '@tillbus/contrac
 import { ManualClock } from '@tillbus/messaging';
 import { startTestNatsServer, waitFor, type TestNatsServer } from '@tillbus/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { KeyRelease } from '../src/sessions/session.service';
+import type { KeyRelease } from '../src/sessions/key-release.service';
 import { randomIv, startSimulatorProcess, type SimProcess } from './support/intella-sim';
 import {
   BusProbe,

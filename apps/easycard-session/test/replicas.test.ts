@@ -12,7 +12,7 @@ import {
 } from '@tillbus/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { METRICS } from '../src/metrics';
-import type { KeyRelease } from '../src/sessions/session.service';
+import type { KeyRelease } from '../src/sessions/key-release.service';
 import { randomIv, startSimulatorProcess, type SimProcess } from './support/intella-sim';
 import { BusProbe, HOUR, metricValue, serviceEnv } from './support/service';
 

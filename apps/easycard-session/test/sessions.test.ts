@@ -12,7 +12,7 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { METRICS } from '../src/metrics';
 import { SESSIONS_BUCKET } from '../src/sessions/session-store';
-import type { KeyRelease } from '../src/sessions/session.service';
+import type { KeyRelease } from '../src/sessions/key-release.service';
 import { randomIv, startSimulatorProcess, type SimProcess } from './support/intella-sim';
 import {
   BusProbe,

@@ -18,20 +18,26 @@ import {
 import { CLOCK, type Clock } from '@tillbus/messaging';
 import { easyCardSessionReportedKind } from '@tillbus/result-codes';
 import { sessionView } from '../sessions/session-view';
-import { SessionService, type KeyRelease } from '../sessions/session.service';
+import { KeyReleaseService, type KeyRelease } from '../sessions/key-release.service';
+import { ReaderRegistrationService } from '../sessions/reader-registration.service';
+import { SessionKeyMaterial } from '../sessions/session-key-material';
 import { SessionStore } from '../sessions/session-store';
+import { SignOnService } from '../sessions/sign-on.service';
 
 /** The bus API. The key leaves only through sessionKey, whose subject deployments restrict. */
 @Controller()
 export class SessionController {
   constructor(
-    private readonly sessions: SessionService,
+    private readonly signOns: SignOnService,
+    private readonly keyRelease: KeyReleaseService,
+    private readonly registration: ReaderRegistrationService,
+    private readonly keys: SessionKeyMaterial,
     private readonly store: SessionStore,
     @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 
   private view(record: Parameters<typeof sessionView>[0]): SessionView {
-    return sessionView(record, this.clock.now(), Date.now(), this.sessions.keyOpens);
+    return sessionView(record, this.clock.now(), Date.now(), this.keys.keyOpens);
   }
 
   @MessagePattern(SUBJECTS.easycard.sessionGet)
@@ -60,7 +66,7 @@ export class SessionController {
 
   @MessagePattern(SUBJECTS.easycard.signon)
   async signOn(@Payload() request: SignOnRequest): Promise<SignOnReply> {
-    const result = await this.sessions.signOn(
+    const result = await this.signOns.signOn(
       request.deviceId,
       request.force === true ? 'operator-force' : 'operator',
     );
@@ -94,11 +100,11 @@ export class SessionController {
         `deviceId ${request.deviceId} is not the reader this subject names (${reader}): ask on ${easycardKeySubject(request.deviceId)}`,
       );
     }
-    return this.sessions.releaseKey(request.deviceId);
+    return this.keyRelease.releaseKey(request.deviceId);
   }
 
   @MessagePattern(SUBJECTS.easycard.readersRegister)
   async register(@Payload() request: RegisterReaderRequest): Promise<SessionView> {
-    return this.view(await this.sessions.register(request.deviceId, request.mchId));
+    return this.view(await this.registration.register(request.deviceId, request.mchId));
   }
 }

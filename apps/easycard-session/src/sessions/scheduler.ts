@@ -3,14 +3,20 @@ import type { JsonLogger } from '@tillbus/observability';
 import { maintain } from './session-maintenance';
 import { settlementDue } from './session-settlement';
 import { signOnDue } from './session-sign-on';
+import type { ReaderRegistrationService } from './reader-registration.service';
 import type { SessionEvents } from './session-events';
-import type { SessionService } from './session.service';
+import type { SessionKeyMaterial } from './session-key-material';
+import type { SessionMaintenanceService } from './session-maintenance.service';
+import type { SessionPolicy } from './session-record';
 import type { SessionStore } from './session-store';
+import type { SettlementService } from './settlement.service';
+import type { SignOnService } from './sign-on.service';
 
 export interface SchedulerOptions {
   tickMs: number;
   maxConcurrent: number;
   merchants: string[];
+  policy: SessionPolicy;
 }
 
 /**
@@ -31,7 +37,11 @@ export class Scheduler {
     private readonly options: SchedulerOptions,
     private readonly clock: Clock,
     private readonly store: SessionStore,
-    private readonly sessions: SessionService,
+    private readonly keys: SessionKeyMaterial,
+    private readonly maintenance: SessionMaintenanceService,
+    private readonly signOns: SignOnService,
+    private readonly settlements: SettlementService,
+    private readonly registration: ReaderRegistrationService,
     private readonly events: SessionEvents,
     private readonly logger: JsonLogger,
   ) {}
@@ -39,7 +49,7 @@ export class Scheduler {
   /** Discovery at boot, then ticks. */
   start(): void {
     for (const mchId of this.options.merchants)
-      this.track(`discovery:${mchId}`, () => this.sessions.discover(mchId, true));
+      this.track(`discovery:${mchId}`, () => this.registration.discover(mchId, true));
     this.timer = setInterval(() => {
       this.ticking ??= this.tick().finally(() => {
         this.ticking = undefined;
@@ -71,28 +81,28 @@ export class Scheduler {
       this.store.maybeResync();
       for (const mchId of this.options.merchants) {
         const key = `discovery:${mchId}`;
-        if (!this.busy.has(key) && (await this.sessions.discoveryDue(mchId)))
-          this.track(key, () => this.sessions.discover(mchId));
+        if (!this.busy.has(key) && (await this.registration.discoveryDue(mchId)))
+          this.track(key, () => this.registration.discover(mchId));
       }
-      const policy = this.sessions.policy;
+      const policy = this.options.policy;
       for (const cached of shuffled(this.store.cached())) {
         if (this.stopping) break;
         const deviceId = cached.deviceId;
         if (this.busy.has(deviceId)) continue;
         const now = this.clock.now();
         const realNow = Date.now();
-        const fingerprint = this.sessions.fingerprint(cached.mchId);
+        const fingerprint = this.keys.fingerprint(cached.mchId);
         let record = cached;
         if (maintain(record, now, realNow, policy, fingerprint) !== undefined) {
-          record = (await this.sessions.maintain(deviceId)) ?? record;
+          record = (await this.maintenance.maintain(deviceId)) ?? record;
         }
         if (this.busy.size >= this.options.maxConcurrent) continue;
-        if (this.sessions.keyNeedsReplacing(record)) {
-          this.track(deviceId, () => this.sessions.replaceKey(deviceId));
+        if (this.maintenance.keyNeedsReplacing(record)) {
+          this.track(deviceId, () => this.maintenance.replaceKey(deviceId));
         } else if (signOnDue(record, now, realNow, policy, fingerprint).due) {
-          this.track(deviceId, () => this.sessions.signOn(deviceId, 'scheduled'));
+          this.track(deviceId, () => this.signOns.signOn(deviceId, 'scheduled'));
         } else if (settlementDue(record, now, realNow, policy)) {
-          this.track(deviceId, () => this.sessions.settle(deviceId));
+          this.track(deviceId, () => this.settlements.settle(deviceId));
         }
       }
       for (const record of this.events.orphans(this.store.cached(), Date.now())) {
