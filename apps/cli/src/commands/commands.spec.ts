@@ -2,7 +2,7 @@ import type { EdcCommandView } from '@tillbus/contracts';
 import { describe, expect, it } from 'vitest';
 import { CliError, UsageError } from '../errors';
 import { parseCount, parseDuration } from './common';
-import { progressLine, viewText } from './edc';
+import { progressLine, viewText } from './edc-text';
 import { COMMANDS } from './index';
 import { changeFields } from './orders';
 import { offlineFacts, vendorFacts } from './terminals';

@@ -2,7 +2,8 @@ import { userInfo } from 'node:os';
 import { type EdcCommandView, type EdcSettleRequest, SUBJECTS } from '@tillbus/contracts';
 import type { CommandSpec } from '../cli';
 import { CliError, EXIT, UsageError } from '../errors';
-import { deviceOfRequest, viewText } from './edc';
+import { deviceOfRequest } from './edc-run';
+import { viewText } from './edc-text';
 
 const OUTCOMES = ['SUCCESS', 'FAILED'] as const;
 
