@@ -170,7 +170,9 @@ export class RecordStore {
         }
         return changed ? record : undefined;
       },
-      { known: this.cache.get(key), retry: CAS_RETRY },
+      // the cache is only this replica's view: a message another replica's write made relevant must not be
+      // judged stale against it
+      { known: this.cache.get(key), confirmUnchanged: true, retry: CAS_RETRY },
     );
     if (!result.ok) {
       this.cache.delete(key);

@@ -61,6 +61,31 @@ describe('compareAndSet', () => {
     expect(stale).toMatchObject({ ok: true, value: { n: 3 } });
   });
 
+  // Found by edc-command's replicas test: a replica's cached record, older than the take-over, judged a recovery
+  // answer stale and dropped it, because "no change" on a guess writes nothing and so never conflicts.
+  it('with confirmUnchanged, decides "no change" again on a fresh read when it was decided on a guess', async () => {
+    const kv = new FakeKv();
+    const old = kv.put('k', { n: 1 });
+    kv.put('k', { n: 2 });
+    const onlyFromTwo = (current: Count | undefined) => (current?.n === 2 ? { n: 3 } : undefined);
+    const trusting = await compareAndSet<Count>(kv.asKv(), 'k', onlyFromTwo, {
+      known: { value: { n: 1 }, revision: old },
+    });
+    expect(trusting).toMatchObject({ ok: true, changed: false, value: { n: 1 } });
+    const confirming = await compareAndSet<Count>(kv.asKv(), 'k', onlyFromTwo, {
+      known: { value: { n: 1 }, revision: old },
+      confirmUnchanged: true,
+    });
+    expect(confirming).toMatchObject({ ok: true, changed: true, value: { n: 3 } });
+    const gets = kv.gets;
+    const unchanged = await compareAndSet<Count>(kv.asKv(), 'k', () => undefined, {
+      known: { value: { n: 3 }, revision: 99 },
+      confirmUnchanged: true,
+    });
+    expect(unchanged).toMatchObject({ ok: true, changed: false, value: { n: 3 } });
+    expect(kv.gets).toBe(gets + 1);
+  });
+
   it('writes nothing when mutate returns undefined, and wraps each KV call', async () => {
     const kv = new FakeKv();
     kv.put('k', { n: 5 });

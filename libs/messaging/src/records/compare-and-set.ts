@@ -98,6 +98,12 @@ export interface CasOptions<T> {
    * reading. A stale guess costs one conflict and a fresh read, never a lost update.
    */
   known?: Revisioned<T> | null;
+  /**
+   * A stale guess that the mutation leaves unchanged writes nothing, so no conflict reveals it. With this set, "no
+   * change" decided on `known` is decided again on a fresh read: for a cache nothing keeps current, where an update
+   * another process wrote would otherwise be judged (and dropped) against an older value.
+   */
+  confirmUnchanged?: boolean;
   /** Wraps each KV round trip (a timeout, an error translation); mutate runs outside it. */
   kvCall?: <R>(call: () => Promise<R>) => Promise<R>;
 }
@@ -118,16 +124,22 @@ export async function compareAndSet<T>(
 ): Promise<CasResult<T>> {
   const retry = options.retry ?? DEFAULT_CAS_RETRY;
   const call = options.kvCall ?? ((op) => op());
+  let guess = options.known;
   for (let attempt = 1; attempt <= retry.maxAttempts; attempt++) {
-    const known =
-      attempt === 1 && options.known !== undefined
-        ? options.known
-        : await call(() => readRaw<T>(kv, key));
+    const fromGuess = guess !== undefined;
+    const known = fromGuess ? guess : await call(() => readRaw<T>(kv, key));
+    guess = undefined;
     const current = known?.value;
     // A deleted key still has an entry (a delete marker), whose revision the update must name.
     const revision = current === undefined ? 0 : known!.revision;
     const next = mutate(current, revision);
-    if (next === undefined) return { ok: true, value: current, revision, changed: false };
+    if (next === undefined) {
+      if (fromGuess && options.confirmUnchanged) {
+        attempt--;
+        continue;
+      }
+      return { ok: true, value: current, revision, changed: false };
+    }
     const written = await call(() => writeIfRevision(kv, key, next, known?.revision ?? 0));
     if (written !== undefined) return { ok: true, value: next, revision: written, changed: true };
     if (attempt < retry.maxAttempts) await pauseAfter(retry, attempt);
