@@ -131,6 +131,27 @@ describe('stepCommand: bridge traffic', () => {
     expect(step.record.outbox.map((e) => e.type)).toEqual(['phase']);
   });
 
+  it.each([
+    ['a failure whose responseData is not a success answer: no anomaly', 'onBusinessFailed', 0],
+    ['a success whose responseData does not fit the schema: an anomaly', 'onSuccess', 1],
+  ])('%s', (_name, callback, anomalies) => {
+    const answer = { requestId: 'glt-1', result: { resultCode: 'PROCESS_FAIL' } };
+    const done = run(purchaseRecord({ commandName: 'GetLastTransaction', requestId: 'glt-1' }), [
+      {
+        type: 'bridge',
+        message: result(
+          1,
+          { callback, failure: { code: 'PROCESS_FAIL' }, responseData: answer },
+          'glt-1',
+          'GetLastTransaction',
+        ),
+      },
+    ]);
+    expect(done.lifecycle.phase).not.toBe('sent');
+    expect(done.anomalies).toHaveLength(anomalies);
+    expect(done.result).toMatchObject(answer);
+  });
+
   it('records a refused transition as an anomaly (a failure after success) and keeps the success', () => {
     const done = run(purchaseRecord(), [
       {

@@ -175,10 +175,10 @@ function applyBridge(draft: Draft, message: BridgeTraffic): void {
     return;
   }
   const phaseBefore = draft.life.phase;
-  const { responseData, failure } = message.body;
+  const { callback, responseData, failure } = message.body;
   if (!event || !draft.apply(event)) return;
   if (draft.life.phase === phaseBefore) return;
-  if (responseData) record.result = readResult(draft, responseData);
+  if (responseData) record.result = readResult(draft, responseData, callback === 'onSuccess');
   if (failure?.message) record.failureMessage = mask(failure.message);
   if (draft.life.phase === 'timed_out') {
     draft.notes.push({ kind: 'timeout', cause: 'unknown_answer' });
@@ -190,14 +190,23 @@ function applyBridge(draft: Draft, message: BridgeTraffic): void {
   }
 }
 
-/** The seed's response schema keeps what it lists; an answer that does not fit is kept raw and noted. */
-function readResult(draft: Draft, responseData: Record<string, unknown>): Record<string, unknown> {
+/**
+ * The seed's response schema keeps what it lists; an answer that does not fit is kept raw. Only a success is
+ * noted as an anomaly: the schema describes successful answers, and a failure's responseData (a GetLastTransaction
+ * on a device with no transaction yet, say) need not carry a responseCommand.
+ */
+function readResult(
+  draft: Draft,
+  responseData: Record<string, unknown>,
+  success: boolean,
+): Record<string, unknown> {
   try {
     return { ...parseKiccCommandResponse(draft.record.commandName, responseData) } as Record<
       string,
       unknown
     >;
   } catch (error) {
+    if (!success) return responseData;
     draft.anomaly(
       `the device's responseData does not match the KICC result schema: ${(error as Error).message}`,
     );
