@@ -7,23 +7,20 @@ import {
   kiccBusinessFailureOutcome,
   kiccCommandFailureOutcome,
 } from '@tillbus/result-codes';
-import { startTestNatsServer, waitFor, type TestNatsServer } from '@tillbus/testing';
+import { waitFor } from '@tillbus/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { StoredCommand } from '../src/record/model';
 import {
-  bridgeKnown,
   newRequestId,
-  posClient,
   purchase,
   purchaseCancel,
-  startReplica,
-  startSim,
+  startOneReplicaStack,
+  type OneReplicaStack,
   type Pos,
   type Replica,
   type SimHandle,
 } from './support';
 
-let nats: TestNatsServer;
 let sim: SimHandle;
 let replica: Replica;
 let pos: Pos;
@@ -32,22 +29,13 @@ const clock = new ShiftableClock();
 let nextDevice = 0;
 const device = () => sim.device(Math.floor(nextDevice / 8), nextDevice++ % 8);
 
+let stack: OneReplicaStack;
 beforeAll(async () => {
-  nats = await startTestNatsServer();
-  pos = await posClient(nats.url);
-  [sim, replica] = await Promise.all([
-    startSim(pos.nc, nats.url, { prefix: 'lc', bridges: 6, devices: 8 }),
-    startReplica(nats.url, clock, 'lc-replica'),
-  ]);
-  await bridgeKnown(replica, sim.device(0, 0));
+  stack = await startOneReplicaStack(clock, 'lc', { bridges: 6, devices: 8 }, [0, 0]);
+  ({ sim, replica, pos } = stack);
 }, 120_000);
 
-afterAll(async () => {
-  await replica?.close();
-  await sim?.close();
-  await pos?.close();
-  await nats?.dispose();
-});
+afterAll(() => stack?.close());
 
 const phases = (deviceId: string, requestId: string) =>
   pos

@@ -2,21 +2,16 @@ import { jetstream } from '@nats-io/jetstream';
 import { SUBJECTS } from '@tillbus/contracts';
 import { ShiftableClock } from '@tillbus/messaging';
 import { kiccBridgeSubject } from '@tillbus/protocols-kicc';
-import {
-  promtoolCheckMetrics,
-  startTestNatsServer,
-  waitFor,
-  type TestNatsServer,
-} from '@tillbus/testing';
+import { promtoolCheckMetrics, waitFor, type TestNatsServer } from '@tillbus/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   bridgeKnown,
   newRequestId,
-  posClient,
   privateValues,
   purchase,
+  startOneReplicaStack,
+  type OneReplicaStack,
   startReplica,
-  startSim,
   type Pos,
   type Replica,
   type SimHandle,
@@ -35,22 +30,13 @@ const bridge = () => {
   return { bridgeId: sim.bridge(b), device: (d = 0) => sim.device(b, d) };
 };
 
+let stack: OneReplicaStack;
 beforeAll(async () => {
-  nats = await startTestNatsServer();
-  pos = await posClient(nats.url);
-  [sim, replica] = await Promise.all([
-    startSim(pos.nc, nats.url, { prefix: 'rc', bridges: 16, devices: 2 }),
-    startReplica(nats.url, clock, 'rc-replica'),
-  ]);
-  await bridgeKnown(replica, sim.device(15, 1));
+  stack = await startOneReplicaStack(clock, 'rc', { bridges: 16, devices: 2 }, [15, 1]);
+  ({ nats, sim, replica, pos } = stack);
 }, 120_000);
 
-afterAll(async () => {
-  await replica?.close();
-  await sim?.close();
-  await pos?.close();
-  await nats?.dispose();
-});
+afterAll(() => stack?.close());
 
 async function submitted(deviceId: string, requestId: string, value = '104', extra = {}) {
   used.push({ deviceId, requestId });

@@ -1,41 +1,29 @@
 import { type EdcCommandView, SUBJECTS } from '@tillbus/contracts';
 import { requestJson, ShiftableClock } from '@tillbus/messaging';
-import { startTestNatsServer, waitFor, type TestNatsServer } from '@tillbus/testing';
+import { waitFor } from '@tillbus/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  bridgeKnown,
   newRequestId,
-  posClient,
   purchase,
-  startReplica,
-  startSim,
+  startOneReplicaStack,
+  type OneReplicaStack,
   type Pos,
   type Replica,
   type SimHandle,
 } from './support';
 
-let nats: TestNatsServer;
 let sim: SimHandle;
 let replica: Replica;
 let pos: Pos;
 const clock = new ShiftableClock();
 
+let stack: OneReplicaStack;
 beforeAll(async () => {
-  nats = await startTestNatsServer();
-  pos = await posClient(nats.url);
-  [sim, replica] = await Promise.all([
-    startSim(pos.nc, nats.url, { prefix: 'st', bridges: 2, devices: 2 }),
-    startReplica(nats.url, clock, 'st-replica'),
-  ]);
-  await bridgeKnown(replica, sim.device(1, 1));
+  stack = await startOneReplicaStack(clock, 'st', { bridges: 2, devices: 2 }, [1, 1]);
+  ({ sim, replica, pos } = stack);
 }, 120_000);
 
-afterAll(async () => {
-  await replica?.close();
-  await sim?.close();
-  await pos?.close();
-  await nats?.dispose();
-});
+afterAll(() => stack?.close());
 
 async function metric(name: string): Promise<string> {
   return (await replica.metrics())

@@ -10,7 +10,13 @@ import {
 } from '@tillbus/contracts';
 import { requestJson, safeConnectionOptions, ShiftableClock } from '@tillbus/messaging';
 import { type RunningService, startService } from '@tillbus/runtime';
-import { spawnTypeScript, waitFor, type ChildService } from '@tillbus/testing';
+import {
+  spawnTypeScript,
+  startTestNatsServer,
+  waitFor,
+  type ChildService,
+  type TestNatsServer,
+} from '@tillbus/testing';
 import { Registry } from 'prom-client';
 import { edcCommandModule } from '../src/app.module';
 import { BridgePresence } from '../src/vendor/presence';
@@ -264,6 +270,42 @@ export function purchaseCancel(
       tipAmount: { value: '0', currency: 'KRW' },
       creditPayPlan: { installmentNum: '0' },
       acquirerInfo: { acquirerTerminalId: '0788888', acquirerRegistrationNo: '0216001234' },
+    },
+  };
+}
+
+export interface OneReplicaStack {
+  nats: TestNatsServer;
+  pos: Pos;
+  sim: SimHandle;
+  replica: Replica;
+  close(): Promise<void>;
+}
+
+/** One nats-server, the simulated bridges and one in-process replica that has heard the `known` device's bridge. */
+export async function startOneReplicaStack(
+  clock: ShiftableClock,
+  prefix: string,
+  layout: { bridges: number; devices: number },
+  known: [bridge: number, device: number],
+): Promise<OneReplicaStack> {
+  const nats = await startTestNatsServer();
+  const pos = await posClient(nats.url);
+  const [sim, replica] = await Promise.all([
+    startSim(pos.nc, nats.url, { prefix, ...layout }),
+    startReplica(nats.url, clock, `${prefix}-replica`),
+  ]);
+  await bridgeKnown(replica, sim.device(...known));
+  return {
+    nats,
+    pos,
+    sim,
+    replica,
+    close: async () => {
+      await replica.close();
+      await sim.close();
+      await pos.close();
+      await nats.dispose();
     },
   };
 }
