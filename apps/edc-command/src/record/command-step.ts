@@ -2,7 +2,6 @@ import {
   bridgeMessageToEdcEvent,
   classifySeq,
   parseKiccCommandResponse,
-  redactKiccResult,
 } from '@tillbus/protocols-kicc';
 import {
   edcOutcome,
@@ -12,6 +11,7 @@ import {
   type EdcEvent,
 } from '@tillbus/result-codes';
 import { Draft } from './draft';
+import { maskFreeText } from './mask';
 import { isSettled, publicResult, type StoredCommand } from './model';
 import { applyRecoveryMessage, recoveryFailed, scheduleRecovery } from './recovery-step';
 import { applyResultAfterSettlement, applySettlement } from './settlement';
@@ -179,7 +179,7 @@ function applyBridge(draft: Draft, message: BridgeTraffic): void {
   if (!event || !draft.apply(event)) return;
   if (draft.life.phase === phaseBefore) return;
   if (responseData) record.result = readResult(draft, responseData, callback === 'onSuccess');
-  if (failure?.message) record.failureMessage = mask(failure.message);
+  if (failure?.message) record.failureMessage = maskFreeText(failure.message);
   if (draft.life.phase === 'timed_out') {
     draft.notes.push({ kind: 'timeout', cause: 'unknown_answer' });
     phaseEvent(
@@ -212,13 +212,6 @@ function readResult(
     );
     return responseData;
   }
-}
-
-function mask(text: string): string {
-  return String((redactKiccResult({ message: text }) as { message?: unknown }).message ?? '').slice(
-    0,
-    512,
-  );
 }
 
 function applyDeadline(draft: Draft): void {

@@ -76,6 +76,26 @@ describe('operator settlement of a command in doubt', () => {
     expect(step.record.settlement).toBeUndefined();
   });
 
+  it('stores and publishes no card number beyond the BIN from the operator’s words', () => {
+    const settled = stepCommand(
+      inDoubt(),
+      {
+        type: 'operator_settle',
+        settlement: {
+          outcome: 'FAILED',
+          reason: 'customer card 4111 1111 1111 1111 was declined at KICC',
+          approval: '5555555555554444',
+          by,
+        },
+      },
+      ctx(T0 + 100_000),
+    ).record;
+    const written = JSON.stringify(settled);
+    expect(written).not.toContain('4111 1111 1111 1111');
+    expect(written).not.toContain('5555555555554444');
+    expect(settled.settlement?.reason).toBe('customer card [redacted] was declined at KICC');
+  });
+
   it('is refused a second time: a settled command is not in doubt', () => {
     const settled = stepCommand(inDoubt(), settle('FAILED'), ctx(T0 + 200_000)).record;
     const again = stepCommand(settled, settle('SUCCESS'), ctx(T0 + 201_000));

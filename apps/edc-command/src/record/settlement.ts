@@ -6,6 +6,7 @@ import {
   edcSettlementRefusal,
 } from '@tillbus/result-codes';
 import type { Draft } from './draft';
+import { maskFreeText } from './mask';
 import type { BridgeTraffic } from './step';
 
 /** What the operator sends: the outcome KICC confirmed, why, and who. */
@@ -28,16 +29,25 @@ export function applySettlement(draft: Draft, input: SettlementInput): void {
     recoveryAttempts: life.recoveryAttempts,
     recoveryReason: draft.record.recovery?.reason ?? null,
   };
+  // an operator may paste what a customer said: no card number beyond the BIN is stored or published
+  const reason = maskFreeText(input.reason);
+  const approval = input.approval === undefined ? undefined : maskFreeText(input.approval);
   const verdict = input.outcome === 'SUCCESS' ? 'succeeded' : 'failed';
   if (!draft.apply({ type: 'operator_resolved', verdict, code: 'OPERATOR', at: draft.ctx.at }))
     return;
-  draft.record.settlement = { ...input, at: draft.ctx.at, deviceLastSaid };
+  draft.record.settlement = {
+    ...input,
+    reason,
+    ...(approval === undefined ? {} : { approval }),
+    at: draft.ctx.at,
+    deviceLastSaid,
+  };
   draft.notes.push({ kind: 'settled', outcome: input.outcome });
   draft.event({
     type: 'settlement',
     status: 'settled',
     outcome: input.outcome,
-    reason: input.reason,
+    reason,
   });
 }
 
