@@ -201,8 +201,13 @@ describe('easycard-session: daily Settlement before closing time', () => {
       'settled',
       'signed-on',
     ]);
-    expect(
-      metricValue(await app.metrics(), METRICS.blocked, { reason: 'PREVIOUS_DAY_NOT_SETTLED' }),
-    ).toBeUndefined();
+    // The gauge is read from the watch-fed session mirror, a few milliseconds behind the record.
+    await waitFor(
+      async () =>
+        metricValue(await app.metrics(), METRICS.blocked, {
+          reason: 'PREVIOUS_DAY_NOT_SETTLED',
+        }) === undefined,
+      { what: 'the blocked-readers gauge cleared' },
+    );
   });
 });

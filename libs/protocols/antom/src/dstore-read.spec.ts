@@ -15,6 +15,7 @@ import {
 } from './dstore-samples';
 import { AntomProtocolError } from './errors';
 import { CreateOrderRequest } from './schemas';
+import { withoutProtoKeys } from './test/proto-keys';
 
 // Fixtures: dstore-samples.ts (D-Store's create_order, push_order_change and data_dictionary tables).
 
@@ -205,14 +206,3 @@ describe('any input', () => {
     );
   });
 });
-
-/** What is kept of a message: everything, but an own `__proto__` key, which no copy may turn into a prototype. */
-function withoutProtoKeys(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(withoutProtoKeys);
-  if (value === null || typeof value !== 'object') return value;
-  const out: Record<string, unknown> = {};
-  for (const [key, inner] of Object.entries(value)) {
-    if (key !== '__proto__') out[key] = withoutProtoKeys(inner);
-  }
-  return out;
-}

@@ -19,6 +19,7 @@ import {
   type ParseOptions,
 } from './parse';
 import { ORDER_CHANNELS, SERVICE_TYPES } from './schemas';
+import { withoutProtoKeys } from './test/proto-keys';
 
 type Parser = (input: AntomMessageInput, options?: ParseOptions) => object;
 
@@ -575,9 +576,10 @@ describe('parse(JSON.stringify(x)) equals x', () => {
         ),
         (message) => {
           // JSON.parse normalises -0 to 0 in nested product values; compare through JSON as the wire does.
+          // fast-check's jsonValue sometimes nests a "__proto__" key, which the parser drops by design.
           expect(
             JSON.parse(JSON.stringify(parse(JSON.stringify(message), { unknownFields: 'forbid' }))),
-          ).toEqual(JSON.parse(JSON.stringify(message)));
+          ).toEqual(withoutProtoKeys(JSON.parse(JSON.stringify(message))));
         },
       ),
       { numRuns: 300 },
