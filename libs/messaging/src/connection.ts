@@ -91,8 +91,12 @@ export class NatsConnectionManager {
     return this.jsClient;
   }
 
+  /** Checks the JetStream API on first use; a failed check is not kept, so the next call checks again. */
   jetstreamManager(): Promise<JetStreamManager> {
-    this.jsManager ??= jetstreamManager(this.connection);
+    this.jsManager ??= jetstreamManager(this.connection).catch((error: unknown) => {
+      this.jsManager = undefined;
+      throw error;
+    });
     return this.jsManager;
   }
 

@@ -9,6 +9,7 @@ import { correlationIdOf } from './headers';
 import { InFlightTracker } from './in-flight';
 import { decodeJsonPayload } from './payload';
 import { ensureConsumer } from './provisioning';
+import { runStartupStep, type StartupStepContext } from './startup-step';
 
 /** Thrown by a handler (or a parser) when retrying cannot help: the message goes to the dead letters at once. */
 export class PermanentError extends codedError('PERMANENT_FAILURE', 'PermanentError') {}
@@ -53,6 +54,7 @@ export class DurableConsumer<T = unknown> {
         concurrency: this.spec.concurrency ?? 16,
       },
       (msg) => this.process(msg),
+      { logger: this.logger },
     );
   }
 
@@ -149,19 +151,28 @@ export interface Consuming {
 /**
  * Binds the provisioned durable consumer (in apply mode: creates it, or updates it to the declaration, idempotent
  * from every replica), then pulls its messages and runs `handle` on each, at most `concurrency` at once. `handle`
- * acks or naks.
+ * acks or naks. With `startup`, binding waits out a cluster that is still electing (runStartupStep).
  */
 export async function consumeDurable(
   connection: NatsConnectionManager,
   declaration: DurableDeclaration,
   handle: (msg: JsMsg) => Promise<void>,
+  startup?: StartupStepContext,
 ): Promise<Consuming> {
-  if (connection.provisioningMode === 'apply') {
-    await ensureConsumer(await connection.jetstreamManager(), declaration);
-  }
-  const consumer = await connection
-    .jetstream()
-    .consumers.get(declaration.stream, declaration.durable);
+  const bind = async () => {
+    if (connection.provisioningMode === 'apply') {
+      await ensureConsumer(await connection.jetstreamManager(), declaration);
+    }
+    return connection.jetstream().consumers.get(declaration.stream, declaration.durable);
+  };
+  const consumer = startup
+    ? await runStartupStep(
+        'start consumer',
+        `${declaration.stream}/${declaration.durable}`,
+        bind,
+        startup,
+      )
+    : await bind();
   const concurrency = declaration.concurrency;
   const messages: ConsumerMessages = await consumer.consume({ max_messages: concurrency });
   const inFlight = new InFlightTracker();

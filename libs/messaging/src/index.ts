@@ -11,3 +11,4 @@ export * from './provisioning';
 export * from './records';
 export * from './durable-consumer';
 export * from './payload';
+export * from './startup-step';

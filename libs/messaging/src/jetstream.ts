@@ -40,6 +40,9 @@ export async function ensureStream(
   const name = config.name;
   try {
     const existing = await jsm.streams.info(name);
+    // Only a real change is sent: an update of an R3 stream whose replicas are still forming (another replica just
+    // created it) stalls the create and the update alike, until both time out (nats-server 2.9).
+    if (declaredMatches(existing.config, config)) return;
     await jsm.streams.update(name, { ...existing.config, ...config } as StreamConfig);
   } catch (error) {
     if (!isNotFound(error)) throw error;
@@ -51,6 +54,14 @@ export async function ensureStream(
         throw addError;
     }
   }
+}
+
+/** Whether every field `declared` names already has that value in `actual`. */
+export function declaredMatches(actual: object, declared: object): boolean {
+  const current = actual as Record<string, unknown>;
+  return Object.entries(declared).every(
+    ([key, value]) => value === undefined || JSON.stringify(current[key]) === JSON.stringify(value),
+  );
 }
 
 /** Creates or binds a KV bucket with the declared limits. */

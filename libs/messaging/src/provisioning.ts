@@ -14,6 +14,36 @@ export type ProvisioningMode = (typeof PROVISIONING_MODES)[number];
 
 export const kvStreamName = (bucket: string) => `KV_${bucket}`;
 
+/** One item of a plan to create or update: a stream, a KV bucket or a durable consumer. */
+export interface ProvisioningStep {
+  kind: 'stream' | 'bucket' | 'consumer';
+  /** The stream or bucket name, or `STREAM/durable` for a consumer. */
+  target: string;
+  run(jsm: JetStreamManager, kvm: Kvm): Promise<unknown>;
+}
+
+/** What applyProvisioning does, one idempotent step per item, in order: streams, buckets, then consumers. */
+export function provisioningSteps(plan: Provisioning): ProvisioningStep[] {
+  const replicas = plan.streams[0]?.num_replicas ?? 1;
+  return [
+    ...plan.streams.map((stream): ProvisioningStep => ({
+      kind: 'stream',
+      target: stream.name,
+      run: (jsm) => ensureStream(jsm, stream),
+    })),
+    ...plan.buckets.map((bucket): ProvisioningStep => ({
+      kind: 'bucket',
+      target: bucket.name,
+      run: (_jsm, kvm) => ensureKvBucket(kvm, bucket, replicas),
+    })),
+    ...plan.consumers.map((consumer): ProvisioningStep => ({
+      kind: 'consumer',
+      target: `${consumer.stream}/${consumer.durable}`,
+      run: (jsm) => ensureConsumer(jsm, consumer),
+    })),
+  ];
+}
+
 /** Creates or updates every stream, bucket and consumer of `plan` (idempotent). Returns what it did, in order. */
 export async function applyProvisioning(
   jsm: JetStreamManager,
@@ -21,17 +51,9 @@ export async function applyProvisioning(
   plan: Provisioning,
 ): Promise<string[]> {
   const done: string[] = [];
-  for (const stream of plan.streams) {
-    await ensureStream(jsm, stream);
-    done.push(`stream ${stream.name}`);
-  }
-  for (const bucket of plan.buckets) {
-    await ensureKvBucket(kvm, bucket, plan.streams[0]?.num_replicas ?? 1);
-    done.push(`bucket ${bucket.name}`);
-  }
-  for (const consumer of plan.consumers) {
-    await ensureConsumer(jsm, consumer);
-    done.push(`consumer ${consumer.stream}/${consumer.durable}`);
+  for (const step of provisioningSteps(plan)) {
+    await step.run(jsm, kvm);
+    done.push(`${step.kind} ${step.target}`);
   }
   return done;
 }

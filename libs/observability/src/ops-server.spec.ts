@@ -56,6 +56,20 @@ describe('OpsServer', () => {
     expect(await gauge()).toBe('0');
   });
 
+  it('is not ready while a startup step is reported, naming it, until the boot is marked started', async () => {
+    const base = await start(() => true);
+    expect((await fetch(`${base}/readyz`)).status).toBe(200);
+    server!.reportStartup('declare stream TILLBUS_EDC: attempt 1 failed (timeout); retrying');
+    const waiting = await fetch(`${base}/readyz`);
+    expect(waiting.status).toBe(503);
+    expect(await waiting.json()).toMatchObject({
+      checks: { startup: { ok: false, detail: expect.stringContaining('TILLBUS_EDC') } },
+    });
+    server!.markStarted();
+    server!.reportStartup('late report');
+    expect((await fetch(`${base}/readyz`)).status).toBe(200);
+  });
+
   it('times out a hung check and refuses other methods and paths', async () => {
     const base = await start(() => true);
     server!.addReadinessCheck({ name: 'hung', check: () => new Promise(() => undefined) });

@@ -31,6 +31,9 @@ export class OpsServer {
   private readonly checks: ReadinessCheck[] = [];
   private server?: Server;
   private shuttingDown = false;
+  /** What the boot is waiting for, until markStarted(); undefined when nobody reported a startup step. */
+  private startup?: string;
+  private started = false;
 
   constructor(private readonly options: OpsServerOptions) {
     // Readiness as a metric too, so an alert sees a replica that is up but not ready (NATS or JetStream gone).
@@ -47,6 +50,12 @@ export class OpsServer {
     }
   }
 
+  /** The bound address once started, e.g. `127.0.0.1` (OPS_HOST). */
+  get host(): string | undefined {
+    const address = this.server?.address();
+    return typeof address === 'object' && address ? address.address : undefined;
+  }
+
   /** The bound port once started (useful when configured with port 0). */
   get port(): number | undefined {
     const address = this.server?.address();
@@ -55,6 +64,20 @@ export class OpsServer {
 
   addReadinessCheck(check: ReadinessCheck): void {
     this.checks.push(check);
+  }
+
+  /**
+   * The step the boot is on (`declare stream TILLBUS_EDC: attempt 2 failed ...`): from the first report until
+   * markStarted(), /readyz answers 503 with it, so a service that waits for JetStream says what it waits for.
+   */
+  reportStartup(detail: string): void {
+    if (!this.started) this.startup = detail;
+  }
+
+  /** The boot is over: the startup check passes from now on. */
+  markStarted(): void {
+    this.started = true;
+    this.startup = undefined;
   }
 
   /** From now on /readyz answers 503, so the load balancer stops sending work while in-flight work finishes. */
@@ -93,6 +116,7 @@ export class OpsServer {
       this.checks.map(async ({ name, check }) => [name, await runCheck(check, timeoutMs)] as const),
     );
     const checks = Object.fromEntries(results);
+    if (this.startup !== undefined) checks['startup'] = { ok: false, detail: this.startup };
     if (this.shuttingDown) checks['shutdown'] = { ok: false, detail: 'shutting down' };
     return { ready: Object.values(checks).every((r) => r.ok), checks };
   }

@@ -41,6 +41,7 @@ export async function startService(definition: ServiceDefinition): Promise<Runni
   });
   wire(app, server);
   await app.listen();
+  app.get(OpsServer).markStarted();
   return { app, server, close: () => shutDown(app) };
 }
 
@@ -72,6 +73,7 @@ async function startHybrid(
   await app.listen(http.port, http.host ?? '0.0.0.0');
   const address = app.getHttpServer().address();
   const httpPort = typeof address === 'object' && address ? address.port : http.port;
+  app.get(OpsServer).markStarted();
   return { app, server, httpPort, close: () => shutDown(app) };
 }
 

@@ -9,15 +9,17 @@ import {
 import type { KV } from '@nats-io/kv';
 import type { JetStreamManager } from '@nats-io/jetstream';
 import {
-  applyProvisioning,
   BusClient,
   BusMetrics,
   MESSAGING_OPTIONS,
   missingProvisioning,
   NatsConnectionManager,
   openKvBucket,
+  provisioningSteps,
+  runStartupStep,
   type MessagingOptions,
   type Provisioning,
+  type StartupStepContext,
 } from '@tillbus/messaging';
 import { JsonLogger, OpsServer } from '@tillbus/observability';
 import { Registry } from 'prom-client';
@@ -26,7 +28,8 @@ import { UNKNOWN_ERROR_REPLY, type UnknownErrorReply } from './bus-errors';
 /**
  * Connects, makes sure the service's streams, KV buckets and durable consumers exist (verify mode: waits, not
  * ready, until `tillbus provision` has created them; apply mode: declares them), and wires the readiness checks.
- * Services read their buckets from here once the module is initialised.
+ * Every step waits out a cluster that is still electing (runStartupStep): the service stays up, /readyz names the
+ * step, and it never exits for that. Services read their buckets from here once the module is initialised.
  */
 @Injectable()
 export class JetStreamSetup implements OnModuleInit {
@@ -49,16 +52,38 @@ export class JetStreamSetup implements OnModuleInit {
           ? { ok: true }
           : { ok: false, detail: `not provisioned: ${this.missing.join(', ')}` },
     });
-    await this.connection.connect();
-    const jsm = await this.connection.jetstreamManager();
+    const steps: StartupStepContext = { logger: this.logger, ops: this.ops };
+    this.ops.reportStartup('connect NATS');
+    // Up before the first step: liveness answers, and /readyz says what the boot waits for.
+    await this.ops.start();
+    await runStartupStep('connect', 'NATS', () => this.connection.connect(), steps);
+    const jsm = await runStartupStep(
+      'reach',
+      'JetStream',
+      () => this.connection.jetstreamManager(),
+      steps,
+    );
     const plan = this.options.provisioning ?? { streams: [], buckets: [], consumers: [] };
     if ((this.options.provisioningMode ?? 'verify') === 'apply') {
-      await applyProvisioning(jsm, this.connection.kvm(), plan);
+      for (const step of provisioningSteps(plan)) {
+        await runStartupStep(
+          `declare ${step.kind}`,
+          step.target,
+          () => step.run(jsm, this.connection.kvm()),
+          steps,
+        );
+      }
     } else {
       await this.waitUntilProvisioned(jsm, plan);
     }
     for (const { name } of plan.buckets) {
-      this.buckets.set(name, await openKvBucket(jsm, this.connection.kvm(), name));
+      const kv = await runStartupStep(
+        'open bucket',
+        name,
+        () => openKvBucket(jsm, this.connection.kvm(), name),
+        steps,
+      );
+      this.buckets.set(name, kv);
     }
   }
 
@@ -77,6 +102,7 @@ export class JetStreamSetup implements OnModuleInit {
    */
   private async waitUntilProvisioned(jsm: JetStreamManager, plan: Provisioning): Promise<void> {
     for (let attempt = 0; ; attempt++) {
+      this.ops.reportStartup('verify provisioning');
       this.missing = await missingProvisioning(jsm, plan);
       if (this.missing.length === 0) return;
       const retryInMs = Math.min(RETRY_MAX_MS, RETRY_FIRST_MS * 2 ** attempt);
@@ -86,7 +112,7 @@ export class JetStreamSetup implements OnModuleInit {
         { step: 'verify provisioning', missing: this.missing, retryInMs },
         'Messaging',
       );
-      if (attempt === 0) await this.ops.start().catch(() => undefined);
+      this.ops.reportStartup(`verify provisioning: missing ${this.missing.join(', ')}`);
       await new Promise((resolve) => setTimeout(resolve, retryInMs));
     }
   }

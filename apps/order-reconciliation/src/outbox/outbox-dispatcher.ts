@@ -95,6 +95,7 @@ export class OutboxDispatcher implements OnApplicationBootstrap, BeforeApplicati
       this.connection,
       orderOutboxConsumer(this.config),
       (msg) => this.process(msg),
+      { logger: this.logger },
     );
     this.running = true;
   }
