@@ -194,6 +194,7 @@ export function buildPlan(ctx: PlanContext): StackPlan {
     ...(ctx.natsCaFile ? { NATS_TLS_CA_FILE: ctx.natsCaFile } : {}),
     // The demo server has no tillbus permissions: each service declares its own part of the declarations.
     NATS_PROVISIONING: 'apply',
+    OPS_HOST: '127.0.0.1',
     OPS_PORT: String(opsPort),
     LOG_LEVEL: 'info',
     // A short grace keeps Ctrl-C quick; in-flight work still finishes or is handed over through JetStream.

@@ -58,6 +58,7 @@ export function deviceHealthModule(
       ObservabilityModule.forRoot({
         service: SERVICE_NAME,
         opsPort: config.OPS_PORT,
+        opsHost: config.OPS_HOST,
         logLevel: config.LOG_LEVEL,
         logWrite: options.logWrite,
       }),

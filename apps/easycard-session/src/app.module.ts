@@ -147,6 +147,7 @@ export function easyCardSessionModule(
       ObservabilityModule.forRoot({
         service: SERVICE_NAME,
         opsPort: config.OPS_PORT,
+        opsHost: config.OPS_HOST,
         logLevel: config.LOG_LEVEL,
         logWrite: deps.logWrite,
       }),

@@ -62,6 +62,7 @@ export function edcCommandModule({
       ObservabilityModule.forRoot({
         service: SERVICE_NAME,
         opsPort: config.OPS_PORT,
+        opsHost: config.OPS_HOST,
         logLevel: config.LOG_LEVEL,
         logWrite,
       }),

@@ -56,6 +56,7 @@ export function orderReconciliationModule(options: OrderReconciliationOptions): 
       ObservabilityModule.forRoot({
         service: SERVICES.orderReconciliation,
         opsPort: config.OPS_PORT,
+        opsHost: config.OPS_HOST,
         logLevel: config.LOG_LEVEL,
         logWrite: options.logWrite,
       }),

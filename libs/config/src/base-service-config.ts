@@ -1,5 +1,5 @@
 import { Type } from 'class-transformer';
-import { IsIn, IsInt, IsOptional, IsString, Matches, ValidateIf } from 'class-validator';
+import { IsIn, IsInt, IsIP, IsOptional, IsString, Matches, ValidateIf } from 'class-validator';
 import { IntSetting } from './settings';
 
 export const LOG_LEVELS = ['error', 'warn', 'info', 'debug'] as const;
@@ -55,6 +55,16 @@ export class BaseServiceConfig {
   @ValidateIf((c: BaseServiceConfig) => c.NATS_TLS_CERT_FILE !== undefined)
   @IsString({ message: 'NATS_TLS_KEY_FILE must be set together with NATS_TLS_CERT_FILE' })
   NATS_TLS_KEY_FILE?: string;
+
+  /**
+   * Address the operations HTTP server listens on: every interface by default, as a Kubernetes probe and scrape
+   * need; 127.0.0.1 keeps it on this host (the local stack).
+   */
+  @IsIP(undefined, {
+    message:
+      'OPS_HOST must be an IP address to listen on: 0.0.0.0 (every interface, the default), 127.0.0.1 (this host only), or ::',
+  })
+  OPS_HOST = '0.0.0.0';
 
   /** Port of the operations HTTP server (/metrics, /healthz, /readyz). */
   @IntSetting(0, 65535)

@@ -84,4 +84,16 @@ describe('loadConfig', () => {
       expect(loadConfig(DemoConfig, { DSTORE_URL: 'x', NATS_URL: url }).NATS_URL).toBe(url);
     },
   );
+
+  it('listens on every interface by default and takes OPS_HOST as an IP address', () => {
+    expect(loadConfig(DemoConfig, { DSTORE_URL: 'x' }).OPS_HOST).toBe('0.0.0.0');
+    for (const host of ['127.0.0.1', '::', '::1', '10.1.2.3'])
+      expect(loadConfig(DemoConfig, { DSTORE_URL: 'x', OPS_HOST: host }).OPS_HOST).toBe(host);
+  });
+
+  it.each(['localhost', '127.0.0.1:9464', '0.0.0.0 ', 'every'])('refuses OPS_HOST %j', (host) => {
+    expect(() => loadConfig(DemoConfig, { DSTORE_URL: 'x', OPS_HOST: host })).toThrow(
+      /OPS_HOST must be an IP address to listen on/,
+    );
+  });
 });

@@ -18,6 +18,8 @@ import {
 export interface ObservabilityOptions {
   service: string;
   opsPort: number;
+  /** OPS_HOST: the address the ops server listens on (default 0.0.0.0). */
+  opsHost?: string;
   logLevel?: JsonLogLevel;
   /** Tests capture log lines through this. */
   logWrite?: (line: string) => void;
@@ -39,6 +41,7 @@ class OpsServerLifecycle
     const port = await this.ops.start();
     this.logger.event('info', 'ops server listening', {
       port,
+      host: this.ops.host,
       paths: ['/metrics', '/healthz', '/readyz'],
     });
   }
@@ -73,7 +76,8 @@ export class ObservabilityModule {
         {
           provide: OpsServer,
           inject: [Registry],
-          useFactory: (registry: Registry) => new OpsServer({ port: options.opsPort, registry }),
+          useFactory: (registry: Registry) =>
+            new OpsServer({ port: options.opsPort, host: options.opsHost, registry }),
         },
         OpsServerLifecycle,
       ],

@@ -6,6 +6,7 @@ import {
   type ChildService,
   type TestNatsServer,
 } from '@tillbus/testing';
+import { networkInterfaces } from 'node:os';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { requestJson, safeConnectionOptions } from '@tillbus/messaging';
 import { ECHO_SUBJECTS } from './fixtures/echo-app';
@@ -137,5 +138,31 @@ describe('service process lifecycle', () => {
     expect(lines[0]).toContain('NATS_URL must be one or more comma-separated');
     expect(lines[0]).toContain('OPS_PORT');
     expect(lines[0]).not.toContain('http://nope');
+  });
+
+  it('listens on OPS_HOST only: with 127.0.0.1, no other address of this host reaches the ops server', async () => {
+    await startServiceProcess({ OPS_HOST: '127.0.0.1' });
+    const line = await service!.waitForOutput(
+      /\{[^\n]*"msg":"ops server listening"[^\n]*\}/,
+      30_000,
+    );
+    const { host, port } = JSON.parse(line) as { host: string; port: number };
+    expect(host).toBe('127.0.0.1');
+    expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
+    const others = Object.values(networkInterfaces())
+      .flat()
+      .filter((address) => address && address.family === 'IPv4' && !address.internal)
+      .map((address) => address!.address);
+    for (const address of others) {
+      await expect(fetch(`http://${address}:${port}/healthz`)).rejects.toThrow();
+    }
+  });
+
+  it('refuses an OPS_HOST that is not an IP address at startup, naming the setting', async () => {
+    const bad = spawnTypeScript(ENTRY, { NATS_URL: nats.url, OPS_HOST: 'localhost:9464' });
+    expect((await bad.exited).code).toBe(1);
+    const line = bad.output().trim().split('\n')[0];
+    expect(JSON.parse(line)).toMatchObject({ level: 'error', msg: 'service failed to start' });
+    expect(line).toContain('OPS_HOST must be an IP address to listen on');
   });
 });
