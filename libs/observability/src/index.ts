@@ -4,3 +4,4 @@ export * from './logged-error';
 export * from './json-logger';
 export * from './metrics';
 export * from './ops-server';
+export * from './background-tasks';

@@ -14,7 +14,12 @@ import {
   writeIfRevision,
 } from '@tillbus/messaging';
 import { JetStreamSetup } from '@tillbus/runtime';
-import { JsonLogger, newCorrelationId, runWithCorrelation } from '@tillbus/observability';
+import {
+  BackgroundTaskLog,
+  JsonLogger,
+  newCorrelationId,
+  runWithCorrelation,
+} from '@tillbus/observability';
 import {
   servesVendor,
   type DeviceHealthConfig,
@@ -59,6 +64,7 @@ export class PollerService implements OnApplicationBootstrap, BeforeApplicationS
   private readonly skippedLate;
   private readonly skippedFull;
   private readonly skippedUnregistered;
+  private readonly failures: BackgroundTaskLog;
 
   constructor(
     private readonly setup: JetStreamSetup,
@@ -70,6 +76,7 @@ export class PollerService implements OnApplicationBootstrap, BeforeApplicationS
     @Inject(REPLICA_ID) private readonly replica: string,
     private readonly logger: JsonLogger,
   ) {
+    this.failures = new BackgroundTaskLog(logger);
     this.maxQueue = Math.max(1000, config.POLL_CONCURRENCY * 200);
     this.skippedLate = metrics.skipped.labels('late');
     this.skippedFull = metrics.skipped.labels('queue_full');
@@ -134,8 +141,9 @@ export class PollerService implements OnApplicationBootstrap, BeforeApplicationS
       }
       this.lastScan = now;
       this.pump();
+      this.failures.succeeded('poll-tick');
     } catch (error) {
-      this.logger.event('error', 'poll tick failed', { error });
+      this.failures.failed('poll-tick', error);
     }
     this.schedule();
   }

@@ -1,5 +1,5 @@
 import type { Clock } from '@tillbus/messaging';
-import type { JsonLogger } from '@tillbus/observability';
+import { BackgroundTaskLog, type JsonLogger } from '@tillbus/observability';
 import { maintain } from './session-maintenance';
 import { settlementDue } from './session-settlement';
 import { signOnDue } from './session-sign-on';
@@ -19,6 +19,8 @@ export interface SchedulerOptions {
   policy: SessionPolicy;
 }
 
+const SCHEDULER_TICK = 'session-scheduler-tick';
+
 /**
  * Each replica looks at every session each tick and claims, by compare-and-set, the sign-ons and settlements that
  * are due, up to its concurrency. Replicas see the same records, so the work spreads over them and a dead
@@ -31,7 +33,8 @@ export class Scheduler {
   private ticking?: Promise<void>;
   private stopping = false;
   private readonly busy = new Map<string, Promise<unknown>>();
-  private lastTickError = 0;
+  /** NATS or KV away: the next tick tries again; one line a minute is enough. */
+  private readonly failures: BackgroundTaskLog;
 
   constructor(
     private readonly options: SchedulerOptions,
@@ -44,7 +47,9 @@ export class Scheduler {
     private readonly registration: ReaderRegistrationService,
     private readonly events: SessionEvents,
     private readonly logger: JsonLogger,
-  ) {}
+  ) {
+    this.failures = new BackgroundTaskLog(logger, { level: 'warn' });
+  }
 
   /** Discovery at boot, then ticks. */
   start(): void {
@@ -108,12 +113,9 @@ export class Scheduler {
       for (const record of this.events.orphans(this.store.cached(), Date.now())) {
         await this.events.flush(record);
       }
+      this.failures.succeeded(SCHEDULER_TICK);
     } catch (error) {
-      // NATS or KV away: the next tick tries again; one line a minute is enough
-      if (Date.now() - this.lastTickError > 60_000) {
-        this.lastTickError = Date.now();
-        this.logger.event('warn', 'scheduler tick failed', { error });
-      }
+      this.failures.failed(SCHEDULER_TICK, error);
     } finally {
       this.ticks++;
     }

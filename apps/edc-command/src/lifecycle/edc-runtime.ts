@@ -5,7 +5,7 @@ import {
   type OnApplicationBootstrap,
 } from '@nestjs/common';
 import { NatsConnectionManager } from '@tillbus/messaging';
-import { JsonLogger, OpsServer } from '@tillbus/observability';
+import { BackgroundTaskLog, JsonLogger, OpsServer } from '@tillbus/observability';
 import { BridgePresence } from '../vendor/presence';
 import { BridgeInbox } from '../commands/bridge-inbox';
 import { EDC_CONFIG, EdcCommandConfig } from '../config';
@@ -59,13 +59,17 @@ export class EdcRuntime implements OnApplicationBootstrap, BeforeApplicationShut
     this.presence.onOnline((_bridgeId, devices) => this.timers.bridgeBack(devices));
     await this.takeover.scan('restart');
     await this.inbox.start();
-    this.every(Math.max(250, Math.floor(this.config.EDC_OWNER_LEASE_MS / 3)), () =>
-      this.leases.renew(),
+    this.every(
+      'owner-lease-renewal',
+      Math.max(250, Math.floor(this.config.EDC_OWNER_LEASE_MS / 3)),
+      () => this.leases.renew(),
     );
-    this.every(this.config.EDC_SWEEP_INTERVAL_MS, () => this.takeover.sweep());
+    this.every('takeover-sweep', this.config.EDC_SWEEP_INTERVAL_MS, () => this.takeover.sweep());
     if (this.config.EDC_FULL_SCAN_INTERVAL_MS > 0)
-      this.every(this.config.EDC_FULL_SCAN_INTERVAL_MS, () => this.takeover.scan('periodic'));
-    this.every(PRESENCE_TICK_MS, () => this.timers.presenceTick());
+      this.every('takeover-full-scan', this.config.EDC_FULL_SCAN_INTERVAL_MS, () =>
+        this.takeover.scan('periodic'),
+      );
+    this.every('presence-tick', PRESENCE_TICK_MS, () => this.timers.presenceTick());
     this.run.ready = true;
     this.logger.event('info', 'edc engine ready', {
       replicaId: this.config.REPLICA_ID,
@@ -87,12 +91,12 @@ export class EdcRuntime implements OnApplicationBootstrap, BeforeApplicationShut
     await this.leases.giveUp();
   }
 
-  private every(ms: number, task: () => Promise<void> | void): void {
+  /** Runs `round` every `ms`; its failures are logged by name, rate-limited during an outage. */
+  private every(task: string, ms: number, round: () => Promise<void> | void): void {
+    const failures = new BackgroundTaskLog(this.logger);
     const interval = setInterval(() => {
       if (this.run.stopping) return;
-      void Promise.resolve()
-        .then(task)
-        .catch((error: unknown) => this.logger.event('error', 'background task failed', { error }));
+      void failures.run(task, round);
     }, ms);
     interval.unref();
     this.intervals.push(interval);

@@ -1,11 +1,12 @@
 import type { KV, KvWatchEntry } from '@nats-io/kv';
 import type { QueuedIterator } from '@nats-io/transport-node';
+import { BackgroundTaskLog } from '@tillbus/observability';
 import { sleep, systemClock, type Clock } from './clock';
 import { kvJson, type Revisioned } from './compare-and-set';
 
-/** Where a mirror reports a lost watch; JsonLogger fits. */
+/** Where a mirror reports a lost watch and its return; JsonLogger fits. */
 export interface MirrorLogger {
-  event(level: 'warn', message: string, fields: Record<string, unknown>): void;
+  event(level: 'warn' | 'info', message: string, fields: Record<string, unknown>): void;
 }
 
 export interface KvMirrorOptions<T> {
@@ -40,13 +41,27 @@ export class KvMirror<T> {
   /** Keys known to exist during a (re)load: what the load did not see and nobody wrote meanwhile is forgotten. */
   private seen?: Set<string>;
   private markLoaded!: () => void;
+  /** A watch lost during an outage fails every rewatchDelayMs: one line a minute says so. */
+  private readonly failures: BackgroundTaskLog;
   /** Resolves once the first full load is in memory. */
   readonly ready = new Promise<void>((resolve) => (this.markLoaded = resolve));
 
   constructor(
     private readonly kv: KV,
     private readonly options: KvMirrorOptions<T>,
-  ) {}
+  ) {
+    this.failures = new BackgroundTaskLog(
+      {
+        event: (level, msg, fields = {}) =>
+          options.logger.event(level === 'info' ? 'info' : 'warn', msg, fields),
+      },
+      { level: 'warn' },
+    );
+  }
+
+  private get task(): string {
+    return `${this.options.name} watch`;
+  }
 
   get isLoaded(): boolean {
     return this.loaded;
@@ -101,9 +116,7 @@ export class KvMirror<T> {
         await this.watchOnce();
       } catch (error) {
         if (this.stopped) return;
-        this.options.logger.event('warn', `${this.options.name} watch failed; watching again`, {
-          error,
-        });
+        this.failures.failed(this.task, error);
       }
       const asked = this.reloadAsked;
       this.reloadAsked = false;
@@ -130,6 +143,7 @@ export class KvMirror<T> {
       }
     };
     const iterator = await this.kv.watch();
+    this.failures.succeeded(this.task);
     this.iterator = iterator;
     if (this.stopped) iterator.stop();
     if (!initial) finishInitial();
