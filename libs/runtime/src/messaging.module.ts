@@ -56,7 +56,9 @@ export class JetStreamSetup implements OnModuleInit {
     this.ops.reportStartup('connect NATS');
     // Up before the first step: liveness answers, and /readyz says what the boot waits for.
     await this.ops.start();
-    await runStartupStep('connect', 'NATS', () => this.connection.connect(), steps);
+    // Waits by itself for a server that is not up yet (waitOnFirstConnect); it fails only for what waiting cannot
+    // fix, such as a wrong password, and then the service exits (docs/operations.md, rotating a NATS password).
+    await this.connection.connect();
     const jsm = await runStartupStep(
       'reach',
       'JetStream',
