@@ -13,6 +13,9 @@ import { RunState } from '../lifecycle/run-state';
 import { RecordStore } from '../store/stores';
 import { Recovery } from './recovery';
 
+const RESUME_CONCURRENCY = 16;
+const RESUME_RETRY_MS = 1_000;
+
 interface Owned {
   deviceId: string;
   requestId: string;
@@ -122,18 +125,30 @@ export class CommandTimers {
   async resume(heldMs: number): Promise<void> {
     if (!this.holding) return;
     this.holding = false;
-    for (const [key, owned] of [...this.owned]) {
-      // lost again meanwhile: the next resume goes on from here
-      if (this.holding) return;
-      const held = owned.heldTimes;
+    const keys = [...this.owned.keys()];
+    for (let i = 0; i < keys.length && !this.holding; i += RESUME_CONCURRENCY)
+      await Promise.all(
+        keys.slice(i, i + RESUME_CONCURRENCY).map((key) => this.resumeOne(key, heldMs)),
+      );
+  }
+
+  /** A command whose deadlines could not be moved stays held, and is tried again: re-armed unmoved it would fire early. */
+  private async resumeOne(key: string, heldMs: number): Promise<void> {
+    const owned = this.owned.get(key);
+    // lost again meanwhile: the next resume goes on from here
+    if (!owned || this.holding) return;
+    const held = owned.heldTimes;
+    try {
+      if (held && heldMs > 0 && (held.deadlineAt !== null || held.countdownEndsAt !== null))
+        await this.writer.apply(key, { type: 'held', heldMs, ...held });
       owned.heldTimes = undefined;
-      try {
-        if (held && heldMs > 0 && (held.deadlineAt !== null || held.countdownEndsAt !== null))
-          await this.writer.apply(key, { type: 'held', heldMs, ...held });
-        await this.tick(key);
-      } catch (error) {
-        this.logger.event('error', 'could not re-arm a held command timer', { key, error });
-      }
+      await this.tick(key);
+    } catch (error) {
+      this.logger.event('error', 'could not re-arm a held command timer; trying again', {
+        key,
+        error,
+      });
+      setTimeout(() => void this.resumeOne(key, heldMs), RESUME_RETRY_MS).unref();
     }
   }
 
