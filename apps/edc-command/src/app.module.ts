@@ -22,6 +22,7 @@ import { DeviceLock } from './commands/device-lock';
 import { SubmitWaiters } from './commands/submit-waiters';
 import { EDC_CONFIG, type EdcCommandConfig } from './config';
 import { EdcController } from './bus/edc.controller';
+import { ConnectionHold } from './lifecycle/connection-hold';
 import { EdcRuntime } from './lifecycle/edc-runtime';
 import { EdcMetrics } from './metrics';
 import { CommandTakeover } from './ownership/command-takeover';
@@ -112,6 +113,7 @@ export function edcCommandModule({
       // ownership: lease, sweep, adopt
       OwnerLeases,
       CommandTakeover,
+      ConnectionHold,
       EdcRuntime,
     ],
   };

@@ -26,6 +26,7 @@ export class EdcMetrics {
   readonly baselines: Counter<'result'>;
   readonly inDoubt: Gauge;
   readonly bridgesConnected: Gauge;
+  readonly bridgesOffline: Counter;
   readonly owned: Gauge;
   /** Set where BridgePresence is provided (app.module): how many bridges are connected right now. */
   countBridges: () => number = () => 0;
@@ -147,6 +148,11 @@ export class EdcMetrics {
       collect() {
         this.set(countBridges());
       },
+    });
+    this.bridgesOffline = new Counter({
+      name: 'tillbus_edc_command_bridges_offline_total',
+      help: 'Bridges that went offline (3 intervals without a heartbeat while this replica heard the bus); every replica counts each: alert on max().',
+      registers,
     });
     this.owned = new Gauge({
       name: 'tillbus_edc_command_owned_commands',

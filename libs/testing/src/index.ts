@@ -4,3 +4,4 @@ export * from './processes';
 export * from './promtool';
 export * from './tls';
 export * from './nats-cluster';
+export * from './tcp-proxy';

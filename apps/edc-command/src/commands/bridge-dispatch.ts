@@ -8,7 +8,11 @@ import type { StoredCancel, StoredCommand } from '../record/model';
 import { RunState } from '../lifecycle/run-state';
 import { RecordStore } from '../store/stores';
 import { CommandWriter } from './command-writer';
+import { BridgePresence } from '../vendor/presence';
 import { refusalOf, type Refusal } from './refusals';
+
+/** How often a command goes again to a bridge that is not back on the bus yet after this replica's reconnect. */
+const RETURN_RETRY_MS = 200;
 
 /** The command of a record, as the bridge gets it. */
 export function outgoingCommand(record: StoredCommand): OutgoingCommand {
@@ -37,6 +41,7 @@ export class BridgeDispatch {
     private readonly records: RecordStore,
     private readonly writer: CommandWriter,
     private readonly publisher: EventPublisher,
+    private readonly presence: BridgePresence,
     private readonly logger: JsonLogger,
     private readonly run: RunState,
   ) {
@@ -48,13 +53,24 @@ export class BridgeDispatch {
    * otherwise its first events go out, and without an ack the command goes out again until acked.
    */
   async dispatch(key: string, record: StoredCommand): Promise<Refusal | null> {
-    const sent = await this.send(outgoingCommand(record), (error) =>
+    const command = outgoingCommand(record);
+    const onError = (error: unknown) =>
       this.logger.event('warn', 'could not send a command to its bridge', {
         deviceId: record.deviceId,
         requestId: record.requestId,
         error,
-      }),
-    );
+      });
+    let sent = await this.send(command, onError);
+    // nobody on the device's subject yet, after this replica's own reconnect: the bridge may be reconnecting too
+    while (
+      sent.kind === 'no_responders' &&
+      this.presence.awaitingReturn(record.deviceId) &&
+      this.clock.now() < record.notAfter &&
+      !this.run.stopping
+    ) {
+      await new Promise((resolve) => setTimeout(resolve, RETURN_RETRY_MS));
+      sent = await this.send(command, onError);
+    }
     const refusal = refusalOf(sent);
     if (refusal) return refusal;
     void this.publisher.publish(record.outbox);

@@ -19,6 +19,8 @@ import type { BridgeTraffic, Note } from '../record/step';
 import { RecordStore } from '../store/stores';
 import { CommandWriter } from './command-writer';
 
+const CATCH_UP_POLL_MS = 100;
+
 /** The bridges' events and results, from their durable JetStream consumer, written into the records. */
 @Injectable()
 export class BridgeInbox {
@@ -26,7 +28,7 @@ export class BridgeInbox {
 
   constructor(
     @Inject(EDC_CONFIG) private readonly config: EdcCommandConfig,
-    connection: NatsConnectionManager,
+    private readonly connection: NatsConnectionManager,
     private readonly records: RecordStore,
     private readonly writer: CommandWriter,
     private readonly metrics: EdcMetrics,
@@ -52,6 +54,26 @@ export class BridgeInbox {
 
   async stop(): Promise<void> {
     await this.consumer.stop(this.config.SHUTDOWN_GRACE_MS);
+  }
+
+  /**
+   * Resolves true once the bridge consumer has nothing left to deliver and nothing delivered unacknowledged (every
+   * replica's share read), false when `maxMs` passed first or `abandoned` says to stop looking.
+   */
+  async caughtUp(maxMs: number, abandoned: () => boolean): Promise<boolean> {
+    const { stream, durable } = edcBridgeConsumer(this.config);
+    const until = Date.now() + maxMs;
+    while (Date.now() < until && !abandoned()) {
+      try {
+        const jsm = await this.connection.jetstreamManager();
+        const info = await jsm.consumers.info(stream, durable);
+        if (info.num_pending === 0 && info.num_ack_pending === 0) return true;
+      } catch {
+        // JetStream may not answer yet right after the broker's return: look again
+      }
+      await new Promise((resolve) => setTimeout(resolve, CATCH_UP_POLL_MS));
+    }
+    return false;
   }
 
   /** One message from the bridge stream: read it, then apply it to its command. */

@@ -14,6 +14,7 @@ import { OwnerLeases } from '../ownership/owner-leases';
 import { EventPublisher } from '../commands/event-publisher';
 import { CancelDeadlines } from '../recovery/cancel-deadlines';
 import { CommandTimers } from '../recovery/command-timers';
+import { ConnectionHold } from './connection-hold';
 import { RunState } from './run-state';
 import { InDoubtIndex } from '../store/in-doubt-index';
 
@@ -39,6 +40,7 @@ export class EdcRuntime implements OnApplicationBootstrap, BeforeApplicationShut
     private readonly inbox: BridgeInbox,
     private readonly timers: CommandTimers,
     private readonly cancelDeadlines: CancelDeadlines,
+    private readonly hold: ConnectionHold,
     private readonly publisher: EventPublisher,
     private readonly ops: OpsServer,
     private readonly logger: JsonLogger,
@@ -57,6 +59,7 @@ export class EdcRuntime implements OnApplicationBootstrap, BeforeApplicationShut
     await this.leases.renew();
     this.presence.start(this.connection.connection);
     this.presence.onOnline((_bridgeId, devices) => this.timers.bridgeBack(devices));
+    this.hold.watch(this.connection.connection);
     await this.takeover.scan('restart');
     await this.inbox.start();
     this.every(
@@ -64,12 +67,18 @@ export class EdcRuntime implements OnApplicationBootstrap, BeforeApplicationShut
       Math.max(250, Math.floor(this.config.EDC_OWNER_LEASE_MS / 3)),
       () => this.leases.renew(),
     );
-    this.every('takeover-sweep', this.config.EDC_SWEEP_INTERVAL_MS, () => this.takeover.sweep());
+    // no owner is judged dead on leases this replica could not hear renewed
+    this.every('takeover-sweep', this.config.EDC_SWEEP_INTERVAL_MS, () =>
+      this.hold.held ? undefined : this.takeover.sweep(),
+    );
     if (this.config.EDC_FULL_SCAN_INTERVAL_MS > 0)
       this.every('takeover-full-scan', this.config.EDC_FULL_SCAN_INTERVAL_MS, () =>
-        this.takeover.scan('periodic'),
+        this.hold.held ? undefined : this.takeover.scan('periodic'),
       );
-    this.every('presence-tick', PRESENCE_TICK_MS, () => this.timers.presenceTick());
+    this.every('presence-tick', PRESENCE_TICK_MS, () => {
+      this.presence.reportOffline();
+      return this.timers.presenceTick();
+    });
     this.run.ready = true;
     this.logger.event('info', 'edc engine ready', {
       replicaId: this.config.REPLICA_ID,

@@ -17,6 +17,7 @@ export class OwnerLeases {
   /** When this replica last saw each owner renew; 0 once its lease key went away (a lease given up is lapsed). */
   private readonly seenAt = new Map<string, number>();
   private readonly lapsed = new Set<string>();
+  private liveAtDisconnect?: string[];
 
   constructor(
     setup: JetStreamSetup,
@@ -60,6 +61,20 @@ export class OwnerLeases {
     if (owner === this.replicaId) return true;
     const seen = this.seenAt.get(owner);
     return seen !== undefined && Date.now() - seen <= this.config.EDC_OWNER_LEASE_MS;
+  }
+
+  /** This replica lost NATS: the owners live now cannot be heard renewing until it is back. */
+  disconnected(): void {
+    this.liveAtDisconnect ??= [...this.seenAt.keys()].filter((owner) => this.isLive(owner));
+  }
+
+  /** Back on NATS: the owners live when it went get a whole lease from now (their renewals could not arrive). */
+  reconnected(): void {
+    const now = Date.now();
+    for (const owner of this.liveAtDisconnect ?? [])
+      if ((this.seenAt.get(owner) ?? 0) > 0)
+        this.seenAt.set(owner, Math.max(this.seenAt.get(owner)!, now));
+    this.liveAtDisconnect = undefined;
   }
 
   /** Whether an owner's lease lapsed since the last look. */

@@ -188,6 +188,30 @@ describe('stepCommand: deadlines and recovery', () => {
     ]);
   });
 
+  it('moves a held deadline and countdown on by the hold, only where they are still the ones held', () => {
+    const ready = stepCommand(
+      purchaseRecord({ owner: 'r1' }),
+      { type: 'bridge', message: event(1, 'READY') },
+      ctx(),
+    ).record;
+    const { deadlineAt, countdownEndsAt } = ready.lifecycle;
+    const held = { type: 'held', heldMs: 30_000, deadlineAt, countdownEndsAt } as const;
+    const moved = stepCommand(ready, held, ctx()).record.lifecycle;
+    expect(moved).toMatchObject({
+      phase: 'READY',
+      deadlineAt: deadlineAt! + 30_000,
+      countdownEndsAt: countdownEndsAt! + 30_000,
+    });
+    // run again (a CAS retry on the moved record): nothing moves twice
+    const again = stepCommand({ ...ready, lifecycle: moved }, held, ctx());
+    expect(again.changed).toBe(false);
+    // a countdown a message set during the hold is fresh: it stays
+    const fresh = { ...ready, lifecycle: { ...ready.lifecycle, countdownEndsAt: T0 + 99_000 } };
+    expect(stepCommand(fresh, held, ctx()).record.lifecycle.countdownEndsAt).toBe(T0 + 99_000);
+    // another replica's command is not this replica's to move
+    expect(stepCommand({ ...ready, owner: 'r2' }, held, ctx()).changed).toBe(false);
+  });
+
   function recovering(previousTransactionId: string | null = null) {
     return stepCommand(
       { ...timedOut(), previousTransactionId },

@@ -36,6 +36,9 @@ export function stepCommand(
     case 'deadline':
       applyDeadline(draft);
       break;
+    case 'held':
+      applyHeld(draft, input);
+      break;
     case 'bridge_lost':
       if (draft.apply({ type: 'bridge_lost', at: ctx.at })) {
         draft.notes.push({ kind: 'timeout', cause: 'bridge_lost' });
@@ -230,6 +233,20 @@ function applyDeadline(draft: Draft): void {
   draft.notes.push({ kind: 'timeout', cause: 'deadline' });
   phaseEvent(draft, phase, 'no result before the command deadline');
 }
+
+/** Only the owner's own timers were held, and a settled command has none. */
+function applyHeld(draft: Draft, input: Extract<CommandInput, { type: 'held' }>): void {
+  if (draft.record.owner !== draft.ctx.replicaId || isSettled(draft.record)) return;
+  const life = draft.life;
+  const moved = (at: number | null, held: number | null) =>
+    at !== null && at === held ? at + input.heldMs : at;
+  const deadlineAt = moved(life.deadlineAt, input.deadlineAt);
+  const countdownEndsAt = moved(life.countdownEndsAt, input.countdownEndsAt);
+  if (deadlineAt === life.deadlineAt && countdownEndsAt === life.countdownEndsAt) return;
+  draft.record.lifecycle = { ...life, deadlineAt, countdownEndsAt };
+  draft.changed = true;
+}
+
 function applyCancelResult(
   draft: Draft,
   input: Extract<CommandInput, { type: 'cancel_result' }>,

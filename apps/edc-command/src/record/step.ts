@@ -24,6 +24,11 @@ export type CommandInput =
   | { type: 'refused'; code: string }
   | { type: 'deadline' }
   | { type: 'bridge_lost' }
+  /**
+   * This replica's timers were held `heldMs` while it was cut off from NATS: the deadline and countdown it held move
+   * on by that much, each only if it is still the one held (a message read since may have set a newer one).
+   */
+  | { type: 'held'; heldMs: number; deadlineAt: number | null; countdownEndsAt: number | null }
   /** Recovery waits: the next attempt may start at `nextAt`. */
   | { type: 'recovery_wait'; nextAt: number; offlineSince: number | null }
   | { type: 'recovery_started'; requestId: string; notAfter: number }

@@ -13,20 +13,33 @@ import { RunState } from '../lifecycle/run-state';
 import { RecordStore } from '../store/stores';
 import { Recovery } from './recovery';
 
+const RESUME_CONCURRENCY = 16;
+const RESUME_RETRY_MS = 1_000;
+
 interface Owned {
   deviceId: string;
   requestId: string;
   cancelTimer?: () => void;
   wakeAt?: number;
+  /** Its deadline and card countdown as this replica last wrote or read them. */
+  deadlineAt: number | null;
+  countdownEndsAt: number | null;
+  /** The same, when this replica lost NATS: what a hold moves on by the time it lasted. */
+  heldTimes?: { deadlineAt: number | null; countdownEndsAt: number | null };
 }
 
 /**
  * The commands this replica owns, each with one timer at the moment it needs attention next: its deadline, the
  * card countdown (an automatic CommandCancel), or its next recovery attempt.
+ *
+ * While this replica is cut off from NATS the timers are held (`hold`): it cannot hear results or heartbeats, so
+ * a timer would act on stale state. `resume` moves each held deadline and countdown on by the time the hold
+ * lasted, which gives the command the time it had left when the connection went.
  */
 @Injectable()
 export class CommandTimers {
   private readonly owned = new Map<string, Owned>();
+  private holding = false;
 
   constructor(
     @Inject(EDC_CONFIG) private readonly config: EdcCommandConfig,
@@ -44,10 +57,18 @@ export class CommandTimers {
   own(key: string, record: StoredCommand): void {
     let owned = this.owned.get(key);
     if (!owned) {
-      owned = { deviceId: record.deviceId, requestId: record.requestId };
+      owned = {
+        deviceId: record.deviceId,
+        requestId: record.requestId,
+        deadlineAt: null,
+        countdownEndsAt: null,
+      };
       this.owned.set(key, owned);
       this.metrics.owned.set(this.owned.size);
     }
+    owned.deadlineAt = record.lifecycle.deadlineAt;
+    owned.countdownEndsAt = record.lifecycle.countdownEndsAt;
+    if (this.holding) return;
     const wakeAt = this.wakeAt(record);
     if (wakeAt === owned.wakeAt) return;
     owned.cancelTimer?.();
@@ -85,13 +106,61 @@ export class CommandTimers {
     for (const owned of this.owned.values()) owned.cancelTimer?.();
   }
 
+  /** This replica lost NATS: no timer fires until `resume`. */
+  hold(): void {
+    if (this.holding) return;
+    this.holding = true;
+    for (const owned of this.owned.values()) {
+      owned.cancelTimer?.();
+      owned.cancelTimer = undefined;
+      owned.wakeAt = undefined;
+      owned.heldTimes = { deadlineAt: owned.deadlineAt, countdownEndsAt: owned.countdownEndsAt };
+    }
+  }
+
+  /**
+   * This replica is back and has read what the stream delivered meanwhile: each command held gets its deadline and
+   * countdown moved on by `heldMs` (unless something newer set them), then its timer again.
+   */
+  async resume(heldMs: number): Promise<void> {
+    if (!this.holding) return;
+    this.holding = false;
+    const keys = [...this.owned.keys()];
+    for (let i = 0; i < keys.length && !this.holding; i += RESUME_CONCURRENCY)
+      await Promise.all(
+        keys.slice(i, i + RESUME_CONCURRENCY).map((key) => this.resumeOne(key, heldMs)),
+      );
+  }
+
+  /** A command whose deadlines could not be moved stays held, and is tried again: re-armed unmoved it would fire early. */
+  private async resumeOne(key: string, heldMs: number): Promise<void> {
+    const owned = this.owned.get(key);
+    // lost again meanwhile: the next resume goes on from here
+    if (!owned || this.holding) return;
+    const held = owned.heldTimes;
+    try {
+      if (held && heldMs > 0 && (held.deadlineAt !== null || held.countdownEndsAt !== null))
+        await this.writer.apply(key, { type: 'held', heldMs, ...held });
+      owned.heldTimes = undefined;
+      await this.tick(key);
+    } catch (error) {
+      this.logger.event('error', 'could not re-arm a held command timer; trying again', {
+        key,
+        error,
+      });
+      setTimeout(() => void this.resumeOne(key, heldMs), RESUME_RETRY_MS).unref();
+    }
+  }
+
   /** Does what is due for an owned command now, then sets its next timer. */
   async tick(key: string): Promise<void> {
-    if (this.run.stopping || !this.owned.has(key)) return;
+    if (this.run.stopping || this.holding || !this.owned.has(key)) return;
     const found = await this.records.read(key);
     const record = found?.value;
     if (!record || record.kind !== 'command' || isSettled(record)) return this.disown(key);
     if (record.owner !== this.config.REPLICA_ID) return this.disown(key);
+    // the connection went while the record was read: `resume` runs this again
+    if (this.holding) return;
     const now = this.clock.now();
     const deadline = edcDeadlineDue(record.lifecycle);
     const autoCancelAt = this.autoCancelDue(record);
@@ -118,6 +187,7 @@ export class CommandTimers {
 
   /** A bridge is back: recoveries waiting for it start now. */
   bridgeBack(devices: string[]): void {
+    if (this.holding) return;
     const set = new Set(devices);
     for (const [key, owned] of this.owned) {
       if (!set.has(owned.deviceId)) continue;
@@ -138,6 +208,7 @@ export class CommandTimers {
 
   /** Commands in flight whose bridge went silent: their result is unknown from now on. */
   async presenceTick(): Promise<void> {
+    if (this.holding) return;
     for (const [key, owned] of this.owned) {
       if (!this.presence.isLost(owned.deviceId)) continue;
       const found = await this.records.read(key);

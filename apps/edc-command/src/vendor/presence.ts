@@ -14,6 +14,13 @@ interface BridgeSeen {
   intervalMs: number;
   startedAt: number;
   devices: string[];
+  /**
+   * Online when this replica lost NATS: its silence from then on is this replica's, not the bridge's. Set until its
+   * next heartbeat; `silentFrom` is when its silence counts from (the reconnect), null while still disconnected.
+   */
+  excused?: { silentFrom: number | null };
+  /** This replica logged and counted it going offline (cleared by its next heartbeat). */
+  reportedOffline?: boolean;
 }
 
 interface DeviceSeen {
@@ -34,6 +41,9 @@ export type DevicePresence =
  * Every replica subscribes without a queue group (heartbeats are small and
  * frequent; each replica needs the whole picture to refuse a command to an offline bridge at once, without a KV
  * read). A bridge is offline after 3 intervals without a heartbeat (`isBridgeOffline`).
+ *
+ * The silence only counts while this replica hears the bus: a bridge online when this replica lost NATS stays
+ * online through the outage, and its 3 intervals start again at the reconnect (`disconnected`, `reconnected`).
  */
 export class BridgePresence {
   private readonly bridges = new Map<string, BridgeSeen>();
@@ -41,6 +51,7 @@ export class BridgePresence {
   private readonly onlineListeners: ((bridgeId: string, devices: string[]) => void)[] = [];
   private subscription?: Subscription;
   private readonly startedAt: number;
+  private disconnectedAt: number | null = null;
 
   constructor(
     private readonly warmupMs: number,
@@ -82,8 +93,7 @@ export class BridgePresence {
     }
     const now = Date.now();
     const previous = this.bridges.get(heartbeat.bridgeId);
-    const wasOnline =
-      previous !== undefined && !isBridgeOffline(previous.lastAt, previous.intervalMs, now);
+    const wasOnline = previous !== undefined && !this.isOffline(previous, now);
     const devices = heartbeat.body.devices.map((device) => device.deviceId);
     this.bridges.set(heartbeat.bridgeId, {
       lastAt: now,
@@ -116,10 +126,22 @@ export class BridgePresence {
       return { state: 'offline', bridgeId: null, lastHeartbeatAt: null };
     }
     const bridge = this.bridges.get(seen.bridgeId)!;
-    if (isBridgeOffline(bridge.lastAt, bridge.intervalMs, now)) {
+    if (this.isOffline(bridge, now)) {
       return { state: 'offline', bridgeId: seen.bridgeId, lastHeartbeatAt: bridge.lastAt };
     }
     return { state: 'online', bridgeId: seen.bridgeId, init: seen.init };
+  }
+
+  /**
+   * The device's bridge was online when this replica lost NATS, has not been heard since it is back, and that
+   * return is less than one heartbeat interval ago: a live bridge may not be back on the bus yet (it beats as soon
+   * as it is, docs/bridge-protocol.md §5).
+   */
+  awaitingReturn(deviceId: string): boolean {
+    const seen = this.devices.get(deviceId);
+    const bridge = seen && this.bridges.get(seen.bridgeId);
+    const silentFrom = bridge?.excused?.silentFrom;
+    return silentFrom != null && Date.now() - silentFrom < bridge!.intervalMs;
   }
 
   /** A device whose bridge this replica knows, and has stopped hearing from. */
@@ -130,9 +152,61 @@ export class BridgePresence {
   connectedBridges(): number {
     const now = Date.now();
     let count = 0;
-    for (const bridge of this.bridges.values())
-      if (!isBridgeOffline(bridge.lastAt, bridge.intervalMs, now)) count++;
+    for (const bridge of this.bridges.values()) if (!this.isOffline(bridge, now)) count++;
     return count;
+  }
+
+  /** This replica lost NATS: the bridges online now are not held to their heartbeats until it is back. */
+  disconnected(): void {
+    if (this.disconnectedAt !== null) return;
+    const now = Date.now();
+    this.disconnectedAt = now;
+    for (const bridge of this.bridges.values())
+      if (!this.isOffline(bridge, now)) bridge.excused = { silentFrom: null };
+  }
+
+  /** This replica is back on NATS: the bridges it excused get their 3 intervals from now. */
+  reconnected(): void {
+    if (this.disconnectedAt === null) return;
+    const now = Date.now();
+    let excused = 0;
+    for (const bridge of this.bridges.values()) {
+      if (!bridge.excused) continue;
+      bridge.excused.silentFrom = now;
+      excused++;
+    }
+    this.logger.event('info', 'bridge presence resumed after the NATS outage', {
+      outageMs: now - this.disconnectedAt,
+      bridges: excused,
+    });
+    this.disconnectedAt = null;
+  }
+
+  /** Logs and counts each bridge that went offline since the last look, once. */
+  reportOffline(): void {
+    const now = Date.now();
+    for (const [bridgeId, bridge] of this.bridges) {
+      if (bridge.reportedOffline || !this.isOffline(bridge, now)) continue;
+      bridge.reportedOffline = true;
+      this.metrics.bridgesOffline.inc();
+      this.logger.event('warn', 'bridge offline', {
+        bridgeId,
+        devices: bridge.devices.length,
+        lastHeartbeatAt: bridge.lastAt,
+        silentMs: now - this.silentSince(bridge),
+      });
+    }
+  }
+
+  /** Since when a bridge's silence counts against it. */
+  private silentSince(bridge: BridgeSeen): number {
+    const excused = bridge.excused;
+    if (!excused) return bridge.lastAt;
+    return Math.max(bridge.lastAt, excused.silentFrom ?? Date.now());
+  }
+
+  private isOffline(bridge: BridgeSeen, now: number): boolean {
+    return isBridgeOffline(this.silentSince(bridge), bridge.intervalMs, now);
   }
 
   /** How long a bridge with this interval may stay silent before it counts as offline. */

@@ -65,6 +65,11 @@ export class BusLink {
     clearTimeout(bridge.changeBeat);
   }
 
+  /** "immediately after each (re)connect" (§5): the bus was away, so edc-command hears the bridge at once. */
+  reconnected(bridge: SimBridge): void {
+    this.heartbeat(bridge);
+  }
+
   /** "immediately when a device's init or runningRequestId changes" (§5): within 20 ms, one beat for all changes. */
   changed(bridge: SimBridge): void {
     if (bridge.changeBeat || bridge.beatsSlowly()) return;

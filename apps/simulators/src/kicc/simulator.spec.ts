@@ -15,7 +15,7 @@ import {
   KICC_COMMAND_FAILURE_CODES,
   type KiccCommandName,
 } from '@tillbus/result-codes';
-import { startTestNatsServer, waitFor, type TestNatsServer } from '@tillbus/testing';
+import { startTcpProxy, startTestNatsServer, waitFor, type TestNatsServer } from '@tillbus/testing';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -303,6 +303,30 @@ describe('KICC bridge simulator', () => {
       status: 'not_ready',
       detail: 'INIT_FAILED',
     });
+  });
+
+  it('beats at once when its connection is back (§5), not at its next interval', async () => {
+    const proxy = await startTcpProxy(nats.url);
+    try {
+      await start({ natsUrl: proxy.url, heartbeatIntervalMs: 60_000 });
+      await waitFor(() => heartbeats.some((h) => h.bridgeId === 'bridge-1'));
+      const before = heartbeats.length;
+      await proxy.cut();
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      await proxy.restore();
+      const beat = await waitFor(
+        () => heartbeats.slice(before).find((h) => h.bridgeId === 'bridge-1'),
+        {
+          timeoutMs: 5_000,
+          what: 'a heartbeat after the reconnect',
+        },
+      );
+      expect(beat.seq).toBeGreaterThan(1);
+    } finally {
+      await sim?.close();
+      sim = undefined;
+      await proxy.close();
+    }
   });
 
   it('runs a scripted outcome, with notices, before the amount table', async () => {

@@ -101,6 +101,10 @@ export async function startKiccBridgeSimulator(
       options.natsInboxPrefix ?? (options.natsUser ? `_INBOX_${options.natsUser}` : undefined),
     ...(options.natsCaFile ? { tls: { caFile: options.natsCaFile } } : {}),
     maxReconnectAttempts: -1,
+    // back within a second of the broker, as a bridge should be (docs/bridge-protocol.md §5)
+    reconnectTimeWait: 500,
+    reconnectJitter: 100,
+    reconnectJitterTLS: 100,
     noAsyncTraces: true,
   });
   const sim = new Simulator(nc, options);
@@ -173,10 +177,18 @@ class Simulator implements KiccSimulator {
       }
       this.goOnline(bridge, (index++ * this.bus.intervalMs) / Math.max(1, this.bridges.size));
     }
+    void this.beatOnReconnect();
     if (this.options.control !== false) {
       this.control = serveControl(this.nc, this.options.controlSubject, this);
     }
     await this.nc.flush();
+  }
+
+  private async beatOnReconnect(): Promise<void> {
+    for await (const status of this.nc.status()) {
+      if (status.type !== 'reconnect') continue;
+      for (const bridge of this.bridges.values()) this.bus.reconnected(bridge);
+    }
   }
 
   private goOnline(bridge: SimBridge, firstHeartbeatDelayMs = 0): void {
