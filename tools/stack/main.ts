@@ -17,7 +17,8 @@ options:
   --no-build        skip the build and run what is built
   --from-source     run the TypeScript sources through SWC instead of building (slower to start)
   --verbose         print every log line of every process (they are always in .tillbus/logs/)
-  --respawn         once up, start a process again when it exits, instead of stopping the stack
+  --respawn         once up, start a process again when it exits, instead of stopping the stack; one that
+                    keeps exiting is backed off (1 s doubling to 30 s) and left down at its 8th quick exit
   --state-dir <dir> where keys, logs, the lock and the NATS store live (default .tillbus)
   --status          say whether a stack runs in this checkout, and where
   --stop            stop the stack running in this checkout
@@ -75,7 +76,7 @@ export async function main(argv: string[]): Promise<number> {
     respawn: values.respawn,
     ports: plannedPorts(config),
     nats: { envUrl: process.env.NATS_URL || undefined, findBinary: () => findNatsServerBinary() },
-    prepare: async () => {
+    prepare: async (abort) => {
       if (mode === 'built' && !values['no-build']) {
         out(
           `building (Nx, cached after the first run; log in ${join(stateDir, 'logs', 'build.log')})…`,
@@ -88,6 +89,7 @@ export async function main(argv: string[]): Promise<number> {
           ROOT,
           // No Nx daemon: it would outlive the stack.
           { NX_DAEMON: 'false' },
+          abort,
         );
         out(`built in ${Math.round((Date.now() - started) / 1000)} s`);
       }

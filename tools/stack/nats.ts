@@ -175,7 +175,7 @@ export async function selectNats(options: SelectNatsOptions): Promise<NatsChoice
   for (;;) {
     const started = await probe(url);
     if (started.reachable && !started.notNats && started.serverName === name) break;
-    if (child.exitCode !== null || Date.now() > deadline) {
+    if (!child.running || Date.now() > deadline) {
       throw new StackError(
         `nats-server (${binary}) did not start on ${url}; its log is ${child.logFile}:\n${child.tail(10)}`,
       );

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,7 +11,7 @@ import {
   type TestNatsServer,
 } from '@tillbus/testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { processesOfStack, readLock } from './lock';
+import { portFree, processesOfStack, readLock } from './lock';
 import { consoleLine } from './stack';
 
 const ENTRY = join(__dirname, 'fixtures/fake-stack.ts');
@@ -101,7 +102,8 @@ describe('the orchestrator as a process', () => {
     expect(next.output()).toMatch(/a previous stack was killed .*stopped: fake-0 \(pid \d+\)/);
     expect(processesOfStack(stackId!)).toEqual([]);
     const { stackId: nextId } = readLock(join(dir, 'stack.lock'))!;
-    next.kill('SIGTERM');
+    // A closed terminal: a clean stop too.
+    next.kill('SIGHUP');
     expect((await next.exited).code).toBe(0);
     expect(processesOfStack(nextId!)).toEqual([]);
   });
@@ -117,6 +119,7 @@ describe('the orchestrator as a process', () => {
     expect(child.output()).toMatch(/fake-0 exited \(code 3\) while the stack was running/);
     expect(child.output()).toContain('crashing on purpose');
     expect(child.output()).toMatch(/fake-1 +exited 0/);
+    expect(child.output()).toContain('stopped; nothing left running');
     expect(readLock(join(dir, 'stack.lock'))).toBeUndefined();
   });
 
@@ -143,6 +146,73 @@ describe('the orchestrator as a process', () => {
     // The stop report names each running process once.
     expect(child.output().match(/ {2}fake-1 +exited 0/g), child.output()).toHaveLength(1);
     expect(processesOfStack(lock.stackId!)).toEqual([]);
+  });
+
+  it('with --respawn, backs off a crash loop, then leaves that process down while the rest runs on', async () => {
+    const dir = stateDir();
+    const fakePorts = await ports(3);
+    const natsPort = await freePort();
+    const child = orchestrator({
+      STACK_STATE_DIR: dir,
+      FAKE_PORTS: fakePorts,
+      NATS_URL: '',
+      TEST_LOCAL_NATS: `nats://127.0.0.1:${natsPort}`,
+      FAKE_RESPAWN: '1',
+      FAKE_RESPAWN_BACKOFF_MS: '100',
+      FAKE_CRASH_LOOP_FILE: join(dir, 'crash-loop'),
+    });
+    await child.waitForOutput(/fake stack up on .* \(started\)/, 60_000);
+    const before = readLock(join(dir, 'stack.lock'))!;
+    const others = before.children.filter((c) => c.name !== 'fake-1');
+    expect(others.map((c) => c.name).sort()).toEqual(['fake-0', 'fake-2', 'nats-server']);
+    // fake-1 goes down once; every start after that exits at once.
+    process.kill(-before.children.find((c) => c.name === 'fake-1')!.pid, 'SIGKILL');
+
+    await child.waitForOutput(/fake-1 failed: it exited \(code 3\) 5 times in a row/, 30_000);
+    const out = child.output();
+    expect(out).toContain('fake-1 exited (code SIGKILL); starting it again (log:');
+    // Exponential and capped: 0.1 s, 0.2 s, then 0.4 s (the cap).
+    expect(out).toMatch(/starting it again in 0\.1 s \(exit 2 in a row\)/);
+    expect(out).toMatch(/starting it again in 0\.2 s \(exit 3 in a row\)/);
+    expect(out).toMatch(/starting it again in 0\.4 s \(exit 4 in a row\)/);
+    expect(out).toContain('crashing at start');
+    // Left down, and the rest untouched: same processes, still answering, the orchestrator still running.
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(child.process.exitCode).toBeNull();
+    const after = readLock(join(dir, 'stack.lock'))!;
+    expect(after.children).toEqual(others);
+    expect(after.summary).toMatch(/left down after a crash loop: fake-1 \(log: /);
+    const [sim, , service] = fakePorts.split(',').map(Number);
+    for (const port of [sim, service, natsPort]) expect(await portFree(port)).toBe(false);
+    expect(child.output()).not.toContain('stopping every process');
+
+    child.kill('SIGTERM');
+    // Stopped cleanly, and the exit code says one process was left down.
+    expect((await child.exited).code).toBe(1);
+    expect(child.output()).toMatch(/fake-1 +left down after a crash loop/);
+    expect(child.output()).toMatch(/fake-2 +exited 0/);
+    expect(child.output()).toContain('stopped; nothing left running');
+    expect(processesOfStack(before.stackId!)).toEqual([]);
+  });
+
+  it('stops a build under way on SIGTERM, its helpers included', async () => {
+    const dir = stateDir();
+    const buildId = randomUUID();
+    const child = orchestrator({
+      STACK_STATE_DIR: dir,
+      FAKE_PORTS: await ports(1),
+      FAKE_BUILD_ID: buildId,
+    });
+    await child.waitForOutput(/building \(stand-in\)/, 60_000);
+    await waitFor(() => processesOfStack(buildId).length === 2, {
+      what: 'the build and its helper',
+    });
+    child.kill('SIGTERM');
+    expect((await child.exited).code).toBe(130);
+    expect(processesOfStack(buildId)).toEqual([]);
+    expect(child.output()).toContain('SIGTERM: stopping');
+    expect(child.output()).not.toContain('failed (exit');
+    expect(readLock(join(dir, 'stack.lock'))).toBeUndefined();
   });
 
   it('says how to get NATS when there is none, and leaves nothing behind', async () => {

@@ -4,7 +4,15 @@ import { createWriteStream, existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { acquireLock, portFree, processesOfStack, takenPorts } from './lock';
 import { selectNats, StackError, type NatsChoice, type SelectNatsOptions } from './nats';
-import { Supervisor, type ManagedChild, type ProcessSpec } from './supervisor';
+import { Respawner, type RespawnPolicy } from './respawn';
+import { StopRequests } from './stop-requests';
+import {
+  groupAlive,
+  signalGroup,
+  Supervisor,
+  type ManagedChild,
+  type ProcessSpec,
+} from './supervisor';
 
 /** One process of the stack, with how to tell it is up. */
 export interface PlannedProcess extends ProcessSpec {
@@ -36,8 +44,11 @@ export interface StackPlan {
 export interface StackOptions {
   /** `.tillbus/`: lock, logs, keys, NATS store. */
   stateDir: string;
-  /** Runs before anything starts (the build); a rejection stops the start with its message. */
-  prepare?: () => Promise<void>;
+  /**
+   * Runs before anything starts (the build); a rejection stops the start with its message. The signal aborts it
+   * when a stop is asked for meanwhile.
+   */
+  prepare?: (signal: AbortSignal) => Promise<void>;
   /** Builds the plan once NATS is known. */
   plan: (nats: NatsChoice) => StackPlan | Promise<StackPlan>;
   /** Planned ports, checked before NATS is chosen. */
@@ -49,13 +60,18 @@ export interface StackOptions {
   readyTimeoutMs?: number;
   /** How long a child may take to stop after SIGTERM before it is killed. */
   stopGraceMs?: number;
-  /** Resolves when the stack should stop (tests); by default SIGINT/SIGTERM. */
+  /**
+   * Where SIGINT, SIGTERM and SIGHUP come from (tests); by default the process, which then also stops when its
+   * parent (npm) goes away.
+   */
   signals?: NodeJS.EventEmitter;
   /**
    * Once the stack is up, start a process of the plan again when it exits (after a kill, a crash or a SIGTERM
-   * from a test) instead of stopping everything; five exits of one process within a minute still stop the stack.
+   * from a test) instead of stopping everything; one that keeps exiting is backed off, then left down while the
+   * rest runs on (respawn.ts).
    */
   respawn?: boolean;
+  respawnPolicy?: RespawnPolicy;
 }
 
 /**
@@ -84,9 +100,16 @@ export async function runStack(options: StackOptions): Promise<number> {
   }
 
   let unexpected: ManagedChild | undefined;
-  const respawnable = new Map<string, PlannedProcess>();
-  const exits = new Map<string, number[]>();
   let wake: () => void = () => undefined;
+  let banner: string | undefined;
+  const updateLock = () => {
+    const failed = respawner.failed.map((c) => `${c.name} (log: ${c.logFile})`);
+    const summary =
+      banner && failed.length > 0
+        ? `${banner}\n\nleft down after a crash loop: ${failed.join(', ')}`
+        : banner;
+    lock.update(liveChildren(supervisor), summary);
+  };
   const supervisor = new Supervisor({
     logDir: join(stateDir, 'logs'),
     stackId,
@@ -95,44 +118,25 @@ export async function runStack(options: StackOptions): Promise<number> {
       if (shown) out(shown);
     },
     onUnexpectedExit: (child) => {
-      const spec = respawnable.get(child.name);
-      const recent = (exits.get(child.name) ?? []).filter((at) => Date.now() - at < 60_000);
-      exits.set(child.name, [...recent, Date.now()]);
-      if (spec && recent.length < 4 && !stopRequested) {
-        out(
-          `${child.name} exited (code ${child.exitCode ?? child.signal}); starting it again (log: ${child.logFile})`,
-        );
-        supervisor.start(spec);
-        lock.update(liveChildren(supervisor));
-        return;
-      }
+      if (!stops.requested && respawner.onExit(child)) return;
       unexpected ??= child;
       wake();
     },
   });
-  const signals = options.signals ?? process;
-  let stopRequested: string | undefined;
-  let stopRequestedAt = 0;
-  let forced = false;
-  const onSignal = (signal: string) => {
-    // `npm start` forwards the terminal's Ctrl-C to us, which the terminal also sent: one press, two signals.
-    if (stopRequested && Date.now() - stopRequestedAt < 1000) return;
-    if (stopRequested) {
-      forced = true;
-      out(`${signal} again: killing everything now`);
-      supervisor.killAll();
-      return;
-    }
-    stopRequested = signal;
-    stopRequestedAt = Date.now();
-    out(`${signal}: stopping (press Ctrl-C again to kill everything at once)`);
-    wake();
-  };
-  const onInt = () => onSignal('SIGINT');
-  const onTerm = () => onSignal('SIGTERM');
-  signals.on('SIGINT', onInt);
-  signals.on('SIGTERM', onTerm);
+  const respawner = new Respawner(supervisor, out, updateLock, options.respawnPolicy);
+  const abortPrepare = new AbortController();
+  const stops = new StopRequests({
+    signals: options.signals ?? process,
+    watchParent: options.signals === undefined,
+    out,
+    onStop: () => {
+      abortPrepare.abort();
+      wake();
+    },
+    onForce: () => supervisor.killAll(),
+  });
   const cleanup = async (code: number): Promise<number> => {
+    respawner.dispose();
     if (supervisor.list().length > 0) {
       out('stopping every process: services and simulators first, NATS last…');
       const report = await supervisor.stopAll(options.stopGraceMs ?? 30_000);
@@ -144,20 +148,23 @@ export async function runStack(options: StackOptions): Promise<number> {
             : `exited ${child.code}`;
         out(`  ${child.name.padEnd(22)} ${how}`);
       }
+      for (const child of respawner.failed) {
+        out(`  ${child.name.padEnd(22)} left down after a crash loop`);
+      }
     }
     // Checked, not assumed: every process of this stack carries its id (Linux; elsewhere the list is empty).
     const left = processesOfStack(stackId);
     lock.release();
-    signals.off('SIGINT', onInt);
-    signals.off('SIGTERM', onTerm);
+    stops.dispose();
     if (left.length > 0) {
       out(`stopped, but these processes of the stack are still alive: ${left.join(', ')}`);
       return 1;
     }
-    out(forced ? 'stopped (forced); nothing left running' : 'stopped; nothing left running');
-    return forced ? 130 : code;
+    out(stops.forced ? 'stopped (forced); nothing left running' : 'stopped; nothing left running');
+    if (stops.forced) return 130;
+    return code === 0 && respawner.failed.length > 0 ? 1 : code;
   };
-  const interrupted = () => stopRequested !== undefined;
+  const interrupted = () => stops.requested;
 
   try {
     const taken = await takenPorts(options.ports);
@@ -170,7 +177,12 @@ export async function runStack(options: StackOptions): Promise<number> {
       );
       return await cleanup(1);
     }
-    if (options.prepare) await options.prepare();
+    try {
+      await options.prepare?.(abortPrepare.signal);
+    } catch (error) {
+      // Aborted by the stop: the stop is what to say, not the build's failure.
+      if (!interrupted()) throw error;
+    }
     if (interrupted()) return await cleanup(130);
 
     const nats = await selectNats({
@@ -184,7 +196,7 @@ export async function runStack(options: StackOptions): Promise<number> {
     const started = await startPhases(plan, supervisor, {
       readyTimeoutMs: options.readyTimeoutMs ?? 120_000,
       stop: () => unexpected !== undefined || interrupted(),
-      onStarted: () => lock.update(liveChildren(supervisor)),
+      onStarted: updateLock,
       onWait: (resolve) => {
         wake = resolve;
       },
@@ -202,8 +214,9 @@ export async function runStack(options: StackOptions): Promise<number> {
     if (interrupted()) return await cleanup(130);
 
     out(plan.banner);
-    if (options.respawn) for (const p of plan.processes) respawnable.set(p.name, p);
-    lock.update(liveChildren(supervisor), plan.banner);
+    if (options.respawn) respawner.watch(plan.processes);
+    banner = plan.banner;
+    updateLock();
     await new Promise<void>((resolve) => {
       wake = resolve;
       if (unexpected || interrupted()) resolve();
@@ -262,7 +275,7 @@ export async function startPhases(
 function liveChildren(supervisor: Supervisor): { name: string; pid: number }[] {
   return supervisor
     .list()
-    .filter((c) => c.exitCode === null)
+    .filter((c) => c.running)
     .map(({ name, pid }) => ({ name, pid }));
 }
 
@@ -325,13 +338,17 @@ export function consoleLine(name: string, line: string, verbose: boolean): strin
   return `${prefix} ${level} ${entry.msg ?? ''}${extra ? ` (${extra})` : ''}`;
 }
 
-/** Runs a command with its output in a log file; rejects with the log's tail when it fails. */
+/**
+ * Runs a command with its output in a log file; rejects with the log's tail when it fails. In its own process
+ * group, so that an abort stops it and everything it started (SIGTERM, SIGKILL 5 s later), and settles only then.
+ */
 export function runLogged(
   command: string,
   args: string[],
   logFile: string,
   cwd: string,
   env: Record<string, string> = {},
+  abort?: AbortSignal,
 ): Promise<void> {
   return new Promise((resolve, reject) => {
     const log = createWriteStream(logFile, { flags: 'w' });
@@ -340,7 +357,15 @@ export function runLogged(
       cwd,
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, ...env },
+      detached: true,
     });
+    const stop = () => {
+      if (!child.pid) return;
+      signalGroup(child.pid, 'SIGTERM');
+      setTimeout(() => signalGroup(child.pid!, 'SIGKILL'), 5_000).unref();
+    };
+    if (abort?.aborted) stop();
+    else abort?.addEventListener('abort', stop, { once: true });
     const onData = (chunk: Buffer) => {
       log.write(chunk);
       tail = (tail + chunk.toString()).slice(-3000);
@@ -350,9 +375,13 @@ export function runLogged(
     child.once('error', (error) =>
       reject(new StackError(`cannot run ${command}: ${error.message}`)),
     );
-    child.once('exit', (code) => {
+    child.once('exit', async (code) => {
       log.end();
-      if (code === 0) resolve();
+      abort?.removeEventListener('abort', stop);
+      if (abort?.aborted) {
+        while (child.pid && groupAlive(child.pid)) await delay(50);
+        reject(new StackError(`\`${command}\` stopped`));
+      } else if (code === 0) resolve();
       else
         reject(
           new StackError(
@@ -362,3 +391,5 @@ export function runLogged(
     });
   });
 }
+
+const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -6,6 +6,8 @@
 // @tillbus/testing, say) load from their sources too, not from a dist/ that does not exist yet on a fresh clone.
 const { join } = require('node:path');
 
+// A closed terminal (SIGHUP) makes every console write fail with EIO: the clean stop that follows must not die of it.
+for (const stream of [process.stdout, process.stderr]) stream.on('error', () => undefined);
 process.env.TS_NODE_PROJECT = join(__dirname, '..', '..', 'tsconfig.json');
 require('@swc-node/register');
 require('./main.ts')

@@ -77,11 +77,12 @@ describe('Supervisor', () => {
     expect(order).toEqual(['svc', 'nats']);
   });
 
-  it('reports a child that exits on its own', async () => {
+  it('reports a child that exits on its own, and stops what it left in its group', async () => {
     const exits: string[] = [];
+    const stackId = randomUUID();
     const s = new Supervisor({
       logDir: join(dir, 'logs-d'),
-      stackId: randomUUID(),
+      stackId,
       onUnexpectedExit: (c) => exits.push(`${c.name}:${c.exitCode}`),
     });
     const child = s.start(fake('crashy', await freePort(), { CRASH_AFTER_MS: '200' }));
@@ -89,6 +90,8 @@ describe('Supervisor', () => {
     expect(exits).toEqual(['crashy:3']);
     expect(child.tail()).toContain('crashing on purpose');
     await s.stopAll(1000);
+    // Its helper outlived it in its group, and went with it.
+    expect(processesOfStack(stackId)).toEqual([]);
   });
 });
 

@@ -24,7 +24,11 @@ export interface ManagedChild {
   stopSignal: NodeJS.Signals;
   pid: number;
   logFile: string;
-  /** null while it runs. */
+  /** Date.now() when it was started. */
+  startedAt: number;
+  /** False once it exited (by itself or by a signal) or could not start. */
+  running: boolean;
+  /** null while it runs, and when a signal ended it. */
   exitCode: number | null;
   signal: NodeJS.Signals | null;
   exited: Promise<void>;
@@ -89,15 +93,18 @@ export class Supervisor {
     const first: string[] = [];
     let exitCode: number | null = null;
     let signal: NodeJS.Signals | null = null;
+    let running = true;
     const exited = new Promise<void>((resolve) => {
       proc.once('exit', (code, sig) => {
         exitCode = code;
         signal = sig;
+        running = false;
         resolve();
       });
       proc.once('error', (error) => {
         recent.push(`failed to start: ${error.message}`);
         exitCode = 127;
+        running = false;
         resolve();
       });
     });
@@ -107,7 +114,11 @@ export class Supervisor {
       stopSignal: spec.stopSignal ?? 'SIGTERM',
       pid: proc.pid ?? -1,
       logFile,
+      startedAt: Date.now(),
       process: proc,
+      get running() {
+        return running;
+      },
       get exitCode() {
         return exitCode;
       },
@@ -137,7 +148,11 @@ export class Supervisor {
     onData(proc.stdout!);
     onData(proc.stderr!);
     void exited.then(() => {
-      if (!this.stopping) this.options.onUnexpectedExit?.(child);
+      if (this.stopping) return;
+      // What it started (a helper, a worker) outlives it in its group, with no one to work for: stopped now, and
+      // killed with the rest by stopAll if it lingers.
+      signalGroup(child.pid, 'SIGTERM');
+      this.options.onUnexpectedExit?.(child);
     });
     // 'close', not 'exit': output still in the pipes when the process exits arrives after 'exit'.
     proc.once('close', () => log.end(`--- exited code=${exitCode} signal=${signal}\n`));
@@ -152,11 +167,17 @@ export class Supervisor {
   async stopAll(graceMs: number): Promise<StopReport> {
     this.stopping = true;
     const report: StopReport = { children: [] };
-    // A process that ended before the stop (and was perhaps started again) is not reported twice.
-    const running = this.children.filter((c) => c.exitCode === null);
+    // A process that ended before the stop (and was perhaps started again) is not reported twice; what it left in
+    // its group is stopped all the same.
+    const running = this.children.filter((c) => c.running);
+    const leftovers = this.children.filter((c) => !c.running && groupAlive(c.pid));
     for (const phase of STOP_PHASES) {
       const batch = running.filter((c) => phase.includes(c.role));
-      const results = await Promise.all(batch.map((c) => stopGroup(c, graceMs)));
+      const rest = leftovers.filter((c) => phase.includes(c.role));
+      const [results] = await Promise.all([
+        Promise.all(batch.map((c) => stopGroup(c, graceMs))),
+        Promise.all(rest.map((c) => stopGroup(c, graceMs))),
+      ]);
       batch.forEach((c, i) =>
         report.children.push({
           name: c.name,
