@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -157,7 +157,47 @@ async function startContainer(): Promise<TestNatsServer | undefined> {
   };
 }
 
+/**
+ * A port free right now, for a server another process will bind later. Drawn below the kernel's ephemeral range:
+ * a port the kernel handed out (listen(0)) and took back is the next one it hands to the next test's server, so a
+ * port from there is often taken by the time the process binds it (EADDRINUSE in a busy run). Never the same
+ * port twice in one process.
+ */
 export async function freePort(): Promise<number> {
+  const [low, high] = portsBelowEphemeral();
+  for (let attempt = 0; high > low && attempt < 100; attempt++) {
+    const port = low + Math.floor(Math.random() * (high - low));
+    if (handedOut.has(port)) continue;
+    handedOut.add(port);
+    if (await canListen(port)) return port;
+  }
+  return kernelPort();
+}
+
+const handedOut = new Set<number>();
+
+function portsBelowEphemeral(): [number, number] {
+  let ephemeralLow = 32_768;
+  try {
+    ephemeralLow = Number(
+      readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').split(/\s+/)[0],
+    );
+  } catch {
+    // not Linux: the usual default
+  }
+  return [10_000, Math.min(ephemeralLow, 32_768)];
+}
+
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.unref();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+}
+
+function kernelPort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.unref();
