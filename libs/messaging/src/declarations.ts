@@ -233,11 +233,13 @@ export function edcCommandProvisioning(settings: Settings): Provisioning {
         duplicate_window: EDC_BRIDGE_DUPLICATE_WINDOW_MS * MS_TO_NS,
       },
     ],
+    // Payment state (records, device locks, leases, the in-doubt index) is read from the stream leader only: a
+    // replica that lags after a partition must never answer "no such command" for one that runs.
     buckets: [
-      { name: b.commands, ttlMs: s.EDC_RECORD_TTL_MS },
-      { name: b.devices, ttlMs: 30 * 86_400_000 },
-      { name: b.owners, ttlMs: s.EDC_OWNER_LEASE_MS },
-      { name: b.inDoubt, ttlMs: s.EDC_RECORD_TTL_MS },
+      { name: b.commands, ttlMs: s.EDC_RECORD_TTL_MS, allowDirect: false },
+      { name: b.devices, ttlMs: 30 * 86_400_000, allowDirect: false },
+      { name: b.owners, ttlMs: s.EDC_OWNER_LEASE_MS, allowDirect: false },
+      { name: b.inDoubt, ttlMs: s.EDC_RECORD_TTL_MS, allowDirect: false },
     ],
     consumers: [edcBridgeConsumer(s)],
   };

@@ -75,6 +75,7 @@ export async function ensureKvBucket(
     history: declaration.history ?? 1,
     replicas: declaration.replicas ?? defaultReplicas,
     max_bytes: declaration.maxBytes ?? -1,
+    ...(declaration.allowDirect === undefined ? {} : { allow_direct: declaration.allowDirect }),
   });
 }
 

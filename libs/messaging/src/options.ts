@@ -45,6 +45,12 @@ export interface KvBucketDeclaration {
   history?: number;
   replicas?: number;
   maxBytes?: number;
+  /**
+   * Whether any replica may answer a read (JetStream direct get). `false` sends every read to the stream leader:
+   * a replica that rejoined after a partition and still lags would otherwise answer "no such key" for an entry
+   * written while it was cut off. Unset: the client's default (direct gets on).
+   */
+  allowDirect?: boolean;
 }
 
 export const MESSAGING_OPTIONS = Symbol('MESSAGING_OPTIONS');

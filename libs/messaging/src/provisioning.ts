@@ -1,6 +1,7 @@
 import { JetStreamApiError, type JetStreamManager } from '@nats-io/jetstream';
 import type { KV, Kvm } from '@nats-io/kv';
 import type { DurableDeclaration, Provisioning } from './declarations';
+import type { KvBucketDeclaration } from './options';
 import { durableConsumerConfig } from './declarations';
 import { ensureKvBucket, ensureStream, isNotFound } from './jetstream';
 
@@ -34,7 +35,10 @@ export function provisioningSteps(plan: Provisioning): ProvisioningStep[] {
     ...plan.buckets.map((bucket): ProvisioningStep => ({
       kind: 'bucket',
       target: bucket.name,
-      run: (_jsm, kvm) => ensureKvBucket(kvm, bucket, replicas),
+      run: async (jsm, kvm) => {
+        await ensureKvBucket(kvm, bucket, replicas);
+        await alignDirectReads(jsm, bucket);
+      },
     })),
     ...plan.consumers.map((consumer): ProvisioningStep => ({
       kind: 'consumer',
@@ -96,13 +100,30 @@ export async function missingProvisioning(
   };
   for (const stream of plan.streams)
     await check(`stream ${stream.name}`, () => jsm.streams.info(stream.name));
-  for (const bucket of plan.buckets)
-    await check(`bucket ${bucket.name}`, () => jsm.streams.info(kvStreamName(bucket.name)));
+  for (const bucket of plan.buckets) {
+    await check(`bucket ${bucket.name}`, async () => {
+      const { config } = await jsm.streams.info(kvStreamName(bucket.name));
+      if (bucket.allowDirect !== undefined && (config.allow_direct === true) !== bucket.allowDirect)
+        missing.push(`bucket ${bucket.name} (allow_direct must be ${bucket.allowDirect})`);
+    });
+  }
   for (const consumer of plan.consumers)
     await check(`consumer ${consumer.stream}/${consumer.durable}`, () =>
       jsm.consumers.info(consumer.stream, consumer.durable),
     );
   return missing;
+}
+
+/**
+ * A bucket created before its declaration set `allowDirect` keeps the old setting (creating a bucket that exists
+ * only binds it): bring its stream to the declaration.
+ */
+async function alignDirectReads(jsm: JetStreamManager, bucket: KvBucketDeclaration): Promise<void> {
+  if (bucket.allowDirect === undefined) return;
+  const stream = kvStreamName(bucket.name);
+  const { config } = await jsm.streams.info(stream);
+  if ((config.allow_direct === true) === bucket.allowDirect) return;
+  await jsm.streams.update(stream, { ...config, allow_direct: bucket.allowDirect });
 }
 
 /** Binds an existing bucket without creating or updating it (only STREAM.INFO of its stream). */
