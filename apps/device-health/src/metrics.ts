@@ -133,7 +133,7 @@ export class DeviceHealthMetrics {
     });
     this.events = new Counter({
       name: 'tillbus_device_health_events_published_total',
-      help: 'Health change events published to JetStream by this replica, by vendor and result (ok, failed).',
+      help: 'Health change events published to JetStream by this replica, by vendor and result (ok: acked; failed: a failed attempt, retried until acked).',
       labelNames: ['vendor', 'result'],
       registers: [registry],
     });

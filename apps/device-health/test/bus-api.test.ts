@@ -5,11 +5,12 @@ import {
   BusRequestError,
   EVENT_SUBJECTS,
   type Readiness,
+  STREAMS,
   SUBJECTS,
   type TerminalHealth,
 } from '@tillbus/contracts';
 import { ManualClock } from '@tillbus/messaging';
-import { findPromtool, promtoolCheckMetrics } from '@tillbus/testing';
+import { findPromtool, promtoolCheckMetrics, waitFor } from '@tillbus/testing';
 import { DeviceHealthController } from '../src/bus/device-health.controller';
 import { eventsOn, metric, startReplica, startStack, type Stack } from './harness';
 
@@ -400,4 +401,41 @@ describe('operations', () => {
       /terminals\[0\].vendorId/,
     );
   });
+});
+
+describe('health events while TILLBUS_TERMINAL_HEALTH refuses them (issue 17)', () => {
+  it('the event of a change reaches the stream once it takes events again (one attempt lost it)', async () => {
+    const subject = EVENT_SUBJECTS.terminalHealth('antom', 'refused-1');
+    const config = (await stack.jsm.streams.info(STREAMS.terminalHealth)).config;
+    await stack.jsm.streams.update(STREAMS.terminalHealth, {
+      subjects: ['tillbus.test.health-refused.>'],
+    });
+    // a stand-in answers the publish as a stream that cannot store it (at once, not after a timeout)
+    const refusing = stack.client.subscribe(subject, {
+      callback: (_error, msg) => {
+        msg.respond(JSON.stringify({ error: { code: 503, description: 'refused by the test' } }));
+      },
+    });
+    await stack.client.flush();
+    await stack.request(
+      SUBJECTS.deviceHealth.terminalsUpsert,
+      antom('refused-1', 'ANTOMSIM000015'),
+    );
+    const health = await stack.request<TerminalHealth>(SUBJECTS.deviceHealth.diagnose, {
+      terminalId: 'refused-1',
+    });
+    await new Promise((resolve) => setTimeout(resolve, 3_000));
+    await stack.jsm.streams.update(STREAMS.terminalHealth, { subjects: config.subjects });
+    refusing.unsubscribe();
+    const events = await waitFor(
+      async () => {
+        const found = await eventsOn(stack.jsm, subject);
+        return found.count > 0 ? found : undefined;
+      },
+      { timeoutMs: 10_000, what: 'the health event in the stream' },
+    );
+    expect(events.count).toBe(1);
+    expect(events.last).toMatchObject({ terminalId: 'refused-1', status: health.status });
+    expect(logs.join('\n')).toContain('could not publish a terminal health event');
+  }, 30_000);
 });

@@ -34,6 +34,7 @@ import { Recovery } from './recovery/recovery';
 import { RunState } from './lifecycle/run-state';
 import { InDoubtIndex } from './store/in-doubt-index';
 import { STORE_PROVIDERS } from './store/store.providers';
+import { RecordStore } from './store/stores';
 
 export const SERVICE_NAME = 'edc-command';
 
@@ -91,9 +92,22 @@ export function edcCommandModule({
       },
       {
         provide: EventPublisher,
-        inject: [NatsConnectionManager, JsonLogger, EdcMetrics],
-        useFactory: (connection: NatsConnectionManager, logger: JsonLogger, metrics: EdcMetrics) =>
-          new EventPublisher(() => connection.jetstream(), logger, metrics),
+        inject: [NatsConnectionManager, RecordStore, JsonLogger, EdcMetrics],
+        useFactory: (
+          connection: NatsConnectionManager,
+          records: RecordStore,
+          logger: JsonLogger,
+          metrics: EdcMetrics,
+        ) => {
+          const publisher = new EventPublisher(
+            () => connection.jetstream(),
+            () => connection.jetstreamManager(),
+            logger,
+            metrics,
+          );
+          records.trimEventsWith((record) => publisher.ackedThrough(record));
+          return publisher;
+        },
       },
       // commands: intake, dispatch, inbox, effects
       CommandWriter,

@@ -110,7 +110,7 @@ export class EdcMetrics {
     });
     this.eventPublishFailures = new Counter({
       name: 'tillbus_edc_command_event_publish_failures_total',
-      help: 'Public events that could not be published to TILLBUS_EDC after retries (the record in KV stays right).',
+      help: 'Failed attempts to publish a public event to TILLBUS_EDC; the event is retried until the stream acks it.',
       registers,
     });
     this.settlements = new Counter({

@@ -171,3 +171,53 @@ describe('JetStreamOutbox', () => {
     expect(stored).toEqual([{ n: 1 }, { n: 2 }, { n: 3 }]);
   });
 });
+
+describe('JetStreamOutbox across a broker restart (issue 17)', () => {
+  // The old default gave up after 5 attempts, ~9 s with these 500 ms publish timeouts; the broker is away 16 s.
+  const AWAY_MS = 16_000;
+
+  it('every message of a key reaches the stream once and in order, however long the broker is away', async () => {
+    const own = await startTestNatsServer();
+    if (own.source !== 'binary') return own.dispose();
+    const conn = await connect({
+      servers: own.url,
+      maxReconnectAttempts: -1,
+      reconnectTimeWait: 100,
+    });
+    try {
+      const jsm = await jetstreamManager(conn);
+      await ensureStream(jsm, streamDefaults('RECORDS_RESTART', ['records.restart.>']));
+      const js = jetstream(conn);
+      const outbox = new JetStreamOutbox(() => js, { publishTimeoutMs: 500 });
+      const message = (n: number) => ({
+        subject: 'records.restart.cmd',
+        payload: { n },
+        messageId: `cmd:${n}`,
+      });
+      expect((await outbox.send('cmd', [message(1), message(2)])).failed).toBeUndefined();
+      await own.stop();
+      // sent while the broker is away: one batch, then one more behind it
+      const during = outbox.send('cmd', [message(3), message(4)]);
+      const after = outbox.send('cmd', [message(5)]);
+      await new Promise((resolve) => setTimeout(resolve, AWAY_MS));
+      await own.restart();
+      const [first, second] = await Promise.all([during, after]);
+      expect(first.failed).toBeUndefined();
+      expect(second.failed).toBeUndefined();
+      const info = await jsm.streams.info('RECORDS_RESTART');
+      const stored = await Promise.all(
+        Array.from(
+          { length: info.state.messages },
+          async (_, i) =>
+            (await jsm.streams.getMessage('RECORDS_RESTART', { seq: i + 1 }))!.json<{ n: number }>()
+              .n,
+        ),
+      );
+      expect(stored).toEqual([1, 2, 3, 4, 5]);
+      outbox.close();
+    } finally {
+      await conn.close();
+      await own.dispose();
+    }
+  }, 60_000);
+});

@@ -18,11 +18,11 @@ import {
   type Clock,
   compareAndSet,
   immediateRetries,
+  DEFAULT_PUBLISH_TIMEOUT_MS,
   JetStreamOutbox,
   kvJson,
   KvMirror,
   NatsConnectionManager,
-  NO_RETRY,
 } from '@tillbus/messaging';
 import { JetStreamSetup } from '@tillbus/runtime';
 import { JsonLogger } from '@tillbus/observability';
@@ -52,10 +52,8 @@ const MAX_WRITE_ATTEMPTS = 6;
 export class HealthStore implements OnModuleInit, OnApplicationBootstrap, OnApplicationShutdown {
   private kv!: KV;
   private mirror!: KvMirror<TerminalHealth>;
-  /** One attempt: a lost event is published again with the terminal's next change. */
-  private readonly outbox = new JetStreamOutbox(() => this.connection.jetstream(), {
-    retry: NO_RETRY,
-  });
+  /** Retries each event until the stream acks it (OUTBOX_UNTIL_ACKED), one terminal's events in order. */
+  private readonly outbox = new JetStreamOutbox(() => this.connection.jetstream());
 
   constructor(
     private readonly setup: JetStreamSetup,
@@ -85,6 +83,7 @@ export class HealthStore implements OnModuleInit, OnApplicationBootstrap, OnAppl
 
   async onApplicationShutdown(): Promise<void> {
     this.mirror?.stop();
+    this.outbox.close();
   }
 
   get staleAfterMs(): number {
@@ -206,6 +205,10 @@ export class HealthStore implements OnModuleInit, OnApplicationBootstrap, OnAppl
     };
   }
 
+  /**
+   * Resolves after the first attempt: the event is in the stream, or it failed and the outbox goes on retrying it
+   * in the background (a stream that refuses for a while must not hold up diagnoses).
+   */
   private async publish(
     health: TerminalHealth,
     previous: TerminalHealth | undefined,
@@ -224,30 +227,44 @@ export class HealthStore implements OnModuleInit, OnApplicationBootstrap, OnAppl
       details: health.details,
       checkedAt: health.checkedAt,
     };
-    const { failed } = await this.outbox.send(health.terminalId, [
-      {
-        subject: EVENT_SUBJECTS.terminalHealth(health.vendor, health.terminalId),
-        payload: event,
-        messageId: `${health.terminalId}-${revision}`,
+    this.logger.event('info', 'terminal health changed', {
+      terminalId: health.terminalId,
+      vendor: health.vendor,
+      status: health.status,
+      reasons: health.reasons,
+      previousStatus: previous?.status ?? null,
+    });
+    const message = {
+      subject: EVENT_SUBJECTS.terminalHealth(health.vendor, health.terminalId),
+      payload: event,
+      messageId: `${health.terminalId}-${revision}`,
+    };
+    let firstAttempt!: () => void;
+    // the first attempt may wait behind an earlier event of the terminal that is being retried: not for long
+    const attempted = new Promise<void>((resolve) => {
+      firstAttempt = resolve;
+      setTimeout(resolve, DEFAULT_PUBLISH_TIMEOUT_MS).unref();
+    });
+    const sending = this.outbox.send(health.terminalId, [message], {
+      listener: {
+        published: () => {
+          this.metrics.events.inc({ vendor: health.vendor, result: 'ok' });
+          firstAttempt();
+        },
+        attemptFailed: ({ error, attempts }) => {
+          firstAttempt();
+          this.metrics.events.inc({ vendor: health.vendor, result: 'failed' });
+          // one line per event; the outbox retries every 2 s at most until the stream acks
+          if (attempts === 1)
+            this.logger.event('warn', 'could not publish a terminal health event; retrying', {
+              terminalId: health.terminalId,
+              error,
+            });
+        },
       },
-    ]);
-    if (!failed) {
-      this.metrics.events.inc({ vendor: health.vendor, result: 'ok' });
-      this.logger.event('info', 'terminal health changed', {
-        terminalId: health.terminalId,
-        vendor: health.vendor,
-        status: health.status,
-        reasons: health.reasons,
-        previousStatus: previous?.status ?? null,
-      });
-    } else {
-      // The cache already holds the new state; the event is lost, and the next change publishes again.
-      this.metrics.events.inc({ vendor: health.vendor, result: 'failed' });
-      this.logger.event('error', 'could not publish a terminal health event', {
-        terminalId: health.terminalId,
-        error: failed.error,
-      });
-    }
+    });
+    void sending.finally(firstAttempt);
+    await attempted;
   }
 
   /** Fleet counts for the gauges, from the registry and health mirrors: this deployment's vendors only. */

@@ -73,7 +73,8 @@ export class BridgeDispatch {
     }
     const refusal = refusalOf(sent);
     if (refusal) return refusal;
-    void this.publisher.publish(record.outbox);
+    // this replica created the record: its first event needs no look-up in the stream
+    void this.publisher.publish(record, 1);
     if (sent.kind !== 'ack') {
       if (sent.kind === 'bad_ack')
         this.logger.event('warn', 'unreadable ack', {

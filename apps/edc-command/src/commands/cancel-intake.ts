@@ -89,6 +89,7 @@ export class CancelIntake {
       finishedAt: null,
       auto,
       eventSeq: 0,
+      publishedThrough: 0,
       outbox: [],
     };
     const created = await this.records.create(key, cancel);

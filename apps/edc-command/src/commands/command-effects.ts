@@ -46,7 +46,7 @@ export class CommandEffects {
         this.cancelDeadlines.clear(key);
         this.waiters.wake(key);
       }
-      void this.publisher.publish(after.outbox);
+      void this.publisher.publish(after, before.kind === 'cancel' ? before.eventSeq + 1 : 1);
       return;
     }
     if (after.kind !== 'command' || before.kind !== 'command') return;
@@ -67,10 +67,10 @@ export class CommandEffects {
     // the device release finds the holder settled and takes the device (DeviceLock.take), so a POS never sees
     // DEVICE_BUSY because of a command it saw finish.
     if (this.waiters.has(key) && isDone(viewOf(after))) this.waiters.wake(key);
-    void this.publisher.publish(after.outbox);
+    const published = this.publisher.publish(after, before.eventSeq + 1);
     if (settled && (!wasSettled || phaseChanged)) {
       try {
-        await this.settle(after, before, now);
+        await this.settle(after, before, now, published);
       } catch (error) {
         // the record is right; the next scan frees the device and fixes the index (CommandTakeover.scan)
         this.logger.event('error', 'could not finish settling a command', {
@@ -82,7 +82,12 @@ export class CommandEffects {
     }
   }
 
-  private async settle(after: StoredCommand, before: StoredCommand, now: number): Promise<void> {
+  private async settle(
+    after: StoredCommand,
+    before: StoredCommand,
+    now: number,
+    published: Promise<boolean>,
+  ): Promise<void> {
     const life = after.lifecycle;
     const outcome = edcOutcome(life) ?? 'UNKNOWN';
     if (!isSettled(before)) {
@@ -94,7 +99,7 @@ export class CommandEffects {
     } else if (before.lifecycle.phase !== life.phase && life.resolution !== 'operator') {
       this.metrics.lateResults.inc({ command: after.commandName, outcome });
     }
-    await this.releaseDevice(after, now);
+    void this.releaseWhenPublished(after, now, published);
     if (life.phase === 'in_doubt') {
       await this.inDoubt.mark(after.deviceId, after.requestId, now);
       this.logger.event('warn', 'command in doubt: an operator must check it with KICC', {
@@ -127,6 +132,29 @@ export class CommandEffects {
         ...(life.contradicted ? { contradicted: life.contradicted } : {}),
       },
     );
+  }
+
+  /**
+   * The device lock is what makes a take-over scan find a command: it stays held until the command's events are in
+   * the stream, so if this replica stops first, the next owner publishes them. Nothing waits for it: a new submit
+   * for the device takes the lock of a settled command (DeviceLock.take), and the bridge message that settled the
+   * command is acked without waiting for the stream.
+   */
+  private async releaseWhenPublished(
+    record: StoredCommand,
+    now: number,
+    published: Promise<boolean>,
+  ): Promise<void> {
+    try {
+      if (await published) await this.releaseDevice(record, now);
+    } catch (error) {
+      // the next scan frees it (CommandTakeover.scan)
+      this.logger.event('warn', 'could not free the device of a settled command', {
+        deviceId: record.deviceId,
+        requestId: record.requestId,
+        error,
+      });
+    }
   }
 
   /**

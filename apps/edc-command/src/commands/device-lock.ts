@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { CLOCK, type Clock } from '@tillbus/messaging';
 import { recordKey } from '../store/keys';
+import { EventPublisher } from './event-publisher';
 import { isSettled, type StoredRecord } from '../record/model';
 import { DeviceStore, RecordStore, type DeviceState, type Holder } from '../store/stores';
 
@@ -18,6 +19,7 @@ export class DeviceLock {
   constructor(
     private readonly devices: DeviceStore,
     private readonly records: RecordStore,
+    private readonly publisher: EventPublisher,
     @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 
@@ -44,7 +46,12 @@ export class DeviceLock {
       const over = await this.isOver(deviceId, lock.holder);
       if (over) {
         const previous = await this.devices.takeOver(deviceId, holder, lock.revision, now);
-        if (previous) return { kind: 'taken', previous };
+        if (previous) {
+          // a settled holder keeps its lock until its events are in the stream: with the lock gone, no scan
+          // would find them, so this replica sends what the stream lacks
+          if (over !== true && over.kind !== 'alias') void this.publisher.publish(over);
+          return { kind: 'taken', previous };
+        }
       }
       // refused, or the take-over lost a race: look at the device afresh before saying busy
       const fresh = (await this.devices.read(deviceId)).state?.holder ?? null;
@@ -75,15 +82,15 @@ export class DeviceLock {
     return { kind: 'taken', previous: (await this.devices.read(deviceId)).state };
   }
 
-  /** The holder's command is over, or never got a record: its release was lost. */
+  /** The holder's command is over (its record, when it has one), or never got a record: its release was lost. */
   private async isOver(
     deviceId: string,
     holder: { requestId: string; since: number },
-  ): Promise<boolean> {
+  ): Promise<StoredRecord | boolean> {
     const found = await this.records.read(recordKey(holder.requestId), { fresh: true });
     if (!found) return this.clock.now() - holder.since > ORPHAN_LOCK_MS;
     // the requestId is another device's command: this lock's submit lost the record and is letting go
     if (found.value.deviceId !== deviceId) return true;
-    return found.value.kind !== 'command' || isSettled(found.value);
+    return found.value.kind !== 'command' || isSettled(found.value) ? found.value : false;
   }
 }

@@ -49,6 +49,7 @@ export function newCommandRecord(
     previousTransactionId,
     anomalies: [],
     eventSeq: 1,
+    publishedThrough: 0,
     outbox: [],
   };
   base.outbox = [

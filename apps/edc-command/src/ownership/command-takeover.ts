@@ -8,7 +8,7 @@ import { ORPHAN_LOCK_MS } from '../commands/device-lock';
 import { recordKey } from '../store/keys';
 import { EdcMetrics } from '../metrics';
 import { EventPublisher } from '../commands/event-publisher';
-import { isSettled } from '../record/model';
+import { isSettled, type StoredCommand } from '../record/model';
 import { CommandTimers } from '../recovery/command-timers';
 import { RunState } from '../lifecycle/run-state';
 import { InDoubtIndex } from '../store/in-doubt-index';
@@ -83,12 +83,12 @@ export class CommandTakeover {
       const record = found.value;
       if (record.kind !== 'command') continue;
       if (isSettled(record)) {
-        // its writer died before freeing the device: do it, and publish its last events again
+        // its writer died before freeing the device: do it, and publish the events the stream may not have
         if (!this.leases.isLive(record.owner) || record.owner === this.leases.replicaId) {
-          await this.effects.releaseDevice(record, this.clock.now());
           if (record.lifecycle.phase === 'in_doubt')
             await this.inDoubt.mark(deviceId, holder.requestId, this.clock.now());
-          void this.publisher.publish(record.outbox);
+          // the lock is what brings a scan back here: it goes once the stream has every event of the command
+          void this.releaseWhenPublished(record);
         }
         continue;
       }
@@ -102,6 +102,20 @@ export class CommandTakeover {
         reason,
         owned: this.timers.ownedCount(),
       });
+  }
+
+  private async releaseWhenPublished(record: StoredCommand): Promise<void> {
+    try {
+      if (await this.publisher.publish(record))
+        await this.effects.releaseDevice(record, this.clock.now());
+    } catch (error) {
+      // the next scan tries again
+      this.logger.event('warn', 'could not free the device of a settled command', {
+        deviceId: record.deviceId,
+        requestId: record.requestId,
+        error,
+      });
+    }
   }
 
   private async adopt(
@@ -128,7 +142,7 @@ export class CommandTakeover {
       reason,
       previousOwner,
     });
-    void this.publisher.publish(record.outbox);
+    void this.publisher.publish(record);
     const now = this.clock.now();
     // the dead owner may have died before the command reached the bridge: send it again (the bridge dedupes)
     if (record.lifecycle.phase === 'sent' && record.lastSeq === 0 && now < record.notAfter) {

@@ -26,10 +26,33 @@ interface StoredBase {
   owner: string;
 }
 
-/** Public events written by the last change, kept so a replica that takes over can publish them again. */
-interface WithEvents {
+/**
+ * The command's public events not yet known to be in TILLBUS_EDC: the durable outbox (see EventPublisher). Every
+ * change appends its events; a write drops those the writer knows the stream acked and moves `publishedThrough`
+ * on, so an event that could not be published stays here, for the writer's retries and for whoever takes over,
+ * until the stream has it. Trimming rides on writes that happen anyway: never a KV write of its own.
+ */
+export interface WithEvents {
   eventSeq: number;
   outbox: EdcPublicEvent[];
+  /** Every event up to this seq is in the stream. Absent in records written before it existed. */
+  publishedThrough?: number;
+}
+
+/** The events up to this seq are in the stream (a record without the mark kept only its last change's events). */
+export function publishedThroughOf(record: WithEvents): number {
+  return record.publishedThrough ?? record.eventSeq - record.outbox.length;
+}
+
+/** `record` without the events up to `ackedThrough`, as the next write starts from it. */
+export function trimOutbox<T extends WithEvents>(record: T, ackedThrough: number): T {
+  const through = Math.min(record.eventSeq, Math.max(publishedThroughOf(record), ackedThrough));
+  if (through === record.publishedThrough) return record;
+  return {
+    ...record,
+    publishedThrough: through,
+    outbox: record.outbox.filter((event) => event.seq > through),
+  };
 }
 
 /** A Purchase, PurchaseCancel or stand-alone GetLastTransaction: the lifecycle of result-codes plus what it needs. */

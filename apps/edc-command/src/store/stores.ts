@@ -13,7 +13,12 @@ import {
   writeIfRevision,
 } from '@tillbus/messaging';
 import { recordKey } from './keys';
-import type { StoredRecord } from '../record/model';
+import {
+  trimOutbox,
+  type StoredCancel,
+  type StoredCommand,
+  type StoredRecord,
+} from '../record/model';
 import type { Note, Step } from '../record/step';
 
 type Cached = Revisioned<StoredRecord>;
@@ -60,6 +65,7 @@ export class RecordStore {
   private readonly cache = new Map<string, Cached>();
   private readonly queues = new Map<string, Pending[]>();
   private readonly listeners: WriteListener[] = [];
+  private ackedThrough: (record: StoredCommand | StoredCancel) => number = () => 0;
 
   constructor(
     private readonly bucket: Bucket,
@@ -73,6 +79,14 @@ export class RecordStore {
   /** `listener` learns of every successful write, with everything the steps of that write noted. */
   onWritten(listener: WriteListener): void {
     this.listeners.push(listener);
+  }
+
+  /**
+   * Where this replica knows the stream holds a record's events through: each write drops them from the record's
+   * outbox (EventPublisher).
+   */
+  trimEventsWith(ackedThrough: (record: StoredCommand | StoredCancel) => number): void {
+    this.ackedThrough = ackedThrough;
   }
 
   /** The record of `requestId` if it is a record on `deviceId`, read fresh. */
@@ -157,7 +171,8 @@ export class RecordStore {
       (current) => {
         before = current;
         if (!current) return undefined;
-        let record: StoredRecord = current.kind === 'alias' ? current : { ...current, outbox: [] };
+        let record: StoredRecord =
+          current.kind === 'alias' ? current : trimOutbox(current, this.ackedThrough(current));
         let changed = false;
         for (const pending of batch) {
           const step = pending.step(record);

@@ -1,7 +1,13 @@
 import type { JetStreamClient } from '@nats-io/jetstream';
 import { describe, expect, it } from 'vitest';
-import { JetStreamOutbox, type OutboxMessage } from './outbox';
-import { NO_RETRY, retrySchedule } from './retry';
+import {
+  JetStreamOutbox,
+  OUTBOX_MAX_PAUSE_MS,
+  OUTBOX_UNTIL_ACKED,
+  OutboxClosedError,
+  type OutboxMessage,
+} from './outbox';
+import { NO_RETRY, retrySchedule, untilSuccess } from './retry';
 
 /** A stream that refuses the first `failures` publishes of each subject, and records the Nats-Msg-Id of the rest. */
 function fakeStream(failures: Record<string, number> = {}, delayMs = 0) {
@@ -68,6 +74,51 @@ describe('JetStreamOutbox', () => {
     await Promise.all([first, second, other]);
     expect(stream.stored).toEqual(['ev.b#b-1', 'ev.a#a-1', 'ev.a2#a-2']);
     await outbox.settle(100);
+  });
+
+  it('by default never gives up: the pause grows from 50 ms to 2 s and stays there', () => {
+    expect(OUTBOX_UNTIL_ACKED.maxAttempts).toBe(Infinity);
+    expect(OUTBOX_UNTIL_ACKED.delayMs(1)).toBe(50);
+    expect(OUTBOX_UNTIL_ACKED.delayMs(2)).toBe(100);
+    expect(OUTBOX_UNTIL_ACKED.delayMs(6)).toBe(1_600);
+    expect(OUTBOX_UNTIL_ACKED.delayMs(7)).toBe(OUTBOX_MAX_PAUSE_MS);
+    expect(OUTBOX_UNTIL_ACKED.delayMs(10_000)).toBe(OUTBOX_MAX_PAUSE_MS);
+  });
+
+  it('an unbounded policy outlasts any refusal (the old schedule gave up after 5), in order', async () => {
+    const stream = fakeStream({ 'ev.a': 40 });
+    const outbox = new JetStreamOutbox(stream.js, { retry: untilSuccess(1, 2) });
+    const failedAttempts: number[] = [];
+    const acked: Array<[string, number]> = [];
+    const outcome = await outbox.send('a', [message('ev.a', 'a-1'), message('ev.b', 'a-2')], {
+      listener: {
+        attemptFailed: (failure) => failedAttempts.push(failure.attempts),
+        published: (m, attempts) => acked.push([m.messageId, attempts]),
+      },
+    });
+    expect(outcome.failed).toBeUndefined();
+    expect(stream.stored).toEqual(['ev.a#a-1', 'ev.b#a-2']);
+    expect(failedAttempts).toHaveLength(40);
+    expect(acked).toEqual([
+      ['a-1', 41],
+      ['a-2', 1],
+    ]);
+  });
+
+  it('close() ends a retry in its pause: the message fails as closed and the rest stays unsent', async () => {
+    const stream = fakeStream({ 'ev.a': 1_000 });
+    const outbox = new JetStreamOutbox(stream.js, { retry: untilSuccess(10_000, 10_000) });
+    const sending = outbox.send('a', [message('ev.a', 'a-1'), message('ev.b', 'a-2')]);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const start = Date.now();
+    outbox.close();
+    const outcome = await sending;
+    expect(Date.now() - start).toBeLessThan(1_000);
+    expect(outcome.failed?.error).toBeInstanceOf(OutboxClosedError);
+    expect(outcome.unsent.map((m) => m.messageId)).toEqual(['a-2']);
+    const after = await outbox.send('b', [message('ev.c', 'b-1')]);
+    expect(after.failed?.error).toBeInstanceOf(OutboxClosedError);
+    expect(stream.stored).toEqual([]);
   });
 
   it('settle() waits for sends in progress, but not beyond the grace', async () => {
