@@ -101,6 +101,13 @@ export class EdcCommandConfig extends BaseServiceConfig {
   /** Bridge messages processed at once by this replica. */
   @IntSetting(1, 1_024)
   EDC_CONSUMER_CONCURRENCY = 64;
+
+  /**
+   * A bridge message parked because its command's record could not be found is looked at again after this, then
+   * after twice and ten times this (and every ten times this after that).
+   */
+  @IntSetting(100, 3_600_000)
+  EDC_PARKED_RETRY_MS = 30_000;
 }
 
 export function recoveryBackoff(

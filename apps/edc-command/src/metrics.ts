@@ -86,7 +86,7 @@ export class EdcMetrics {
     });
     this.bridgeMessages = new Counter({
       name: 'tillbus_edc_command_bridge_messages_total',
-      help: 'Messages from bridges, by type (event, result, heartbeat, ack) and result (applied, duplicate, gap, stale, unknown_command, invalid, card_data_refused).',
+      help: 'Messages from bridges, by type (event, result, heartbeat, ack) and result (applied, duplicate, gap, stale, unknown_command, parked, reapplied, parked_expired, invalid, card_data_refused).',
       labelNames: ['type', 'result'],
       registers,
     });

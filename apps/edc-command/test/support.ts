@@ -288,12 +288,13 @@ export async function startOneReplicaStack(
   prefix: string,
   layout: { bridges: number; devices: number },
   known: [bridge: number, device: number],
+  env: Record<string, string> = {},
 ): Promise<OneReplicaStack> {
   const nats = await startTestNatsServer();
   const pos = await posClient(nats.url);
   const [sim, replica] = await Promise.all([
     startSim(pos.nc, nats.url, { prefix, ...layout }),
-    startReplica(nats.url, clock, `${prefix}-replica`),
+    startReplica(nats.url, clock, `${prefix}-replica`, env),
   ]);
   await bridgeKnown(replica, sim.device(...known));
   return {

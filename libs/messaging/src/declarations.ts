@@ -1,7 +1,13 @@
 import { AckPolicy, DeliverPolicy, type ConsumerConfig } from '@nats-io/jetstream';
 import { deadLetterStream, streamDefaults, type StreamDeclaration } from './jetstream';
 import type { KvBucketDeclaration } from './options';
-import { EVENT_SUBJECTS, SERVICES, STREAMS, type ServiceName } from '@tillbus/contracts';
+import {
+  deadLetterSubject,
+  EVENT_SUBJECTS,
+  SERVICES,
+  STREAMS,
+  type ServiceName,
+} from '@tillbus/contracts';
 
 /**
  * The one definition of every JetStream stream, KV bucket and durable consumer tillbus uses. `tillbus provision`
@@ -44,6 +50,7 @@ export const DURABLES = {
   orderLifecycle: 'order-reconciliation-lifecycle',
   orderOutbox: 'order-reconciliation-outbox',
   edcBridge: 'edc-command',
+  edcBridgeParked: 'edc-command-parked',
 } as const;
 
 /** What a durable consumer's server-side configuration is made of (DurableConsumer reads the same). */
@@ -218,6 +225,19 @@ export const edcBridgeConsumer = (settings: Settings): DurableDeclaration => ({
   concurrency: withDefaults(settings).EDC_CONSUMER_CONCURRENCY,
 });
 
+/**
+ * edc-command's consumer of the bridge messages it dead-lettered (a result for a record it could not find yet):
+ * parked, never dropped, and applied once the record can be read.
+ */
+export const edcBridgeParkedConsumer = (): DurableDeclaration => ({
+  stream: STREAMS.deadLetters,
+  durable: DURABLES.edcBridgeParked,
+  filterSubject: deadLetterSubject(EDC_BRIDGE_STREAM, DURABLES.edcBridge),
+  maxDeliver: -1,
+  ackWaitMs: 30_000,
+  concurrency: 4,
+});
+
 export function edcCommandProvisioning(settings: Settings): Provisioning {
   const s = withDefaults(settings);
   const b = BUCKETS.edcCommand;
@@ -241,7 +261,7 @@ export function edcCommandProvisioning(settings: Settings): Provisioning {
       { name: b.owners, ttlMs: s.EDC_OWNER_LEASE_MS, allowDirect: false },
       { name: b.inDoubt, ttlMs: s.EDC_RECORD_TTL_MS, allowDirect: false },
     ],
-    consumers: [edcBridgeConsumer(s)],
+    consumers: [edcBridgeConsumer(s), edcBridgeParkedConsumer()],
   };
 }
 

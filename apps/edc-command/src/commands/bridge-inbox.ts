@@ -5,6 +5,7 @@ import {
   DurableConsumer,
   edcBridgeConsumer,
   NatsConnectionManager,
+  PermanentError,
 } from '@tillbus/messaging';
 import { JsonLogger } from '@tillbus/observability';
 import {
@@ -18,6 +19,18 @@ import { EdcMetrics } from '../metrics';
 import type { BridgeTraffic, Note } from '../record/step';
 import { RecordStore } from '../store/stores';
 import { CommandWriter } from './command-writer';
+import { ParkedBridgeMessages, RecordNotReadableYet } from './parked-bridge-messages';
+
+/**
+ * Transient JetStream errors (an election, a heal) are retried at most this far apart, so the inbox resumes within
+ * about 2 s of quorum returning.
+ */
+const RETRY_MS = [50, 250, 1_000, 2_000];
+/**
+ * Looks for a command's record before its message is parked: records are written before dispatch and read from the
+ * stream leader, so a missing one is foreign traffic, an expired record, or a record that cannot be read yet.
+ */
+const UNKNOWN_COMMAND_LOOKS = 5;
 
 const CATCH_UP_POLL_MS = 100;
 
@@ -25,6 +38,7 @@ const CATCH_UP_POLL_MS = 100;
 @Injectable()
 export class BridgeInbox {
   private readonly consumer: DurableConsumer<JsMsg>;
+  private readonly parked: ParkedBridgeMessages;
 
   constructor(
     @Inject(EDC_CONFIG) private readonly config: EdcCommandConfig,
@@ -39,21 +53,34 @@ export class BridgeInbox {
       connection,
       {
         ...edcBridgeConsumer(config),
-        backoffMs: [50, 250, 1_000, 5_000, 30_000],
+        backoffMs: RETRY_MS,
         parse: (_body, msg) => msg,
         handle: (msg) => this.onBridgeMessage(msg),
       },
       logger,
       busMetrics,
     );
+    this.parked = new ParkedBridgeMessages(
+      connection,
+      (message) => this.applyBridgeMessage(message),
+      config.EDC_RECORD_TTL_MS,
+      config.EDC_PARKED_RETRY_MS,
+      metrics,
+      busMetrics,
+      logger,
+    );
   }
 
-  start(): Promise<void> {
-    return this.consumer.start();
+  async start(): Promise<void> {
+    await this.consumer.start();
+    await this.parked.start();
   }
 
   async stop(): Promise<void> {
-    await this.consumer.stop(this.config.SHUTDOWN_GRACE_MS);
+    await Promise.all([
+      this.consumer.stop(this.config.SHUTDOWN_GRACE_MS),
+      this.parked.stop(this.config.SHUTDOWN_GRACE_MS),
+    ]);
   }
 
   /**
@@ -101,7 +128,14 @@ export class BridgeInbox {
       this.metrics.bridgeMessages.inc({ type: message.type, result: 'invalid' });
       return;
     }
-    await this.applyBridgeMessage(message);
+    if (await this.applyBridgeMessage(message)) return;
+    // Not acknowledged: retried, then parked in the dead letters (alerted on) and applied from there.
+    if (msg.info.deliveryCount < UNKNOWN_COMMAND_LOOKS)
+      throw new RecordNotReadableYet(message.requestId);
+    this.metrics.bridgeMessages.inc({ type: message.type, result: 'parked' });
+    throw new PermanentError(
+      `no record for requestId ${message.requestId} on ${message.deviceId} after ${UNKNOWN_COMMAND_LOOKS} looks; parked`,
+    );
   }
 
   /** Codes a newer bridge sent that this version does not know: the message is used, the values reported. */
@@ -124,8 +158,11 @@ export class BridgeInbox {
     });
   }
 
-  /** Applies a bridge event or result to its record; traffic of a recovery's GetLastTransaction to the command it recovers. */
-  async applyBridgeMessage(message: BridgeTraffic): Promise<void> {
+  /**
+   * Applies a bridge event or result to its record; traffic of a recovery's GetLastTransaction to the command it
+   * recovers. False when there is no record of that command on that device.
+   */
+  async applyBridgeMessage(message: BridgeTraffic): Promise<boolean> {
     const key = recordKey(message.requestId);
     const found = await this.records.read(key);
     // a requestId names one command on one device: traffic from another device is not that command's
@@ -138,7 +175,7 @@ export class BridgeInbox {
         commandName: message.commandName,
         type: message.type,
       });
-      return;
+      return false;
     }
     let notes: Note[] = [];
     if (record.kind === 'command') {
@@ -170,5 +207,6 @@ export class BridgeInbox {
           ? 'gap'
           : 'applied';
     this.metrics.bridgeMessages.inc({ type: message.type, result });
+    return true;
   }
 }
