@@ -44,8 +44,16 @@ describe('provisioning: one set of declarations, applied by one step, verified b
       const res = await fetch(`http://127.0.0.1:${opsPort}/readyz`).catch(() => undefined);
       return res ? { status: res.status, body: await res.text() } : undefined;
     };
-    await waitFor(async () => (await readyz())?.status === 503, { what: '/readyz answering 503' });
-    const body = (await readyz())!.body;
+    // 503 from the first moment (naming the step), then with the list once the first check has run
+    const body = await waitFor(
+      async () => {
+        const answer = await readyz();
+        return answer?.status === 503 && answer.body.includes('not provisioned')
+          ? answer.body
+          : undefined;
+      },
+      { what: '/readyz answering 503 with what is missing' },
+    );
     for (const what of [
       'stream TILLBUS_DLQ',
       'stream TILLBUS_ORDERS',
