@@ -3,3 +3,4 @@ export * from './wait';
 export * from './processes';
 export * from './promtool';
 export * from './tls';
+export * from './nats-cluster';
