@@ -4,6 +4,7 @@ import {
   cardLoad,
   EDC_EVENTS_STREAM,
   finishCase,
+  probeAtFault,
   quorumBackAt,
   streamsReady,
   WARM_MS,
@@ -43,7 +44,7 @@ describe('a JetStream cluster of three under card load', () => {
     const victim = await cluster.streamLeader(EDC_EVENTS_STREAM);
     const { load, fromSeq } = await cardLoad(stack, 'stream-leader');
     await sleep(WARM_MS);
-    const faultAt = Date.now();
+    const faultAt = probeAtFault(load);
     await node(victim).kill();
     try {
       const quorumAt = await quorumBackAt(stack.nc, faultAt, { down: [victim] });
@@ -61,7 +62,7 @@ describe('a JetStream cluster of three under card load', () => {
     const victim = await cluster.metaLeader();
     const { load, fromSeq } = await cardLoad(stack, 'meta-leader');
     await sleep(WARM_MS);
-    const faultAt = Date.now();
+    const faultAt = probeAtFault(load);
     await node(victim).kill();
     try {
       const quorumAt = await quorumBackAt(stack.nc, faultAt, { down: [victim] });
@@ -81,7 +82,7 @@ describe('a JetStream cluster of three under card load', () => {
     const victim = await cluster.streamLeader('KV_tillbus_edc_command_commands');
     const { load, fromSeq } = await cardLoad(stack, 'wiped-store');
     await sleep(WARM_MS);
-    const faultAt = Date.now();
+    const faultAt = probeAtFault(load);
     await node(victim).kill();
     let restarted = false;
     try {

@@ -1,6 +1,6 @@
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, expect, it } from 'vitest';
-import { cardLoad, finishCase, quorumBackAt, WARM_MS } from './support/fault-case';
+import { cardLoad, finishCase, probeAtFault, quorumBackAt, WARM_MS } from './support/fault-case';
 import { netnsUnavailable, startNetnsCluster, type NetnsCluster } from './support/netns';
 import { provisionCluster, startClusterStack, type ClusterStack } from './support/stack';
 
@@ -40,7 +40,7 @@ it.skipIf(unavailable)(
     });
     const { load, fromSeq } = await cardLoad(stack, 'partition');
     await sleep(WARM_MS);
-    const faultAt = Date.now();
+    const faultAt = probeAtFault(load);
     cluster.partition(victim);
     let healedAt: number | undefined;
     try {

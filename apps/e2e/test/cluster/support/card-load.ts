@@ -26,6 +26,11 @@ export interface CardLoad {
   commands: Map<string, Command>;
   /** The first accepting reply at or after `t` (ms since epoch). */
   firstAcceptedAfter(t: number): Attempt | undefined;
+  /**
+   * Starts one more lane now, on an idle device: the first accept after a fault is then a new command's, not held
+   * back by a device still busy with a command the fault caught in flight.
+   */
+  probe(deviceId: string): void;
   /** Stops submitting new commands, then waits until every command the POS sent has its final state. */
   finish(timeoutMs?: number): Promise<void>;
 }
@@ -125,11 +130,14 @@ export function startCardLoad(nc: NatsConnection, devices: string[], label: stri
   };
 
   // A lane follows its last command to the end after finish() was asked, until finish's time is up.
-  const running = Promise.all(devices.map(lane));
+  const lanes = devices.map(lane);
 
   return {
     attempts,
     commands,
+    probe: (deviceId) => {
+      lanes.push(lane(deviceId));
+    },
     firstAcceptedAfter: (t) =>
       attempts
         .filter((a) => a.result === 'accepted' && a.answeredAt >= t)
@@ -137,7 +145,7 @@ export function startCardLoad(nc: NatsConnection, devices: string[], label: stri
     finish: async (timeoutMs = 60_000) => {
       stopping = true;
       const deadline = Date.now() + timeoutMs;
-      await Promise.race([running, sleep(timeoutMs)]);
+      await Promise.race([Promise.all(lanes), sleep(timeoutMs)]);
       abandoned = true;
       // A command whose submits all went unanswered may still have been accepted: the store is the judge.
       for (const command of commands.values()) {

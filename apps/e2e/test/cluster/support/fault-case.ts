@@ -3,7 +3,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { STREAMS } from '@tillbus/contracts';
 import { expect } from 'vitest';
 import { startCardLoad, type CardLoad } from './card-load';
-import { deviceId, EDC_DEVICES, type ClusterStack } from './stack';
+import { deviceId, EDC_DEVICES, PROBE_DEVICE, type ClusterStack } from './stack';
 import { describeVerdict, eventsSeqNow, judge, type Verdict } from './verdict';
 
 /** The issue's target: the first command accepted at most this long after quorum is back. */
@@ -124,6 +124,13 @@ export async function finishCase(
       a.result !== 'accepted' && a.answeredAt >= times.faultAt && a.answeredAt <= first.answeredAt,
   ).length;
   const outageMs = times.quorumAt - times.faultAt;
+  const caught = [...load.commands.values()].filter(
+    (c) => c.acceptedAt !== undefined && c.acceptedAt < times.faultAt,
+  );
+  const lastCaughtFinal = Math.max(
+    times.faultAt,
+    ...caught.map((c) => c.view?.finishedAt ?? Infinity),
+  );
   const problems = await stack.problems(initialPids);
   console.log(
     describeVerdict(name, verdict, {
@@ -131,6 +138,9 @@ export async function finishCase(
       'quorum back → first accepted': `${(firstAcceptMs / 1000).toFixed(2)} s (target ≤ 1 s)`,
       'fault → first accepted after quorum': `${((first.answeredAt - times.faultAt) / 1000).toFixed(2)} s`,
       'refused submits in the fault': String(refusedInFault),
+      'fault → every command it caught in flight final': Number.isFinite(lastCaughtFinal)
+        ? `${((lastCaughtFinal - times.faultAt) / 1000).toFixed(2)} s`
+        : 'not all final',
       services: problems.length === 0 ? 'all alive' : problems.join('; '),
       ...extraFigures,
     }),
@@ -154,6 +164,12 @@ async function waitForAccept(load: CardLoad, after: number, timeoutMs = 60_000) 
     await sleep(20);
   }
   throw new Error(`no command was accepted within ${timeoutMs} ms of quorum back`);
+}
+
+/** At the fault: a lane on the idle probe device, whose first accept is the case's figure. */
+export function probeAtFault(load: CardLoad): number {
+  load.probe(PROBE_DEVICE);
+  return Date.now();
 }
 
 /** Starts the card load; `fromSeq` is where this case's events begin on TILLBUS_EDC. */

@@ -19,8 +19,9 @@ export const SERVICES: ServiceName[] = [
 
 export const KICC_CONTROL = 'tillbus.sim.kicc-bridge.control';
 
-/** The devices the card load drives: one bridge, as many devices as the load has lanes. */
+/** The devices the card load drives (one bridge), and one more for the probe each case starts at its fault. */
 export const EDC_DEVICES = 6;
+export const PROBE_DEVICE = `sim-b0-d${EDC_DEVICES}`;
 export const deviceId = (index: number) => `sim-b0-d${index}`;
 
 /**
@@ -98,7 +99,7 @@ export async function startClusterStack(
       },
       antom: { terminals: 1, stores: 1, faults: {} },
       adyen: { terminals: 1, mobile: 0, stores: 1, faults: {} },
-      edc: { bridges: 1, devicesPerBridge: EDC_DEVICES, timing: 'fast' },
+      edc: { bridges: 1, devicesPerBridge: EDC_DEVICES + 1, timing: 'fast' },
       easycard: { merchant: 'CLUSTERMCH', readers: 1 },
       dstore: { clientId: 'DSTORE-CLUSTER', posClientId: 'TILLBUS-CLUSTER' },
       services,
