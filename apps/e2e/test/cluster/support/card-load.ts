@@ -10,6 +10,8 @@ export interface Attempt {
   answeredAt: number;
   /** 'accepted', or the error code (UNAVAILABLE, TIMEOUT, NO_RESPONDERS, DEVICE_BUSY...). */
   result: string;
+  /** The refusal's message. */
+  message?: string;
 }
 
 export interface Command {
@@ -116,6 +118,7 @@ export function startCardLoad(nc: NatsConnection, devices: string[], label: stri
               sentAt,
               answeredAt: Date.now(),
               result: codeOf(error),
+              message: (error as Error).message,
             });
             return false;
           },

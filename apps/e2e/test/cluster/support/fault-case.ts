@@ -1,10 +1,14 @@
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { STREAMS } from '@tillbus/contracts';
+import { BUCKETS } from '@tillbus/messaging';
 import { expect } from 'vitest';
 import { startCardLoad, type CardLoad } from './card-load';
 import { deviceId, EDC_DEVICES, PROBE_DEVICE, type ClusterStack } from './stack';
 import { describeVerdict, eventsSeqNow, judge, type Verdict } from './verdict';
+
+/** The stream behind edc-command's command records. */
+const COMMANDS_STREAM = `KV_${BUCKETS.edcCommand.commands}`;
 
 /** The issue's target: the first command accepted at most this long after quorum is back. */
 export const FIRST_ACCEPT_TARGET_MS = 1_000;
@@ -59,7 +63,17 @@ export async function quorumGaps(
         }
       }
     }
-    return count === 0 ? ['no streams listed'] : gaps;
+    if (count === 0) return ['no streams listed'];
+    // And the command store answers a read of its own (a 404 is an answer: its leader served it).
+    await jsm.streams
+      .getMessage(COMMANDS_STREAM, {
+        last_by_subj: `$KV.${BUCKETS.edcCommand.commands}.cluster-probe`,
+      })
+      .catch((error: Error) => {
+        if (!/no message found|404/i.test(error.message))
+          gaps.push(`${COMMANDS_STREAM}: ${error.message}`);
+      });
+    return gaps;
   } catch (error) {
     return [`stream list: ${(error as Error).message}`];
   }
@@ -124,6 +138,9 @@ export async function finishCase(
       a.result !== 'accepted' && a.answeredAt >= times.faultAt && a.answeredAt <= first.answeredAt,
   ).length;
   const outageMs = times.quorumAt - times.faultAt;
+  const lastRefusal = load.attempts
+    .filter((a) => a.result !== 'accepted' && a.answeredAt <= first.answeredAt)
+    .sort((a, b) => b.answeredAt - a.answeredAt)[0];
   const caught = [...load.commands.values()].filter(
     (c) => c.acceptedAt !== undefined && c.acceptedAt < times.faultAt,
   );
@@ -138,6 +155,9 @@ export async function finishCase(
       'quorum back → first accepted': `${(firstAcceptMs / 1000).toFixed(2)} s (target ≤ 1 s)`,
       'fault → first accepted after quorum': `${((first.answeredAt - times.faultAt) / 1000).toFixed(2)} s`,
       'refused submits in the fault': String(refusedInFault),
+      'last refusal before the first accept': lastRefusal
+        ? `${lastRefusal.result}: ${lastRefusal.message}`
+        : 'none',
       'fault → every command it caught in flight final': Number.isFinite(lastCaughtFinal)
         ? `${((lastCaughtFinal - times.faultAt) / 1000).toFixed(2)} s`
         : 'not all final',
