@@ -25,6 +25,17 @@ let pids: Record<string, number>;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const node = (name: string) => cluster.servers.find((s) => s.name === name)!;
 
+/** The node edc-command's NATS connection is on (from each node's /connz): a fault there also cuts the service. */
+async function edcCommandNode(): Promise<string> {
+  for (const server of cluster.servers) {
+    const connz = (await fetch(`http://127.0.0.1:${server.monitorPort}/connz?limit=1024`)
+      .then((r) => r.json())
+      .catch(() => ({}))) as { connections?: { name?: string }[] };
+    if (connz.connections?.some((c) => c.name === 'edc-command')) return server.name;
+  }
+  return 'unknown';
+}
+
 beforeAll(async () => {
   cluster = await startTestNatsCluster({ nodes: 3 });
   await cluster.metaLeader();
@@ -44,12 +55,13 @@ describe('a JetStream cluster of three under card load', () => {
     const victim = await cluster.streamLeader(EDC_EVENTS_STREAM);
     const { load, fromSeq } = await cardLoad(stack, 'stream-leader');
     await sleep(WARM_MS);
+    const edcOn = await edcCommandNode();
     const faultAt = probeAtFault(load);
     await node(victim).kill();
     try {
       const quorumAt = await quorumBackAt(stack.nc, faultAt, { down: [victim] });
       await finishCase('stream leader killed', stack, load, { faultAt, quorumAt, fromSeq }, pids, {
-        killed: `${victim} (leader of ${EDC_EVENTS_STREAM})`,
+        killed: `${victim} (leader of ${EDC_EVENTS_STREAM}); edc-command was on ${edcOn}`,
       });
     } finally {
       await load.finish(1);
@@ -62,13 +74,14 @@ describe('a JetStream cluster of three under card load', () => {
     const victim = await cluster.metaLeader();
     const { load, fromSeq } = await cardLoad(stack, 'meta-leader');
     await sleep(WARM_MS);
+    const edcOn = await edcCommandNode();
     const faultAt = probeAtFault(load);
     await node(victim).kill();
     try {
       const quorumAt = await quorumBackAt(stack.nc, faultAt, { down: [victim] });
       const metaAfter = await cluster.metaLeader();
       await finishCase('meta leader killed', stack, load, { faultAt, quorumAt, fromSeq }, pids, {
-        killed: `${victim} (meta leader; ${metaAfter} leads after)`,
+        killed: `${victim} (meta leader; ${metaAfter} leads after); edc-command was on ${edcOn}`,
       });
     } finally {
       await load.finish(1);
@@ -82,6 +95,7 @@ describe('a JetStream cluster of three under card load', () => {
     const victim = await cluster.streamLeader('KV_tillbus_edc_command_commands');
     const { load, fromSeq } = await cardLoad(stack, 'wiped-store');
     await sleep(WARM_MS);
+    const edcOn = await edcCommandNode();
     const faultAt = probeAtFault(load);
     await node(victim).kill();
     let restarted = false;
@@ -105,7 +119,7 @@ describe('a JetStream cluster of three under card load', () => {
         { faultAt, quorumAt, fromSeq },
         pids,
         {
-          'killed and wiped': victim,
+          'killed and wiped': `${victim}; edc-command was on ${edcOn}`,
           'restart → every replica current again': `${((resyncedAt - restartAt) / 1000).toFixed(2)} s`,
           'refused submits from the restart to resync': String(refusedAfterRestart),
         },
