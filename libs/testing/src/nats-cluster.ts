@@ -38,11 +38,16 @@ export interface TestNatsCluster {
 
 /**
  * A private NATS cluster on loopback, one nats-server process per node (TLS for clients like every test server,
- * plain routes between the nodes). Resolves once every node accepts clients — not once JetStream has a meta
+ * plain routes between the nodes). Resolves once every launched node accepts clients — not once JetStream has a meta
  * leader: a test of a cold start wants the cluster still electing; `await cluster.metaLeader()` waits for it.
  */
 export async function startTestNatsCluster(
-  options: { nodes?: number; jetstream?: boolean } = {},
+  options: {
+    nodes?: number;
+    jetstream?: boolean;
+    /** Launch only the first `running` nodes now (default: all); the others wait for `servers[i].start()`. */
+    running?: number;
+  } = {},
 ): Promise<TestNatsCluster> {
   const binary = findNatsServerBinary();
   if (!binary) throw new Error(NATS_INSTALL_HINT);
@@ -130,7 +135,7 @@ export async function startTestNatsCluster(
     rmSync(root, { recursive: true, force: true });
   };
   try {
-    await Promise.all(nodes.map((node) => node.start()));
+    await Promise.all(nodes.slice(0, options.running ?? count).map((node) => node.start()));
   } catch (error) {
     await stopAll();
     throw error;

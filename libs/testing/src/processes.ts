@@ -86,3 +86,30 @@ export function spawnTypeScript(
       }),
   };
 }
+
+/**
+ * Polls a child service's /readyz until it answers 200; fails at once if the process exits first (with its last
+ * output). Resolves with the milliseconds it took.
+ */
+export async function waitUntilReady(
+  child: ChildService,
+  opsUrl: string,
+  { timeoutMs = 60_000, intervalMs = 200 }: { timeoutMs?: number; intervalMs?: number } = {},
+): Promise<number> {
+  const started = Date.now();
+  let last = 'no answer yet';
+  while (Date.now() - started < timeoutMs) {
+    if (child.process.exitCode !== null || child.process.signalCode !== null) {
+      throw new Error(
+        `the service exited (${child.process.exitCode ?? child.process.signalCode}) before it was ready; output:\n${child.output().slice(-3000)}`,
+      );
+    }
+    const res = await fetch(`${opsUrl}/readyz`).catch(() => undefined);
+    if (res?.status === 200) return Date.now() - started;
+    if (res) last = `${res.status} ${await res.text()}`;
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+  throw new Error(
+    `the service was not ready within ${timeoutMs} ms (last /readyz: ${last}); output:\n${child.output().slice(-3000)}`,
+  );
+}
