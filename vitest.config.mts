@@ -64,10 +64,24 @@ export default defineConfig({
         test: {
           name: 'e2e',
           include: ['apps/e2e/test/**/*.test.ts'],
+          exclude: ['apps/e2e/test/cluster/**'],
           // The stack is one set of processes shared by the suite's files, which therefore run one at a time.
           fileParallelism: false,
           testTimeout: 180_000,
           hookTimeout: 180_000,
+        },
+      },
+      {
+        extends: true,
+        test: {
+          // Three-node JetStream cluster, the whole stack at STREAM_REPLICAS=3, nodes killed under card load.
+          name: 'cluster',
+          include: ['apps/e2e/test/cluster/**/*.test.ts'],
+          // After every other project, alone: it kills nodes and measures seconds, and needs the CPU to itself.
+          sequence: { groupOrder: 1 },
+          fileParallelism: false,
+          testTimeout: 240_000,
+          hookTimeout: 240_000,
         },
       },
     ],
