@@ -149,6 +149,14 @@ export interface Consuming {
 }
 
 /**
+ * How long one pull waits on the server. The client expects the server's idle heartbeat every half of it and, after
+ * two missed, pulls again from whichever server now leads the consumer, retrying that every `expires`. The client's
+ * default (30 s) left a consumer whose leader died silent for 30–40 s after quorum was back (the cluster tier's
+ * leader kills); 1 s puts the first pull after a failover within about a second, for one idle pull a second.
+ */
+const PULL_EXPIRES_MS = 1_000;
+
+/**
  * Binds the provisioned durable consumer (in apply mode: creates it, or updates it to the declaration, idempotent
  * from every replica), then pulls its messages and runs `handle` on each, at most `concurrency` at once. `handle`
  * acks or naks. With `startup`, binding waits out a cluster that is still electing (runStartupStep).
@@ -174,7 +182,10 @@ export async function consumeDurable(
       )
     : await bind();
   const concurrency = declaration.concurrency;
-  const messages: ConsumerMessages = await consumer.consume({ max_messages: concurrency });
+  const messages: ConsumerMessages = await consumer.consume({
+    max_messages: concurrency,
+    expires: PULL_EXPIRES_MS,
+  });
   const inFlight = new InFlightTracker();
   const loop = runBounded(messages, concurrency, inFlight, handle);
   return {
