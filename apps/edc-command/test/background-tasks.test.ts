@@ -50,6 +50,14 @@ describe('edc-command background tasks during a NATS outage', () => {
       'background task failed: owner-lease-renewal',
       'background task recovered: owner-lease-renewal',
     ]);
-    expect(renewal[1].failures).toBeGreaterThan(1);
+    // how many rounds failed depends on where the outage caught the renewal (a round held while NATS is away does
+    // not run): the limit itself is the unit spec's (libs/observability background-tasks.spec.ts)
+    expect(renewal[1].failures).toBeGreaterThanOrEqual(1);
+    for (const task of new Set(lines.map((line) => line.task))) {
+      const failedLines = lines.filter(
+        (line) => line.task === task && line.msg.startsWith('background task failed'),
+      );
+      expect(failedLines.length, task).toBeLessThanOrEqual(1);
+    }
   }, 90_000);
 });
