@@ -58,6 +58,42 @@ export interface E2ePorts {
   intella: number;
 }
 
+const PORT_NAMES: (keyof E2ePorts)[] = [
+  'device-health',
+  'order-reconciliation',
+  'order-reconciliation-http',
+  'edc-command',
+  'easycard-session',
+  'antom-fleet',
+  'adyen-fleet',
+  'dstore',
+  'intella',
+];
+
+/** A free port for every service and simulator of a stack the tests start. */
+export async function freeE2ePorts(): Promise<E2ePorts> {
+  const ports: Partial<E2ePorts> = {};
+  for (const name of PORT_NAMES) ports[name] = await freePort();
+  return ports as E2ePorts;
+}
+
+/** The `ports` section of a stack config (tools/stack) for these ports. */
+export function portsConfig(ports: E2ePorts) {
+  return {
+    'device-health': { ops: ports['device-health'] },
+    'order-reconciliation': {
+      ops: ports['order-reconciliation'],
+      http: ports['order-reconciliation-http'],
+    },
+    'edc-command': { ops: ports['edc-command'] },
+    'easycard-session': { ops: ports['easycard-session'] },
+    'antom-fleet': ports['antom-fleet'],
+    'adyen-fleet': ports['adyen-fleet'],
+    dstore: ports.dstore,
+    intella: ports.intella,
+  };
+}
+
 export interface CliRun {
   code: number | null;
   stdout: string;
@@ -115,34 +151,12 @@ export async function startE2eStack(): Promise<E2eStack> {
   const stateDir = join(dir, 'state');
   const clockOffsetFile = join(dir, 'clock-offset-ms');
   writeFileSync(clockOffsetFile, '0\n');
-  const ports: E2ePorts = {
-    'device-health': await freePort(),
-    'order-reconciliation': await freePort(),
-    'order-reconciliation-http': await freePort(),
-    'edc-command': await freePort(),
-    'easycard-session': await freePort(),
-    'antom-fleet': await freePort(),
-    'adyen-fleet': await freePort(),
-    dstore: await freePort(),
-    intella: await freePort(),
-  };
+  const ports = await freeE2ePorts();
   const configFile = join(dir, 'tillbus.e2e.yaml');
   writeFileSync(
     configFile,
     stringify({
-      ports: {
-        'device-health': { ops: ports['device-health'] },
-        'order-reconciliation': {
-          ops: ports['order-reconciliation'],
-          http: ports['order-reconciliation-http'],
-        },
-        'edc-command': { ops: ports['edc-command'] },
-        'easycard-session': { ops: ports['easycard-session'] },
-        'antom-fleet': ports['antom-fleet'],
-        'adyen-fleet': ports['adyen-fleet'],
-        dstore: ports.dstore,
-        intella: ports.intella,
-      },
+      ports: portsConfig(ports),
       antom: { ...E2E_FLEET.antom, faults: {} },
       adyen: { ...E2E_FLEET.adyen, faults: {} },
       edc: E2E_FLEET.edc,

@@ -6,9 +6,16 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { applyProvisioning, PROVISIONING_DEFAULTS, tillbusProvisioning } from '@tillbus/messaging';
-import { freePort, waitFor } from '@tillbus/testing';
+import { waitFor } from '@tillbus/testing';
 import { stringify } from 'yaml';
-import { FAST_SETTINGS, processesWithStackId, ROOT, type ServiceName } from '../../support/stack';
+import {
+  FAST_SETTINGS,
+  freeE2ePorts,
+  portsConfig,
+  processesWithStackId,
+  ROOT,
+  type ServiceName,
+} from '../../support/stack';
 
 export const SERVICES: ServiceName[] = [
   'device-health',
@@ -54,25 +61,7 @@ export async function startClusterStack(
 ): Promise<ClusterStack> {
   const dir = mkdtempSync(join(tmpdir(), 'tillbus-cluster-'));
   const stateDir = join(dir, 'state');
-  // freePort() can hand out the same port twice in a row; the stack refuses a config that reuses one.
-  const taken = new Set<number>();
-  const port = async () => {
-    for (;;) {
-      const candidate = await freePort();
-      if (!taken.has(candidate)) return taken.add(candidate) && candidate;
-    }
-  };
-  const ports = {
-    'device-health': await port(),
-    'order-reconciliation': await port(),
-    'order-reconciliation-http': await port(),
-    'edc-command': await port(),
-    'easycard-session': await port(),
-    'antom-fleet': await port(),
-    'adyen-fleet': await port(),
-    dstore: await port(),
-    intella: await port(),
-  };
+  const ports = await freeE2ePorts();
   // As in production: the declarations were provisioned (provisionCluster), the services only verify them.
   const services = Object.fromEntries(
     SERVICES.map((name) => [
@@ -84,19 +73,7 @@ export async function startClusterStack(
   writeFileSync(
     configFile,
     stringify({
-      ports: {
-        'device-health': { ops: ports['device-health'] },
-        'order-reconciliation': {
-          ops: ports['order-reconciliation'],
-          http: ports['order-reconciliation-http'],
-        },
-        'edc-command': { ops: ports['edc-command'] },
-        'easycard-session': { ops: ports['easycard-session'] },
-        'antom-fleet': ports['antom-fleet'],
-        'adyen-fleet': ports['adyen-fleet'],
-        dstore: ports.dstore,
-        intella: ports.intella,
-      },
+      ports: portsConfig(ports),
       antom: { terminals: 1, stores: 1, faults: {} },
       adyen: { terminals: 1, mobile: 0, stores: 1, faults: {} },
       edc: { bridges: 1, devicesPerBridge: EDC_DEVICES + 1, timing: 'fast' },
