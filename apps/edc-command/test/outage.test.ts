@@ -73,12 +73,19 @@ async function metric(name: string): Promise<number> {
   return line ? Number(line.split(' ').pop()) : 0;
 }
 
-/** The replica lost NATS and knows it. */
-async function replicaCutOff(before: number) {
-  await waitFor(() => logged('disconnected from NATS; reconnecting forever') > before, {
-    timeoutMs: 10_000,
-    what: 'the replica to see its disconnect',
-  });
+const HELD = 'command timers held while NATS is away';
+
+/**
+ * The replica lost NATS and its timers are held: the connection's log line comes first, and a test that moves the
+ * clock before the hold would see a timer fire on the moved clock.
+ */
+async function replicaCutOff(before: { disconnects: number; holds: number }) {
+  await waitFor(
+    () =>
+      logged('disconnected from NATS; reconnecting forever') > before.disconnects &&
+      logged(HELD) > before.holds,
+    { timeoutMs: 10_000, what: 'the replica to see its disconnect and hold its timers' },
+  );
 }
 
 async function replicaBack(before: number) {
@@ -182,7 +189,10 @@ describe("edc-command's own outage", () => {
     const lostBefore = await metric(
       'tillbus_edc_command_timeouts_total{command="Purchase",cause="bridge_lost"}',
     );
-    const disconnects = logged('disconnected from NATS; reconnecting forever');
+    const disconnects = {
+      disconnects: logged('disconnected from NATS; reconnecting forever'),
+      holds: logged(HELD),
+    };
     const resumes = logged('reconnected to NATS');
     await proxy.cut();
     const cutAt = Date.now();
@@ -231,7 +241,10 @@ describe("edc-command's own outage", () => {
     if (before?.kind !== 'command') throw new Error('no command record');
     const countdownEndsAt = before.lifecycle.countdownEndsAt!;
     const deadlineAt = before.lifecycle.deadlineAt!;
-    const disconnects = logged('disconnected from NATS; reconnecting forever');
+    const disconnects = {
+      disconnects: logged('disconnected from NATS; reconnecting forever'),
+      holds: logged(HELD),
+    };
     const resumes = logged('reconnected to NATS');
     const leftAtCut = countdownEndsAt - clock.now();
     await proxy.cut();

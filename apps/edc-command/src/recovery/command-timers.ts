@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { CLOCK, type Clock } from '@tillbus/messaging';
-import { JsonLogger } from '@tillbus/observability';
+import { BackgroundTaskLog, JsonLogger } from '@tillbus/observability';
 import { edcCardCountdownDue, edcDeadlineDue, isEdcInFlight } from '@tillbus/result-codes';
 import { BridgePresence } from '../vendor/presence';
 import { CancelIntake } from '../commands/cancel-intake';
@@ -15,6 +15,8 @@ import { Recovery } from './recovery';
 
 const RESUME_CONCURRENCY = 16;
 const RESUME_RETRY_MS = 1_000;
+const TICK_RETRY_MS = 1_000;
+const TIMER_TASK = 'command-timer';
 
 interface Owned {
   deviceId: string;
@@ -40,6 +42,7 @@ interface Owned {
 export class CommandTimers {
   private readonly owned = new Map<string, Owned>();
   private holding = false;
+  private readonly failures: BackgroundTaskLog;
 
   constructor(
     @Inject(EDC_CONFIG) private readonly config: EdcCommandConfig,
@@ -52,7 +55,9 @@ export class CommandTimers {
     private readonly metrics: EdcMetrics,
     private readonly logger: JsonLogger,
     private readonly run: RunState,
-  ) {}
+  ) {
+    this.failures = new BackgroundTaskLog(logger);
+  }
 
   own(key: string, record: StoredCommand): void {
     let owned = this.owned.get(key);
@@ -73,16 +78,28 @@ export class CommandTimers {
     if (wakeAt === owned.wakeAt) return;
     owned.cancelTimer?.();
     owned.wakeAt = wakeAt ?? undefined;
-    owned.cancelTimer =
-      wakeAt === null
-        ? undefined
-        : this.clock.schedule(wakeAt, () => {
-            const current = this.owned.get(key);
-            if (current) current.wakeAt = undefined;
-            void this.tick(key).catch((error: unknown) =>
-              this.logger.event('error', 'command timer failed', { key, error }),
-            );
-          });
+    owned.cancelTimer = wakeAt === null ? undefined : this.arm(key, wakeAt);
+  }
+
+  /**
+   * Runs the command's tick at `at`. A tick that fails (its record could not be read or written: an election, a
+   * partition on this replica's side) is tried again shortly: dropped, the command would wait forever in its phase.
+   */
+  private arm(key: string, at: number): () => void {
+    return this.clock.schedule(at, () => {
+      const current = this.owned.get(key);
+      if (current) current.wakeAt = undefined;
+      void this.tick(key)
+        .then(() => this.failures.succeeded(TIMER_TASK))
+        .catch((error: unknown) => {
+          this.failures.failed(TIMER_TASK, error);
+          const owned = this.owned.get(key);
+          if (!owned || this.run.stopping || this.holding) return;
+          owned.cancelTimer?.();
+          owned.wakeAt = this.clock.now() + TICK_RETRY_MS;
+          owned.cancelTimer = this.arm(key, owned.wakeAt);
+        });
+    });
   }
 
   disown(key: string): void {
