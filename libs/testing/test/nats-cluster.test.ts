@@ -48,8 +48,11 @@ describe('startTestNatsCluster', () => {
     await node.start({ wipeStore: true });
     const nc = await connect({ servers: node.url });
     try {
-      const jsm = await jetstreamManager(nc, { timeout: 10_000 });
-      const info = await jsm.streams.info('CLUSTER_CHECK');
+      // a node on a blank store serves JetStream once it has rejoined the meta group and caught up
+      const info = await waitFor(
+        async () => (await jetstreamManager(nc, { timeout: 5_000 })).streams.info('CLUSTER_CHECK'),
+        { timeoutMs: 60_000, intervalMs: 500, what: 'the rejoined node to serve the stream' },
+      );
       expect(info.cluster?.replicas?.length ?? 0).toBeGreaterThanOrEqual(1);
     } finally {
       await nc.close();
