@@ -56,6 +56,17 @@ beforeEach(() => {
 afterEach(() => vi.useRealTimers());
 
 describe('BridgePresence', () => {
+  it('runs its warm-up from when it starts listening, not from when it was built (a boot that waited for JetStream)', () => {
+    const logger = { event: () => undefined } as unknown as JsonLogger;
+    const seen = new BridgePresence(5_000, logger, {} as EdcMetrics);
+    // the boot waited 20 s for a cluster to elect before presence began to listen
+    vi.advanceTimersByTime(20_000);
+    seen.start({ subscribe: () => ({ unsubscribe: () => undefined }) } as never);
+    expect(seen.device('not-heard-yet').state).toBe('unknown');
+    vi.advanceTimersByTime(5_000);
+    expect(seen.device('not-heard-yet').state).toBe('offline');
+  });
+
   it("does not count this replica's own outage against a bridge: its 3 intervals start again at the reconnect", () => {
     const { seen, beat } = presence();
     beat('b1', 'd1');

@@ -50,7 +50,8 @@ export class BridgePresence {
   private readonly devices = new Map<string, DeviceSeen>();
   private readonly onlineListeners: ((bridgeId: string, devices: string[]) => void)[] = [];
   private subscription?: Subscription;
-  private readonly startedAt: number;
+  /** When this replica began to listen: the warm-up runs from here, not from construction. */
+  private startedAt: number;
   private disconnectedAt: number | null = null;
 
   constructor(
@@ -62,6 +63,8 @@ export class BridgePresence {
   }
 
   start(nc: NatsConnection): void {
+    // a boot that waited for JetStream (a cluster still electing) must not have used the warm-up up already
+    this.startedAt = Date.now();
     this.subscription = nc.subscribe(KICC_BRIDGE_SUBJECT_WILDCARDS.heartbeat, {
       callback: (_error, msg) => this.onHeartbeat(msg.subject, msg.data),
     });
