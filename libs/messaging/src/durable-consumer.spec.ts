@@ -1,6 +1,7 @@
 import { TillbusError } from '@tillbus/contracts';
 import { describe, expect, it } from 'vitest';
-import { PermanentError, runBounded } from './durable-consumer';
+import { JsonLogger } from '@tillbus/observability';
+import { DurableConsumer, PermanentError, runBounded } from './durable-consumer';
 import { InFlightTracker } from './in-flight';
 
 async function* numbers(count: number): AsyncGenerator<number> {
@@ -48,4 +49,62 @@ describe('PermanentError', () => {
       expect(error.code).toBe(code);
     },
   );
+});
+
+describe('DurableConsumer failures', () => {
+  const failingMessage = (deliveryCount: number) => {
+    const naks: number[] = [];
+    const msg = {
+      data: new TextEncoder().encode('{}'),
+      subject: 's',
+      headers: undefined,
+      info: { deliveryCount, streamSequence: 1 },
+      ack: () => undefined,
+      nak: (delay: number) => naks.push(delay),
+      term: () => undefined,
+    };
+    return { msg, naks };
+  };
+  const consumerWith = (maxDeliver: number, published: string[]) =>
+    new DurableConsumer(
+      {
+        jetstream: () => ({
+          publish: async (subject: string) => {
+            published.push(subject);
+          },
+        }),
+      } as never,
+      {
+        stream: 'S',
+        durable: 'd',
+        filterSubject: 's',
+        maxDeliver,
+        backoffMs: [10, 20],
+        handle: () => Promise.reject(new Error('record not readable yet')),
+      },
+      new JsonLogger({ service: 'test', write: () => undefined }),
+    );
+
+  it.each([
+    [-1, 5_000, 'retried: a negative maxDeliver is unbounded'],
+    [3, 2, 'retried below maxDeliver'],
+  ])('maxDeliver %i, delivery %i: %s', async (maxDeliver, deliveries) => {
+    const published: string[] = [];
+    const { msg, naks } = failingMessage(deliveries);
+    await (
+      consumerWith(maxDeliver, published) as never as { process(m: unknown): Promise<void> }
+    ).process(msg);
+    expect(naks).toEqual([20]);
+    expect(published).toEqual([]);
+  });
+
+  it('dead-letters at maxDeliver', async () => {
+    const published: string[] = [];
+    const { msg, naks } = failingMessage(3);
+    await (consumerWith(3, published) as never as { process(m: unknown): Promise<void> }).process(
+      msg,
+    );
+    expect(naks).toEqual([]);
+    expect(published).toEqual(['tillbus.dlq.S.d']);
+  });
 });

@@ -84,7 +84,8 @@ export class DurableConsumer<T = unknown> {
     const reason = error instanceof Error ? error.message : String(error);
     const deliveries = msg.info.deliveryCount;
     const permanent = error instanceof PermanentError;
-    if (!permanent && deliveries < this.spec.maxDeliver) {
+    // a negative maxDeliver is unbounded, as in the server's consumer config: retried until it works
+    if (!permanent && (this.spec.maxDeliver < 0 || deliveries < this.spec.maxDeliver)) {
       const delays = this.spec.backoffMs;
       const delay = delays[Math.min(deliveries - 1, delays.length - 1)] ?? 1000;
       this.logger.event('warn', 'message failed; will retry', {

@@ -39,8 +39,6 @@ export class ParkedBridgeMessages {
       connection,
       {
         ...edcBridgeParkedConsumer(),
-        // more looks than fit in a record's retention: the age check ends a parked message, never a dead letter
-        maxDeliver: Math.ceil(recordTtlMs / (10 * retryMs)) + 10,
         backoffMs: [retryMs, 2 * retryMs, 10 * retryMs],
         parse: (_body, msg) => msg,
         handle: (msg) => this.look(msg),
