@@ -67,6 +67,17 @@ describe('BridgePresence', () => {
     expect(seen.device('not-heard-yet').state).toBe('offline');
   });
 
+  it('calls a device lost only once its bridge was heard and went silent, not one never heard after the warm-up', () => {
+    const { seen, beat } = presence();
+    // warm-up 0: a device never heard is refused as offline, but a command on it was not lost by its bridge
+    expect(seen.device('never-heard').state).toBe('offline');
+    expect(seen.isLost('never-heard')).toBe(false);
+    beat('b1', 'd1');
+    expect(seen.isLost('d1')).toBe(false);
+    vi.advanceTimersByTime(3 * INTERVAL + 1);
+    expect(seen.isLost('d1')).toBe(true);
+  });
+
   it("does not count this replica's own outage against a bridge: its 3 intervals start again at the reconnect", () => {
     const { seen, beat } = presence();
     beat('b1', 'd1');

@@ -147,9 +147,14 @@ export class BridgePresence {
     return silentFrom != null && Date.now() - silentFrom < bridge!.intervalMs;
   }
 
-  /** A device whose bridge this replica knows, and has stopped hearing from. */
+  /**
+   * A device whose bridge this replica knows, and has stopped hearing from. A device it has never heard is not
+   * lost: a replica that has just started and adopted a command has simply not had a heartbeat yet, and the
+   * command's deadline still bounds it.
+   */
   isLost(deviceId: string): boolean {
-    return this.device(deviceId).state === 'offline';
+    const presence = this.device(deviceId);
+    return presence.state === 'offline' && presence.bridgeId !== null;
   }
 
   connectedBridges(): number {
