@@ -65,4 +65,25 @@ describe('EdcCommandConfig', () => {
     ]);
     expect(error?.message).not.toContain('always-guess');
   });
+
+  it.each([
+    ['99', 'below its 100 ms floor'],
+    ['3600001', 'above its hour'],
+    ['30s', 'not a whole number of milliseconds'],
+    ['-1', 'negative'],
+  ])('refuses EDC_PARKED_RETRY_MS=%j (%s), naming it', (raw) => {
+    expect(() => loadConfig(EdcCommandConfig, { EDC_PARKED_RETRY_MS: raw })).toThrow(
+      /EDC_PARKED_RETRY_MS/,
+    );
+  });
+
+  it('reads EDC_PARKED_RETRY_MS within its bounds, 30 s when unset or empty (as every setting)', () => {
+    expect(loadConfig(EdcCommandConfig, {}).EDC_PARKED_RETRY_MS).toBe(30_000);
+    expect(loadConfig(EdcCommandConfig, { EDC_PARKED_RETRY_MS: '' }).EDC_PARKED_RETRY_MS).toBe(
+      30_000,
+    );
+    expect(loadConfig(EdcCommandConfig, { EDC_PARKED_RETRY_MS: '100' }).EDC_PARKED_RETRY_MS).toBe(
+      100,
+    );
+  });
 });
