@@ -55,11 +55,16 @@ export class ConnectionHold {
     this.generation++;
     this.presence.disconnected();
     this.leases.disconnected();
-    // still held from an outage whose catch-up this one interrupted: that hold goes on
-    if (this.heldAt !== null) return;
-    this.heldAt = this.clock.now();
     this.timers.hold();
     this.cancelDeadlines.hold();
+    if (this.heldAt !== null) {
+      // still held from an outage whose catch-up this one interrupted: that hold goes on
+      this.logger.event('warn', 'NATS lost again before the held timers resumed; they stay held', {
+        owned: this.timers.ownedCount(),
+      });
+      return;
+    }
+    this.heldAt = this.clock.now();
     this.logger.event('warn', 'command timers held while NATS is away', {
       owned: this.timers.ownedCount(),
     });
@@ -69,6 +74,8 @@ export class ConnectionHold {
     const generation = ++this.generation;
     this.presence.reconnected();
     this.leases.reconnected();
+    this.timers.reconnected();
+    this.cancelDeadlines.reconnected();
     void this.leases.renew().catch(() => undefined);
     const started = Date.now();
     const caughtUp = await this.inbox.caughtUp(
@@ -84,7 +91,7 @@ export class ConnectionHold {
       caughtUp,
       owned: this.timers.ownedCount(),
     });
-    this.cancelDeadlines.resume(heldMs);
-    await this.timers.resume(heldMs);
+    this.cancelDeadlines.resume();
+    await this.timers.resume();
   }
 }

@@ -12,8 +12,12 @@ import { recordKey } from '../store/keys';
 export class CancelDeadlines {
   private readonly timers = new Map<string, () => void>();
   private readonly deadlines = new Map<string, number>();
-  /** The deadlines when this replica lost NATS; null when it is not held. */
-  private held: Map<string, number> | null = null;
+  /**
+   * While held: each deadline, and since when it is held (the disconnect; null for one set during the catch-up
+   * after a reconnect, until a disconnect interrupts it). Null when not held.
+   */
+  private held: Map<string, { at: number; since: number | null }> | null = null;
+  private cutOff = false;
 
   constructor(
     private readonly writer: CommandWriter,
@@ -25,7 +29,10 @@ export class CancelDeadlines {
     this.timers.get(key)?.();
     this.timers.delete(key);
     this.deadlines.set(key, at);
-    if (this.held) return;
+    if (this.held) {
+      this.held.set(key, { at, since: this.cutOff ? this.clock.now() : null });
+      return;
+    }
     this.timers.set(
       key,
       this.clock.schedule(at, () => {
@@ -50,19 +57,33 @@ export class CancelDeadlines {
   }
 
   hold(): void {
-    if (this.held) return;
-    this.held = new Map(this.deadlines);
+    this.cutOff = true;
+    const since = this.clock.now();
+    if (this.held) {
+      for (const entry of this.held.values()) entry.since ??= since;
+      return;
+    }
+    this.held = new Map([...this.deadlines].map(([key, at]) => [key, { at, since }]));
     for (const cancel of this.timers.values()) cancel();
     this.timers.clear();
   }
 
-  /** Each deadline held gets `heldMs` more; one set during the hold counts from when it was set. */
-  resume(heldMs: number): void {
+  /** Back on NATS: the catch-up runs, the deadlines stay held until `resume`. */
+  reconnected(): void {
+    this.cutOff = false;
+  }
+
+  /** Each deadline held gets the time it was held added. */
+  resume(): void {
     const held = this.held;
     if (!held) return;
     this.held = null;
-    for (const [key, at] of [...this.deadlines])
-      this.watch(key, held.get(key) === at ? at + heldMs : at);
+    this.cutOff = false;
+    const now = this.clock.now();
+    for (const [key, at] of [...this.deadlines]) {
+      const entry = held.get(key);
+      this.watch(key, entry?.at === at && entry.since !== null ? at + (now - entry.since) : at);
+    }
   }
 
   private async passed(key: string): Promise<void> {

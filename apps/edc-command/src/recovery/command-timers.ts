@@ -26,8 +26,13 @@ interface Owned {
   /** Its deadline and card countdown as this replica last wrote or read them. */
   deadlineAt: number | null;
   countdownEndsAt: number | null;
-  /** The same, when this replica lost NATS: what a hold moves on by the time it lasted. */
-  heldTimes?: { deadlineAt: number | null; countdownEndsAt: number | null };
+  /**
+   * The same while the timers are held, with since when they are held: the disconnect. A command owned (or whose
+   * times changed) during the catch-up after a reconnect is held from the next disconnect, if one interrupts the
+   * catch-up (`since` null until then: connected, it could hear its results). A resume moves them on by the time
+   * since `since`.
+   */
+  held?: { since: number | null; deadlineAt: number | null; countdownEndsAt: number | null };
 }
 
 /**
@@ -42,6 +47,8 @@ interface Owned {
 export class CommandTimers {
   private readonly owned = new Map<string, Owned>();
   private holding = false;
+  /** Cut off from NATS now; while holding and not cut off, the catch-up after a reconnect runs. */
+  private cutOff = false;
   private readonly failures: BackgroundTaskLog;
 
   constructor(
@@ -73,7 +80,12 @@ export class CommandTimers {
     }
     owned.deadlineAt = record.lifecycle.deadlineAt;
     owned.countdownEndsAt = record.lifecycle.countdownEndsAt;
-    if (this.holding) return;
+    if (this.holding) {
+      const held = owned.held;
+      if (held?.deadlineAt !== owned.deadlineAt || held.countdownEndsAt !== owned.countdownEndsAt)
+        owned.held = this.heldNow(owned);
+      return;
+    }
     const wakeAt = this.wakeAt(record);
     if (wakeAt === owned.wakeAt) return;
     owned.cancelTimer?.();
@@ -123,49 +135,78 @@ export class CommandTimers {
     for (const owned of this.owned.values()) owned.cancelTimer?.();
   }
 
-  /** This replica lost NATS: no timer fires until `resume`. */
+  /**
+   * This replica lost NATS: no timer fires until `resume`. Lost again during the catch-up of an earlier loss, the
+   * commands owned since that reconnect are held from now.
+   */
   hold(): void {
-    if (this.holding) return;
+    this.cutOff = true;
+    const now = this.clock.now();
+    if (this.holding) {
+      for (const owned of this.owned.values())
+        if (owned.held?.since === null) owned.held.since = now;
+      return;
+    }
     this.holding = true;
     for (const owned of this.owned.values()) {
       owned.cancelTimer?.();
       owned.cancelTimer = undefined;
       owned.wakeAt = undefined;
-      owned.heldTimes = { deadlineAt: owned.deadlineAt, countdownEndsAt: owned.countdownEndsAt };
+      owned.held = this.heldNow(owned);
     }
+  }
+
+  /** Back on NATS: the catch-up runs, the timers stay held until `resume`. */
+  reconnected(): void {
+    this.cutOff = false;
+  }
+
+  private heldNow(owned: Owned): NonNullable<Owned['held']> {
+    return {
+      since: this.cutOff ? this.clock.now() : null,
+      deadlineAt: owned.deadlineAt,
+      countdownEndsAt: owned.countdownEndsAt,
+    };
   }
 
   /**
    * This replica is back and has read what the stream delivered meanwhile: each command held gets its deadline and
-   * countdown moved on by `heldMs` (unless something newer set them), then its timer again.
+   * countdown moved on by the time they were held (unless something newer set them), then its timer again.
    */
-  async resume(heldMs: number): Promise<void> {
+  async resume(): Promise<void> {
     if (!this.holding) return;
     this.holding = false;
+    this.cutOff = false;
     const keys = [...this.owned.keys()];
     for (let i = 0; i < keys.length && !this.holding; i += RESUME_CONCURRENCY)
       await Promise.all(
-        keys.slice(i, i + RESUME_CONCURRENCY).map((key) => this.resumeOne(key, heldMs)),
+        keys.slice(i, i + RESUME_CONCURRENCY).map((key) => this.resumeOne(key, this.clock.now())),
       );
   }
 
   /** A command whose deadlines could not be moved stays held, and is tried again: re-armed unmoved it would fire early. */
-  private async resumeOne(key: string, heldMs: number): Promise<void> {
+  private async resumeOne(key: string, resumedAt: number): Promise<void> {
     const owned = this.owned.get(key);
     // lost again meanwhile: the next resume goes on from here
     if (!owned || this.holding) return;
-    const held = owned.heldTimes;
+    const held = owned.held;
     try {
+      const heldMs = held?.since != null ? resumedAt - held.since : 0;
       if (held && heldMs > 0 && (held.deadlineAt !== null || held.countdownEndsAt !== null))
-        await this.writer.apply(key, { type: 'held', heldMs, ...held });
-      owned.heldTimes = undefined;
+        await this.writer.apply(key, {
+          type: 'held',
+          heldMs,
+          deadlineAt: held.deadlineAt,
+          countdownEndsAt: held.countdownEndsAt,
+        });
+      owned.held = undefined;
       await this.tick(key);
     } catch (error) {
       this.logger.event('error', 'could not re-arm a held command timer; trying again', {
         key,
         error,
       });
-      setTimeout(() => void this.resumeOne(key, heldMs), RESUME_RETRY_MS).unref();
+      setTimeout(() => void this.resumeOne(key, resumedAt), RESUME_RETRY_MS).unref();
     }
   }
 
