@@ -154,9 +154,9 @@ export class OrderReconciliationConfig extends BaseServiceConfig {
   @IntSetting(500, 600_000)
   OUTBOX_ACK_WAIT_MS = 30_000;
 
-  /** Deliveries of one POS lifecycle event before it is dead-lettered. */
+  /** Deliveries of one POS lifecycle event before it is dead-lettered (every 2 s: 200 is about 7 minutes). */
   @IntSetting(1, 1000)
-  EVENTS_MAX_DELIVER = 20;
+  EVENTS_MAX_DELIVER = 200;
 
   @IntSetting(500, 600_000)
   EVENTS_ACK_WAIT_MS = 30_000;

@@ -1,7 +1,7 @@
 import { TillbusError } from '@tillbus/contracts';
 import { describe, expect, it } from 'vitest';
 import { JsonLogger } from '@tillbus/observability';
-import { DurableConsumer, PermanentError, runBounded } from './durable-consumer';
+import { DurableConsumer, PermanentError, retryWindowMs, runBounded } from './durable-consumer';
 import { InFlightTracker } from './in-flight';
 
 async function* numbers(count: number): AsyncGenerator<number> {
@@ -106,5 +106,18 @@ describe('DurableConsumer failures', () => {
     );
     expect(naks).toEqual([]);
     expect(published).toEqual(['tillbus.dlq.S.d']);
+  });
+});
+
+describe('retryWindowMs', () => {
+  it.each([
+    [[250, 1_000, 2_000], 1, 0],
+    [[250, 1_000, 2_000], 2, 250],
+    [[250, 1_000, 2_000], 4, 3_250],
+    [[250, 1_000, 2_000], 6, 7_250],
+    [[50], 3, 100],
+    [[1_000], -1, Infinity],
+  ])('backoff %j with maxDeliver %i retries for %i ms', (backoff, maxDeliver, expected) => {
+    expect(retryWindowMs(backoff, maxDeliver)).toBe(expected);
   });
 });

@@ -35,6 +35,18 @@ export interface DurableConsumerSpec<T> extends Omit<
  * terminates it. Nothing is lost: if the dead-letter publish itself fails the message is redelivered later.
  * The dead-letter stream is declared by MessagingModule (or `deadLetterStream()` where there is no module).
  */
+/**
+ * How long a message that keeps failing is retried before it is dead-lettered: the delays before deliveries 2 to
+ * `maxDeliver` (the last delay repeats). Unbounded for a negative `maxDeliver`.
+ */
+export function retryWindowMs(backoffMs: number[], maxDeliver: number): number {
+  if (maxDeliver < 0) return Infinity;
+  let total = 0;
+  for (let delivery = 1; delivery < maxDeliver; delivery++)
+    total += backoffMs[Math.min(delivery - 1, backoffMs.length - 1)] ?? 1000;
+  return total;
+}
+
 export class DurableConsumer<T = unknown> {
   private consuming?: Consuming;
 

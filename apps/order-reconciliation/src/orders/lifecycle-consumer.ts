@@ -23,6 +23,12 @@ import { parseLifecycleMessage, type LifecycleMessage } from './lifecycle-event'
 import { OrdersService } from './orders.service';
 
 /**
+ * Redelivery delays of a POS event that failed, capped at 2 s so events flow again within seconds of the bus
+ * coming back; EVENTS_MAX_DELIVER (200 by default) keeps the retry window near 7 minutes.
+ */
+export const LIFECYCLE_RETRY_MS = [250, 1_000, 2_000];
+
+/**
  * The durable consumer of TILLBUS_ORDERS that applies the POS lifecycle events (statuses) and changes (short order
  * number, ready time, refund, merchant delivery status). Shared by every replica (one
  * durable), explicit acks, bounded redelivery with backoff for transient trouble, and dead letters for events that
@@ -48,7 +54,7 @@ export class LifecycleConsumer implements OnApplicationBootstrap, BeforeApplicat
       this.connection,
       {
         ...orderLifecycleConsumer(this.config),
-        backoffMs: [250, 1000, 2000, 5000, 10_000, 30_000],
+        backoffMs: LIFECYCLE_RETRY_MS,
         parse: (body, msg) => {
           try {
             return parseLifecycleMessage(msg.subject, body);
