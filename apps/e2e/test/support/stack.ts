@@ -252,15 +252,30 @@ export async function startE2eStack(): Promise<E2eStack> {
       return code === 'null' ? null : Number(code);
     },
     restarted: async (name, oldPid) => {
-      await waitFor(
-        async () => {
-          const now = lock().children.find((c) => c.name === name);
-          if (!now || now.pid === oldPid) return false;
-          const ready = await fetch(`${ops(name)}/readyz`).catch(() => undefined);
-          return ready?.ok ?? false;
-        },
-        { timeoutMs: 120_000, intervalMs: 250, what: `${name} to be started again and ready` },
-      );
+      let seen = 'not started again yet';
+      try {
+        await waitFor(
+          async () => {
+            const now = lock().children.find((c) => c.name === name);
+            if (!now || now.pid === oldPid) return false;
+            const ready = await fetch(`${ops(name)}/readyz`).catch((error: unknown) => {
+              seen = `pid ${now.pid}, /readyz unreachable: ${String(error)}`;
+              return undefined;
+            });
+            if (ready && !ready.ok)
+              seen = `pid ${now.pid}, /readyz ${ready.status}: ${await ready.text()}`;
+            return ready?.ok ?? false;
+          },
+          { timeoutMs: 120_000, intervalMs: 250, what: `${name} to be started again and ready` },
+        );
+      } catch (error) {
+        // what the service said last: a restart that never gets ready is otherwise unexplained
+        const log = readFileSync(join(stateDir, 'logs', `${name}.log`), 'utf8');
+        throw new Error(
+          `${(error as Error).message}; last seen: ${seen}; its log ends:\n${log.split('\n').slice(-40).join('\n')}`,
+          { cause: error },
+        );
+      }
     },
     cli: (args, options = {}) => runCli(args, nats.url, options.timeoutMs ?? 120_000),
     sim: (sim, method, path, body) => simRequest(sim, ports[sim], stateDir, method, path, body),
