@@ -86,32 +86,58 @@ export async function missingProvisioning(
   jsm: JetStreamManager,
   plan: Provisioning,
 ): Promise<string[]> {
-  const missing: string[] = [];
-  const check = async (what: string, probe: () => Promise<unknown>) => {
+  const { missing, unchecked } = await provisioningGaps(jsm, plan);
+  return [...missing, ...unchecked];
+}
+
+export interface ProvisioningGaps {
+  /** What the server says it does not have (or has with the wrong setting): the provisioning Job has not run. */
+  missing: string[];
+  /** What it could not say, with why (`stream X (cannot check: timeout)`): JetStream is not answering yet. */
+  unchecked: string[];
+}
+
+/** missingProvisioning, telling what is missing from what JetStream could not answer for (a cluster electing). */
+export async function provisioningGaps(
+  jsm: JetStreamManager,
+  plan: Provisioning,
+): Promise<ProvisioningGaps> {
+  // One gap or none per declaration, in the plan's order; the checks go out together, so the whole check takes
+  // about one request's time (a startup step gives an attempt ATTEMPT_PATIENCE_MS).
+  const check = async (what: string, probe: () => Promise<string | undefined>) => {
     try {
-      await probe();
+      const wrong = await probe();
+      return wrong ? { missing: wrong } : {};
     } catch (error) {
-      missing.push(
-        isNotFound(error) || isConsumerNotFound(error)
-          ? what
-          : `${what} (cannot check: ${(error as Error).message})`,
-      );
+      if (isNotFound(error) || isConsumerNotFound(error)) return { missing: what };
+      return { unchecked: `${what} (cannot check: ${(error as Error).message})` };
     }
   };
-  for (const stream of plan.streams)
-    await check(`stream ${stream.name}`, () => jsm.streams.info(stream.name));
-  for (const bucket of plan.buckets) {
-    await check(`bucket ${bucket.name}`, async () => {
-      const { config } = await jsm.streams.info(kvStreamName(bucket.name));
-      if (bucket.allowDirect !== undefined && (config.allow_direct === true) !== bucket.allowDirect)
-        missing.push(`bucket ${bucket.name} (allow_direct must be ${bucket.allowDirect})`);
-    });
-  }
-  for (const consumer of plan.consumers)
-    await check(`consumer ${consumer.stream}/${consumer.durable}`, () =>
-      jsm.consumers.info(consumer.stream, consumer.durable),
-    );
-  return missing;
+  const results = await Promise.all([
+    ...plan.streams.map((stream) =>
+      check(`stream ${stream.name}`, async () => void (await jsm.streams.info(stream.name))),
+    ),
+    ...plan.buckets.map((bucket) =>
+      check(`bucket ${bucket.name}`, async () => {
+        const { config } = await jsm.streams.info(kvStreamName(bucket.name));
+        if (
+          bucket.allowDirect !== undefined &&
+          (config.allow_direct === true) !== bucket.allowDirect
+        )
+          return `bucket ${bucket.name} (allow_direct must be ${bucket.allowDirect})`;
+      }),
+    ),
+    ...plan.consumers.map((consumer) =>
+      check(
+        `consumer ${consumer.stream}/${consumer.durable}`,
+        async () => void (await jsm.consumers.info(consumer.stream, consumer.durable)),
+      ),
+    ),
+  ]);
+  return {
+    missing: results.flatMap((r) => (r.missing ? [r.missing] : [])),
+    unchecked: results.flatMap((r) => (r.unchecked ? [r.unchecked] : [])),
+  };
 }
 
 /**

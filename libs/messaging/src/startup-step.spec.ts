@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { immediateRetries } from './records/retry';
-import { runStartupStep } from './startup-step';
+import { runStartupStep, STARTUP_RETRY } from './startup-step';
 
 describe('runStartupStep', () => {
   it('retries until the step works, one line per failed attempt naming the step and its target', async () => {
@@ -41,5 +41,58 @@ describe('runStartupStep', () => {
         policy: immediateRetries(2),
       }),
     ).rejects.toThrow('no');
+  });
+
+  it('pauses at most half a second between attempts, so a boot that waited is ready within a second of quorum', () => {
+    const pauses = Array.from({ length: 60 }, (_, i) => STARTUP_RETRY.delayMs(i + 1));
+    expect(pauses.slice(0, 3)).toEqual([250, 500, 500]);
+    expect(Math.max(...pauses)).toBe(500);
+    expect(STARTUP_RETRY.maxAttempts).toBe(Infinity);
+  });
+
+  it('logs each of the first 30 failed attempts at warn, then one line in 20 at error', async () => {
+    const lines: Array<{ level: string; attempt: unknown }> = [];
+    let calls = 0;
+    await runStartupStep(
+      'reach',
+      'JetStream',
+      async () => {
+        if (++calls <= 80) throw new Error('timeout');
+      },
+      {
+        logger: {
+          event: (level, _msg, fields = {}) => lines.push({ level, attempt: fields.attempt }),
+        },
+        policy: { maxAttempts: Infinity, delayMs: () => 0 },
+      },
+    );
+    expect(lines.filter((line) => line.level === 'warn')).toHaveLength(30);
+    expect(lines.filter((line) => line.level === 'error').map((line) => line.attempt)).toEqual([
+      40, 60, 80,
+    ]);
+  });
+
+  // A put sent while its stream had no leader is not answered once the leader is there: the boot waited for the
+  // client's 5 s timeout, and the stack was ready 4.2 s after quorum (cluster tier, cold start).
+  it('does not wait for an attempt that goes unanswered: the next one goes out after the pause', async () => {
+    const reports: string[] = [];
+    let calls = 0;
+    const started = Date.now();
+    const result = await runStartupStep(
+      'seed',
+      'terminal registry',
+      () => (++calls === 1 ? new Promise<string>(() => undefined) : Promise.resolve('seeded')),
+      {
+        logger: { event: () => undefined },
+        ops: { reportStartup: (detail) => reports.push(detail) },
+        policy: { maxAttempts: Infinity, delayMs: () => 0 },
+        patienceMs: 50,
+      },
+    );
+    expect(result).toBe('seeded');
+    expect(Date.now() - started).toBeLessThan(1000);
+    expect(reports).toContain(
+      'seed terminal registry: attempt 1 failed (no answer within 50 ms); retrying in 0 ms',
+    );
   });
 });

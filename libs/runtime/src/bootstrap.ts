@@ -162,8 +162,11 @@ export function runServiceMain<C extends { SHUTDOWN_GRACE_MS: number }>(
 
 function exitBootFailed(error: unknown): never {
   const message = error instanceof Error ? error.message : String(error);
+  // `jetstream is not enabled` or `timeout` alone does not say which call of the boot failed: the stack and cause do
+  const detail = error instanceof Error && error.name !== 'ConfigError' ? redact(error) : undefined;
   process.stderr.write(
-    JSON.stringify({ level: 'error', msg: 'service failed to start', error: message }) + '\n',
+    JSON.stringify({ level: 'error', msg: 'service failed to start', error: message, detail }) +
+      '\n',
   );
   process.exit(1);
 }

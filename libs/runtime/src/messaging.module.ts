@@ -12,9 +12,9 @@ import {
   BusClient,
   BusMetrics,
   MESSAGING_OPTIONS,
-  missingProvisioning,
   NatsConnectionManager,
   openKvBucket,
+  provisioningGaps,
   provisioningSteps,
   runStartupStep,
   type MessagingOptions,
@@ -76,7 +76,7 @@ export class JetStreamSetup implements OnModuleInit {
         );
       }
     } else {
-      await this.waitUntilProvisioned(jsm, plan);
+      await this.waitUntilProvisioned(jsm, plan, steps);
     }
     for (const { name } of plan.buckets) {
       const kv = await runStartupStep(
@@ -100,12 +100,27 @@ export class JetStreamSetup implements OnModuleInit {
 
   /**
    * Never gives up and never exits: logs exactly what is missing, serves /readyz (503 with the list) and checks
-   * again with backoff, so the pod becomes ready on its own once the provisioning Job has run.
+   * again with backoff, so the pod becomes ready on its own once the provisioning Job has run. What JetStream cannot
+   * answer for (a cluster still electing: `timeout`, "temporarily unavailable") is not missing: that check is a
+   * startup step, tried again at the startup pace, so the service is ready within a pause of the quorum.
    */
-  private async waitUntilProvisioned(jsm: JetStreamManager, plan: Provisioning): Promise<void> {
+  private async waitUntilProvisioned(
+    jsm: JetStreamManager,
+    plan: Provisioning,
+    steps: StartupStepContext,
+  ): Promise<void> {
     for (let attempt = 0; ; attempt++) {
-      this.ops.reportStartup('verify provisioning');
-      this.missing = await missingProvisioning(jsm, plan);
+      const { missing } = await runStartupStep(
+        'verify',
+        'provisioning',
+        async () => {
+          const gaps = await provisioningGaps(jsm, plan);
+          if (gaps.unchecked.length > 0) throw new Error(gaps.unchecked.join(', '));
+          return gaps;
+        },
+        steps,
+      );
+      this.missing = missing;
       if (this.missing.length === 0) return;
       const retryInMs = Math.min(RETRY_MAX_MS, RETRY_FIRST_MS * 2 ** attempt);
       this.logger.event(

@@ -4,7 +4,7 @@ import {
   type BeforeApplicationShutdown,
   type OnApplicationBootstrap,
 } from '@nestjs/common';
-import { NatsConnectionManager } from '@tillbus/messaging';
+import { NatsConnectionManager, runStartupStep, type StartupStepContext } from '@tillbus/messaging';
 import { BackgroundTaskLog, JsonLogger, OpsServer } from '@tillbus/observability';
 import { BridgePresence } from '../vendor/presence';
 import { BridgeInbox } from '../commands/bridge-inbox';
@@ -23,7 +23,9 @@ const PRESENCE_TICK_MS = 500;
 /**
  * Starts and stops the EDC command path in order: the watches and this replica's lease, bridge presence, the
  * commands to resume or take over, then the bridge consumer and the background rounds. Stops it the other way,
- * handing this replica's commands over at once.
+ * handing this replica's commands over at once. Each JetStream write or read of that boot is a startup step: against a
+ * cluster whose streams are still electing leaders (a put answers "no responders", a read times out) it waits and
+ * /readyz names it; the replica never exits for that.
  */
 @Injectable()
 export class EdcRuntime implements OnApplicationBootstrap, BeforeApplicationShutdown {
@@ -54,13 +56,18 @@ export class EdcRuntime implements OnApplicationBootstrap, BeforeApplicationShut
           ? { ok: true }
           : { ok: false, detail: 'resuming commands and starting the bridge consumer' },
     });
+    const steps: StartupStepContext = { logger: this.logger, ops: this.ops };
     await this.leases.start();
     await this.inDoubt.start();
-    await this.leases.renew();
+    await runStartupStep('renew', 'owner lease', () => this.leases.renew(), steps);
     this.presence.start(this.connection.connection);
     this.presence.onOnline((_bridgeId, devices) => this.timers.bridgeBack(devices));
     this.hold.watch(this.connection.connection);
-    await this.takeover.scan('restart');
+    // a scan reads every device: it may take longer than one request, and the next attempt would join it anyway
+    await runStartupStep('resume', 'commands', () => this.takeover.scan('restart'), {
+      ...steps,
+      patienceMs: Infinity,
+    });
     await this.inbox.start();
     this.every(
       'owner-lease-renewal',

@@ -183,7 +183,15 @@ async function waitForAccept(load: CardLoad, after: number, timeoutMs = 60_000) 
     if (found) return found;
     await sleep(20);
   }
-  throw new Error(`no command was accepted within ${timeoutMs} ms of quorum back`);
+  // what the POS got meanwhile, by code; nothing at all: every lane follows a command it was told was accepted
+  const since = load.attempts.filter((a) => a.answeredAt >= after);
+  const byResult: Record<string, number> = {};
+  for (const a of since) byResult[a.result] = (byResult[a.result] ?? 0) + 1;
+  const last = since.at(-1);
+  throw new Error(
+    `no command was accepted within ${timeoutMs} ms of quorum back; answers since: ${JSON.stringify(byResult)}` +
+      (last ? `, the last at ${new Date(last.answeredAt).toISOString()}: ${last.message}` : ''),
+  );
 }
 
 /** At the fault: a lane on the idle probe device, whose first accept is the case's figure. */

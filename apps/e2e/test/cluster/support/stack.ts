@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { jetstreamManager } from '@nats-io/jetstream';
@@ -42,6 +42,8 @@ export interface ClusterStack {
   output(): string;
   /** The orchestrator has exited (a service failed, or stop()). */
   stopped(): boolean;
+  /** Why it stopped: which process exited, with the last lines of its log (read before stop() removes them). */
+  whyStopped(): string;
   pids(): Record<string, number>;
   ops(service: ServiceName): string;
   /** Problems: services whose process changed or exited, or that do not answer /healthz. Empty when all is well. */
@@ -118,6 +120,8 @@ export async function startClusterStack(
       children: { name: string; pid: number }[];
     };
   let stackId = '';
+  const whyStopped = () =>
+    `orchestrator exit ${orchestrator.exitCode}; ${exitReport(output, join(stateDir, 'logs'))}`;
   const stop = async () => {
     if (orchestrator.exitCode === null) orchestrator.kill('SIGINT');
     const code = await exited;
@@ -133,7 +137,7 @@ export async function startClusterStack(
       intervalMs: 100,
       what: 'the stack to come up',
     });
-    if (orchestrator.exitCode !== null) throw new Error(`npm start failed:\n${output}`);
+    if (orchestrator.exitCode !== null) throw new Error(`npm start failed:\n${whyStopped()}`);
     stackId = lock().stackId;
   };
   if (options.waitUntilRunning !== false) {
@@ -156,6 +160,7 @@ export async function startClusterStack(
     nc,
     output: () => output,
     stopped: () => orchestrator.exitCode !== null,
+    whyStopped,
     pids,
     ops,
     problems: async (initial) => {
@@ -219,6 +224,31 @@ export async function untilRunning(stack: ClusterStack, timeoutMs: number): Prom
   ).catch((error: Error) => {
     throw fail(error.message);
   });
-  if (at < 0) throw fail('the stack stopped before it was running');
+  if (at < 0) throw fail(`the stack stopped before it was running: ${stack.whyStopped()}`);
   return at;
+}
+
+const LOG_LINES = 40;
+
+/**
+ * The orchestrator names the process whose exit stopped the stack ("<name> exited (code 1) while the stack was
+ * running"); its log says why. Without that line (the orchestrator itself failed), every log's last lines.
+ */
+function exitReport(output: string, logDir: string): string {
+  const tail = (name: string, lines: number) => {
+    const file = join(logDir, `${name}.log`);
+    if (!existsSync(file)) return `(no log ${file})`;
+    return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+  };
+  const exited = /^(\S+) exited \(code ([^)]*)\) while the stack was running/m.exec(output);
+  if (exited) {
+    const [, name, code] = exited;
+    return `${name} exited (code ${code}); the last ${LOG_LINES} lines of its log:\n${tail(name, LOG_LINES)}`;
+  }
+  const logs = existsSync(logDir) ? readdirSync(logDir).filter((f) => f.endsWith('.log')) : [];
+  const orchestratorSaid = output.trimEnd().split('\n').slice(-20).join('\n');
+  return (
+    `no process was reported exiting; the orchestrator's last lines:\n${orchestratorSaid}\n` +
+    logs.map((f) => `--- ${f}:\n${tail(f.slice(0, -'.log'.length), 10)}`).join('\n')
+  );
 }
