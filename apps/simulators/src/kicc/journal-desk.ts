@@ -54,6 +54,10 @@ export class JournalDesk {
       sentAt: this.runtime.now(),
       body: { state, journalSince: bridge.startedAt, ...(result ? { result } : {}) },
     };
-    msg.respond(this.runtime.encode(answer));
+    try {
+      msg.respond(this.runtime.encode(answer));
+    } catch {
+      // a result a misbehaving device stored does not encode: no answer, as from a bridge that cannot tell
+    }
   }
 }

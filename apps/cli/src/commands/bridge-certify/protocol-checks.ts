@@ -97,7 +97,7 @@ export async function versionCheck(ctx: CertifyContext): Promise<CheckOutcome> {
   if (!Array.isArray(versions) || !versions.includes(BRIDGE_PROTOCOL_VERSION)) {
     return fail(`the heartbeat lists protocolVersions ${JSON.stringify(versions)}, without 1`);
   }
-  const requestId = ctx.requestId('v2');
+  const requestId = ctx.requestId('vnext');
   const future = Math.max(...BRIDGE_PROTOCOL_VERSIONS) + 1;
   const sent = await ctx.session.send({
     requestId,
