@@ -50,6 +50,14 @@ export function recoveryFailed(draft: Draft, code: string): void {
  * trusted for a command accepted after the journal's horizon (a bridge that lost its store cannot know).
  */
 export function applyJournalNotReceived(draft: Draft, journalSince: number): void {
+  // the answer raced a result, a recovery attempt or another replica's write: not an anomaly
+  if (draft.life.phase !== 'timed_out') {
+    draft.notes.push({
+      kind: 'stale',
+      reason: 'a journal answer for a command no longer timed out',
+    });
+    return;
+  }
   if (journalSince > draft.record.lifecycle.acceptedAt) {
     draft.notes.push({
       kind: 'stale',
