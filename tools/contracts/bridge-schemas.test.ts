@@ -70,7 +70,7 @@ describe('docs/bridge-protocol/schemas', () => {
 
   it('cover every example type of the document', () => {
     expect(new Set(EXAMPLES.map((e) => e.type))).toEqual(
-      new Set(['command', 'ack', 'event', 'result', 'heartbeat']),
+      new Set(['command', 'ack', 'event', 'result', 'heartbeat', 'journal_query', 'journal']),
     );
   });
 

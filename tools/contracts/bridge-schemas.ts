@@ -4,11 +4,13 @@ import { join } from 'node:path';
 import { getMetadataStorage } from 'class-validator';
 import { format, resolveConfig } from 'prettier';
 import {
-  BRIDGE_PROTOCOL_VERSION,
+  BRIDGE_PROTOCOL_VERSIONS,
   BridgeAck,
   BridgeCommand,
   BridgeEvent,
   BridgeHeartbeat,
+  BridgeJournal,
+  BridgeJournalQuery,
   BridgeResult,
   KiccBusinessFailureData,
   LastPurchaseCancelResponse,
@@ -108,9 +110,12 @@ function propertySchema(target: Class, property: string, list: Meta[], defs: Rec
       case 'equals':
         into.type = typeof first === 'number' ? 'integer' : 'string';
         into.const = first;
+        delete into.enum;
         break;
       case 'isIn':
-        into.type = 'string';
+        // a subclass's equals narrows an inherited isIn (the v2 types' `v`)
+        if ('const' in into) break;
+        into.type = (first as unknown[]).every((v) => typeof v === 'number') ? 'integer' : 'string';
         into.enum = first;
         break;
       case 'isInt':
@@ -185,7 +190,7 @@ function sortKeys(defs: Record<string, Json>): Record<string, Json> {
 }
 
 const ENVELOPE_NOTE =
-  `KICC bridge protocol v${BRIDGE_PROTOCOL_VERSION} (docs/bridge-protocol.md). UTF-8 JSON, at most ` +
+  `KICC bridge protocol v${BRIDGE_PROTOCOL_VERSIONS.join(', v')} (docs/bridge-protocol.md). UTF-8 JSON, at most ` +
   `${MAX_BRIDGE_MESSAGE_BYTES} bytes; receivers ignore fields they do not know. Card data beyond the BIN is ` +
   'refused (§9). Generated from libs/protocols/kicc.';
 
@@ -205,6 +210,12 @@ export function bridgeJsonSchemas(): Record<string, Json> {
     event: envelope('event', BridgeEvent, 'One EDCServiceListener.onEvent (§3.3).'),
     result: envelope('result', BridgeResult, 'The KICCCommandCallback of a command (§3.4).'),
     heartbeat: envelope('heartbeat', BridgeHeartbeat, 'The bridge is alive (§3.5, §5).'),
+    journal_query: envelope(
+      'journal_query',
+      BridgeJournalQuery,
+      'v2: edc-command asks the bridge journal what became of a requestId (§12).',
+    ),
+    journal: envelope('journal', BridgeJournal, 'v2: the reply to a journal_query (§12).'),
     'kicc/purchase-request': vendor(
       'purchase-request',
       PurchaseRequest,

@@ -228,7 +228,7 @@ describe('NATS accounts and permissions (deploy/nats/auth.conf)', () => {
       },
     );
 
-    it('edc-command sends a bridge its command and gets the ack; the bridge’s events reach edc-command', async () => {
+    it('edc-command sends a bridge its command and gets the ack, asks its journal (v2) and gets the answer; the bridge’s events reach edc-command', async () => {
       const edc = await as('edc-command');
       const bridge = await as('bridge-store0001');
       const command = 'tillbus.edc.bridge.store0001-edc1.command';
@@ -241,6 +241,20 @@ describe('NATS accounts and permissions (deploy/nats/auth.conf)', () => {
       const ack = await edc.request(command, '{}', { timeout: 3000 });
       expect(ack.json()).toEqual({ type: 'ack' });
       bridgeSide.unsubscribe();
+
+      // protocol v2: the journal query goes the same way (docs/bridge-protocol.md §12)
+      const journal = 'tillbus.edc.bridge.store0001-edc1.journal';
+      const journalSide = bridge.subscribe(journal, {
+        callback: (_err, msg) => void msg.respond(JSON.stringify({ type: 'journal' })),
+      });
+      await bridge.flush();
+      const answer = await edc.request(journal, '{}', {
+        timeout: 3000,
+        noMux: true,
+        reply: '_INBOX_edc-command.bridge.journal-1',
+      });
+      expect(answer.json()).toEqual({ type: 'journal' });
+      journalSide.unsubscribe();
 
       const ackFromStream = await jetstream(bridge).publish(
         'tillbus.edc.bridge.store0001-edc1.events',

@@ -30,6 +30,7 @@ import { OwnerLeases } from './ownership/owner-leases';
 import { EventPublisher } from './commands/event-publisher';
 import { CancelDeadlines } from './recovery/cancel-deadlines';
 import { CommandTimers } from './recovery/command-timers';
+import { JournalCheck } from './recovery/journal-check';
 import { Recovery } from './recovery/recovery';
 import { RunState } from './lifecycle/run-state';
 import { InDoubtIndex } from './store/in-doubt-index';
@@ -123,6 +124,7 @@ export function edcCommandModule({
       // recovery and timers
       CancelDeadlines,
       Recovery,
+      JournalCheck,
       CommandTimers,
       // ownership: lease, sweep, adopt
       OwnerLeases,

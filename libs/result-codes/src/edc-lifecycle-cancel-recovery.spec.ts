@@ -185,3 +185,37 @@ describe('properties', () => {
     );
   });
 });
+
+describe('not started: the bridge journal says the command never reached the device', () => {
+  it.each(['deadline', 'bridge_lost'] as const)(
+    'a payment timed out by %s fails with NOT_RECEIVED, resolved by recovery, outcome FAILED',
+    (cause) => {
+      let record = recordIn('sent');
+      record = step(record, {
+        type: cause === 'deadline' ? 'deadline_passed' : 'bridge_lost',
+        at: LATE,
+      });
+      expect(record.phase).toBe('timed_out');
+      record = step(record, { type: 'not_started', code: 'NOT_RECEIVED', at: LATE + 1 });
+      expect(record).toMatchObject({
+        phase: 'failed',
+        resolution: 'recovery',
+        failure: { type: 'bridge', code: 'NOT_RECEIVED' },
+        finishedAt: LATE + 1,
+        deadlineAt: null,
+        recoveryAttempts: 0,
+      });
+      expect(edcOutcome(record)).toBe('FAILED');
+    },
+  );
+
+  it.each(['recovering', 'in_doubt', 'succeeded', 'START_TRANSACTION'] as const)(
+    'is refused in %s: only a command whose result is unknown and not being asked for may be closed so',
+    (phase) => {
+      const record = recordIn(phase);
+      expect(
+        edcTransition(record, { type: 'not_started', code: 'NOT_RECEIVED', at: LATE }),
+      ).toEqual({ ok: false, state: record, reason: `not_started is not allowed in ${phase}` });
+    },
+  );
+});

@@ -63,6 +63,18 @@ export interface EdcFailure {
   code: string;
 }
 
+/**
+ * Why a command whose result was unknown is known not to have started (`not_started`): the bridge's own record says
+ * the device never got it. Nothing was charged; the failure type is `bridge`, as for a refused dispatch.
+ */
+export const EDC_NOT_STARTED_CODES = {
+  NOT_RECEIVED: {
+    meaning:
+      "the bridge's journal never held the command, and has closed its requestId so it cannot start later",
+  },
+} as const;
+export type EdcNotStartedCode = keyof typeof EDC_NOT_STARTED_CODES;
+
 export type EdcResolution = 'device' | 'late_device' | 'recovery' | 'operator' | 'cancel';
 
 export interface EdcCommandRecord {
@@ -111,6 +123,8 @@ export type EdcEvent =
   | { type: 'recovery_started'; at: number }
   | { type: 'recovery_answer'; verdict: EdcRecoveryVerdict; code?: string; at: number }
   | { type: 'recovery_failed'; code: string; at: number }
+  /** The bridge's journal (protocol v2) says the command never reached the device. */
+  | { type: 'not_started'; code: EdcNotStartedCode; at: number }
   | { type: 'operator_resolved'; verdict: 'succeeded' | 'failed'; code?: string; at: number };
 
 /** The table key of an event: a device event is keyed by its code, every other event by its type. */
@@ -369,6 +383,11 @@ const recoveryFailed: EdcHandler = (record) => {
   return accept({ ...record, phase: exhausted ? 'in_doubt' : 'timed_out', deadlineAt: null });
 };
 
+const notStarted: EdcHandler = (record, event) => {
+  if (event.type !== 'not_started') return refuse(record, 'not not_started');
+  return accept(finish(record, 'failed', event, 'recovery', { type: 'bridge', code: event.code }));
+};
+
 const operatorResolved: EdcHandler = (record, event) => {
   if (event.type !== 'operator_resolved') return refuse(record, 'not operator_resolved');
   if (event.verdict === 'succeeded')
@@ -422,6 +441,7 @@ export const EDC_TRANSITIONS: Record<EdcEventKey, Partial<Record<EdcPhase, EdcHa
   recovery_started: { timed_out: recoveryStarted },
   recovery_answer: { recovering: recoveryAnswer },
   recovery_failed: { recovering: recoveryFailed },
+  not_started: { timed_out: notStarted },
   operator_resolved: { in_doubt: operatorResolved },
 };
 

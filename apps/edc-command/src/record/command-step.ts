@@ -13,7 +13,12 @@ import {
 import { Draft } from './draft';
 import { maskFreeText } from './mask';
 import { isSettled, publicResult, type StoredCommand } from './model';
-import { applyRecoveryMessage, recoveryFailed, scheduleRecovery } from './recovery-step';
+import {
+  applyJournalNotReceived,
+  applyRecoveryMessage,
+  recoveryFailed,
+  scheduleRecovery,
+} from './recovery-step';
 import { applyResultAfterSettlement, applySettlement } from './settlement';
 import type { BridgeTraffic, CommandInput, Step, StepContext } from './step';
 
@@ -68,6 +73,9 @@ export function stepCommand(
         };
         draft.event({ type: 'recovery', status: 'started', attempt: draft.life.recoveryAttempts });
       }
+      break;
+    case 'journal_not_received':
+      applyJournalNotReceived(draft, input.journalSince);
       break;
     case 'recovery_message':
       applyRecoveryMessage(draft, input.message);

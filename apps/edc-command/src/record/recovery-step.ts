@@ -45,6 +45,48 @@ export function recoveryFailed(draft: Draft, code: string): void {
   });
 }
 
+/**
+ * The bridge's journal says the command never reached it, and it can no longer start: nothing was charged. Only
+ * trusted for a command accepted after the journal's horizon (a bridge that lost its store cannot know).
+ */
+export function applyJournalNotReceived(draft: Draft, journalSince: number): void {
+  // the answer raced a result, a recovery attempt or another replica's write: not an anomaly
+  if (draft.life.phase !== 'timed_out') {
+    draft.notes.push({
+      kind: 'stale',
+      reason: 'a journal answer for a command no longer timed out',
+    });
+    return;
+  }
+  if (journalSince > draft.record.lifecycle.acceptedAt) {
+    draft.notes.push({
+      kind: 'stale',
+      reason: 'the bridge journal starts after the command was accepted',
+    });
+    return;
+  }
+  const code = 'NOT_RECEIVED';
+  if (!draft.apply({ type: 'not_started', code, at: draft.ctx.at })) return;
+  const reason = 'the bridge journal never received the command; nothing was started';
+  draft.record.recovery = {
+    requestId: draft.record.recovery?.requestId ?? '',
+    lastSeq: draft.record.recovery?.lastSeq ?? 0,
+    notAfter: draft.record.recovery?.notAfter ?? 0,
+    nextAt: null,
+    offlineSince: null,
+    reason,
+  };
+  draft.notes.push({ kind: 'recovery', result: 'failed', reason });
+  draft.event({
+    type: 'recovery',
+    status: 'answered',
+    attempt: draft.life.recoveryAttempts,
+    verdict: 'failed',
+    code,
+    reason,
+  });
+}
+
 export function applyRecoveryMessage(draft: Draft, message: BridgeTraffic): void {
   const record = draft.record;
   const recovery = record.recovery;

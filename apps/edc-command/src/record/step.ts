@@ -34,6 +34,8 @@ export type CommandInput =
   | { type: 'recovery_started'; requestId: string; notAfter: number }
   | { type: 'recovery_message'; message: BridgeTraffic }
   | { type: 'recovery_refused'; requestId: string; code: string }
+  /** A v2 bridge's journal never held the command, and has closed its requestId (docs/bridge-protocol.md §12). */
+  | { type: 'journal_not_received'; journalSince: number }
   | { type: 'cancel_requested'; cancelRequestId: string }
   | { type: 'cancel_result'; cancelRequestId: string; confirmed: boolean; code?: string }
   | { type: 'take_over' }

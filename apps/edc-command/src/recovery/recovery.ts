@@ -7,10 +7,12 @@ import { EDC_CONFIG, EdcCommandConfig } from '../config';
 import { recordKey, shortHash } from '../store/keys';
 import { RECORD_VERSION, type StoredAlias, type StoredCommand } from '../record/model';
 import { RecordStore } from '../store/stores';
+import { JournalCheck } from './journal-check';
 
 /**
  * Learns the result of a payment whose result is unknown with GetLastTransaction (a payment is never sent twice).
  * Each attempt has its own requestId, an alias record whose bridge traffic belongs to the command it recovers.
+ * A v2 bridge's journal is asked first (JournalCheck): it can tell "never received" from "unknown".
  */
 @Injectable()
 export class Recovery {
@@ -21,6 +23,7 @@ export class Recovery {
     private readonly writer: CommandWriter,
     private readonly dispatch: BridgeDispatch,
     private readonly presence: BridgePresence,
+    private readonly journal: JournalCheck,
   ) {}
 
   async recover(key: string, record: StoredCommand): Promise<void> {
@@ -38,6 +41,7 @@ export class Recovery {
         return;
       }
     }
+    if (presence.state === 'online' && (await this.journal.settles(key, record))) return;
     const attempt = record.lifecycle.recoveryAttempts + 1;
     let gltId = `glt-${attempt}-${shortHash(record.deviceId, record.requestId)}`;
     const alias: StoredAlias = {

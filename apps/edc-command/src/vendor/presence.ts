@@ -14,6 +14,8 @@ interface BridgeSeen {
   intervalMs: number;
   startedAt: number;
   devices: string[];
+  /** Its latest heartbeat's `protocolVersions`: a version's new messages go only to a bridge that lists it (§8). */
+  protocolVersions: readonly number[];
   /**
    * Online when this replica lost NATS: its silence from then on is this replica's, not the bridge's. Set until its
    * next heartbeat; `silentFrom` is when its silence counts from (the reconnect), null while still disconnected.
@@ -103,6 +105,7 @@ export class BridgePresence {
       intervalMs: heartbeat.body.intervalMs,
       startedAt: heartbeat.body.startedAt,
       devices,
+      protocolVersions: heartbeat.body.protocolVersions,
     });
     for (const device of heartbeat.body.devices) {
       this.devices.set(device.deviceId, {
@@ -145,6 +148,12 @@ export class BridgePresence {
     const bridge = seen && this.bridges.get(seen.bridgeId);
     const silentFrom = bridge?.excused?.silentFrom;
     return silentFrom != null && Date.now() - silentFrom < bridge!.intervalMs;
+  }
+
+  /** The device's bridge listed `version` in its latest heartbeat. */
+  speaks(deviceId: string, version: number): boolean {
+    const seen = this.devices.get(deviceId);
+    return this.bridges.get(seen?.bridgeId ?? '')?.protocolVersions.includes(version) ?? false;
   }
 
   /**

@@ -1,4 +1,5 @@
 import type { Subscription } from '@nats-io/transport-node';
+import { BRIDGE_JOURNAL_VERSION } from '@tillbus/protocols-kicc';
 import type { KiccCommandName, KiccEventCode, KiccInitCode } from '@tillbus/result-codes';
 import type { DeviceFaults } from './faults';
 import { Misbehaviours, SeqShuffler } from './misbehaviour';
@@ -40,6 +41,8 @@ export interface StoreEntry {
   deviceId: string;
   nextSeq: number;
   published: OutgoingMessage[];
+  /** v2: a journal query closed this requestId before any command with it arrived; it can never start. */
+  closed?: boolean;
 }
 
 export interface Run {
@@ -59,6 +62,8 @@ export class SimDevice {
   faults: DeviceFaults = {};
   script: ScriptedCommand[] = [];
   lastTransaction: LastTransaction | null = null;
+  /** The last Purchase or PurchaseCancel handed to the device (v2 `lastSentRequestId`). */
+  lastSentRequestId: string | null = null;
   readonly executed: ExecutedCommand[] = [];
 
   constructor(
@@ -101,8 +106,14 @@ export class SimBridge {
   constructor(
     readonly id: string,
     now: number,
+    /** What its heartbeat lists; a bridge that lists 2 serves the journal (docs/bridge-protocol.md §12). */
+    readonly protocolVersions: readonly number[],
   ) {
     this.startedAt = now;
+  }
+
+  get speaksJournal(): boolean {
+    return this.protocolVersions.includes(BRIDGE_JOURNAL_VERSION);
   }
 
   beatsSlowly(): boolean {

@@ -22,10 +22,17 @@ export class BusLink {
   goOnline(
     bridge: SimBridge,
     onCommand: (device: SimDevice, msg: Msg) => void,
+    onJournalQuery: (device: SimDevice, msg: Msg) => void,
     firstHeartbeatDelayMs = 0,
   ): void {
     bridge.online = true;
     for (const device of bridge.devices.values()) {
+      if (bridge.speaksJournal)
+        bridge.subscriptions.push(
+          this.runtime.nc.subscribe(kiccBridgeSubject('journal', device.id), {
+            callback: (_error, msg) => onJournalQuery(device, msg),
+          }),
+        );
       bridge.subscriptions.push(
         this.runtime.nc.subscribe(kiccBridgeSubject('command', device.id), {
           // A bridge acts only on edc-command's requests, never on what a JetStream consumer was pointed at
@@ -93,7 +100,7 @@ export class BusLink {
         intervalMs: this.intervalMs,
         appVersion: 'kicc-sim-1.0.0',
         sdk: { instoreCore: '1.25.0', instoreEdcCmd: '1.1.0' },
-        protocolVersions: [BRIDGE_PROTOCOL_VERSION],
+        protocolVersions: [...bridge.protocolVersions],
         devices: [...bridge.devices.values()]
           .filter((device) => !device.misbehaviours.has('hide-device'))
           .map((device) => ({
@@ -140,9 +147,10 @@ export class BusLink {
       corePublish: misbehaviours.has('core-publish'),
       noResend: misbehaviours.has('no-resend'),
     };
-    run.entry.published.push(outgoing);
     const bridge = device.bridge;
+    // a result held back (`delayResultMs`) is the SDK calling back late: the journal learns it when it is sent
     const send = () => {
+      run.entry.published.push(outgoing);
       const shuffle = misbehaviours.has('out-of-order-seq');
       bridge.outbox.push(...bridge.shuffler.order(run.requestId, outgoing, shuffle));
       void this.pump(bridge);

@@ -23,6 +23,8 @@ options:
   --heartbeat-ms <ms>       heartbeat interval, 1000-60000 (default 5000)
   --glt-request-id          GetLastTransaction answers carry the requestId (the seed's sample does not)
   --hold-at <event>         every device stops after this event until released over the control subject
+  --protocol-versions <l>   versions the bridges speak, e.g. 1 (a bridge without the journal) (default 1,2)
+  --drop-commands <n>       every device's next n Purchase/PurchaseCancel messages are lost before the bridge
   --drop-results <n>        every device loses its next n results
   --delay-result-ms <ms>    every device publishes its results this late
   --offline <bridgeId>      start this bridge offline (repeatable)
@@ -48,6 +50,8 @@ export async function main(argv: string[]): Promise<void> {
       timing: { type: 'string', default: 'realistic' },
       'heartbeat-ms': { type: 'string', default: '5000' },
       'glt-request-id': { type: 'boolean', default: false },
+      'protocol-versions': { type: 'string', default: '1,2' },
+      'drop-commands': { type: 'string' },
       'hold-at': { type: 'string' },
       'drop-results': { type: 'string' },
       'delay-result-ms': { type: 'string' },
@@ -71,6 +75,8 @@ export async function main(argv: string[]): Promise<void> {
   if (values['hold-at']) faults.holdAt = values['hold-at'] as DeviceFaults['holdAt'];
   if (values['drop-results'])
     faults.dropResults = integerOption(values['drop-results'], '--drop-results', 1);
+  if (values['drop-commands'])
+    faults.dropCommands = integerOption(values['drop-commands'], '--drop-commands', 1);
   if (values['delay-result-ms'])
     faults.delayResultMs = integerOption(values['delay-result-ms'], '--delay-result-ms', 1);
   for (const mode of values.misbehave ?? []) {
@@ -95,6 +101,9 @@ export async function main(argv: string[]): Promise<void> {
     timing,
     heartbeatIntervalMs: integerOption(values['heartbeat-ms'], '--heartbeat-ms', 1),
     lastTransactionRequestId: values['glt-request-id'],
+    protocolVersions: (values['protocol-versions'] ?? '1,2')
+      .split(',')
+      .map((v) => integerOption(v, '--protocol-versions', 1)),
     faults:
       Object.keys(faults).length > 0
         ? Object.fromEntries(deviceIds.map((id) => [id, faults]))

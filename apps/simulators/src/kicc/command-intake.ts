@@ -13,6 +13,7 @@ import type { KiccCommandName } from '@tillbus/result-codes';
 import type { Run, SimDevice, StoreEntry } from './bridge-model';
 import type { BusLink } from './bus-link';
 import type { DeviceRunner } from './device-runner';
+import { isPaymentCommand } from './faults';
 import type { Misbehaviours } from './misbehaviour';
 import type { SimRuntime } from './runtime';
 
@@ -35,25 +36,36 @@ export class CommandIntake {
   onCommand(device: SimDevice, msg: Msg): void {
     this.runtime.counters.commandsReceived += 1;
     const misbehaviours = device.misbehaviours;
+    const bridge = device.bridge;
     let command: BridgeCommand;
     try {
       const parsed = this.parseCommand(msg, misbehaviours);
       if (parsed.type !== 'command')
         throw new KiccProtocolError('INVALID_MESSAGE', 'not a command');
+      if (!bridge.protocolVersions.includes(parsed.v))
+        throw new KiccProtocolError('UNSUPPORTED_VERSION');
       command = parsed;
     } catch (error) {
-      const detail = error instanceof KiccProtocolError ? invalidDetail(error) : 'unreadable';
+      const detail =
+        error instanceof KiccProtocolError ? invalidDetail(error, bridge) : 'unreadable';
       return this.replyRaw(msg, device.id, detail);
+    }
+    if (isPaymentCommand(command.commandName) && (device.faults.dropCommands ?? 0) > 0) {
+      // lost on the way: the bridge never sees it, so nothing answers, journals or starts
+      device.faults.dropCommands = (device.faults.dropCommands ?? 0) - 1;
+      this.runtime.counters.commandsDropped += 1;
+      return;
     }
     const ack: Ack = (status, extra = {}) =>
       this.ack(msg, command, status, extra, misbehaviours.ackDelayMs());
     if (command.deviceId !== device.id) return ack('unknown_device');
     if (this.runtime.now() > command.body.notAfter && !misbehaviours.has('ignore-not-after'))
       return ack('expired');
-    const bridge = device.bridge;
     const seen = misbehaviours.has('execute-resend-twice')
       ? undefined
       : bridge.store.get(bridgeDedupeKey(device.id, command.requestId));
+    // closed by a journal query before it arrived (§12.3): edc-command has already failed it
+    if (seen?.closed) return ack('expired');
     if (seen) {
       ack('duplicate');
       this.bus.replay(bridge, seen.published);
@@ -114,6 +126,7 @@ export class CommandIntake {
 
   private executedOn(device: SimDevice, run: Run): void {
     this.runtime.counters.executed[run.commandName] += 1;
+    if (isPaymentCommand(run.commandName)) device.lastSentRequestId = run.requestId;
     device.executed.push({
       requestId: run.requestId,
       commandName: run.commandName,
@@ -182,8 +195,8 @@ export class CommandIntake {
 }
 
 /** The `invalid` ack's detail: a version refusal names the versions this bridge speaks (§8). */
-function invalidDetail(error: KiccProtocolError): string {
+function invalidDetail(error: KiccProtocolError, bridge: SimDevice['bridge']): string {
   return error.code === 'UNSUPPORTED_VERSION'
-    ? `UNSUPPORTED_VERSION: this bridge speaks protocol versions ${BRIDGE_PROTOCOL_VERSION}`
+    ? `UNSUPPORTED_VERSION: this bridge speaks protocol versions ${bridge.protocolVersions.join(', ')}`
     : error.code;
 }

@@ -19,6 +19,7 @@ const ACQUIRER_MERCHANT_ID = '608525310521';
 type ResultBody = {
   responseData?: Record<string, unknown>;
   failure?: { code: string; message?: string };
+  lastSentRequestId?: string;
 };
 
 /**
@@ -290,6 +291,13 @@ export class DeviceRunner {
       return;
     }
     this.runtime.counters.results += 1;
+    // v2: which payment the device was handed last, beside the answer (docs/bridge-protocol.md §12.3)
+    if (
+      run.commandName === 'GetLastTransaction' &&
+      device.bridge.speaksJournal &&
+      device.lastSentRequestId
+    )
+      body = { ...body, lastSentRequestId: device.lastSentRequestId };
     const misbehaviours = device.misbehaviours;
     const delay = (payment ? (faults.delayResultMs ?? 0) : 0) + misbehaviours.resultDelayMs();
     this.bus.emit(device, run, { type: 'result', body: { callback, ...body } }, delay);

@@ -12,6 +12,11 @@ export interface DeviceFaults {
    * payment still happens). GetLastTransaction and CommandCancel answers are not affected.
    */
   dropResults?: number;
+  /**
+   * Lose the next N Purchase or PurchaseCancel command messages on their way to the bridge (a silent link loss):
+   * no ack, nothing journaled, nothing started. Resends of the same command count too.
+   */
+  dropCommands?: number;
   /** Answer the next N GetLastTransaction queries with onCommandFailed CommandResponseTimeout. */
   failLastTransaction?: number;
   /** Publish Purchase and PurchaseCancel results this many ms late (0: on time). */

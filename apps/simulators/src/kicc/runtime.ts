@@ -9,6 +9,10 @@ import type { KiccCommandName } from '@tillbus/result-codes';
 
 export interface KiccSimCounters {
   commandsReceived: number;
+  /** Command messages lost on the way by `dropCommands`. */
+  commandsDropped: number;
+  /** v2 journal queries answered. */
+  journalQueries: number;
   /** sendCommand calls, by command: what actually ran on a device. */
   executed: Record<KiccCommandName, number>;
   acks: Partial<Record<BridgeAckStatus, number>>;
@@ -25,6 +29,8 @@ export class SimRuntime {
   readonly js: JetStreamClient;
   readonly counters: KiccSimCounters = {
     commandsReceived: 0,
+    commandsDropped: 0,
+    journalQueries: 0,
     executed: { Purchase: 0, PurchaseCancel: 0, GetLastTransaction: 0, CommandCancel: 0 },
     acks: {},
     events: 0,

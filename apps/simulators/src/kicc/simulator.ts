@@ -1,5 +1,10 @@
 import { connect, type NatsConnection, type Subscription } from '@nats-io/transport-node';
-import { HEARTBEAT_INTERVAL_MS, kiccBridgeSubject } from '@tillbus/protocols-kicc';
+import {
+  BRIDGE_PROTOCOL_VERSION,
+  BRIDGE_PROTOCOL_VERSIONS,
+  HEARTBEAT_INTERVAL_MS,
+  kiccBridgeSubject,
+} from '@tillbus/protocols-kicc';
 import type { KiccCommandName } from '@tillbus/result-codes';
 import {
   SimBridge,
@@ -12,6 +17,7 @@ import { BusLink } from './bus-link';
 import { CommandIntake } from './command-intake';
 import { serveControl } from './control-subject';
 import { DeviceRunner } from './device-runner';
+import { JournalDesk } from './journal-desk';
 import { checkDeviceFaults, type DeviceFaults } from './faults';
 import { SimRuntime, type KiccSimCounters } from './runtime';
 import { resolveTiming, type ScriptedCommand, type SimTiming, TIMING_PROFILES } from './scenarios';
@@ -41,6 +47,11 @@ export interface KiccSimulatorOptions {
    * default is false.
    */
   lastTransactionRequestId?: boolean;
+  /**
+   * The protocol versions the bridges speak and list in their heartbeats: [1, 2] (default) serves the journal
+   * (docs/bridge-protocol.md §12); [1] is a bridge of before it, for compatibility tests.
+   */
+  protocolVersions?: number[];
   /** Faults in force from the start, by deviceId. */
   faults?: Record<string, DeviceFaults>;
   /** Bridges that start offline. */
@@ -119,6 +130,7 @@ class Simulator implements KiccSimulator {
   private readonly bus: BusLink;
   private readonly runner: DeviceRunner;
   private readonly intake: CommandIntake;
+  private readonly journal: JournalDesk;
   private control?: Subscription;
 
   constructor(
@@ -138,9 +150,13 @@ class Simulator implements KiccSimulator {
       options.lastTransactionRequestId,
     );
     this.intake = new CommandIntake(this.runtime, this.bus, this.runner);
+    this.journal = new JournalDesk(this.runtime);
+    const versions = options.protocolVersions ?? [...BRIDGE_PROTOCOL_VERSIONS];
+    if (!versions.includes(BRIDGE_PROTOCOL_VERSION))
+      throw new Error(`protocolVersions must list ${BRIDGE_PROTOCOL_VERSION}`);
     const specs = options.bridges ?? generateSpecs(options.generate);
     for (const spec of specs) {
-      const bridge = new SimBridge(spec.bridgeId, now());
+      const bridge = new SimBridge(spec.bridgeId, now(), versions);
       kiccBridgeSubject('heartbeat', spec.bridgeId);
       for (const deviceId of spec.devices) {
         kiccBridgeSubject('command', deviceId);
@@ -195,6 +211,7 @@ class Simulator implements KiccSimulator {
     this.bus.goOnline(
       bridge,
       (device, msg) => this.intake.onCommand(device, msg),
+      (device, msg) => this.journal.onQuery(device, msg),
       firstHeartbeatDelayMs,
     );
   }

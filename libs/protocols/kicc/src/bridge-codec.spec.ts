@@ -46,7 +46,7 @@ describe('parseBridgeMessage', () => {
   });
 
   it.each([
-    ['v 2', { v: 2 }, 'UNSUPPORTED_VERSION'],
+    ['v 3', { v: 3 }, 'UNSUPPORTED_VERSION'],
     ['v as a string', { v: '1' }, 'UNSUPPORTED_VERSION'],
     ['no v', { v: undefined }, 'UNSUPPORTED_VERSION'],
     ['an unknown type', { type: 'status' }, 'INVALID_MESSAGE'],

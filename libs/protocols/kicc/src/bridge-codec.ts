@@ -9,9 +9,10 @@ import { parseKiccCommandRequest } from './command-parsing';
 import { KiccProtocolError } from './errors';
 import { decodeJson } from './json';
 import { BRIDGE_SCHEMAS, type BridgeMessage } from './bridge-schemas';
-import { readKiccBridgeSubject } from './bridge-subjects';
+import { readKiccBridgeSubject, type KiccBridgeSubjectKind } from './bridge-subjects';
 import {
-  BRIDGE_PROTOCOL_VERSION,
+  BRIDGE_MESSAGE_TYPES,
+  BRIDGE_PROTOCOL_VERSIONS,
   MESSAGE_TYPE_LIST,
   isBridgeResultCallback,
   type BridgeMessageType,
@@ -71,9 +72,9 @@ function checkMessage(
   }
   assertPlainJson(raw);
   const envelope = raw as Record<string, unknown>;
-  if (envelope.v !== BRIDGE_PROTOCOL_VERSION) {
+  if (!(BRIDGE_PROTOCOL_VERSIONS as readonly unknown[]).includes(envelope.v)) {
     throw new KiccProtocolError('UNSUPPORTED_VERSION', undefined, {
-      supported: [BRIDGE_PROTOCOL_VERSION],
+      supported: [...BRIDGE_PROTOCOL_VERSIONS],
     });
   }
   const type = envelope.type;
@@ -83,10 +84,14 @@ function checkMessage(
       `type must be one of ${MESSAGE_TYPE_LIST.join(', ')}`,
     );
   }
+  const since = BRIDGE_MESSAGE_TYPES[type as BridgeMessageType].since;
+  if ((envelope.v as number) < since) {
+    throw new KiccProtocolError('INVALID_MESSAGE', `a ${type} message is v${since}`);
+  }
   checkCardData(type as BridgeMessageType, envelope);
   const schema = BRIDGE_SCHEMAS[type as BridgeMessageType];
   const read =
-    mode === 'encode' || type === 'command'
+    mode === 'encode' || type === 'command' || type === 'journal_query'
       ? strictly(schema, envelope, mode)
       : readVendorMessage(schema, envelope);
   if (!read.ok) {
@@ -116,10 +121,23 @@ function strictly(
     : result;
 }
 
-/** See CardDataMode: acquirerMetaData may ride only in a result or a PurchaseCancel command. */
+/**
+ * See CardDataMode: acquirerMetaData may ride only in a result or a PurchaseCancel command (and in the stored
+ * result a journal answer carries).
+ */
 function checkCardData(type: BridgeMessageType, envelope: Record<string, unknown>): void {
   const { body, ...head } = envelope;
   assertNoCardData(head, 'envelope');
+  if (type === 'journal' && body !== null && typeof body === 'object' && !Array.isArray(body)) {
+    const { result, ...rest } = body as Record<string, unknown>;
+    assertNoCardData(rest, 'envelope', 'body');
+    if (result !== null && typeof result === 'object' && !Array.isArray(result)) {
+      const { body: resultBody, ...resultHead } = result as Record<string, unknown>;
+      assertNoCardData(resultHead, 'envelope', 'body.result');
+      assertNoCardData(resultBody, 'result', 'body.result.body');
+    } else assertNoCardData(result, 'envelope', 'body.result');
+    return;
+  }
   const bodyMode =
     type === 'event' ? 'event' : type === 'result' || type === 'command' ? 'result' : 'envelope';
   assertNoCardData(body, bodyMode, 'body');
@@ -143,6 +161,7 @@ function checkConsistency(message: BridgeMessage): void {
       );
     }
   }
+  if (message.type === 'journal') checkJournal(message);
   if (message.type === 'result' && isBridgeResultCallback(message.body.callback)) {
     const { callback, responseData, failure } = message.body;
     if (callback === 'onSuccess' && (responseData === undefined || failure !== undefined)) {
@@ -157,13 +176,41 @@ function checkConsistency(message: BridgeMessage): void {
   }
 }
 
+/** A journal answer carries the stored result exactly when it says `finished`, and that result is the one asked for. */
+function checkJournal(message: Extract<BridgeMessage, { type: 'journal' }>): void {
+  const { state, result } = message.body;
+  if ((state === 'finished') !== (result !== undefined)) {
+    throw new KiccProtocolError(
+      'INVALID_MESSAGE',
+      'body.result is required with state finished and only with it',
+    );
+  }
+  if (!result) return;
+  if (result.deviceId !== message.deviceId || result.requestId !== message.requestId) {
+    throw new KiccProtocolError(
+      'INVALID_MESSAGE',
+      'body.result must be the result of the deviceId and requestId asked about',
+    );
+  }
+  checkConsistency(result);
+}
+
+const SUBJECT_KIND: Record<BridgeMessageType, KiccBridgeSubjectKind | null> = {
+  command: 'command',
+  ack: null,
+  event: 'events',
+  result: 'events',
+  heartbeat: 'heartbeat',
+  journal_query: 'journal',
+  journal: null,
+};
+
 function checkSubject(message: BridgeMessage, subject: string): void {
   const read = readKiccBridgeSubject(subject);
-  const expectedKind =
-    message.type === 'heartbeat' ? 'heartbeat' : message.type === 'command' ? 'command' : 'events';
+  const expectedKind = SUBJECT_KIND[message.type];
   const id = message.type === 'heartbeat' ? message.bridgeId : message.deviceId;
-  // an ack travels as the reply to a command, on an inbox subject
-  if (message.type === 'ack' && read === null) return;
+  // an ack or a journal answer travels as the reply to a request, on an inbox subject
+  if ((message.type === 'ack' || message.type === 'journal') && read === null) return;
   if (read === null || read.kind !== expectedKind || read.id !== id) {
     throw new KiccProtocolError(
       'INVALID_MESSAGE',

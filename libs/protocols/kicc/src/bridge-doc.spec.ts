@@ -15,7 +15,9 @@ const JSON_BLOCKS = [...DOC.matchAll(/```json\n([\s\S]*?)```/g)].map((match) => 
 describe('docs/bridge-protocol.md', () => {
   it('has an example of every message type', () => {
     const types = JSON_BLOCKS.map((block) => (JSON.parse(block) as { type: string }).type);
-    expect(new Set(types)).toEqual(new Set(['command', 'ack', 'event', 'result', 'heartbeat']));
+    expect(new Set(types)).toEqual(
+      new Set(['command', 'ack', 'event', 'result', 'heartbeat', 'journal_query', 'journal']),
+    );
   });
 
   it.each(JSON_BLOCKS.map((block, index) => [index, block]))(

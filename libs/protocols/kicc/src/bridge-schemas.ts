@@ -5,6 +5,7 @@ import {
   ArrayNotEmpty,
   Equals,
   IsArray,
+  IsBoolean,
   IsIn,
   IsInt,
   IsObject,
@@ -27,21 +28,28 @@ import {
 import {
   ACK_STATUS_LIST,
   BRIDGE_ID_PATTERN,
-  BRIDGE_PROTOCOL_VERSION,
+  BRIDGE_JOURNAL_VERSION,
+  BRIDGE_PROTOCOL_VERSIONS,
   BRIDGE_RESULT_CALLBACKS,
+  JOURNAL_STATE_LIST,
   type BridgeAckStatus,
+  type BridgeJournalState,
   type BridgeMessageType,
+  type BridgeProtocolVersion,
   type BridgeResultCallback,
 } from './bridge-vocabulary';
 
 /** A subset of the messaging lib's subject token, so a requestId can name a public event subject too. */
-const REQUEST_ID_PATTERN = /^[A-Za-z0-9_:-]{1,128}$/;
-const ID_MESSAGE = { message: '$property must be 1-64 characters of A-Z a-z 0-9 _ -' };
-const REQUEST_ID_MESSAGE = { message: '$property must be 1-128 characters of A-Z a-z 0-9 _ : -' };
+export const REQUEST_ID_PATTERN = /^[A-Za-z0-9_:-]{1,128}$/;
+export const ID_MESSAGE = { message: '$property must be 1-64 characters of A-Z a-z 0-9 _ -' };
+export const REQUEST_ID_MESSAGE = {
+  message: '$property must be 1-128 characters of A-Z a-z 0-9 _ : -',
+};
 
-abstract class EnvelopeBase {
-  @Equals(BRIDGE_PROTOCOL_VERSION)
-  v!: 1;
+export abstract class EnvelopeBase {
+  /** The v1 message types are the same in v2: a bridge may write them with either. */
+  @IsIn(BRIDGE_PROTOCOL_VERSIONS)
+  v!: BridgeProtocolVersion;
 
   /** Epoch milliseconds on the sender's clock. */
   @IsInt()
@@ -49,7 +57,7 @@ abstract class EnvelopeBase {
   sentAt!: number;
 }
 
-abstract class DeviceEnvelope extends EnvelopeBase {
+export abstract class DeviceEnvelope extends EnvelopeBase {
   @Matches(BRIDGE_ID_PATTERN, ID_MESSAGE)
   deviceId!: string;
 
@@ -171,6 +179,14 @@ export class BridgeResultBody {
   @ValidateNested()
   @Type(() => BridgeFailure)
   failure?: BridgeFailure;
+
+  /**
+   * v2, GetLastTransaction only: the requestId of the last Purchase or PurchaseCancel the bridge handed to this
+   * device (its journal, written before sendCommand), so the answer can be told apart from an older transaction.
+   */
+  @IsOptional()
+  @Matches(REQUEST_ID_PATTERN, REQUEST_ID_MESSAGE)
+  lastSentRequestId?: string;
 }
 
 export class BridgeResult extends SequencedDeviceEnvelope {
@@ -281,8 +297,67 @@ export class BridgeHeartbeat extends EnvelopeBase {
   body!: BridgeHeartbeatBody;
 }
 
+/** v2: "what became of requestId X?", asked on the device's journal subject (§12). */
+export class BridgeJournalQueryBody {
+  /**
+   * Close a requestId the journal does not hold: the bridge records it as never received, so a copy of the command
+   * still on its way is refused (`expired`) instead of started. edc-command always closes; a peek (tooling) does not.
+   */
+  @IsBoolean()
+  close!: boolean;
+}
+
+export class BridgeJournalQuery extends DeviceEnvelope {
+  @Equals(BRIDGE_JOURNAL_VERSION)
+  override v!: 2;
+
+  @Equals('journal_query')
+  type!: 'journal_query';
+
+  @IsObject()
+  @ValidateNested()
+  @Type(() => BridgeJournalQueryBody)
+  body!: BridgeJournalQueryBody;
+}
+
+export class BridgeJournalBody {
+  @IsIn(JOURNAL_STATE_LIST)
+  state!: BridgeJournalState;
+
+  /** Epoch ms from which the journal holds every requestId the bridge received for the device. */
+  @IsInt()
+  @Min(0)
+  journalSince!: number;
+
+  /** With `finished`: the stored result message, as published (same seq, same content). */
+  @IsOptional()
+  @IsObject()
+  @ValidateNested()
+  @Type(() => BridgeResult)
+  result?: BridgeResult;
+}
+
+export class BridgeJournal extends DeviceEnvelope {
+  @Equals(BRIDGE_JOURNAL_VERSION)
+  override v!: 2;
+
+  @Equals('journal')
+  type!: 'journal';
+
+  @IsObject()
+  @ValidateNested()
+  @Type(() => BridgeJournalBody)
+  body!: BridgeJournalBody;
+}
+
 export type BridgeMessage =
-  BridgeCommand | BridgeAck | BridgeEvent | BridgeResult | BridgeHeartbeat;
+  | BridgeCommand
+  | BridgeAck
+  | BridgeEvent
+  | BridgeResult
+  | BridgeHeartbeat
+  | BridgeJournalQuery
+  | BridgeJournal;
 
 /** The schema class of each message type. */
 export const BRIDGE_SCHEMAS: Record<BridgeMessageType, new () => BridgeMessage> = {
@@ -291,4 +366,6 @@ export const BRIDGE_SCHEMAS: Record<BridgeMessageType, new () => BridgeMessage> 
   event: BridgeEvent,
   result: BridgeResult,
   heartbeat: BridgeHeartbeat,
+  journal_query: BridgeJournalQuery,
+  journal: BridgeJournal,
 };

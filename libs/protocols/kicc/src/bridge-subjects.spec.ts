@@ -15,6 +15,7 @@ describe('subjects', () => {
     ['command', 'pos-0042-edc', 'tillbus.edc.bridge.pos-0042-edc.command'],
     ['events', 'pos-0042-edc', 'tillbus.edc.bridge.pos-0042-edc.events'],
     ['heartbeat', 'store-0042-pos-1', 'tillbus.edc.bridge.heartbeat.store-0042-pos-1'],
+    ['journal', 'pos-0042-edc', 'tillbus.edc.bridge.pos-0042-edc.journal'],
   ] as const)('%s for %s is %s, and reads back', (kind, id, subject) => {
     expect(kiccBridgeSubject(kind, id)).toBe(subject);
     expect(readKiccBridgeSubject(subject)).toEqual({ kind, id });
@@ -31,6 +32,8 @@ describe('subjects', () => {
     ['events', 'heartbeat'],
     ['heartbeat', 'events'],
     ['heartbeat', 'command'],
+    ['heartbeat', 'journal'],
+    ['journal', 'heartbeat'],
   ] as const)('refuses %s id %j', (kind, id) => {
     expect(errorOf(() => kiccBridgeSubject(kind, id)).code).toBe('INVALID_SUBJECT_TOKEN');
   });
@@ -39,6 +42,7 @@ describe('subjects', () => {
     'tillbus.edc.bridge.a.other',
     'tillbus.edc.bridge.heartbeat.events',
     'tillbus.edc.bridge.heartbeat.command',
+    'tillbus.edc.bridge.heartbeat.journal',
     'tillbus.edc.bridge.a',
     'tillbus.edc.bridge.a.b.command',
     '_INBOX.abc',
@@ -51,6 +55,7 @@ describe('subjects', () => {
       command: 'tillbus.edc.bridge.*.command',
       events: 'tillbus.edc.bridge.*.events',
       heartbeat: 'tillbus.edc.bridge.heartbeat.*',
+      journal: 'tillbus.edc.bridge.*.journal',
     });
   });
 });

@@ -6,12 +6,15 @@ export const KICC_BRIDGE_SUBJECTS = {
   command: 'tillbus.edc.bridge.{deviceId}.command',
   events: 'tillbus.edc.bridge.{deviceId}.events',
   heartbeat: 'tillbus.edc.bridge.heartbeat.{bridgeId}',
+  /** v2: edc-command asks the bridge's journal what became of a requestId (core request/reply). */
+  journal: 'tillbus.edc.bridge.{deviceId}.journal',
 } as const;
 
 export const KICC_BRIDGE_SUBJECT_WILDCARDS = {
   command: 'tillbus.edc.bridge.*.command',
   events: 'tillbus.edc.bridge.*.events',
   heartbeat: 'tillbus.edc.bridge.heartbeat.*',
+  journal: 'tillbus.edc.bridge.*.journal',
 } as const;
 
 export type KiccBridgeSubjectKind = keyof typeof KICC_BRIDGE_SUBJECTS;
@@ -47,7 +50,8 @@ export function bridgeDedupeKey(deviceId: string, requestId: string): string {
 const RESERVED_IDS: Record<KiccBridgeSubjectKind, readonly string[]> = {
   command: ['heartbeat'],
   events: ['heartbeat'],
-  heartbeat: ['command', 'events'],
+  heartbeat: ['command', 'events', 'journal'],
+  journal: ['heartbeat'],
 };
 
 export function kiccBridgeSubject(kind: KiccBridgeSubjectKind, id: string): string {
@@ -79,7 +83,7 @@ export function readKiccBridgeSubject(
     return { kind: 'heartbeat', id: fourth };
   }
   if (
-    (fourth === 'command' || fourth === 'events') &&
+    (fourth === 'command' || fourth === 'events' || fourth === 'journal') &&
     BRIDGE_ID_PATTERN.test(third) &&
     third !== 'heartbeat'
   ) {

@@ -91,6 +91,8 @@ export function eventFor(key: EdcEventKey): EdcEvent {
       return { type: 'recovery_failed', code: 'CommandDeviceBusy', at };
     case 'operator_resolved':
       return { type: 'operator_resolved', verdict: 'failed', at };
+    case 'not_started':
+      return { type: 'not_started', code: 'NOT_RECEIVED', at };
     default:
       return device(key, at);
   }
@@ -165,6 +167,7 @@ export const EXPECTED: Record<EdcEventKey, Partial<Record<EdcPhase, EdcPhase>>> 
   recovery_started: { timed_out: 'recovering' },
   recovery_answer: { recovering: 'succeeded' },
   recovery_failed: { recovering: 'timed_out' },
+  not_started: { timed_out: 'failed' },
   operator_resolved: { in_doubt: 'failed' },
 };
 

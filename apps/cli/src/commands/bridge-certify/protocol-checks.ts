@@ -1,5 +1,6 @@
 import {
   BRIDGE_PROTOCOL_VERSION,
+  BRIDGE_PROTOCOL_VERSIONS,
   HEARTBEAT_INTERVAL_MS,
   findCardData,
   type CardDataMode,
@@ -96,8 +97,8 @@ export async function versionCheck(ctx: CertifyContext): Promise<CheckOutcome> {
   if (!Array.isArray(versions) || !versions.includes(BRIDGE_PROTOCOL_VERSION)) {
     return fail(`the heartbeat lists protocolVersions ${JSON.stringify(versions)}, without 1`);
   }
-  const requestId = ctx.requestId('v2');
-  const future = BRIDGE_PROTOCOL_VERSION + 1;
+  const requestId = ctx.requestId('vnext');
+  const future = Math.max(...BRIDGE_PROTOCOL_VERSIONS) + 1;
   const sent = await ctx.session.send({
     requestId,
     commandName: 'Purchase',

@@ -65,4 +65,22 @@ export const EXAMPLES = {
       ],
     },
   },
+  journal_query: {
+    v: 2,
+    type: 'journal_query',
+    deviceId: 'pos-0042-edc',
+    requestId: '123456XXXX',
+    commandName: 'Purchase',
+    sentAt: SENT_AT + 95_000,
+    body: { close: true },
+  },
+  journal: {
+    v: 2,
+    type: 'journal',
+    deviceId: 'pos-0042-edc',
+    requestId: '123456XXXX',
+    commandName: 'Purchase',
+    sentAt: SENT_AT + 95_020,
+    body: { state: 'not_received', journalSince: SENT_AT - 6_035_000 },
+  },
 } as const satisfies Record<BridgeMessage['type'], unknown>;
