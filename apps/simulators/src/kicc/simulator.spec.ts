@@ -308,8 +308,10 @@ describe('KICC bridge simulator', () => {
   it('beats at once when its connection is back (§5), not at its next interval', async () => {
     const proxy = await startTcpProxy(nats.url);
     try {
+      // earlier tests' bridge-1 beat too: this simulator's first beat (seq 1) must be in before the cut
+      const earlier = heartbeats.length;
       await start({ natsUrl: proxy.url, heartbeatIntervalMs: 60_000 });
-      await waitFor(() => heartbeats.some((h) => h.bridgeId === 'bridge-1'));
+      await waitFor(() => heartbeats.slice(earlier).some((h) => h.bridgeId === 'bridge-1'));
       const before = heartbeats.length;
       await proxy.cut();
       await new Promise((resolve) => setTimeout(resolve, 500));
