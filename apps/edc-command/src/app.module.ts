@@ -31,6 +31,7 @@ import { EventPublisher } from './commands/event-publisher';
 import { CancelDeadlines } from './recovery/cancel-deadlines';
 import { CommandTimers } from './recovery/command-timers';
 import { JournalCheck } from './recovery/journal-check';
+import { BridgeProbe } from './vendor/bridge-probe';
 import { Recovery } from './recovery/recovery';
 import { RunState } from './lifecycle/run-state';
 import { InDoubtIndex } from './store/in-doubt-index';
@@ -125,6 +126,7 @@ export function edcCommandModule({
       CancelDeadlines,
       Recovery,
       JournalCheck,
+      BridgeProbe,
       CommandTimers,
       // ownership: lease, sweep, adopt
       OwnerLeases,

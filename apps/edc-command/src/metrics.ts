@@ -27,6 +27,7 @@ export class EdcMetrics {
   readonly inDoubt: Gauge;
   readonly bridgesConnected: Gauge;
   readonly bridgesOffline: Counter;
+  readonly bridgeProbes: Counter<'result'>;
   readonly owned: Gauge;
   /** Set where BridgePresence is provided (app.module): how many bridges are connected right now. */
   countBridges: () => number = () => 0;
@@ -152,6 +153,12 @@ export class EdcMetrics {
     this.bridgesOffline = new Counter({
       name: 'tillbus_edc_command_bridges_offline_total',
       help: 'Bridges that went offline (3 intervals without a heartbeat while this replica heard the bus); every replica counts each: alert on max().',
+      registers,
+    });
+    this.bridgeProbes = new Counter({
+      name: 'tillbus_edc_command_bridge_probes_total',
+      help: 'Journal probes of a v2 bridge whose heartbeats went quiet, sent before refusing BRIDGE_OFFLINE; result: answered (the command went ahead), silent (refused).',
+      labelNames: ['result'],
       registers,
     });
     this.owned = new Gauge({

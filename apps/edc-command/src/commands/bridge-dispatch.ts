@@ -9,6 +9,7 @@ import { RunState } from '../lifecycle/run-state';
 import { RecordStore } from '../store/stores';
 import { CommandWriter } from './command-writer';
 import { BridgePresence } from '../vendor/presence';
+import { bridgeReplyPrefix } from '../vendor/journal-link';
 import { refusalOf, type Refusal } from './refusals';
 
 /** How often a command goes again to a bridge that is not back on the bus yet after this replica's reconnect. */
@@ -45,7 +46,7 @@ export class BridgeDispatch {
     private readonly logger: JsonLogger,
     private readonly run: RunState,
   ) {
-    this.bridgeReplies = `${connection.inboxPrefix}.bridge`;
+    this.bridgeReplies = bridgeReplyPrefix(connection);
   }
 
   /**

@@ -29,6 +29,7 @@ import { DeviceLock } from './device-lock';
 import { idempotent } from './idempotency';
 import { newCommandRecord } from './new-command-record';
 import { presenceRefusal, refusalError, type Refusal } from './refusals';
+import { BridgeProbe } from '../vendor/bridge-probe';
 import { SubmitWaiters } from './submit-waiters';
 
 /**
@@ -51,6 +52,7 @@ export class CommandIntake {
     private readonly timers: CommandTimers,
     private readonly waiters: SubmitWaiters,
     private readonly presence: BridgePresence,
+    private readonly probe: BridgeProbe,
     private readonly metrics: EdcMetrics,
     private readonly logger: JsonLogger,
   ) {}
@@ -160,11 +162,12 @@ export class CommandIntake {
     });
     assertNoTarget(request);
     const params = await commandParams(request, this.records);
-    const offline = presenceRefusal(deviceId, this.presence.device(deviceId));
-    if (offline) {
+    const notReachable = presenceRefusal(deviceId, this.presence.device(deviceId));
+    if (notReachable) {
       const existing = await this.records.read(key, { fresh: true });
       if (existing) return idempotent(existing.value, hash, deviceId);
-      throw offline;
+      if (!(await this.probe.overrules(notReachable, { deviceId, requestId, commandName })))
+        throw notReachable;
     }
     const now = this.clock.now();
     const holder = { requestId, commandName, since: now };

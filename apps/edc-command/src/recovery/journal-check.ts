@@ -6,7 +6,7 @@ import { CommandWriter } from '../commands/command-writer';
 import { EDC_CONFIG, EdcCommandConfig } from '../config';
 import { EdcMetrics } from '../metrics';
 import type { StoredCommand } from '../record/model';
-import { askJournal, type JournalAnswer } from '../vendor/journal-link';
+import { askJournal, bridgeReplyPrefix, type JournalAnswer } from '../vendor/journal-link';
 import { BridgePresence } from '../vendor/presence';
 
 /**
@@ -28,7 +28,7 @@ export class JournalCheck {
     private readonly metrics: EdcMetrics,
     private readonly logger: JsonLogger,
   ) {
-    this.bridgeReplies = `${connection.inboxPrefix}.bridge`;
+    this.bridgeReplies = bridgeReplyPrefix(connection);
   }
 
   /** True when the journal settled the command (it left timed_out); false: go on with GetLastTransaction. */

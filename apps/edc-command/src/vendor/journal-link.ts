@@ -8,16 +8,21 @@ import {
   type BridgeJournal,
 } from '@tillbus/protocols-kicc';
 import type { KiccCommandName } from '@tillbus/result-codes';
-import { outgoingHeaders } from '@tillbus/messaging';
+import { outgoingHeaders, type NatsConnectionManager } from '@tillbus/messaging';
 
 export type JournalAnswer =
   | { kind: 'answer'; journal: BridgeJournal }
   /** No reply in time, nobody on the subject, or a reply this version cannot use: the journal said nothing. */
   | { kind: 'none'; reason: string; unrecognisedState?: string };
 
+/** Where bridges' replies come back: the one prefix a bridge may publish replies to. */
+export function bridgeReplyPrefix(connection: NatsConnectionManager): string {
+  return `${connection.inboxPrefix}.bridge`;
+}
+
 /**
- * Asks a v2 bridge what became of a requestId (docs/bridge-protocol.md §12), closing it if the bridge never got it.
- * Any failure is "no answer": the caller goes on as a v1 bridge would make it.
+ * Asks a v2 bridge what became of a requestId (docs/bridge-protocol.md §12); with `close`, closing it if the bridge
+ * never got it. Any failure is "no answer": the caller goes on as a v1 bridge would make it.
  */
 export async function askJournal(
   nc: NatsConnection,
@@ -25,6 +30,7 @@ export async function askJournal(
   sentAt: number,
   timeoutMs: number,
   replyPrefix: string,
+  close = true,
 ): Promise<JournalAnswer> {
   let reply;
   try {
@@ -37,7 +43,7 @@ export async function askJournal(
         requestId: command.requestId,
         commandName: command.commandName,
         sentAt,
-        body: { close: true },
+        body: { close },
       }),
       {
         timeout: timeoutMs,

@@ -115,13 +115,12 @@ export class BridgePresence {
       });
     }
     this.metrics.bridgeMessages.inc({ type: 'heartbeat', result: 'applied' });
-    if (!wasOnline) {
-      this.logger.event('info', 'bridge online', {
-        bridgeId: heartbeat.bridgeId,
-        devices: devices.length,
-      });
-      for (const listener of this.onlineListeners) listener(heartbeat.bridgeId, devices);
-    }
+    if (!wasOnline) this.announceOnline(heartbeat.bridgeId, devices, 'heartbeat');
+  }
+
+  private announceOnline(bridgeId: string, devices: string[], by: 'heartbeat' | 'probe'): void {
+    this.logger.event('info', 'bridge online', { bridgeId, devices: devices.length, by });
+    for (const listener of this.onlineListeners) listener(bridgeId, devices);
   }
 
   device(deviceId: string): DevicePresence {
@@ -148,6 +147,22 @@ export class BridgePresence {
     const bridge = seen && this.bridges.get(seen.bridgeId);
     const silentFrom = bridge?.excused?.silentFrom;
     return silentFrom != null && Date.now() - silentFrom < bridge!.intervalMs;
+  }
+
+  /**
+   * The device's bridge answered this replica although its heartbeats went quiet (lost on a link whose far end kept
+   * its connection): it is heard now, as a heartbeat would have made it.
+   */
+  answered(deviceId: string): void {
+    const seen = this.devices.get(deviceId);
+    const bridge = seen && this.bridges.get(seen.bridgeId);
+    if (!bridge) return;
+    const now = Date.now();
+    const wasOnline = !this.isOffline(bridge, now);
+    bridge.lastAt = now;
+    bridge.excused = undefined;
+    bridge.reportedOffline = false;
+    if (!wasOnline) this.announceOnline(seen.bridgeId, bridge.devices, 'probe');
   }
 
   /** The device's bridge listed `version` in its latest heartbeat. */

@@ -96,6 +96,13 @@ export class SimBridge {
   online = true;
   startedAt: number;
   heartbeatSeq = 0;
+  /** When it last beat (runtime clock): a round trip with edc-command beats again only past a second of quiet. */
+  lastBeatAt = 0;
+  /**
+   * Its heartbeats are lost on the way (a WAN cut its own connection never saw): it beats as usual and nothing
+   * arrives; commands and journal queries still reach it.
+   */
+  heartbeatsLost = false;
   heartbeatTimer?: NodeJS.Timeout;
   /** A heartbeat for a change is on its way (changes within 20 ms share one). */
   changeBeat?: NodeJS.Timeout;

@@ -9,6 +9,8 @@ import type { OutgoingMessage, Run, SimBridge, SimDevice } from './bridge-model'
 import { SLOW_HEARTBEAT_FACTOR } from './misbehaviour';
 import type { SimRuntime } from './runtime';
 
+const ROUND_TRIP_BEAT_MIN_GAP_MS = 1_000;
+
 /**
  * A bridge's presence on the bus (docs/bridge-protocol.md): its command subscriptions, its heartbeats, and its
  * outbox of events and results, published to JetStream in order with `Nats-Msg-Id`.
@@ -77,6 +79,14 @@ export class BusLink {
     this.heartbeat(bridge);
   }
 
+  /**
+   * edc-command reached the bridge (a command or a journal query): "as soon as a round trip with edc-command works
+   * again" (§5) it beats, so replicas that stopped hearing its heartbeats hear it at once; at most once a second.
+   */
+  roundTrip(bridge: SimBridge): void {
+    if (Date.now() - bridge.lastBeatAt >= ROUND_TRIP_BEAT_MIN_GAP_MS) this.heartbeat(bridge);
+  }
+
   /** "immediately when a device's init or runningRequestId changes" (§5): within 20 ms, one beat for all changes. */
   changed(bridge: SimBridge): void {
     if (bridge.changeBeat || bridge.beatsSlowly()) return;
@@ -111,11 +121,13 @@ export class BusLink {
           })),
       },
     } as BridgeMessage;
+    bridge.lastBeatAt = Date.now();
+    this.runtime.counters.heartbeats += 1;
+    if (bridge.heartbeatsLost) return;
     this.runtime.nc.publish(
       kiccBridgeSubject('heartbeat', bridge.id),
       this.runtime.encode(message),
     );
-    this.runtime.counters.heartbeats += 1;
   }
 
   /** Stores an event or result of the run (under its next seq) and queues it for publishing. */

@@ -15,6 +15,7 @@ export type ControlRequest =
   | { op: 'release'; deviceId?: string }
   | { op: 'restartDevice'; deviceId: string; charged?: boolean }
   | { op: 'bridgeOnline'; bridgeId: string; online: boolean }
+  | { op: 'heartbeatsLost'; bridgeId: string; lost: boolean }
   | { op: 'device'; deviceId: string };
 
 /** Answers control requests on `subject` (default KICC_SIM_CONTROL_SUBJECT) with what `simulator` does. */
@@ -68,13 +69,16 @@ async function control(simulator: KiccSimulator, request: ControlRequest): Promi
     case 'bridgeOnline':
       await simulator.setBridgeOnline(request.bridgeId, request.online);
       return { ok: true };
+    case 'heartbeatsLost':
+      simulator.setHeartbeatsLost(request.bridgeId, request.lost);
+      return { ok: true };
     case 'device':
       return { ok: true, ...simulator.deviceState(request.deviceId) };
     default:
       return {
         ok: false,
         error:
-          'op must be one of stats, executed, faults, script, release, restartDevice, bridgeOnline, device',
+          'op must be one of stats, executed, faults, script, release, restartDevice, bridgeOnline, heartbeatsLost, device',
       };
   }
 }

@@ -113,6 +113,34 @@ const resultOf = (requestId: string) =>
   );
 
 describe('the simulated bridge journal (protocol v2)', () => {
+  it('beats at once when a journal query reaches it after a quiet second, its heartbeats lost meanwhile (§5)', async () => {
+    const earlier = heartbeats.length;
+    await start({ heartbeatIntervalMs: 60_000 });
+    await waitFor(() => heartbeats.slice(earlier).some((h) => h.type === 'heartbeat'));
+    sim!.setHeartbeatsLost('jbridge', true);
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    sim!.setHeartbeatsLost('jbridge', false);
+    const before = heartbeats.length;
+    // the link is back and the next beat is a minute away: the query is the first round trip
+    await journal(newId('probe'), false);
+    const beat = await waitFor(
+      () =>
+        heartbeats.slice(before).find((h) => h.type === 'heartbeat' && h.bridgeId === 'jbridge'),
+      { timeoutMs: 2_000, what: 'a heartbeat right after the query' },
+    );
+    expect(beat).toBeDefined();
+  });
+
+  it('does not beat on every query: at most once a second', async () => {
+    const earlier = heartbeats.length;
+    await start({ heartbeatIntervalMs: 60_000 });
+    await waitFor(() => heartbeats.slice(earlier).some((h) => h.type === 'heartbeat'));
+    const before = heartbeats.length;
+    for (let i = 0; i < 5; i++) await journal(newId('burst'), false);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(heartbeats.length - before).toBe(0);
+  });
+
   it('lists [1, 2], answers from its journal, and closes a requestId it never received', async () => {
     await start({ faults: { 'jedc-1': { dropCommands: 1 } } });
     await waitFor(() => heartbeats.find((h) => h.type === 'heartbeat' && h.bridgeId === 'jbridge'));

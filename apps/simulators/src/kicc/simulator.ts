@@ -85,6 +85,8 @@ export interface KiccSimulator {
   restartDevice(deviceId: string, options?: { charged?: boolean }): void;
   /** Takes a bridge off the bus (no heartbeats, no command subscriptions, results kept) or back on. */
   setBridgeOnline(bridgeId: string, online: boolean): Promise<void>;
+  /** Loses the bridge's heartbeats on the way, or stops losing them (without a beat: the bridge never saw the cut). */
+  setHeartbeatsLost(bridgeId: string, lost: boolean): void;
   /** What the device is doing: its running command and its phase. */
   deviceState(deviceId: string): {
     running: { requestId: string; commandName: KiccCommandName; phase: string } | null;
@@ -210,8 +212,14 @@ class Simulator implements KiccSimulator {
   private goOnline(bridge: SimBridge, firstHeartbeatDelayMs = 0): void {
     this.bus.goOnline(
       bridge,
-      (device, msg) => this.intake.onCommand(device, msg),
-      (device, msg) => this.journal.onQuery(device, msg),
+      (device, msg) => {
+        this.intake.onCommand(device, msg);
+        this.bus.roundTrip(device.bridge);
+      },
+      (device, msg) => {
+        this.journal.onQuery(device, msg);
+        this.bus.roundTrip(device.bridge);
+      },
       firstHeartbeatDelayMs,
     );
   }
@@ -222,6 +230,10 @@ class Simulator implements KiccSimulator {
     if (online) this.goOnline(bridge);
     else this.bus.goOffline(bridge);
     await this.nc.flush();
+  }
+
+  setHeartbeatsLost(bridgeId: string, lost: boolean): void {
+    this.bridge(bridgeId).heartbeatsLost = lost;
   }
 
   flushed(): Promise<void> {
