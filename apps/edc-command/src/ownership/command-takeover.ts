@@ -120,6 +120,10 @@ export class CommandTakeover {
   confirmCreate(key: string, written: StoredCommand): void {
     if (this.unconfirmed.has(key)) return;
     this.unconfirmed.add(key);
+    this.logger.event('warn', 'a command record write got no answer; looking for the record', {
+      deviceId: written.deviceId,
+      requestId: written.requestId,
+    });
     void this.lookForCreated(key, written)
       .catch((error: unknown) =>
         this.logger.event('error', 'could not resume a command whose record write got no answer', {
