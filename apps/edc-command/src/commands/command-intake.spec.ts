@@ -110,6 +110,7 @@ function setup() {
     timers as never,
     {} as never,
     { device: () => ({ state: 'online', bridgeId: 'b0', init: null }) } as never,
+    {} as never,
     metrics as never,
     logger as never,
     takeover,
