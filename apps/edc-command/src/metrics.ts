@@ -105,7 +105,7 @@ export class EdcMetrics {
     });
     this.adoptions = new Counter({
       name: 'tillbus_edc_command_adoptions_total',
-      help: "Commands this replica took over, by reason (restart: its own after a restart; owner_lost: a dead replica's).",
+      help: "Commands this replica took over, by reason (restart: its own after a restart; owner_lost: a dead replica's; unconfirmed_create: its own whose record write got no answer).",
       labelNames: ['reason'],
       registers,
     });

@@ -89,17 +89,24 @@ export class BridgeDispatch {
 
   /** The same command, again, until an ack says what happened or notAfter passes. */
   async resendUntilAcked(key: string, command: OutgoingCommand): Promise<void> {
+    let resends = 0;
+    let last: SendResult['kind'] | undefined;
     while (!this.run.stopping && this.clock.now() < command.notAfter) {
-      const found = await this.records.read(key);
-      const record = found?.value;
+      // an unreadable record (the store is away) is no reason to stop: the bridge dedupes a repeat
+      const found = await this.records.read(key).then(
+        (read) => read ?? 'gone',
+        () => 'unreadable' as const,
+      );
+      if (found === 'gone') return;
+      const record = found === 'unreadable' ? undefined : found.value;
       if (
-        !record ||
-        record.kind !== 'command' ||
-        record.lifecycle.phase !== 'sent' ||
-        record.lastSeq > 0
+        record &&
+        (record.kind !== 'command' || record.lifecycle.phase !== 'sent' || record.lastSeq > 0)
       )
         return;
       const sent = await this.send(command);
+      resends++;
+      last = sent.kind;
       if (sent.kind === 'ack') {
         const refusal = refusalOf(sent);
         if (refusal) await this.writer.apply(key, { type: 'refused', code: refusal.status });
@@ -108,6 +115,14 @@ export class BridgeDispatch {
       if (sent.kind === 'no_responders')
         await new Promise((resolve) => setTimeout(resolve, this.config.EDC_ACK_TIMEOUT_MS));
     }
+    if (this.run.stopping) return;
+    // whether the bridge has it is unknown from here: the deadline and recovery decide
+    this.logger.event('warn', 'no ack from the bridge before notAfter', {
+      deviceId: command.deviceId,
+      requestId: command.requestId,
+      resends,
+      last: last ?? 'none',
+    });
   }
 
   /** The GetLastTransaction of a recovery attempt; a refusal fails the attempt. */

@@ -19,6 +19,7 @@ import { EdcMetrics } from '../metrics';
 import { needsBaseline } from '../record/baseline';
 import { isDone, isSettled, viewOf, type StoredCommand } from '../record/model';
 import { CommandTimers } from '../recovery/command-timers';
+import { CommandTakeover } from '../ownership/command-takeover';
 import { DeviceStore, RecordStore } from '../store/stores';
 import { BaselineReader } from './baseline-reader';
 import { BridgeDispatch } from './bridge-dispatch';
@@ -55,6 +56,7 @@ export class CommandIntake {
     private readonly probe: BridgeProbe,
     private readonly metrics: EdcMetrics,
     private readonly logger: JsonLogger,
+    private readonly takeover: CommandTakeover,
   ) {}
 
   async get(deviceId: string, requestId: string): Promise<EdcCommandView> {
@@ -205,7 +207,11 @@ export class CommandIntake {
     );
     // durably on the record before the payment leaves: recovery reads it after a lost result
     if (baseline) record.baseline = baseline;
-    const created = await this.records.create(key, record);
+    const created = await this.records.create(key, record).catch((error: unknown) => {
+      // no answer is not "not stored": find out, and run or end the command if it was
+      this.takeover.confirmCreate(key, record);
+      throw error;
+    });
     if (!created.created) {
       const existing = created.existing;
       // a running command of this requestId on this device holds the lock too: it is its lock, not ours to free

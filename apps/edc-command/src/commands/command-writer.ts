@@ -49,6 +49,24 @@ export class CommandWriter {
     });
   }
 
+  /**
+   * Fails a command that never went to the bridge and never can (its notAfter passed: no sender sends it, and a
+   * bridge would refuse it `expired`), if it is still as its creation left it and `owner` still owns it.
+   */
+  expireUnsent(key: string, owner: string): Promise<MutateResult<StoredCommand>> {
+    return this.records.mutate<StoredCommand>(key, (current) => {
+      const unsent =
+        current.kind === 'command' &&
+        current.owner === owner &&
+        current.updatedAt === current.createdAt &&
+        current.lifecycle.phase === 'sent' &&
+        current.lastSeq === 0 &&
+        this.clock.now() >= current.notAfter;
+      if (!unsent) return { record: current, changed: false, notes: [] };
+      return stepCommand(current, { type: 'refused', code: 'expired' }, this.context());
+    });
+  }
+
   private context(): StepContext {
     return {
       at: this.clock.now(),

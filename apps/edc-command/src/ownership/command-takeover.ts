@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { CLOCK, type Clock } from '@tillbus/messaging';
+import { CLOCK, type Clock, sleep } from '@tillbus/messaging';
 import { JsonLogger } from '@tillbus/observability';
 import { BridgeDispatch, outgoingCommand } from '../commands/bridge-dispatch';
 import { CommandEffects } from '../commands/command-effects';
@@ -17,6 +17,9 @@ import { OwnerLeases } from './owner-leases';
 
 export type ScanReason = 'restart' | 'owner_lost' | 'periodic';
 
+/** How often a submit whose record write got no answer looks whether the record was stored all the same. */
+const CONFIRM_RETRY_MS = 1_000;
+
 /**
  * Commands nobody runs: this replica's own after a restart, a dead replica's (its lease lapsed), and finished
  * ones whose device release was lost. Found by a scan of the device locks.
@@ -25,6 +28,8 @@ export type ScanReason = 'restart' | 'owner_lost' | 'periodic';
 export class CommandTakeover {
   private scanning?: Promise<void>;
   private rescan?: ScanReason;
+  /** Keys of submits whose record write got no answer, being looked for (confirmCreate). */
+  private readonly unconfirmed = new Set<string>();
 
   constructor(
     @Inject(CLOCK) private readonly clock: Clock,
@@ -104,6 +109,72 @@ export class CommandTakeover {
       });
   }
 
+  /**
+   * A submit's record write got no answer (a partition cut the reply off after a quorum stored it, say): the POS was
+   * refused, but the record may be stored, holding the device, and nothing runs it; the next full scan would find
+   * it only after its notAfter. Looks until the store answers (a node cut off can answer from a stale copy, so an
+   * absent record is looked for again until its device lock would count as orphaned). Found, the command is run
+   * from here while it may still go to the bridge; past its notAfter it was never sent and never can be, so it ends
+   * failed (`expired`, nothing started) instead of in a recovery that cannot tell and leaves it in doubt.
+   */
+  confirmCreate(key: string, written: StoredCommand): void {
+    if (this.unconfirmed.has(key)) return;
+    this.unconfirmed.add(key);
+    this.logger.event('warn', 'a command record write got no answer; looking for the record', {
+      deviceId: written.deviceId,
+      requestId: written.requestId,
+    });
+    void this.lookForCreated(key, written)
+      .catch((error: unknown) =>
+        this.logger.event('error', 'could not resume a command whose record write got no answer', {
+          deviceId: written.deviceId,
+          requestId: written.requestId,
+          error,
+        }),
+      )
+      .finally(() => this.unconfirmed.delete(key));
+  }
+
+  private async lookForCreated(key: string, written: StoredCommand): Promise<void> {
+    const until = written.notAfter + ORPHAN_LOCK_MS;
+    while (!this.run.stopping && this.clock.now() < until) {
+      const found = await this.records.read(key, { fresh: true }).catch(() => undefined);
+      if (found) {
+        const record = found.value;
+        // another submit's record, one another replica took over, or one this replica already runs
+        if (
+          record.kind !== 'command' ||
+          record.createdAt !== written.createdAt ||
+          record.owner !== this.leases.replicaId ||
+          isSettled(record) ||
+          this.timers.owns(key)
+        )
+          return;
+        if (this.clock.now() < record.notAfter || !(await this.expireUnsent(key, record))) {
+          await this.adopt(key, record.owner, 'unconfirmed_create');
+        }
+        return;
+      }
+      await sleep(this.clock, CONFIRM_RETRY_MS);
+    }
+  }
+
+  /** Ends a command nobody sent whose notAfter passed; false when it turned out to be otherwise. */
+  private async expireUnsent(key: string, record: StoredCommand): Promise<boolean> {
+    const expired = await this.writer.expireUnsent(key, record.owner);
+    if (!expired.changed) return false;
+    this.logger.event(
+      'warn',
+      'a command whose record write got no answer was never sent; it failed',
+      {
+        deviceId: record.deviceId,
+        requestId: record.requestId,
+        notAfter: record.notAfter,
+      },
+    );
+    return true;
+  }
+
   private async releaseWhenPublished(record: StoredCommand): Promise<void> {
     try {
       if (await this.publisher.publish(record))
@@ -121,7 +192,7 @@ export class CommandTakeover {
   private async adopt(
     key: string,
     previousOwner: string,
-    reason: 'restart' | 'owner_lost',
+    reason: 'restart' | 'owner_lost' | 'unconfirmed_create',
   ): Promise<void> {
     const taken = await this.writer.takeOver(key, previousOwner);
     const record = taken.record;

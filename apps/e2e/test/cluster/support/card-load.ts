@@ -41,6 +41,8 @@ const SUBMIT_TIMEOUT_MS = 2_000;
 const RETRY_MS = 100;
 const OVERLAP_MS = 250;
 const POLL_MS = 150;
+/** The least time finish() gives the store to answer for the commands not seen final. */
+const SETTLE_MS = 10_000;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 let counter = 0;
@@ -150,12 +152,15 @@ export function startCardLoad(nc: NatsConnection, devices: string[], label: stri
       const deadline = Date.now() + timeoutMs;
       await Promise.race([Promise.all(lanes), sleep(timeoutMs)]);
       abandoned = true;
-      // A command whose submits all went unanswered may still have been accepted: the store is the judge.
-      for (const command of commands.values()) {
-        if (command.acceptedAt === undefined || !command.view?.final) {
-          await settle(command, deadline);
-        }
-      }
+      // A command whose submits all went unanswered may still have been accepted: the store is the judge. Its
+      // look gets time of its own: a lane that waited out `timeoutMs` on a command that never ends must not leave
+      // the commands accepted by a late reply (after their lane stopped) judged on their accepting view.
+      const settleUntil = Math.max(deadline, Date.now() + SETTLE_MS);
+      await Promise.all(
+        [...commands.values()]
+          .filter((command) => command.acceptedAt === undefined || !command.view?.final)
+          .map((command) => settle(command, settleUntil)),
+      );
     },
   };
 

@@ -5,6 +5,7 @@ import { BUCKETS } from '@tillbus/messaging';
 import { expect } from 'vitest';
 import { startCardLoad, type CardLoad } from './card-load';
 import { deviceId, EDC_DEVICES, PROBE_DEVICE, type ClusterStack } from './stack';
+import { describeStuck, stuckCommands } from './stuck';
 import { describeVerdict, eventsSeqNow, judge, type Verdict } from './verdict';
 
 /** The stream behind edc-command's command records. */
@@ -165,6 +166,8 @@ export async function finishCase(
       ...extraFigures,
     }),
   );
+  if (verdict.lost.length > 0)
+    console.log(await describeStuck(stack.nc, stuckCommands(load), stack.logLines));
   expect.soft(verdict.lost, 'lost commands').toEqual([]);
   expect.soft(verdict.doublePurchases, 'double Purchases').toEqual([]);
   expect.soft(verdict.missingSeqs, 'missing event seqs').toEqual([]);

@@ -46,6 +46,8 @@ export interface ClusterStack {
   whyStopped(): string;
   pids(): Record<string, number>;
   ops(service: ServiceName): string;
+  /** Every line of every process's log (`<name>: line`) that contains `needle`, for a failure's diagnosis. */
+  logLines(needle: string): string[];
   /** Problems: services whose process changed or exited, or that do not answer /healthz. Empty when all is well. */
   problems(initial: Record<string, number>): Promise<string[]>;
   kicc<T = Record<string, unknown>>(request: Record<string, unknown>): Promise<T>;
@@ -163,6 +165,16 @@ export async function startClusterStack(
     whyStopped,
     pids,
     ops,
+    logLines: (needle) => {
+      const logDir = join(stateDir, 'logs');
+      if (!existsSync(logDir)) return [];
+      return readdirSync(logDir).flatMap((file) =>
+        readFileSync(join(logDir, file), 'utf8')
+          .split('\n')
+          .filter((line) => line.includes(needle))
+          .map((line) => `${file.replace(/\.log$/, '')}: ${line}`),
+      );
+    },
     problems: async (initial) => {
       const found: string[] = [];
       if (orchestrator.exitCode !== null)
