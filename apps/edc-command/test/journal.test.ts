@@ -3,12 +3,10 @@ import { kiccBridgeSubject } from '@tillbus/protocols-kicc';
 import { waitFor } from '@tillbus/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  bridgeKnown,
   newRequestId,
   purchase,
-  startOneReplicaStack,
-  startSim,
-  type OneReplicaStack,
+  startMixedVersionStack,
+  type MixedVersionStack,
   type SimHandle,
 } from './support';
 
@@ -17,23 +15,16 @@ import {
  * v2 bridge, its journal tells "never received" from "unknown" (docs/bridge-protocol.md §12); a v1 bridge ends as
  * before, in doubt.
  */
-let stack: OneReplicaStack;
+let stack: MixedVersionStack;
 let v1: SimHandle;
 const clock = new ShiftableClock();
 
 beforeAll(async () => {
-  stack = await startOneReplicaStack(clock, 'jn2', { bridges: 1, devices: 1 }, [0, 0]);
-  v1 = await startSim(stack.pos.nc, stack.nats.url, {
-    prefix: 'jn1',
-    bridges: 1,
-    devices: 1,
-    args: ['--protocol-versions', '1'],
-  });
-  await bridgeKnown(stack.replica, v1.device(0, 0));
+  stack = await startMixedVersionStack(clock, 'jn', { bridges: 1, devices: 1 });
+  v1 = stack.v1;
 }, 120_000);
 
 afterAll(async () => {
-  await v1?.close();
   await stack?.close();
 });
 

@@ -3,12 +3,10 @@ import { ShiftableClock } from '@tillbus/messaging';
 import { waitFor } from '@tillbus/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  bridgeKnown,
   newRequestId,
   purchase,
-  startOneReplicaStack,
-  startSim,
-  type OneReplicaStack,
+  startMixedVersionStack,
+  type MixedVersionStack,
   type SimHandle,
 } from './support';
 
@@ -17,24 +15,16 @@ import {
  * reach it (a WAN cut its own connection never saw, then the heal before its next beat) is probed through its v2
  * journal before a submit is refused BRIDGE_OFFLINE. A v1 bridge, and a bridge that is really gone, are refused.
  */
-let stack: OneReplicaStack;
+let stack: MixedVersionStack;
 let v1: SimHandle;
 const clock = new ShiftableClock();
 
 beforeAll(async () => {
-  stack = await startOneReplicaStack(clock, 'pb2', { bridges: 2, devices: 1 }, [0, 0]);
-  v1 = await startSim(stack.pos.nc, stack.nats.url, {
-    prefix: 'pb1',
-    bridges: 1,
-    devices: 1,
-    args: ['--protocol-versions', '1'],
-  });
-  await bridgeKnown(stack.replica, stack.sim.device(1, 0));
-  await bridgeKnown(stack.replica, v1.device(0, 0));
+  stack = await startMixedVersionStack(clock, 'pb', { bridges: 2, devices: 1 });
+  v1 = stack.v1;
 }, 120_000);
 
 afterAll(async () => {
-  await v1?.close();
   await stack?.close();
 });
 

@@ -311,6 +311,37 @@ export async function startOneReplicaStack(
   };
 }
 
+/** A one-replica stack whose simulator speaks v2 (`<prefix>2`), plus a v1-only simulator (`<prefix>1`) beside it. */
+export interface MixedVersionStack extends OneReplicaStack {
+  /** One bridge of one device that lists only protocol version 1 in its heartbeats. */
+  v1: SimHandle;
+}
+
+export async function startMixedVersionStack(
+  clock: ShiftableClock,
+  prefix: string,
+  layout: { bridges: number; devices: number },
+): Promise<MixedVersionStack> {
+  const stack = await startOneReplicaStack(clock, `${prefix}2`, layout, [0, 0]);
+  const v1 = await startSim(stack.pos.nc, stack.nats.url, {
+    prefix: `${prefix}1`,
+    bridges: 1,
+    devices: 1,
+    args: ['--protocol-versions', '1'],
+  });
+  for (let bridge = 1; bridge < layout.bridges; bridge++)
+    await bridgeKnown(stack.replica, stack.sim.device(bridge, 0));
+  await bridgeKnown(stack.replica, v1.device(0, 0));
+  return {
+    ...stack,
+    v1,
+    close: async () => {
+      await v1.close();
+      await stack.close();
+    },
+  };
+}
+
 /** Waits until the bridge of a device has been heard by the replica. */
 export async function bridgeKnown(replica: Replica, deviceId: string): Promise<void> {
   await waitFor(() => replica.engine.presence.device(deviceId).state === 'online', {
