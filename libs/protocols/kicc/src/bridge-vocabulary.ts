@@ -1,3 +1,4 @@
+import { isTableKey } from '@tillbus/result-codes';
 /** The version the v1 message types are written with: they are unchanged in v2, so any bridge reads them. */
 export const BRIDGE_PROTOCOL_VERSION = 1;
 /** The version that added the journal (docs/bridge-protocol.md §12); only a bridge that lists it is asked. */
@@ -53,7 +54,7 @@ export type BridgeAckStatus = keyof typeof BRIDGE_ACK_STATUSES;
 export const ACK_STATUS_LIST = Object.keys(BRIDGE_ACK_STATUSES) as BridgeAckStatus[];
 
 export function isBridgeAckStatus(value: unknown): value is BridgeAckStatus {
-  return (ACK_STATUS_LIST as readonly unknown[]).includes(value);
+  return isTableKey(BRIDGE_ACK_STATUSES, value);
 }
 
 export const BRIDGE_RESULT_CALLBACKS = [
@@ -75,7 +76,7 @@ export const BRIDGE_JOURNAL_STATES = {
   not_received: {
     settles: true,
     meaning:
-      'the journal never held this requestId; the bridge has now closed it, so it can never start',
+      'the journal never held this requestId; asked with close, the bridge has now closed it, so it can never start',
   },
   received: {
     settles: false,
@@ -90,7 +91,7 @@ export type BridgeJournalState = keyof typeof BRIDGE_JOURNAL_STATES;
 export const JOURNAL_STATE_LIST = Object.keys(BRIDGE_JOURNAL_STATES) as BridgeJournalState[];
 
 export function isBridgeJournalState(value: unknown): value is BridgeJournalState {
-  return (JOURNAL_STATE_LIST as readonly unknown[]).includes(value);
+  return isTableKey(BRIDGE_JOURNAL_STATES, value);
 }
 
 /** Device and bridge ids become NATS subject tokens. */
