@@ -67,10 +67,10 @@ async function control(simulator: KiccSimulator, request: ControlRequest): Promi
       simulator.restartDevice(request.deviceId, { charged: request.charged });
       return { ok: true };
     case 'bridgeOnline':
-      await simulator.setBridgeOnline(request.bridgeId, request.online);
+      await simulator.setBridgeOnline(request.bridgeId, flag(request.online, 'online'));
       return { ok: true };
     case 'heartbeatsLost':
-      simulator.setHeartbeatsLost(request.bridgeId, request.lost);
+      simulator.setHeartbeatsLost(request.bridgeId, flag(request.lost, 'lost'));
       return { ok: true };
     case 'device':
       return { ok: true, ...simulator.deviceState(request.deviceId) };
@@ -81,4 +81,10 @@ async function control(simulator: KiccSimulator, request: ControlRequest): Promi
           'op must be one of stats, executed, faults, script, release, restartDevice, bridgeOnline, heartbeatsLost, device',
       };
   }
+}
+
+/** A switch of a control request: true or false, nothing that only looks like one ("false" would turn it on). */
+function flag(value: unknown, name: string): boolean {
+  if (typeof value !== 'boolean') throw new Error(`${name} must be true or false`);
+  return value;
 }
