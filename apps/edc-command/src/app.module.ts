@@ -32,6 +32,7 @@ import { CancelDeadlines } from './recovery/cancel-deadlines';
 import { CommandTimers } from './recovery/command-timers';
 import { JournalCheck } from './recovery/journal-check';
 import { BridgeProbe } from './vendor/bridge-probe';
+import { JournalLink } from './vendor/journal-link';
 import { Recovery } from './recovery/recovery';
 import { RunState } from './lifecycle/run-state';
 import { InDoubtIndex } from './store/in-doubt-index';
@@ -127,6 +128,7 @@ export function edcCommandModule({
       Recovery,
       JournalCheck,
       BridgeProbe,
+      JournalLink,
       CommandTimers,
       // ownership: lease, sweep, adopt
       OwnerLeases,

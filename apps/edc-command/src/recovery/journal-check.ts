@@ -1,12 +1,11 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { CLOCK, type Clock, NatsConnectionManager } from '@tillbus/messaging';
 import { JsonLogger } from '@tillbus/observability';
 import { BRIDGE_JOURNAL_VERSION } from '@tillbus/protocols-kicc';
 import { CommandWriter } from '../commands/command-writer';
 import { EDC_CONFIG, EdcCommandConfig } from '../config';
 import { EdcMetrics } from '../metrics';
 import type { StoredCommand } from '../record/model';
-import { askJournal, bridgeReplyPrefix, type JournalAnswer } from '../vendor/journal-link';
+import { JournalLink } from '../vendor/journal-link';
 import { BridgePresence } from '../vendor/presence';
 
 /**
@@ -16,36 +15,22 @@ import { BridgePresence } from '../vendor/presence';
  */
 @Injectable()
 export class JournalCheck {
-  /** Where bridges' replies come back: the prefix a bridge may publish to (see BridgeDispatch). */
-  private readonly bridgeReplies: string;
-
   constructor(
-    private readonly connection: NatsConnectionManager,
+    private readonly journals: JournalLink,
     @Inject(EDC_CONFIG) private readonly config: EdcCommandConfig,
-    @Inject(CLOCK) private readonly clock: Clock,
     private readonly writer: CommandWriter,
     private readonly presence: BridgePresence,
     private readonly metrics: EdcMetrics,
     private readonly logger: JsonLogger,
-  ) {
-    this.bridgeReplies = bridgeReplyPrefix(connection);
-  }
+  ) {}
 
   /** True when the journal settled the command (it left timed_out); false: go on with GetLastTransaction. */
   async settles(key: string, record: StoredCommand): Promise<boolean> {
     if (!this.presence.speaks(record.deviceId, BRIDGE_JOURNAL_VERSION)) return false;
-    let answer: JournalAnswer;
-    try {
-      answer = await askJournal(
-        this.connection.connection,
-        record,
-        this.clock.now(),
-        this.config.EDC_ACK_TIMEOUT_MS,
-        this.bridgeReplies,
-      );
-    } catch (error) {
-      answer = { kind: 'none', reason: (error as Error).message };
-    }
+    const answer = await this.journals.ask(record, {
+      timeoutMs: this.config.EDC_ACK_TIMEOUT_MS,
+      close: true,
+    });
     if (answer.kind === 'none') {
       if (answer.unrecognisedState !== undefined)
         this.metrics.bridgeUnrecognised.inc({ type: 'journal', field: 'body.state' });

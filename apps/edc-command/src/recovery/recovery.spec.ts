@@ -6,6 +6,7 @@ import type { StoredCommand } from '../record/model';
 import type { CommandInput } from '../record/step';
 import { ctx, purchaseRecord, responseData, result, T0 } from '../record/test/step-fixtures';
 import { JournalCheck } from './journal-check';
+import { JournalLink } from '../vendor/journal-link';
 import { Recovery } from './recovery';
 
 /** A Purchase accepted at T0 whose deadline passed: its result is unknown. */
@@ -55,9 +56,8 @@ function harness(versions: number[], reply: Reply) {
   };
   const metrics = { bridgeUnrecognised: { inc: () => undefined } };
   const journal = new JournalCheck(
-    { connection: nc, inboxPrefix: '_INBOX_edc' } as never,
+    new JournalLink({ connection: nc, inboxPrefix: '_INBOX_edc' } as never, clock),
     config as never,
-    clock,
     writer as never,
     presence as never,
     metrics as never,

@@ -2,6 +2,7 @@ import { EdcError } from '@tillbus/contracts';
 import { ManualClock } from '@tillbus/messaging';
 import { describe, expect, it } from 'vitest';
 import { BridgeProbe } from './bridge-probe';
+import { JournalLink } from './journal-link';
 import type { BridgePresence, DevicePresence } from './presence';
 
 const OFFLINE = new EdcError('BRIDGE_OFFLINE', 'offline', {});
@@ -42,8 +43,7 @@ function harness(options: { answers: boolean; speaks?: boolean; state?: DevicePr
   } as unknown as BridgePresence;
   const counted: string[] = [];
   const probe = new BridgeProbe(
-    connection as never,
-    new ManualClock(),
+    new JournalLink(connection as never, new ManualClock()),
     presence,
     { bridgeProbes: { inc: ({ result }: { result: string }) => counted.push(result) } } as never,
     { event: () => undefined } as never,

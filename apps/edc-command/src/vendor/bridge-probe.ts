@@ -1,11 +1,9 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { EdcError } from '@tillbus/contracts';
-import { CLOCK, type Clock, NatsConnectionManager } from '@tillbus/messaging';
 import { JsonLogger } from '@tillbus/observability';
 import { BRIDGE_JOURNAL_VERSION } from '@tillbus/protocols-kicc';
-import type { KiccCommandName } from '@tillbus/result-codes';
 import { EdcMetrics } from '../metrics';
-import { askJournal, bridgeReplyPrefix } from './journal-link';
+import { JournalLink, type JournalSubject } from './journal-link';
 import { BridgePresence } from './presence';
 
 /** How long a probe waits: a bridge that is really gone costs a submit this much before BRIDGE_OFFLINE. */
@@ -23,23 +21,16 @@ export const PROBE_COOLDOWN_MS = 5_000;
 export class BridgeProbe {
   private readonly inFlight = new Map<string, Promise<boolean>>();
   private readonly silentAt = new Map<string, number>();
-  private readonly replies: string;
 
   constructor(
-    private readonly connection: NatsConnectionManager,
-    @Inject(CLOCK) private readonly clock: Clock,
+    private readonly journals: JournalLink,
     private readonly presence: BridgePresence,
     private readonly metrics: EdcMetrics,
     private readonly logger: JsonLogger,
-  ) {
-    this.replies = bridgeReplyPrefix(connection);
-  }
+  ) {}
 
   /** True when `refusal` was a stale BRIDGE_OFFLINE: the bridge answered, so the submit goes ahead. */
-  async overrules(
-    refusal: EdcError,
-    command: { deviceId: string; requestId: string; commandName: KiccCommandName },
-  ): Promise<boolean> {
+  async overrules(refusal: EdcError, command: JournalSubject): Promise<boolean> {
     const presence = this.presence.device(command.deviceId);
     if (refusal.code !== 'BRIDGE_OFFLINE' || presence.state !== 'offline' || !presence.bridgeId)
       return false;
@@ -55,18 +46,8 @@ export class BridgeProbe {
     return probe;
   }
 
-  private async probe(
-    bridgeId: string,
-    command: { deviceId: string; requestId: string; commandName: KiccCommandName },
-  ): Promise<boolean> {
-    const answer = await askJournal(
-      this.connection.connection,
-      command,
-      this.clock.now(),
-      PROBE_TIMEOUT_MS,
-      this.replies,
-      false,
-    ).catch((error: unknown) => ({ kind: 'none' as const, reason: (error as Error).message }));
+  private async probe(bridgeId: string, command: JournalSubject): Promise<boolean> {
+    const answer = await this.journals.ask(command, { timeoutMs: PROBE_TIMEOUT_MS, close: false });
     const answered = answer.kind === 'answer';
     this.metrics.bridgeProbes.inc({ result: answered ? 'answered' : 'silent' });
     if (!answered) {

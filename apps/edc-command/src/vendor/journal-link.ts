@@ -1,3 +1,4 @@
+import { Inject, Injectable } from '@nestjs/common';
 import { errors, nuid, type NatsConnection } from '@nats-io/transport-node';
 import {
   BRIDGE_JOURNAL_VERSION,
@@ -8,7 +9,7 @@ import {
   type BridgeJournal,
 } from '@tillbus/protocols-kicc';
 import type { KiccCommandName } from '@tillbus/result-codes';
-import { outgoingHeaders, type NatsConnectionManager } from '@tillbus/messaging';
+import { CLOCK, type Clock, NatsConnectionManager, outgoingHeaders } from '@tillbus/messaging';
 
 export type JournalAnswer =
   | { kind: 'answer'; journal: BridgeJournal }
@@ -79,5 +80,46 @@ export async function askJournal(
       kind: 'none',
       reason: error instanceof KiccProtocolError ? error.code : 'unreadable',
     };
+  }
+}
+
+/** A command a journal is asked about. */
+export interface JournalSubject {
+  deviceId: string;
+  requestId: string;
+  commandName: KiccCommandName;
+}
+
+/**
+ * This replica's line to the bridges' journals: recovery asks and closes (JournalCheck), presence asks without
+ * closing to see whether a quiet bridge still answers (BridgeProbe). Never throws: a failure is "no answer".
+ */
+@Injectable()
+export class JournalLink {
+  private readonly replies: string;
+
+  constructor(
+    private readonly connection: NatsConnectionManager,
+    @Inject(CLOCK) private readonly clock: Clock,
+  ) {
+    this.replies = bridgeReplyPrefix(connection);
+  }
+
+  async ask(
+    command: JournalSubject,
+    options: { timeoutMs: number; close: boolean },
+  ): Promise<JournalAnswer> {
+    try {
+      return await askJournal(
+        this.connection.connection,
+        command,
+        this.clock.now(),
+        options.timeoutMs,
+        this.replies,
+        options.close,
+      );
+    } catch (error) {
+      return { kind: 'none', reason: (error as Error).message };
+    }
   }
 }
