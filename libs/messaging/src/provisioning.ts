@@ -128,10 +128,14 @@ export async function provisioningGaps(
       }),
     ),
     ...plan.consumers.map((consumer) =>
-      check(
-        `consumer ${consumer.stream}/${consumer.durable}`,
-        async () => void (await jsm.consumers.info(consumer.stream, consumer.durable)),
-      ),
+      check(`consumer ${consumer.stream}/${consumer.durable}`, async () => {
+        const { config } = await jsm.consumers.info(consumer.stream, consumer.durable);
+        // the server stops redelivering at its own bound: one below ours and a failing message is neither
+        // retried nor dead-lettered (a release that raised the bound, before `tillbus provision` ran)
+        const declared = durableConsumerConfig(consumer).max_deliver;
+        if ((config.max_deliver ?? -1) !== declared)
+          return `consumer ${consumer.stream}/${consumer.durable} (max_deliver ${config.max_deliver} must be ${declared})`;
+      }),
     ),
   ]);
   return {

@@ -5,6 +5,7 @@ import { startTestNatsServer, type TestNatsServer } from '@tillbus/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   applyProvisioning,
+  durableConsumerConfig,
   edcCommandProvisioning,
   missingProvisioning,
   openKvBucket,
@@ -98,5 +99,29 @@ describe('payment buckets are read from the stream leader, never by direct get',
     await kv.put('k', 'v');
     const subjects = await readSubjects('any_replica', () => kv.get('k'));
     expect(subjects).toEqual(['$JS.API.DIRECT.GET.KV_any_replica.$KV.any_replica.k']);
+  });
+});
+
+describe('a durable consumer whose redelivery bound is not the declared one', () => {
+  it('is reported by verify and brought to the declaration by apply', async () => {
+    const jsm = await jetstreamManager(nc);
+    await jsm.streams.add({ name: 'BOUND_CHECK', subjects: ['bound.check.>'] });
+    const declared = {
+      stream: 'BOUND_CHECK',
+      durable: 'bound-check',
+      filterSubject: 'bound.check.>',
+      maxDeliver: 200,
+      ackWaitMs: 30_000,
+      concurrency: 1,
+    };
+    const plan: Provisioning = { streams: [], buckets: [], consumers: [declared] };
+    // as a release with the old bound created it
+    await jsm.consumers.add('BOUND_CHECK', { ...durableConsumerConfig(declared), max_deliver: 21 });
+    expect(await missingProvisioning(jsm, plan)).toEqual([
+      'consumer BOUND_CHECK/bound-check (max_deliver 21 must be 201)',
+    ]);
+    await applyProvisioning(jsm, new Kvm(nc), plan);
+    expect(await missingProvisioning(jsm, plan)).toEqual([]);
+    expect((await jsm.consumers.info('BOUND_CHECK', 'bound-check')).config.max_deliver).toBe(201);
   });
 });
